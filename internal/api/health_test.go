@@ -1,0 +1,44 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/danielgtaylor/huma/v2/humatest"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inboxq/inboxq/internal/api"
+	"github.com/inboxq/inboxq/internal/inboxqtest"
+)
+
+func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
+	ready := errors.New("database unreachable")
+	_, tapi := humatest.New(t, api.NewConfig("test"))
+	api.Register(tapi, api.Deps{Logger: inboxqtest.Logger(t), Ready: func(context.Context) error { return ready }})
+
+	resp := tapi.Get("/healthz")
+	require.Equal(t, http.StatusOK, resp.Code)
+	require.JSONEq(t, `{"status":"ok"}`, stripSchema(t, resp.Body.Bytes()))
+
+	resp = tapi.Get("/readyz")
+	require.Equal(t, http.StatusServiceUnavailable, resp.Code)
+	require.Equal(t, "application/problem+json", resp.Header().Get("Content-Type"))
+	require.Contains(t, resp.Body.String(), "not ready: database unreachable")
+
+	ready = nil
+	resp = tapi.Get("/readyz")
+	require.Equal(t, http.StatusOK, resp.Code)
+	require.JSONEq(t, `{"status":"ready"}`, stripSchema(t, resp.Body.Bytes()))
+}
+
+func TestHandlerRecoversFromPanics(t *testing.T) {
+	t.Parallel()
+	h := api.NewHandler(api.Deps{Logger: inboxqtest.Logger(t), Ready: func(context.Context) error { panic("boom") }})
+	rec := serve(h, http.MethodGet, "/readyz")
+	require.Equal(t, http.StatusInternalServerError, rec.Code)
+	require.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
+	require.NotContains(t, rec.Body.String(), "boom")
+}

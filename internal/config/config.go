@@ -1,0 +1,168 @@
+// Package config reads inboxq's configuration from the environment, once, into
+// a typed Config with defaults and validation. It is the only package besides
+// cmd that looks at environment variables.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/inboxq/inboxq/internal/inbox"
+)
+
+// DefaultDatabaseURL is used when DATABASE_URL is unset: the local server,
+// database "inboxq", which is created on first start if missing.
+const DefaultDatabaseURL = "postgres://127.0.0.1:5432/inboxq?sslmode=disable"
+
+// Config is inboxq's whole configuration.
+type Config struct {
+	// DatabaseURL is the PostgreSQL connection string.
+	DatabaseURL string
+	// DatabaseURLDefaulted is true when DATABASE_URL was not set and the
+	// local default is used; only then may inboxq create the database.
+	DatabaseURLDefaulted bool
+	// DatabaseMaxConns caps this process's connection pool.
+	DatabaseMaxConns int
+	// ListenAddr is the HTTP listen address of `inboxq serve`.
+	ListenAddr string
+	// Workers is the number of River workers per queue in this process.
+	Workers map[string]int
+	// ShutdownTimeout bounds the graceful stop: in-flight HTTP requests and
+	// running jobs get this long before jobs are cancelled and handed back.
+	ShutdownTimeout time.Duration
+	// LogLevel is the minimum level logged.
+	LogLevel slog.Level
+	// LogFormat is "json" or "text".
+	LogFormat string
+}
+
+// Var documents one environment variable; the README's table is built from
+// the same facts.
+type Var struct {
+	Name, Default, Help string
+}
+
+// Vars lists every environment variable inboxq reads.
+func Vars() []Var {
+	vs := []Var{
+		{"DATABASE_URL", "local server, database inboxq (created if missing)", "PostgreSQL connection string"},
+		{"INBOXQ_DB_MAX_CONNS", "20", "connection pool size of this process"},
+		{"INBOXQ_ADDR", "127.0.0.1:8080", "HTTP listen address of `serve`"},
+		{"INBOXQ_SHUTDOWN_TIMEOUT", "30s", "how long running jobs and requests get to finish on SIGTERM"},
+		{"INBOXQ_LOG_LEVEL", "info", "debug, info, warn or error"},
+		{"INBOXQ_LOG_FORMAT", "json", "json or text"},
+	}
+	for _, q := range inbox.Queues() {
+		vs = append(vs, Var{workersVar(q), strconv.Itoa(defaultWorkers[q]), "workers for the " + q + " queue in this process"})
+	}
+	return vs
+}
+
+var defaultWorkers = map[string]int{
+	inbox.QueueSync:        10,
+	inbox.QueueClassify:    4,
+	inbox.QueueBulk:        4,
+	inbox.QueueMaintenance: 2,
+	inbox.QueueDefault:     10,
+}
+
+func workersVar(queue string) string { return "INBOXQ_WORKERS_" + strings.ToUpper(queue) }
+
+// Load reads the configuration through getenv. It reports every invalid
+// variable at once, each with the name to fix.
+func Load(getenv func(string) string) (Config, error) {
+	var errs []error
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+
+	c := Config{
+		DatabaseURL: get("DATABASE_URL", ""),
+		ListenAddr:  get("INBOXQ_ADDR", "127.0.0.1:8080"),
+		LogFormat:   strings.ToLower(get("INBOXQ_LOG_FORMAT", "json")),
+		Workers:     map[string]int{},
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL, c.DatabaseURLDefaulted = DefaultDatabaseURL, true
+	} else if strings.Contains(c.DatabaseURL, "://") {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			errs = append(errs, errors.New("DATABASE_URL: want a postgres:// URL or key=value settings"))
+		}
+	}
+	if n, err := strconv.Atoi(get("INBOXQ_DB_MAX_CONNS", "20")); err != nil || n < 4 || n > 1000 {
+		errs = append(errs, errors.New("INBOXQ_DB_MAX_CONNS: want a whole number from 4 to 1000"))
+	} else {
+		c.DatabaseMaxConns = n
+	}
+	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
+		errs = append(errs, fmt.Errorf("INBOXQ_ADDR: want host:port, got %q", c.ListenAddr))
+	}
+
+	d, err := time.ParseDuration(get("INBOXQ_SHUTDOWN_TIMEOUT", "30s"))
+	switch {
+	case err != nil:
+		errs = append(errs, fmt.Errorf("INBOXQ_SHUTDOWN_TIMEOUT: %w", err))
+	case d <= 0:
+		errs = append(errs, errors.New("INBOXQ_SHUTDOWN_TIMEOUT: must be positive"))
+	}
+	c.ShutdownTimeout = d
+
+	if err := c.LogLevel.UnmarshalText([]byte(get("INBOXQ_LOG_LEVEL", "info"))); err != nil {
+		errs = append(errs, errors.New("INBOXQ_LOG_LEVEL: want debug, info, warn or error"))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("INBOXQ_LOG_FORMAT: want json or text, got %q", c.LogFormat))
+	}
+
+	for _, q := range inbox.Queues() {
+		name := workersVar(q)
+		n, err := strconv.Atoi(get(name, strconv.Itoa(defaultWorkers[q])))
+		if err != nil || n < 1 || n > 10_000 {
+			errs = append(errs, fmt.Errorf("%s: want a whole number from 1 to 10000", name))
+			continue
+		}
+		c.Workers[q] = n
+	}
+	return c, errors.Join(errs...)
+}
+
+// LogValue logs the configuration with the database password masked.
+func (c Config) LogValue() slog.Value {
+	workers := make([]any, 0, len(c.Workers))
+	for _, q := range inbox.Queues() {
+		workers = append(workers, slog.Int(q, c.Workers[q]))
+	}
+	return slog.GroupValue(
+		slog.String("database_url", MaskURL(c.DatabaseURL)),
+		slog.Int("db_max_conns", c.DatabaseMaxConns),
+		slog.String("addr", c.ListenAddr),
+		slog.Group("workers", workers...),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.String("log_format", c.LogFormat),
+	)
+}
+
+var dsnPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('[^']*'|\S+)`)
+
+// MaskURL hides the password in a connection string, in URL or key=value form.
+func MaskURL(raw string) string {
+	if !strings.Contains(raw, "://") {
+		return dsnPassword.ReplaceAllString(raw, "${1}xxxxx")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable)"
+	}
+	return u.Redacted()
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/inboxq/inboxq/internal/api"
 	"github.com/inboxq/inboxq/internal/store"
+	"github.com/inboxq/inboxq/internal/tasks"
 )
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, w wiringOptions) error {
@@ -91,7 +92,8 @@ func cmdOpenAPI(args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args, stdout, "Prints the OpenAPI 3.1 document of the HTTP API. Touches no database."); err != nil {
 		return ignoreHelp(err)
 	}
-	doc, err := api.OpenAPI(version())
+	// The document needs only the kind registry: no database, no River.
+	doc, err := api.OpenAPI(version(), tasks.NewService(nil, nil, registry(nil, wiringOptions{}), nil))
 	if err != nil {
 		return fmt.Errorf("building openapi document: %w", err)
 	}

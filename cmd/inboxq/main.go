@@ -41,6 +41,7 @@ Commands:
   worker    run workers only (scale out against the same database)
   migrate   apply database migrations ("migrate status" lists them)
   openapi   print the OpenAPI 3.1 document (needs no database)
+  token     create, list and revoke API tokens
   version   print the version
 
 Run "inboxq <command> --help" for a command's flags. Configuration comes
@@ -72,6 +73,8 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		return cmdMigrate(ctx, rest, getenv, stdout)
 	case "openapi":
 		return cmdOpenAPI(rest, stdout)
+	case "token":
+		return cmdToken(ctx, rest, getenv, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "inboxq", version())
 		return nil

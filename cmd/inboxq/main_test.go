@@ -47,7 +47,9 @@ func helperWorker() {
 	defer stop()
 	err := runWith(ctx, []string{"inboxq", "worker"}, os.Getenv, os.Stdout, options{wiring: wiringOptions{
 		schema:       os.Getenv("INBOXQ_HELPER_SCHEMA"),
-		extraWorkers: func(w *river.Workers) { river.AddWorker(w, &sleepWorker{skip: os.Getenv("INBOXQ_HELPER_NO_SLEEP") != ""}) },
+		extraKinds: func(r *jobs.Registry) {
+			jobs.Add(r, &sleepWorker{skip: os.Getenv("INBOXQ_HELPER_NO_SLEEP") != ""}, jobs.Info{Description: "test"})
+		},
 	}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "inboxq:", err)
@@ -57,6 +59,7 @@ func helperWorker() {
 }
 
 type sleepArgs struct {
+	jobs.Owned
 	Sleep time.Duration `json:"sleep"`
 }
 
@@ -104,10 +107,9 @@ func startHelper(t *testing.T, env ...string) (*exec.Cmd, *bytes.Buffer) {
 
 func insertSleep(t *testing.T, s inboxqtest.Schema, d time.Duration) int64 {
 	t.Helper()
-	client, err := jobs.NewClient(store.New(s.Pool), jobs.Config{
-		Schema: s.Name,
-		Extra:  func(w *river.Workers) { river.AddWorker(w, &sleepWorker{}) },
-	})
+	reg := jobs.NewRegistry()
+	jobs.Add(reg, &sleepWorker{}, jobs.Info{Description: "test"})
+	client, err := jobs.NewClient(store.New(s.Pool), reg, jobs.Config{Schema: s.Name})
 	require.NoError(t, err)
 	res, err := client.Insert(context.Background(), sleepArgs{Sleep: d}, nil)
 	require.NoError(t, err)
@@ -213,7 +215,7 @@ func TestMigrateTwiceThroughTheCLI(t *testing.T) {
 
 	var out bytes.Buffer
 	require.NoError(t, run(ctx, []string{"inboxq", "migrate"}, mapenv(env), &out))
-	require.Contains(t, out.String(), "inboxq_versions=[1")
+	require.Contains(t, out.String(), `inboxq_versions="[1 2`)
 	out.Reset()
 	require.NoError(t, run(ctx, []string{"inboxq", "migrate"}, mapenv(env), &out))
 	require.Contains(t, out.String(), "river_versions=[] inboxq_versions=[]")
@@ -276,10 +278,13 @@ func TestServeEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	listening := make(chan string, 1)
 	done := make(chan error, 1)
-	env := mapenv(map[string]string{"DATABASE_URL": s.URL, "INBOXQ_ADDR": "127.0.0.1:0", "INBOXQ_LOG_FORMAT": "text"})
+	env := mapenv(map[string]string{"DATABASE_URL": s.URL + "&search_path=" + s.Name, "INBOXQ_ADDR": "127.0.0.1:0", "INBOXQ_LOG_FORMAT": "text"})
 	var logs syncBuffer
 	go func() {
-		done <- runWith(ctx, []string{"inboxq", "serve"}, env, &logs, options{wiring: wiringOptions{schema: s.Name, listening: listening}})
+		done <- runWith(ctx, []string{"inboxq", "serve"}, env, &logs, options{wiring: wiringOptions{
+			schema: s.Name, listening: listening,
+			extraKinds: func(r *jobs.Registry) { jobs.Add(r, &sleepWorker{}, jobs.Info{Description: "test"}) },
+		}})
 	}()
 	addr := inboxqtest.WaitOrTimeout(t, listening, 20*time.Second)
 
@@ -289,7 +294,18 @@ func TestServeEndToEnd(t *testing.T) {
 		resp.Body.Close()
 		require.Equal(t, want, resp.StatusCode, path)
 	}
-	// The health monitor runs on start, through River, in this schema.
+	// An API call with a token made by the CLI.
+	var tok bytes.Buffer
+	require.NoError(t, run(ctx, []string{"inboxq", "token", "create", "--user", "e2e"}, env, &tok))
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/api/v1/tasks", strings.NewReader(`{"kind":"test_sleep","args":{"sleep":1000000}}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+strings.SplitN(tok.String(), "\n", 2)[0])
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+
+	// The built-in health schedule fires on start, through River, in this schema.
 	require.Eventually(t, func() bool {
 		var n int
 		require.NoError(t, s.Pool.QueryRow(ctx, "SELECT count(*) FROM health_check").Scan(&n))
@@ -297,9 +313,9 @@ func TestServeEndToEnd(t *testing.T) {
 	}, 15*time.Second, 20*time.Millisecond)
 
 	// Readiness follows the database: a pending migration makes it 503.
-	_, err := s.Pool.Exec(ctx, "DELETE FROM inboxq_migration WHERE version = 1")
+	_, err = s.Pool.Exec(ctx, "DELETE FROM inboxq_migration WHERE version = 1")
 	require.NoError(t, err)
-	resp, err := http.Get("http://" + addr + "/readyz")
+	resp, err = http.Get("http://" + addr + "/readyz")
 	require.NoError(t, err)
 	var problem struct {
 		Status int    `json:"status"`
@@ -337,4 +353,37 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+func TestTokenCommands(t *testing.T) {
+	t.Parallel()
+	s := inboxqtest.EmptySchema(t)
+	env := mapenv(map[string]string{"DATABASE_URL": s.URL + "&search_path=" + s.Name})
+	ctx := context.Background()
+
+	var out bytes.Buffer
+	require.NoError(t, run(ctx, []string{"inboxq", "token", "create", "--user", "ops", "--admin", "--name", "laptop", "--expires", "24h"}, env, &out))
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 2)
+	require.Regexp(t, `^iq_\S{43}$`, lines[0])
+	require.Regexp(t, `^# token 1 for ops \(admin\), expires \S+; shown once, store it now$`, lines[1])
+
+	out.Reset()
+	require.NoError(t, run(ctx, []string{"inboxq", "token", "list"}, env, &out))
+	require.Regexp(t, `1\s+ops\s+laptop\s+iq_\S{6}…`, out.String())
+	require.NotContains(t, out.String(), lines[0], "the secret is never shown again")
+	require.Contains(t, out.String(), "live")
+
+	out.Reset()
+	require.NoError(t, run(ctx, []string{"inboxq", "token", "revoke", "1"}, env, &out))
+	require.Equal(t, "token 1 revoked\n", out.String())
+	err := run(ctx, []string{"inboxq", "token", "revoke", "1"}, env, &out)
+	require.EqualError(t, err, "token 1: no such live token")
+
+	for _, bad := range [][]string{{"token"}, {"token", "create"}, {"token", "mint"}, {"token", "revoke", "x"}, {"token", "create", "--user", "a", "--expires", "-1h"}} {
+		err := run(ctx, append([]string{"inboxq"}, bad...), env, &out)
+		require.ErrorIs(t, err, errUsage, bad)
+	}
+	err = run(ctx, []string{"inboxq", "token", "create", "--user", "no spaces"}, env, &out)
+	require.ErrorContains(t, err, "user name")
 }

@@ -10,22 +10,29 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/riverqueue/river"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"riverqueue.com/riverui"
 
 	"github.com/inboxq/inboxq/internal/api"
+	"github.com/inboxq/inboxq/internal/auth"
 	"github.com/inboxq/inboxq/internal/config"
 	"github.com/inboxq/inboxq/internal/jobs"
 	"github.com/inboxq/inboxq/internal/store"
+	"github.com/inboxq/inboxq/internal/tasks"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// wiringOptions choose what serve starts; tests add workers and a schema.
+// wiringOptions choose what serve starts; tests add kinds and a schema.
 type wiringOptions struct {
 	http    bool // serve the API
 	migrate bool // apply migrations at start
 	// schema puts River and every query in one schema (tests).
 	schema string
-	// extraWorkers registers more workers (tests).
-	extraWorkers func(*river.Workers)
+	// extraKinds registers more task kinds (tests).
+	extraKinds func(*jobs.Registry)
+	// schedulerInterval overrides how often due schedules are checked.
+	schedulerInterval time.Duration
 	// listening receives the bound address once the API listens (tests).
 	listening chan<- string
 }
@@ -44,8 +51,19 @@ func setup(getenv func(string) string, stdout io.Writer) (config.Config, *slog.L
 	return cfg, slog.New(h), nil
 }
 
-// serve runs workers, and the API when w.http is set, until ctx ends; then
-// it stops in reverse order: HTTP, River (soft stop), the pool.
+// registry builds the kind registry: every task family with its workers.
+func registry(st *store.Store, w wiringOptions) *jobs.Registry {
+	reg := jobs.NewRegistry()
+	jobs.RegisterMaintenance(reg, st, jobs.DefaultHealthThresholds())
+	if w.extraKinds != nil {
+		w.extraKinds(reg)
+	}
+	return reg
+}
+
+// serve runs workers and the scheduler, and the API when w.http is set,
+// until ctx ends; then it stops in reverse order: HTTP, scheduler, River
+// (soft stop), the pool.
 func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w wiringOptions) error {
 	// Configuration.
 	cfg, logger, err := setup(getenv, stdout)
@@ -55,44 +73,42 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 	logger.InfoContext(ctx, "starting", slog.String("version", version()), slog.Bool("http", w.http), slog.Any("config", cfg))
 
 	// Database.
-	pool, err := store.Connect(ctx, cfg.DatabaseURL, store.ConnectOptions{
-		CreateDatabase: cfg.DatabaseURLDefaulted,
-		Schema:         w.schema,
-		MaxConns:       int32(cfg.DatabaseMaxConns),
-	})
+	pool, err := openDatabase(ctx, cfg, w.schema, logger, w.migrate)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if w.migrate {
-		res, err := store.Migrate(ctx, pool, w.schema, logger)
-		if err != nil {
-			return err
-		}
-		logger.InfoContext(ctx, "migrated", slog.Any("river_versions", res.River), slog.Any("inboxq_versions", res.Inboxq))
-	} else if st, err := store.Status(ctx, pool, w.schema); err != nil {
-		return err
-	} else if !st.Current() {
-		return errors.New("the database has pending migrations; run: inboxq migrate")
-	}
 	st := store.New(pool)
 
 	// Services.
-	client, err := jobs.NewClient(st, jobs.Config{
+	reg := registry(st, w)
+	client, err := jobs.NewClient(st, reg, jobs.Config{
 		Workers:         cfg.Workers,
 		Schema:          w.schema,
 		SoftStopTimeout: cfg.ShutdownTimeout,
+		Retention:       cfg.Retention,
 		Logger:          logger,
-		Extra:           w.extraWorkers,
 	})
 	if err != nil {
 		return err
 	}
-	// River gets a context that the signal does not cancel: the stop below is
-	// explicit and ordered after HTTP.
-	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
+	svc := tasks.NewService(st, client, reg, logger)
+	metrics := jobs.NewMetrics(st, logger)
+	// River and the background loops get a context the signal does not
+	// cancel: the stop below is explicit and ordered after HTTP.
+	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	metrics.Observe(bg, client)
+	if err := client.Start(bg); err != nil {
 		return fmt.Errorf("starting river: %w", err)
 	}
+	interval := w.schedulerInterval
+	if interval == 0 {
+		interval = time.Second
+	}
+	scheduler := tasks.NewScheduler(svc, client.ID, interval, logger)
+	schedulerDone := make(chan struct{})
+	go func() { defer close(schedulerDone); scheduler.Run(bg) }()
 
 	// API.
 	var srv *http.Server
@@ -100,25 +116,25 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 	if w.http {
 		ln, err := net.Listen("tcp", cfg.ListenAddr)
 		if err != nil {
+			stopBackground()
 			stopRiver(ctx, client, cfg.ShutdownTimeout, logger)
 			return fmt.Errorf("listening on %s (set INBOXQ_ADDR to another address): %w", cfg.ListenAddr, err)
+		}
+		ui, err := riverui.NewHandler(&riverui.HandlerOpts{Endpoints: riverui.NewEndpoints(client, nil), Logger: logger, Prefix: "/riverui"})
+		if err != nil {
+			return fmt.Errorf("creating river ui: %w", err)
+		}
+		if err := ui.Start(bg); err != nil {
+			return fmt.Errorf("starting river ui: %w", err)
 		}
 		handler := api.NewHandler(api.Deps{
 			Logger:  logger,
 			Version: version(),
-			Ready: func(ctx context.Context) error {
-				if _, err := st.Ping(ctx); err != nil {
-					return errors.New("database unreachable")
-				}
-				ms, err := store.Status(ctx, pool, w.schema)
-				if err != nil {
-					return errors.New("cannot read migration state")
-				}
-				if !ms.Current() {
-					return errors.New("database migrations are pending")
-				}
-				return nil
-			},
+			Tasks:   svc,
+			Auth:    auth.NewService(st),
+			RiverUI: ui,
+			Metrics: promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}),
+			Ready:   readiness(st, pool, w.schema),
 		})
 		srv = api.NewServer(cfg.ListenAddr, handler, logger)
 		go func() { serveErr <- srv.Serve(ln) }()
@@ -143,8 +159,56 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 		cancel()
 	}
 	stopRiver(ctx, client, cfg.ShutdownTimeout, logger)
+	stopBackground()
+	<-schedulerDone
 	logger.InfoContext(ctx, "stopped")
 	return nil
+}
+
+// openDatabase connects and either migrates or checks that nothing is pending.
+func openDatabase(ctx context.Context, cfg config.Config, schema string, logger *slog.Logger, migrate bool) (*pgxpool.Pool, error) {
+	pool, err := store.Connect(ctx, cfg.DatabaseURL, store.ConnectOptions{
+		CreateDatabase: cfg.DatabaseURLDefaulted,
+		Schema:         schema,
+		MaxConns:       int32(cfg.DatabaseMaxConns),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		res, err := store.Migrate(ctx, pool, schema, logger)
+		if err != nil {
+			pool.Close()
+			return nil, err
+		}
+		logger.InfoContext(ctx, "migrated", slog.Any("river_versions", res.River), slog.Any("inboxq_versions", res.Inboxq))
+		return pool, nil
+	}
+	st, err := store.Status(ctx, pool, schema)
+	if err == nil && !st.Current() {
+		err = errors.New("the database has pending migrations; run: inboxq migrate")
+	}
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
+
+func readiness(st *store.Store, pool *pgxpool.Pool, schema string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if _, err := st.Ping(ctx); err != nil {
+			return errors.New("database unreachable")
+		}
+		ms, err := store.Status(ctx, pool, schema)
+		if err != nil {
+			return errors.New("cannot read migration state")
+		}
+		if !ms.Current() {
+			return errors.New("database migrations are pending")
+		}
+		return nil
+	}
 }
 
 // stopRiver soft-stops River: running jobs get timeout to finish, then their

@@ -15,6 +15,9 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/inboxq/inboxq/internal/auth"
+	"github.com/inboxq/inboxq/internal/tasks"
 )
 
 // Prefix is where the versioned API lives.
@@ -28,20 +31,37 @@ type Deps struct {
 	Ready func(ctx context.Context) error
 	// Version is the build's version string.
 	Version string
+	// Tasks is the task service; Auth checks tokens.
+	Tasks *tasks.Service
+	Auth  *auth.Service
+	// RiverUI, when set, is mounted at /riverui for admins.
+	RiverUI http.Handler
+	// Metrics, when set, is served at /metrics for admins.
+	Metrics http.Handler
 }
 
 // NewConfig is the Huma configuration shared by the server and `inboxq openapi`.
 func NewConfig(version string) huma.Config {
 	cfg := huma.DefaultConfig("inboxq", version)
 	cfg.Info.Description = "Background processing for an AI email-management app on Gmail: " +
-		"start, watch and steer mailbox syncs, classification, bulk operations, exports and maintenance."
+		"start, watch and steer mailbox syncs, classification, bulk operations, exports and maintenance.\n\n" +
+		"Authenticate with `Authorization: Bearer <token>` (create one with `inboxq token create --user NAME`). " +
+		"Errors are RFC 9457 problem+json; another user's task is a 404."
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		securityScheme: {Type: "http", Scheme: "bearer", Description: "An inboxq API token (iq_…)"},
+	}
 	return cfg
 }
 
 // Register adds every operation to api. The server, the tests and the
 // openapi command all call it, so the document always matches the server.
 func Register(api huma.API, d Deps) {
+	api.UseMiddleware(authenticate(api, d))
 	registerHealth(api, d)
+	ks := newKindSchemas(api.OpenAPI().Components.Schemas, d.Tasks.Kinds().Kinds())
+	registerTasks(api, d, ks)
+	registerQueues(api, d)
+	registerSchedules(api, d, ks)
 }
 
 // NewHandler builds the HTTP handler: middleware, then the Huma API.
@@ -50,16 +70,22 @@ func NewHandler(d Deps) http.Handler {
 	r.Use(middleware.RequestID)
 	r.Use(accessLog(d.Logger))
 	r.Use(recoverer(d.Logger))
+	if d.RiverUI != nil {
+		r.Mount("/riverui", requireAdmin(d.Auth, "River UI", d.RiverUI))
+	}
+	if d.Metrics != nil {
+		r.Method(http.MethodGet, "/metrics", requireAdmin(d.Auth, "inboxq metrics", d.Metrics))
+	}
 	api := humachi.New(r, NewConfig(d.Version))
 	Register(api, d)
 	return r
 }
 
 // OpenAPI returns the OpenAPI 3.1 document as indented JSON, without
-// touching a database.
-func OpenAPI(version string) ([]byte, error) {
+// touching a database: svc only needs its kind registry.
+func OpenAPI(version string, svc *tasks.Service) ([]byte, error) {
 	api := humachi.New(chi.NewRouter(), NewConfig(version))
-	Register(api, Deps{})
+	Register(api, Deps{Tasks: svc})
 	return json.MarshalIndent(api.OpenAPI(), "", "  ")
 }
 
@@ -76,3 +102,7 @@ func NewServer(addr string, h http.Handler, logger *slog.Logger) *http.Server {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 }
+
+// maxBody caps request bodies (1 MiB); larger ones get 413. Huma applies it
+// to typed bodies by itself; raw bodies must say so.
+const maxBody = 1 << 20

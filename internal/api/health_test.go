@@ -17,7 +17,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	t.Parallel()
 	ready := errors.New("database unreachable")
 	_, tapi := humatest.New(t, api.NewConfig("test"))
-	api.Register(tapi, api.Deps{Logger: inboxqtest.Logger(t), Ready: func(context.Context) error { return ready }})
+	api.Register(tapi, api.Deps{Logger: inboxqtest.Logger(t), Tasks: noTasks(), Ready: func(context.Context) error { return ready }})
 
 	resp := tapi.Get("/healthz")
 	require.Equal(t, http.StatusOK, resp.Code)
@@ -36,7 +36,7 @@ func TestHealthAndReadiness(t *testing.T) {
 
 func TestHandlerRecoversFromPanics(t *testing.T) {
 	t.Parallel()
-	h := api.NewHandler(api.Deps{Logger: inboxqtest.Logger(t), Ready: func(context.Context) error { panic("boom") }})
+	h := api.NewHandler(api.Deps{Logger: inboxqtest.Logger(t), Tasks: noTasks(), Ready: func(context.Context) error { panic("boom") }})
 	rec := serve(h, http.MethodGet, "/readyz")
 	require.Equal(t, http.StatusInternalServerError, rec.Code)
 	require.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))

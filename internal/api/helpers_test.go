@@ -7,7 +7,14 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/inboxq/inboxq/internal/jobs"
+	"github.com/inboxq/inboxq/internal/tasks"
 )
+
+// noTasks is a task service with no kinds and no database, for operations
+// that never reach it.
+func noTasks() *tasks.Service { return tasks.NewService(nil, nil, jobs.NewRegistry(), nil) }
 
 // stripSchema drops Huma's "$schema" link so bodies compare by content.
 func stripSchema(t *testing.T, body []byte) string {

@@ -37,6 +37,8 @@ type Config struct {
 	// ShutdownTimeout bounds the graceful stop: in-flight HTTP requests and
 	// running jobs get this long before jobs are cancelled and handed back.
 	ShutdownTimeout time.Duration
+	// Retention is how long finished tasks stay visible.
+	Retention time.Duration
 	// LogLevel is the minimum level logged.
 	LogLevel slog.Level
 	// LogFormat is "json" or "text".
@@ -56,6 +58,7 @@ func Vars() []Var {
 		{"INBOXQ_DB_MAX_CONNS", "20", "connection pool size of this process"},
 		{"INBOXQ_ADDR", "127.0.0.1:8080", "HTTP listen address of `serve`"},
 		{"INBOXQ_SHUTDOWN_TIMEOUT", "30s", "how long running jobs and requests get to finish on SIGTERM"},
+		{"INBOXQ_RETENTION", "168h", "how long finished tasks stay visible (and listed)"},
 		{"INBOXQ_LOG_LEVEL", "info", "debug, info, warn or error"},
 		{"INBOXQ_LOG_FORMAT", "json", "json or text"},
 	}
@@ -117,6 +120,11 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.ShutdownTimeout = d
 
+	if r, err := time.ParseDuration(get("INBOXQ_RETENTION", "168h")); err != nil || r < time.Minute {
+		errs = append(errs, errors.New("INBOXQ_RETENTION: want a duration of at least 1m, such as 168h"))
+	} else {
+		c.Retention = r
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("INBOXQ_LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, errors.New("INBOXQ_LOG_LEVEL: want debug, info, warn or error"))
 	}
@@ -148,6 +156,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("addr", c.ListenAddr),
 		slog.Group("workers", workers...),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Duration("retention", c.Retention),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("log_format", c.LogFormat),
 	)

@@ -16,6 +16,9 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrInvalid means the input is malformed.
 	ErrInvalid = errors.New("invalid input")
+	// ErrForbidden means the caller's role does not allow the action (used
+	// only where saying so reveals nothing about other users' data).
+	ErrForbidden = errors.New("forbidden")
 	// ErrUnavailable means a dependency (usually the database) cannot serve
 	// the request right now.
 	ErrUnavailable = errors.New("unavailable")

@@ -1,6 +1,6 @@
-// Package jobs holds inboxq's River workers, one file per task family, and
-// the one place a River client is configured, shared by `serve`, `worker`
-// and the tests.
+// Package jobs holds inboxq's River workers, one file per task family, the
+// registry that pairs every task kind with its worker, and the one place a
+// River client is configured, shared by `serve`, `worker` and the tests.
 package jobs
 
 import (
@@ -29,49 +29,45 @@ type Config struct {
 	// before cancelling them; cancelled jobs go back to available without
 	// spending an attempt.
 	SoftStopTimeout time.Duration
+	// Retention is how long finished tasks stay visible (default 7 days).
+	Retention time.Duration
+	// FetchCooldown and FetchPollInterval tune how fast idle queues pick up
+	// new work (River's defaults when zero).
+	FetchCooldown, FetchPollInterval time.Duration
 	// Logger receives River's logs.
 	Logger *slog.Logger
-	// Extra registers more workers (tests use it for probe jobs).
-	Extra func(*river.Workers)
 }
 
-// NewClient configures a River client on st's pool with every inboxq worker.
-func NewClient(st *store.Store, cfg Config) (*Client, error) {
-	workers := river.NewWorkers()
-	Register(workers, st)
-	if cfg.Extra != nil {
-		cfg.Extra(workers)
-	}
+// DefaultRetention is how long finished tasks stay visible by default.
+const DefaultRetention = 7 * 24 * time.Hour
 
+// NewClient configures a River client on pool with every worker in reg.
+func NewClient(st *store.Store, reg *Registry, cfg Config) (*Client, error) {
+	retention := cfg.Retention
+	if retention == 0 {
+		retention = DefaultRetention
+	}
 	rc := &river.Config{
-		Logger:          cfg.Logger,
-		Schema:          cfg.Schema,
-		Workers:         workers,
-		SoftStopTimeout: cfg.SoftStopTimeout,
+		Logger:                      cfg.Logger,
+		Schema:                      cfg.Schema,
+		Workers:                     reg.Workers(),
+		SoftStopTimeout:             cfg.SoftStopTimeout,
+		RetryPolicy:                 DefaultRetryPolicy(),
+		CompletedJobRetentionPeriod: retention,
+		CancelledJobRetentionPeriod: retention,
+		DiscardedJobRetentionPeriod: retention,
+		FetchCooldown:               cfg.FetchCooldown,
+		FetchPollInterval:           cfg.FetchPollInterval,
 	}
 	if len(cfg.Workers) > 0 {
 		rc.Queues = make(map[string]river.QueueConfig, len(cfg.Workers))
 		for q, n := range cfg.Workers {
 			rc.Queues[q] = river.QueueConfig{MaxWorkers: n}
 		}
-		rc.PeriodicJobs = periodicJobs()
 	}
 	client, err := river.NewClient(riverpgxv5.New(st.Pool()), rc)
 	if err != nil {
 		return nil, fmt.Errorf("creating river client: %w", err)
 	}
 	return client, nil
-}
-
-// Register adds every inboxq worker to workers.
-func Register(workers *river.Workers, st *store.Store) {
-	river.AddWorker(workers, &MonitorSystemHealthWorker{Store: st})
-}
-
-func periodicJobs() []*river.PeriodicJob {
-	return []*river.PeriodicJob{
-		river.NewPeriodicJob(river.PeriodicInterval(time.Minute), func() (river.JobArgs, *river.InsertOpts) {
-			return MonitorSystemHealthArgs{}, nil
-		}, &river.PeriodicJobOpts{ID: MonitorSystemHealthArgs{}.Kind(), RunOnStart: true}),
-	}
 }

@@ -11,8 +11,42 @@ import (
 	"github.com/inboxq/inboxq/internal/store"
 )
 
+// RegisterMaintenance adds the maintenance family to reg.
+func RegisterMaintenance(reg *Registry, st *store.Store, th HealthThresholds) {
+	Add(reg, &MonitorSystemHealthWorker{Store: st, Thresholds: th}, Info{
+		Description: "Measures database latency, queue depths and ages, stuck jobs and failure rates; raises and resolves alerts.",
+		AdminOnly:   true,
+	})
+	Add(reg, &CleanupExpiredTokensWorker{Store: st}, Info{
+		Description: "Deletes API tokens that have expired, and revoked tokens after 30 days.",
+		AdminOnly:   true,
+	})
+}
+
 // healthRetention is how long health checks are kept.
 const healthRetention = 7 * 24 * time.Hour
+
+// HealthThresholds are the limits past which the health monitor alerts.
+type HealthThresholds struct {
+	DBLatency   time.Duration // one round trip
+	QueueWait   time.Duration // age of the oldest job waiting in a queue
+	StuckAfter  time.Duration // a running attempt older than this is stuck
+	FailureRate float64       // failed ÷ finished over the window
+	MinFinished int64         // finished tasks needed before the rate counts
+	Window      time.Duration // the failure-rate window
+}
+
+// DefaultHealthThresholds are inboxq's defaults.
+func DefaultHealthThresholds() HealthThresholds {
+	return HealthThresholds{
+		DBLatency:   250 * time.Millisecond,
+		QueueWait:   5 * time.Minute,
+		StuckAfter:  30 * time.Minute,
+		FailureRate: 0.25,
+		MinFinished: 20,
+		Window:      15 * time.Minute,
+	}
+}
 
 // MonitorSystemHealthArgs starts one health check.
 type MonitorSystemHealthArgs struct{}
@@ -21,32 +55,51 @@ type MonitorSystemHealthArgs struct{}
 func (MonitorSystemHealthArgs) Kind() string { return "monitor_system_health" }
 
 // InsertOpts puts health checks on the maintenance queue, at most one per
-// minute however many processes ask.
+// minute however many processes or people ask.
 func (MonitorSystemHealthArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{
 		Queue:       inbox.QueueMaintenance,
+		Priority:    1,
 		MaxAttempts: 3,
 		UniqueOpts:  river.UniqueOpts{ByPeriod: time.Minute},
 	}
 }
 
-// MonitorSystemHealthWorker measures database latency and queue depths and
-// records them.
+// MonitorSystemHealthWorker measures the system, records a health check and
+// raises or resolves alerts for admins.
 type MonitorSystemHealthWorker struct {
 	river.WorkerDefaults[MonitorSystemHealthArgs]
-	Store *store.Store
+	Store      *store.Store
+	Thresholds HealthThresholds
 }
 
 // HealthReport is the recorded output of a health check.
 type HealthReport struct {
-	CheckID      int64              `json:"check_id"`
-	DBLatencyUS  int64              `json:"db_latency_us"`
-	Queues       []store.QueueDepth `json:"queues"`
-	PrunedChecks int64              `json:"pruned_checks"`
+	CheckID        int64              `json:"check_id"`
+	DBLatencyUS    int64              `json:"db_latency_us"`
+	Queues         []store.QueueDepth `json:"queues"`
+	StuckJobs      int64              `json:"stuck_jobs"`
+	Completed      int64              `json:"completed"`
+	Failed         int64              `json:"failed"`
+	FailureRate    float64            `json:"failure_rate"`
+	AlertsRaised   []string           `json:"alerts_raised"`
+	AlertsResolved []string           `json:"alerts_resolved"`
+	PrunedChecks   int64              `json:"pruned_checks"`
+}
+
+// condition is one thing the monitor checks.
+type condition struct {
+	key      string
+	bad      bool
+	severity string
+	title    string
+	message  string
 }
 
 // Work runs one health check.
 func (w *MonitorSystemHealthWorker) Work(ctx context.Context, job *river.Job[MonitorSystemHealthArgs]) error {
+	th := w.Thresholds
+	now := time.Now()
 	latency, err := w.Store.Ping(ctx)
 	if err != nil {
 		return err
@@ -55,16 +108,119 @@ func (w *MonitorSystemHealthWorker) Work(ctx context.Context, job *river.Job[Mon
 	if err != nil {
 		return err
 	}
-	check, err := w.Store.HealthCheckRecord(ctx, latency, depths)
+	stuck, err := w.Store.TaskStuckCount(ctx, now.Add(-th.StuckAfter))
 	if err != nil {
 		return err
 	}
-	pruned, err := w.Store.HealthCheckPrune(ctx, time.Now().Add(-healthRetention))
+	outcomes, err := w.Store.TaskOutcomesSince(ctx, now.Add(-th.Window))
 	if err != nil {
 		return err
 	}
-	report := HealthReport{CheckID: check.ID, DBLatencyUS: latency.Microseconds(), Queues: depths, PrunedChecks: pruned}
+	report := HealthReport{
+		DBLatencyUS: latency.Microseconds(), Queues: depths, StuckJobs: stuck,
+		Completed: outcomes.Completed, Failed: outcomes.Failed,
+		AlertsRaised: []string{}, AlertsResolved: []string{},
+	}
+	finished := outcomes.Completed + outcomes.Failed
+	if finished > 0 {
+		report.FailureRate = float64(outcomes.Failed) / float64(finished)
+	}
+
+	conds := []condition{
+		{key: "health:db_latency", bad: latency > th.DBLatency, severity: inbox.SeverityWarning,
+			title:   "Database is slow",
+			message: fmt.Sprintf("a round trip took %s (threshold %s)", latency.Round(time.Millisecond), th.DBLatency)},
+		{key: "health:stuck_jobs", bad: stuck > 0, severity: inbox.SeverityCritical,
+			title:   "Jobs appear stuck",
+			message: fmt.Sprintf("%d running job(s) started more than %s ago", stuck, th.StuckAfter)},
+		{key: "health:failure_rate", bad: finished >= th.MinFinished && report.FailureRate > th.FailureRate, severity: inbox.SeverityWarning,
+			title:   "Many tasks are failing",
+			message: fmt.Sprintf("%d of %d tasks finished in the last %s failed (threshold %.0f%%)", outcomes.Failed, finished, th.Window, th.FailureRate*100)},
+	}
+	waits := map[string]float64{}
+	for _, d := range depths {
+		if d.State == "available" {
+			waits[d.Queue] = d.OldestWaitSeconds
+		}
+	}
+	for _, q := range inbox.Queues() {
+		wait := time.Duration(waits[q] * float64(time.Second))
+		conds = append(conds, condition{key: "health:queue_wait:" + q, bad: wait > th.QueueWait, severity: inbox.SeverityWarning,
+			title:   "Queue " + q + " is backed up",
+			message: fmt.Sprintf("the oldest waiting job has waited %s (threshold %s)", wait.Round(time.Second), th.QueueWait)})
+	}
+	for _, c := range conds {
+		if c.bad {
+			_, raised, err := w.Store.AlertRaise(ctx, inbox.Alert{Key: c.key, Severity: c.severity, Title: c.title, Message: c.message})
+			if err != nil {
+				return err
+			}
+			if raised {
+				report.AlertsRaised = append(report.AlertsRaised, c.key)
+			}
+			continue
+		}
+		resolved, err := w.Store.AlertResolve(ctx, c.key)
+		if err != nil {
+			return err
+		}
+		if resolved {
+			report.AlertsResolved = append(report.AlertsResolved, c.key)
+		}
+	}
+
+	check, err := w.Store.HealthCheckRecord(ctx, latency, depths, report)
+	if err != nil {
+		return err
+	}
+	report.CheckID = check.ID
+	if report.PrunedChecks, err = w.Store.HealthCheckPrune(ctx, now.Add(-healthRetention)); err != nil {
+		return err
+	}
 	if err := river.RecordOutput(ctx, report); err != nil {
+		return fmt.Errorf("recording output: %w", err)
+	}
+	return nil
+}
+
+// revokedTokenRetention is how long revoked tokens stay for the record.
+const revokedTokenRetention = 30 * 24 * time.Hour
+
+// CleanupExpiredTokensArgs starts one token cleanup.
+type CleanupExpiredTokensArgs struct{}
+
+// Kind names the job.
+func (CleanupExpiredTokensArgs) Kind() string { return "cleanup_expired_tokens" }
+
+// InsertOpts puts the cleanup on the maintenance queue, once per hour at most.
+func (CleanupExpiredTokensArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		Queue:       inbox.QueueMaintenance,
+		Priority:    3,
+		MaxAttempts: 5,
+		UniqueOpts:  river.UniqueOpts{ByPeriod: time.Hour},
+	}
+}
+
+// CleanupExpiredTokensWorker deletes dead API tokens.
+type CleanupExpiredTokensWorker struct {
+	river.WorkerDefaults[CleanupExpiredTokensArgs]
+	Store *store.Store
+}
+
+// CleanupTokensResult is the recorded output of a token cleanup.
+type CleanupTokensResult struct {
+	Deleted int64 `json:"deleted"`
+}
+
+// Work deletes expired tokens, and revoked ones past their retention.
+func (w *CleanupExpiredTokensWorker) Work(ctx context.Context, job *river.Job[CleanupExpiredTokensArgs]) error {
+	now := time.Now()
+	n, err := w.Store.TokenDeleteDead(ctx, now, now.Add(-revokedTokenRetention))
+	if err != nil {
+		return err
+	}
+	if err := river.RecordOutput(ctx, CleanupTokensResult{Deleted: n}); err != nil {
 		return fmt.Errorf("recording output: %w", err)
 	}
 	return nil

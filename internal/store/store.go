@@ -3,17 +3,21 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/store/dbsqlc"
 )
 
-// Store runs inboxq's queries on a pool.
+// Store runs inboxq's queries on a pool, or inside one transaction.
 type Store struct {
-	pool *pgxpool.Pool
+	pool *pgxpool.Pool // nil when bound to a transaction
 	q    *dbsqlc.Queries
 }
 
@@ -22,8 +26,39 @@ func New(pool *pgxpool.Pool) *Store {
 	return &Store{pool: pool, q: dbsqlc.New(pool)}
 }
 
-// Pool returns the underlying pool, for River and transactions.
+// Pool returns the underlying pool, for River.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// InTx runs fn in a transaction with a Store bound to it; fn's error, or a
+// panic, rolls everything back.
+func (s *Store) InTx(ctx context.Context, fn func(tx pgx.Tx, st *Store) error) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return fn(tx, &Store{q: dbsqlc.New(tx)})
+	})
+}
+
+// WithTx returns a Store whose queries run in tx.
+func WithTx(tx pgx.Tx) *Store { return &Store{q: dbsqlc.New(tx)} }
+
+// translate maps driver errors to inbox errors, once, here.
+func translate(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, inbox.ErrNotFound)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505": // unique_violation
+			return fmt.Errorf("%s: already exists: %w", what, inbox.ErrConflict)
+		case "23503", "23514", "22P02", "22023": // foreign key, check, invalid text, invalid parameter
+			return fmt.Errorf("%s: %s: %w", what, pgErr.Message, inbox.ErrInvalid)
+		}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
 
 // Ping measures one round trip to the database.
 func (s *Store) Ping(ctx context.Context) (time.Duration, error) {
@@ -46,7 +81,7 @@ type QueueDepth struct {
 func (s *Store) QueueDepths(ctx context.Context) ([]QueueDepth, error) {
 	rows, err := s.q.QueueDepthList(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("counting queue depths: %w", err)
+		return nil, translate(err, "counting queue depths")
 	}
 	out := make([]QueueDepth, len(rows))
 	for i, r := range rows {
@@ -61,26 +96,49 @@ type HealthCheck struct {
 	CheckedAt time.Time
 	DBLatency time.Duration
 	Queues    []QueueDepth
+	Report    json.RawMessage
 }
 
 // HealthCheckRecord stores a health check and returns it with its id.
-func (s *Store) HealthCheckRecord(ctx context.Context, latency time.Duration, queues []QueueDepth) (HealthCheck, error) {
-	raw, err := json.Marshal(queues)
+func (s *Store) HealthCheckRecord(ctx context.Context, latency time.Duration, queues []QueueDepth, report any) (HealthCheck, error) {
+	rawQueues, err := json.Marshal(queues)
 	if err != nil {
 		return HealthCheck{}, fmt.Errorf("encoding queue depths: %w", err)
 	}
-	row, err := s.q.HealthCheckInsert(ctx, dbsqlc.HealthCheckInsertParams{DbLatencyUs: latency.Microseconds(), Queues: raw})
+	rawReport, err := json.Marshal(report)
 	if err != nil {
-		return HealthCheck{}, fmt.Errorf("recording health check: %w", err)
+		return HealthCheck{}, fmt.Errorf("encoding report: %w", err)
 	}
-	return HealthCheck{ID: row.ID, CheckedAt: row.CheckedAt.Time, DBLatency: latency, Queues: queues}, nil
+	row, err := s.q.HealthCheckInsert(ctx, dbsqlc.HealthCheckInsertParams{DbLatencyUs: latency.Microseconds(), Queues: rawQueues, Report: rawReport})
+	if err != nil {
+		return HealthCheck{}, translate(err, "recording health check")
+	}
+	return HealthCheck{ID: row.ID, CheckedAt: row.CheckedAt, DBLatency: latency, Queues: queues, Report: row.Report}, nil
+}
+
+// HealthCheckLatest returns the newest health check.
+func (s *Store) HealthCheckLatest(ctx context.Context) (HealthCheck, error) {
+	row, err := s.q.HealthCheckLatest(ctx)
+	if err != nil {
+		return HealthCheck{}, translate(err, "reading latest health check")
+	}
+	hc := HealthCheck{ID: row.ID, CheckedAt: row.CheckedAt, DBLatency: time.Duration(row.DbLatencyUs) * time.Microsecond, Report: row.Report}
+	if err := json.Unmarshal(row.Queues, &hc.Queues); err != nil {
+		return HealthCheck{}, fmt.Errorf("decoding queue depths: %w", err)
+	}
+	return hc, nil
 }
 
 // HealthCheckPrune deletes health checks older than before.
 func (s *Store) HealthCheckPrune(ctx context.Context, before time.Time) (int64, error) {
-	n, err := s.q.HealthCheckDeleteBefore(ctx, timestamptz(before))
+	n, err := s.q.HealthCheckDeleteBefore(ctx, before)
 	if err != nil {
-		return 0, fmt.Errorf("pruning health checks: %w", err)
+		return 0, translate(err, "pruning health checks")
 	}
 	return n, nil
 }
+
+// errNoRows reports "nothing matched" for statements that count rows.
+var errNoRows = pgx.ErrNoRows
+
+func secondsToDuration(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -7,15 +7,14 @@ package dbsqlc
 
 import (
 	"context"
-
-	"github.com/jackc/pgx/v5/pgtype"
+	"time"
 )
 
 const healthCheckDeleteBefore = `-- name: HealthCheckDeleteBefore :execrows
 DELETE FROM health_check WHERE checked_at < $1
 `
 
-func (q *Queries) HealthCheckDeleteBefore(ctx context.Context, before pgtype.Timestamptz) (int64, error) {
+func (q *Queries) HealthCheckDeleteBefore(ctx context.Context, before time.Time) (int64, error) {
 	result, err := q.db.Exec(ctx, healthCheckDeleteBefore, before)
 	if err != nil {
 		return 0, err
@@ -24,24 +23,43 @@ func (q *Queries) HealthCheckDeleteBefore(ctx context.Context, before pgtype.Tim
 }
 
 const healthCheckInsert = `-- name: HealthCheckInsert :one
-INSERT INTO health_check (db_latency_us, queues)
-VALUES ($1, $2)
-RETURNING id, checked_at, db_latency_us, queues
+INSERT INTO health_check (db_latency_us, queues, report)
+VALUES ($1, $2, $3)
+RETURNING id, checked_at, db_latency_us, queues, report
 `
 
 type HealthCheckInsertParams struct {
 	DbLatencyUs int64  `json:"db_latency_us"`
 	Queues      []byte `json:"queues"`
+	Report      []byte `json:"report"`
 }
 
 func (q *Queries) HealthCheckInsert(ctx context.Context, arg HealthCheckInsertParams) (HealthCheck, error) {
-	row := q.db.QueryRow(ctx, healthCheckInsert, arg.DbLatencyUs, arg.Queues)
+	row := q.db.QueryRow(ctx, healthCheckInsert, arg.DbLatencyUs, arg.Queues, arg.Report)
 	var i HealthCheck
 	err := row.Scan(
 		&i.ID,
 		&i.CheckedAt,
 		&i.DbLatencyUs,
 		&i.Queues,
+		&i.Report,
+	)
+	return i, err
+}
+
+const healthCheckLatest = `-- name: HealthCheckLatest :one
+SELECT id, checked_at, db_latency_us, queues, report FROM health_check ORDER BY checked_at DESC LIMIT 1
+`
+
+func (q *Queries) HealthCheckLatest(ctx context.Context) (HealthCheck, error) {
+	row := q.db.QueryRow(ctx, healthCheckLatest)
+	var i HealthCheck
+	err := row.Scan(
+		&i.ID,
+		&i.CheckedAt,
+		&i.DbLatencyUs,
+		&i.Queues,
+		&i.Report,
 	)
 	return i, err
 }

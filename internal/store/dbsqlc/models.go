@@ -7,6 +7,7 @@ package dbsqlc
 import (
 	"database/sql/driver"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
 )
@@ -59,64 +60,113 @@ func (ns NullRiverJobState) Value() (driver.Value, error) {
 	return string(ns.RiverJobState), nil
 }
 
+type Alert struct {
+	ID         int64      `json:"id"`
+	UserID     *int64     `json:"user_id"`
+	Key        string     `json:"key"`
+	Severity   string     `json:"severity"`
+	Title      string     `json:"title"`
+	Message    string     `json:"message"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ResolvedAt *time.Time `json:"resolved_at"`
+	ReadAt     *time.Time `json:"read_at"`
+}
+
+type ApiToken struct {
+	ID         int64      `json:"id"`
+	UserID     int64      `json:"user_id"`
+	Name       string     `json:"name"`
+	Hash       []byte     `json:"hash"`
+	Prefix     string     `json:"prefix"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	RevokedAt  *time.Time `json:"revoked_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+type AppUser struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	Role      string    `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
 type HealthCheck struct {
-	ID          int64              `json:"id"`
-	CheckedAt   pgtype.Timestamptz `json:"checked_at"`
-	DbLatencyUs int64              `json:"db_latency_us"`
-	Queues      []byte             `json:"queues"`
+	ID          int64     `json:"id"`
+	CheckedAt   time.Time `json:"checked_at"`
+	DbLatencyUs int64     `json:"db_latency_us"`
+	Queues      []byte    `json:"queues"`
+	Report      []byte    `json:"report"`
 }
 
 type InboxqMigration struct {
-	Version   int32              `json:"version"`
-	Name      string             `json:"name"`
-	AppliedAt pgtype.Timestamptz `json:"applied_at"`
+	Version   int32     `json:"version"`
+	Name      string    `json:"name"`
+	AppliedAt time.Time `json:"applied_at"`
 }
 
 type RiverJob struct {
-	ID           int64              `json:"id"`
-	State        RiverJobState      `json:"state"`
-	Attempt      int16              `json:"attempt"`
-	MaxAttempts  int16              `json:"max_attempts"`
-	AttemptedAt  pgtype.Timestamptz `json:"attempted_at"`
-	CreatedAt    pgtype.Timestamptz `json:"created_at"`
-	FinalizedAt  pgtype.Timestamptz `json:"finalized_at"`
-	ScheduledAt  pgtype.Timestamptz `json:"scheduled_at"`
-	Priority     int16              `json:"priority"`
-	Args         []byte             `json:"args"`
-	AttemptedBy  []string           `json:"attempted_by"`
-	Errors       [][]byte           `json:"errors"`
-	Kind         string             `json:"kind"`
-	Metadata     []byte             `json:"metadata"`
-	Queue        string             `json:"queue"`
-	Tags         []string           `json:"tags"`
-	UniqueKey    []byte             `json:"unique_key"`
-	UniqueStates pgtype.Bits        `json:"unique_states"`
+	ID           int64         `json:"id"`
+	State        RiverJobState `json:"state"`
+	Attempt      int16         `json:"attempt"`
+	MaxAttempts  int16         `json:"max_attempts"`
+	AttemptedAt  *time.Time    `json:"attempted_at"`
+	CreatedAt    time.Time     `json:"created_at"`
+	FinalizedAt  *time.Time    `json:"finalized_at"`
+	ScheduledAt  time.Time     `json:"scheduled_at"`
+	Priority     int16         `json:"priority"`
+	Args         []byte        `json:"args"`
+	AttemptedBy  []string      `json:"attempted_by"`
+	Errors       [][]byte      `json:"errors"`
+	Kind         string        `json:"kind"`
+	Metadata     []byte        `json:"metadata"`
+	Queue        string        `json:"queue"`
+	Tags         []string      `json:"tags"`
+	UniqueKey    []byte        `json:"unique_key"`
+	UniqueStates pgtype.Bits   `json:"unique_states"`
 }
 
 type RiverLeader struct {
-	ElectedAt pgtype.Timestamptz `json:"elected_at"`
-	ExpiresAt pgtype.Timestamptz `json:"expires_at"`
-	LeaderID  string             `json:"leader_id"`
-	Name      string             `json:"name"`
+	ElectedAt time.Time `json:"elected_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	LeaderID  string    `json:"leader_id"`
+	Name      string    `json:"name"`
 }
 
 type RiverMigration struct {
-	ID        int64              `json:"id"`
-	CreatedAt pgtype.Timestamptz `json:"created_at"`
-	Version   int64              `json:"version"`
+	ID        int64     `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	Version   int64     `json:"version"`
 }
 
 type RiverNotification struct {
-	ID        int64              `json:"id"`
-	CreatedAt pgtype.Timestamptz `json:"created_at"`
-	Payload   string             `json:"payload"`
-	Topic     string             `json:"topic"`
+	ID        int64     `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	Payload   string    `json:"payload"`
+	Topic     string    `json:"topic"`
 }
 
 type RiverQueue struct {
-	Name      string             `json:"name"`
-	CreatedAt pgtype.Timestamptz `json:"created_at"`
-	Metadata  []byte             `json:"metadata"`
-	PausedAt  pgtype.Timestamptz `json:"paused_at"`
-	UpdatedAt pgtype.Timestamptz `json:"updated_at"`
+	Name      string     `json:"name"`
+	CreatedAt time.Time  `json:"created_at"`
+	Metadata  []byte     `json:"metadata"`
+	PausedAt  *time.Time `json:"paused_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+}
+
+type Schedule struct {
+	ID         int64      `json:"id"`
+	OwnerID    *int64     `json:"owner_id"`
+	Name       string     `json:"name"`
+	Cron       string     `json:"cron"`
+	Timezone   string     `json:"timezone"`
+	Kind       string     `json:"kind"`
+	Args       []byte     `json:"args"`
+	Priority   int16      `json:"priority"`
+	Enabled    bool       `json:"enabled"`
+	NextRunAt  *time.Time `json:"next_run_at"`
+	LastRunAt  *time.Time `json:"last_run_at"`
+	LastTaskID *int64     `json:"last_task_id"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
 }

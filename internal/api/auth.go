@@ -1,0 +1,88 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/inboxq/inboxq/internal/auth"
+	"github.com/inboxq/inboxq/internal/inbox"
+)
+
+// securityScheme is the OpenAPI name of bearer-token auth.
+const securityScheme = "bearer"
+
+// bearer marks an operation as needing a token.
+var bearer = []map[string][]string{{securityScheme: {}}}
+
+type principalKey struct{}
+
+// principal returns the authenticated caller; operations that declare
+// security only run once authenticate has set it.
+func principal(ctx context.Context) inbox.Principal {
+	p, _ := ctx.Value(principalKey{}).(inbox.Principal)
+	return p
+}
+
+// tokenFrom reads a token from "Authorization: Bearer …" or, for browsers
+// opening River UI, HTTP Basic with the token as the password.
+func tokenFrom(h string) string {
+	scheme, rest, ok := strings.Cut(h, " ")
+	if !ok {
+		return ""
+	}
+	switch strings.ToLower(scheme) {
+	case "bearer":
+		return strings.TrimSpace(rest)
+	case "basic":
+		r := http.Request{Header: http.Header{"Authorization": {h}}}
+		if _, pw, ok := r.BasicAuth(); ok {
+			return pw
+		}
+	}
+	return ""
+}
+
+// authenticate is Huma middleware: operations with security need a valid
+// token; others pass untouched.
+func authenticate(api huma.API, d Deps) func(huma.Context, func(huma.Context)) {
+	return func(hctx huma.Context, next func(huma.Context)) {
+		if len(hctx.Operation().Security) == 0 {
+			next(hctx)
+			return
+		}
+		p, err := d.Auth.Authenticate(hctx.Context(), tokenFrom(hctx.Header("Authorization")))
+		if err != nil {
+			hctx.SetHeader("WWW-Authenticate", `Bearer realm="inboxq"`)
+			_ = huma.WriteErr(api, hctx, http.StatusUnauthorized, "a valid API token is required (Authorization: Bearer <token>)")
+			return
+		}
+		next(huma.WithValue(hctx, principalKey{}, p))
+	}
+}
+
+// requireAdmin wraps a plain handler (River UI, metrics) so only admins get in.
+func requireAdmin(a *auth.Service, realm string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := a.Authenticate(r.Context(), tokenFrom(r.Header.Get("Authorization")))
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Basic realm="`+realm+` (any user name, API token as password)"`)
+			writeProblem(w, http.StatusUnauthorized, "a valid admin API token is required")
+			return
+		}
+		if !p.IsAdmin() {
+			writeProblem(w, http.StatusForbidden, "admins only")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+func writeProblem(w http.ResponseWriter, status int, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(huma.ErrorModel{Title: http.StatusText(status), Status: status, Detail: detail})
+}

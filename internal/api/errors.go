@@ -1,0 +1,63 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/inboxq/inboxq/internal/auth"
+	"github.com/inboxq/inboxq/internal/inbox"
+)
+
+// problem maps a domain error to an RFC 9457 problem: the one place where
+// errors become HTTP status codes. A 5xx says "internal error"; the detail
+// goes to the log.
+func problem(ctx context.Context, logger *slog.Logger, err error) error {
+	msg := detail(err)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return huma.Error401Unauthorized(msg)
+	case errors.Is(err, inbox.ErrNotFound):
+		return huma.Error404NotFound(msg)
+	case errors.Is(err, inbox.ErrConflict):
+		return huma.Error409Conflict(msg)
+	case errors.Is(err, inbox.ErrInvalid):
+		return huma.Error422UnprocessableEntity(msg)
+	case errors.Is(err, inbox.ErrForbidden):
+		return huma.Error403Forbidden(msg)
+	case errors.Is(err, context.Canceled):
+		return huma.NewError(499, "request cancelled")
+	case errors.Is(err, inbox.ErrUnavailable):
+		logger.WarnContext(ctx, "unavailable", slog.Any("err", err))
+		return huma.Error503ServiceUnavailable("service unavailable, try again")
+	}
+	var se huma.StatusError
+	if errors.As(err, &se) {
+		return err
+	}
+	logger.ErrorContext(ctx, "internal_error", slog.Any("err", err))
+	return huma.Error500InternalServerError("internal error")
+}
+
+// detail is the error's message without the sentinel's name at its end.
+func detail(err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := err.Error()
+	for _, s := range []error{inbox.ErrNotFound, inbox.ErrConflict, inbox.ErrInvalid, inbox.ErrForbidden} {
+		msg = strings.TrimSuffix(msg, ": "+s.Error())
+	}
+	if errors.Is(err, inbox.ErrNotFound) {
+		// Say what was not found, never why (it may be someone else's).
+		if i := strings.Index(msg, ":"); i > 0 {
+			return msg[:i] + ": not found"
+		}
+	}
+	return msg
+}

@@ -1,0 +1,192 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+// QueueListOutput lists the queues.
+type QueueListOutput struct {
+	Body struct {
+		Queues []Queue `json:"queues"`
+	}
+}
+
+// QueueNameInput names a queue.
+type QueueNameInput struct {
+	Name string `path:"name" maxLength:"64" doc:"Queue name"`
+}
+
+// StatsOutput is what the dashboard's charts read.
+type StatsOutput struct {
+	Body struct {
+		Counts     []TaskCount       `json:"counts" doc:"Tasks by kind, queue and state"`
+		Throughput []ThroughputPoint `json:"throughput" doc:"Completions and failures per minute over the last hour, oldest first"`
+	}
+}
+
+// TaskCount is a number of tasks of one kind, in one queue and state.
+type TaskCount struct {
+	Kind  string `json:"kind"`
+	Queue string `json:"queue"`
+	State string `json:"state"`
+	Tasks int64  `json:"tasks"`
+}
+
+// ThroughputPoint is one minute.
+type ThroughputPoint struct {
+	Minute    time.Time `json:"minute"`
+	Completed int64     `json:"completed"`
+	Failed    int64     `json:"failed"`
+}
+
+// AlertListInput filters alerts.
+type AlertListInput struct {
+	Unread   bool  `query:"unread" doc:"Only unread alerts"`
+	BeforeID int64 `query:"before_id" minimum:"0" doc:"Page: alerts older than this id"`
+	Limit    int   `query:"limit" minimum:"1" maximum:"500" default:"50"`
+}
+
+// AlertListOutput lists alerts, newest first.
+type AlertListOutput struct {
+	Body struct {
+		Alerts []Alert `json:"alerts"`
+	}
+}
+
+// MarkReadInput names alerts to mark read.
+type MarkReadInput struct {
+	Body struct {
+		IDs []int64 `json:"ids" minItems:"1" maxItems:"1000"`
+	}
+}
+
+// MarkReadOutput says how many alerts changed.
+type MarkReadOutput struct {
+	Body struct {
+		Marked int64 `json:"marked"`
+	}
+}
+
+// SystemHealthOutput is the latest health check.
+type SystemHealthOutput struct {
+	Body struct {
+		CheckedAt   time.Time    `json:"checked_at"`
+		DBLatencyMS float64      `json:"db_latency_ms"`
+		Queues      []QueueDepth `json:"queues"`
+		Report      any          `json:"report" doc:"The monitor's full report: stuck jobs, failure rate, alerts raised and resolved"`
+	}
+}
+
+func registerQueues(api huma.API, d Deps) {
+	svc := d.Tasks
+	huma.Register(api, huma.Operation{
+		OperationID: "list-queues", Method: http.MethodGet, Path: Prefix + "/queues",
+		Summary: "List queues", Description: "Every queue with its depth per state, running jobs, oldest wait, recent throughput and paused flag.",
+		Tags: []string{"Queues"}, Security: bearer,
+	}, func(ctx context.Context, _ *struct{}) (*QueueListOutput, error) {
+		qs, err := svc.Queues(ctx)
+		if err != nil {
+			return nil, problem(ctx, d.Logger, err)
+		}
+		out := &QueueListOutput{}
+		out.Body.Queues = make([]Queue, len(qs))
+		for i, q := range qs {
+			out.Body.Queues[i] = queueView(q)
+		}
+		return out, nil
+	})
+	for _, pause := range []bool{true, false} {
+		id, verb, path := "pause-queue", "Pause", "/pause"
+		if !pause {
+			id, verb, path = "resume-queue", "Resume", "/resume"
+		}
+		huma.Register(api, huma.Operation{
+			OperationID: id, Method: http.MethodPost, Path: Prefix + "/queues/{name}" + path,
+			Summary:     verb + " a queue (admins)",
+			Description: "Pausing stops every process from taking new jobs from the queue (running jobs finish); it survives restarts.",
+			Tags:        []string{"Queues"}, Security: bearer, DefaultStatus: http.StatusNoContent,
+			Errors: []int{http.StatusForbidden, http.StatusNotFound},
+		}, func(ctx context.Context, in *QueueNameInput) (*struct{}, error) {
+			var err error
+			if pause {
+				err = svc.PauseQueue(ctx, principal(ctx), in.Name)
+			} else {
+				err = svc.ResumeQueue(ctx, principal(ctx), in.Name)
+			}
+			return nil, problem(ctx, d.Logger, err)
+		})
+	}
+
+	huma.Register(api, huma.Operation{
+		OperationID: "get-stats", Method: http.MethodGet, Path: Prefix + "/stats",
+		Summary: "Task statistics", Description: "Your tasks (admins: all) by kind and state, and completions and failures per minute over the last hour.",
+		Tags: []string{"Stats"}, Security: bearer,
+	}, func(ctx context.Context, _ *struct{}) (*StatsOutput, error) {
+		st, err := svc.Stats(ctx, principal(ctx))
+		if err != nil {
+			return nil, problem(ctx, d.Logger, err)
+		}
+		out := &StatsOutput{}
+		out.Body.Counts = make([]TaskCount, len(st.Counts))
+		for i, c := range st.Counts {
+			out.Body.Counts[i] = TaskCount{Kind: c.Kind, Queue: c.Queue, State: string(c.State), Tasks: c.Tasks}
+		}
+		out.Body.Throughput = make([]ThroughputPoint, len(st.Throughput))
+		for i, p := range st.Throughput {
+			out.Body.Throughput[i] = ThroughputPoint(p)
+		}
+		return out, nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "list-alerts", Method: http.MethodGet, Path: Prefix + "/alerts",
+		Summary: "List alerts", Description: "Your alerts, newest first; admins also see the health monitor's.",
+		Tags: []string{"Alerts"}, Security: bearer,
+	}, func(ctx context.Context, in *AlertListInput) (*AlertListOutput, error) {
+		as, err := svc.Alerts(ctx, principal(ctx), in.Unread, in.BeforeID, in.Limit)
+		if err != nil {
+			return nil, problem(ctx, d.Logger, err)
+		}
+		out := &AlertListOutput{}
+		out.Body.Alerts = make([]Alert, len(as))
+		for i, a := range as {
+			out.Body.Alerts[i] = alertView(a)
+		}
+		return out, nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "mark-alerts-read", Method: http.MethodPost, Path: Prefix + "/alerts/read",
+		Summary: "Mark alerts read", Tags: []string{"Alerts"}, Security: bearer,
+	}, func(ctx context.Context, in *MarkReadInput) (*MarkReadOutput, error) {
+		n, err := svc.MarkAlertsRead(ctx, principal(ctx), in.Body.IDs)
+		if err != nil {
+			return nil, problem(ctx, d.Logger, err)
+		}
+		out := &MarkReadOutput{}
+		out.Body.Marked = n
+		return out, nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "get-system-health", Method: http.MethodGet, Path: Prefix + "/system/health",
+		Summary: "Latest health check (admins)", Tags: []string{"Stats"}, Security: bearer,
+		Errors: []int{http.StatusForbidden, http.StatusNotFound},
+	}, func(ctx context.Context, _ *struct{}) (*SystemHealthOutput, error) {
+		if !principal(ctx).IsAdmin() {
+			return nil, huma.Error403Forbidden("admins only")
+		}
+		hc, err := svc.Health(ctx)
+		if err != nil {
+			return nil, problem(ctx, d.Logger, err)
+		}
+		out := &SystemHealthOutput{}
+		out.Body.CheckedAt, out.Body.DBLatencyMS, out.Body.Queues = hc.CheckedAt, float64(hc.DBLatency.Microseconds())/1000, depthViews(hc.Queues)
+		out.Body.Report = hc.Report
+		return out, nil
+	})
+}

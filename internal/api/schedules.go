@@ -1,0 +1,144 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/inboxq/inboxq/internal/tasks"
+)
+
+// ScheduleOutput is one schedule.
+type ScheduleOutput struct {
+	Body Schedule
+}
+
+// ScheduleListOutput lists schedules.
+type ScheduleListOutput struct {
+	Body struct {
+		Schedules []Schedule `json:"schedules"`
+	}
+}
+
+// ScheduleIDInput names a schedule.
+type ScheduleIDInput struct {
+	ID int64 `path:"id" minimum:"1"`
+}
+
+// CreateScheduleInput is a raw body validated per kind.
+type CreateScheduleInput struct {
+	RawBody []byte
+}
+
+// UpdateScheduleInput changes a schedule; absent fields stay.
+type UpdateScheduleInput struct {
+	ID   int64 `path:"id" minimum:"1"`
+	Body struct {
+		Name     *string         `json:"name,omitempty" minLength:"1" maxLength:"100"`
+		Cron     *string         `json:"cron,omitempty" minLength:"1" maxLength:"200"`
+		Timezone *string         `json:"timezone,omitempty"`
+		Args     json.RawMessage `json:"args,omitempty" doc:"New args, checked against the kind's schema"`
+		Priority *int            `json:"priority,omitempty" minimum:"1" maximum:"4"`
+		Enabled  *bool           `json:"enabled,omitempty"`
+	}
+}
+
+type scheduleBody struct {
+	Kind string `json:"kind"`
+	scheduleFields
+}
+
+func registerSchedules(api huma.API, d Deps, ks *kindSchemas) {
+	svc := d.Tasks
+	tags := []string{"Schedules"}
+
+	huma.Register(api, huma.Operation{
+		OperationID: "create-schedule", Method: http.MethodPost, Path: Prefix + "/schedules",
+		Summary: "Create a recurring task", Description: "At each tick of the cron expression (in its time zone) the task is started once, owned by you.",
+		Tags: tags, Security: bearer, DefaultStatus: http.StatusCreated, MaxBodyBytes: maxBody,
+		Errors: []int{http.StatusBadRequest, http.StatusForbidden, http.StatusConflict, http.StatusUnprocessableEntity},
+	}, func(ctx context.Context, in *CreateScheduleInput) (*ScheduleOutput, error) {
+		var body scheduleBody
+		kind, args, err := ks.decodeBody(in.RawBody, scheduleFields{}, &body, true)
+		if err != nil {
+			return nil, err
+		}
+		sp := tasks.ScheduleParams{Name: body.Name, Cron: body.Cron, Timezone: body.Timezone, Kind: kind, Args: args,
+			Priority: body.Priority, Enabled: body.Enabled == nil || *body.Enabled}
+		if sp.Timezone == "" {
+			sp.Timezone = "UTC"
+		}
+		if sp.Priority == 0 {
+			sp.Priority = 2
+		}
+		s, err := svc.CreateSchedule(ctx, principal(ctx), sp)
+		if err != nil {
+			return nil, problem(ctx, d.Logger, err)
+		}
+		return &ScheduleOutput{Body: scheduleView(s)}, nil
+	})
+	setJSONBody(api, http.MethodPost, Prefix+"/schedules", ks.bodySchema("Schedule", scheduleFields{}, "name", "cron"), "The schedule: name, cron, time zone, and the task's kind and args")
+
+	huma.Register(api, huma.Operation{
+		OperationID: "list-schedules", Method: http.MethodGet, Path: Prefix + "/schedules",
+		Summary: "List recurring tasks", Description: "Your schedules; admins see every schedule, built-in ones included.",
+		Tags: tags, Security: bearer,
+	}, func(ctx context.Context, _ *struct{}) (*ScheduleListOutput, error) {
+		ss, err := svc.Schedules(ctx, principal(ctx))
+		if err != nil {
+			return nil, problem(ctx, d.Logger, err)
+		}
+		out := &ScheduleListOutput{}
+		out.Body.Schedules = make([]Schedule, len(ss))
+		for i, s := range ss {
+			out.Body.Schedules[i] = scheduleView(s)
+		}
+		return out, nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "get-schedule", Method: http.MethodGet, Path: Prefix + "/schedules/{id}",
+		Summary: "Get a recurring task", Tags: tags, Security: bearer, Errors: []int{http.StatusNotFound},
+	}, func(ctx context.Context, in *ScheduleIDInput) (*ScheduleOutput, error) {
+		s, err := svc.Schedule(ctx, principal(ctx), in.ID)
+		if err != nil {
+			return nil, problem(ctx, d.Logger, err)
+		}
+		return &ScheduleOutput{Body: scheduleView(s)}, nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "update-schedule", Method: http.MethodPatch, Path: Prefix + "/schedules/{id}",
+		Summary:     "Change a recurring task",
+		Description: "Changes name, cron, time zone, args, priority or enabled; the kind is fixed. Changing the timing recomputes the next run.",
+		Tags:        tags, Security: bearer, Errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity},
+	}, func(ctx context.Context, in *UpdateScheduleInput) (*ScheduleOutput, error) {
+		b := in.Body
+		if b.Args != nil {
+			cur, err := svc.Schedule(ctx, principal(ctx), in.ID)
+			if err != nil {
+				return nil, problem(ctx, d.Logger, err)
+			}
+			if err := ks.validateArgs(cur.Kind, b.Args); err != nil {
+				return nil, err
+			}
+		}
+		s, err := svc.UpdateSchedule(ctx, principal(ctx), in.ID, tasks.ScheduleChange{
+			Name: b.Name, Cron: b.Cron, Timezone: b.Timezone, Args: b.Args, Priority: b.Priority, Enabled: b.Enabled,
+		})
+		if err != nil {
+			return nil, problem(ctx, d.Logger, err)
+		}
+		return &ScheduleOutput{Body: scheduleView(s)}, nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "delete-schedule", Method: http.MethodDelete, Path: Prefix + "/schedules/{id}",
+		Summary: "Delete a recurring task", Description: "Tasks it already started are not touched.",
+		Tags: tags, Security: bearer, DefaultStatus: http.StatusNoContent, Errors: []int{http.StatusNotFound},
+	}, func(ctx context.Context, in *ScheduleIDInput) (*struct{}, error) {
+		return nil, problem(ctx, d.Logger, svc.DeleteSchedule(ctx, principal(ctx), in.ID))
+	})
+}

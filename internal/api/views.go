@@ -1,0 +1,140 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/inboxq/inboxq/internal/inbox"
+	"github.com/inboxq/inboxq/internal/store"
+)
+
+// Task is a task as the API shows it.
+type Task struct {
+	ID          int64           `json:"id" doc:"Task id"`
+	Kind        string          `json:"kind" doc:"What the task does"`
+	Queue       string          `json:"queue"`
+	Owner       string          `json:"owner,omitempty" doc:"Owner's user name; empty for system tasks"`
+	Priority    int             `json:"priority" minimum:"1" maximum:"4" doc:"1 is the highest"`
+	State       string          `json:"state" enum:"pending,scheduled,running,cancelling,retrying,completed,failed,cancelled"`
+	Attempt     int             `json:"attempt" doc:"Attempts started so far"`
+	MaxAttempts int             `json:"max_attempts"`
+	Errors      []AttemptError  `json:"errors" doc:"One entry per failed attempt, oldest first"`
+	Args        json.RawMessage `json:"args" doc:"The kind's arguments"`
+	Result      json.RawMessage `json:"result,omitempty" doc:"What the task recorded as its output"`
+	CreatedAt   time.Time       `json:"created_at"`
+	ScheduledAt time.Time       `json:"scheduled_at" doc:"When it became (or becomes) eligible to run"`
+	StartedAt   *time.Time      `json:"started_at,omitempty" doc:"When its latest attempt started"`
+	FinishedAt  *time.Time      `json:"finished_at,omitempty"`
+	WaitSeconds float64         `json:"wait_seconds" doc:"Time spent queued before its latest attempt (so far)"`
+	RunSeconds  float64         `json:"run_seconds" doc:"Run time of its latest attempt (so far)"`
+	ScheduleID  *int64          `json:"schedule_id,omitempty" doc:"The schedule that started it"`
+}
+
+// AttemptError is one failed attempt.
+type AttemptError struct {
+	Attempt int       `json:"attempt"`
+	At      time.Time `json:"at"`
+	Error   string    `json:"error"`
+}
+
+func taskView(t inbox.Task, now time.Time) Task {
+	v := Task{
+		ID: t.ID, Kind: t.Kind, Queue: t.Queue, Owner: t.Owner, Priority: t.Priority, State: string(t.State),
+		Attempt: t.Attempt, MaxAttempts: t.MaxAttempts, Errors: make([]AttemptError, len(t.Errors)),
+		Args: t.Args, Result: t.Result, CreatedAt: t.CreatedAt, ScheduledAt: t.ScheduledAt,
+		StartedAt: t.StartedAt, FinishedAt: t.FinishedAt, ScheduleID: t.ScheduleID,
+		WaitSeconds: t.WaitDuration(now).Seconds(), RunSeconds: t.RunDuration(now).Seconds(),
+	}
+	for i, e := range t.Errors {
+		v.Errors[i] = AttemptError(e)
+	}
+	return v
+}
+
+func taskViews(ts []inbox.Task) []Task {
+	now := time.Now()
+	out := make([]Task, len(ts))
+	for i, t := range ts {
+		out[i] = taskView(t, now)
+	}
+	return out
+}
+
+// Schedule is a recurring task as the API shows it.
+type Schedule struct {
+	ID         int64           `json:"id"`
+	Owner      string          `json:"owner,omitempty" doc:"Owner's user name; empty for built-in schedules"`
+	Name       string          `json:"name"`
+	Cron       string          `json:"cron" doc:"Cron expression: five fields, an optional leading seconds field, or @hourly / @every 10m"`
+	Timezone   string          `json:"timezone" doc:"IANA time zone the cron expression is read in"`
+	Kind       string          `json:"kind"`
+	Args       json.RawMessage `json:"args"`
+	Priority   int             `json:"priority"`
+	Enabled    bool            `json:"enabled"`
+	NextRunAt  *time.Time      `json:"next_run_at,omitempty" doc:"Next tick; absent when disabled"`
+	LastRunAt  *time.Time      `json:"last_run_at,omitempty"`
+	LastTaskID *int64          `json:"last_task_id,omitempty" doc:"The task started at the last tick"`
+	CreatedAt  time.Time       `json:"created_at"`
+	UpdatedAt  time.Time       `json:"updated_at"`
+}
+
+func scheduleView(s inbox.Schedule) Schedule {
+	return Schedule{ID: s.ID, Owner: s.Owner, Name: s.Name, Cron: s.Cron, Timezone: s.Timezone, Kind: s.Kind,
+		Args: s.Args, Priority: s.Priority, Enabled: s.Enabled, NextRunAt: s.NextRunAt, LastRunAt: s.LastRunAt,
+		LastTaskID: s.LastTaskID, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
+}
+
+// Queue is a queue's load as the API shows it.
+type Queue struct {
+	Name                string     `json:"name"`
+	Paused              bool       `json:"paused"`
+	PausedAt            *time.Time `json:"paused_at,omitempty"`
+	Available           int64      `json:"available" doc:"Jobs waiting for a worker"`
+	Running             int64      `json:"running"`
+	Scheduled           int64      `json:"scheduled"`
+	Retryable           int64      `json:"retryable"`
+	Pending             int64      `json:"pending"`
+	OldestWaitSeconds   float64    `json:"oldest_wait_seconds" doc:"Age of the oldest job waiting"`
+	CompletedLastMinute int64      `json:"completed_last_minute"`
+	CompletedLastHour   int64      `json:"completed_last_hour"`
+	FailedLastHour      int64      `json:"failed_last_hour"`
+}
+
+func queueView(q inbox.Queue) Queue {
+	return Queue{Name: q.Name, Paused: q.Paused, PausedAt: q.PausedAt, Available: q.Available, Running: q.Running,
+		Scheduled: q.Scheduled, Retryable: q.Retryable, Pending: q.Pending, OldestWaitSeconds: q.OldestWait.Seconds(),
+		CompletedLastMinute: q.CompletedLastMinute, CompletedLastHour: q.CompletedLastHour, FailedLastHour: q.FailedLastHour}
+}
+
+// Alert is a notification as the API shows it.
+type Alert struct {
+	ID         int64      `json:"id"`
+	Severity   string     `json:"severity" enum:"info,warning,critical"`
+	Title      string     `json:"title"`
+	Message    string     `json:"message"`
+	System     bool       `json:"system" doc:"Raised for admins by the health monitor"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ResolvedAt *time.Time `json:"resolved_at,omitempty" doc:"When the condition cleared"`
+	ReadAt     *time.Time `json:"read_at,omitempty"`
+}
+
+func alertView(a inbox.Alert) Alert {
+	return Alert{ID: a.ID, Severity: a.Severity, Title: a.Title, Message: a.Message, System: a.UserID == nil,
+		CreatedAt: a.CreatedAt, ResolvedAt: a.ResolvedAt, ReadAt: a.ReadAt}
+}
+
+// QueueDepth is one queue's jobs in one state.
+type QueueDepth struct {
+	Queue             string  `json:"queue"`
+	State             string  `json:"state"`
+	Jobs              int64   `json:"jobs"`
+	OldestWaitSeconds float64 `json:"oldest_wait_seconds"`
+}
+
+func depthViews(ds []store.QueueDepth) []QueueDepth {
+	out := make([]QueueDepth, len(ds))
+	for i, d := range ds {
+		out[i] = QueueDepth(d)
+	}
+	return out
+}

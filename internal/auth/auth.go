@@ -1,0 +1,129 @@
+// Package auth owns users and API tokens: minting a token (shown once,
+// stored as a SHA-256 hash), authenticating a presented token, listing and
+// revoking them.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/inboxq/inboxq/internal/inbox"
+	"github.com/inboxq/inboxq/internal/store"
+)
+
+// tokenPrefix marks inboxq tokens, so secret scanners and people can tell
+// them apart.
+const tokenPrefix = "iq_"
+
+// ErrUnauthenticated means no valid token was presented.
+var ErrUnauthenticated = errors.New("missing, expired, revoked or unknown token")
+
+// Service manages users and tokens.
+type Service struct {
+	store *store.Store
+}
+
+// NewService returns a Service on st.
+func NewService(st *store.Store) *Service { return &Service{store: st} }
+
+var userName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$`)
+
+// CreateTokenParams describe a token to mint.
+type CreateTokenParams struct {
+	User  string
+	Admin bool          // make the user an admin
+	Name  string        // what the token is for
+	TTL   time.Duration // 0: never expires
+}
+
+// CreatedToken is a new token: Secret is shown once and never stored.
+type CreatedToken struct {
+	Secret string
+	Token  store.Token
+	User   inbox.Principal
+}
+
+// CreateToken creates the user if needed and mints a token for them.
+func (s *Service) CreateToken(ctx context.Context, p CreateTokenParams) (CreatedToken, error) {
+	if !userName.MatchString(p.User) {
+		return CreatedToken{}, fmt.Errorf("user name %q: use 1-100 letters, digits and . _ @ + - (starting with a letter or digit): %w", p.User, inbox.ErrInvalid)
+	}
+	if p.TTL < 0 {
+		return CreatedToken{}, fmt.Errorf("expiry must be positive: %w", inbox.ErrInvalid)
+	}
+	role := inbox.RoleUser
+	if p.Admin {
+		role = inbox.RoleAdmin
+	}
+	secret, hash := newSecret()
+	var expires *time.Time
+	if p.TTL > 0 {
+		t := time.Now().Add(p.TTL)
+		expires = &t
+	}
+	var out CreatedToken
+	err := s.store.InTx(ctx, func(_ pgx.Tx, st *store.Store) error {
+		u, err := st.UserUpsert(ctx, p.User, role)
+		if err != nil {
+			return err
+		}
+		tok, err := st.TokenInsert(ctx, u.UserID, p.Name, hash, secret[:len(tokenPrefix)+6], expires)
+		if err != nil {
+			return err
+		}
+		out = CreatedToken{Secret: secret, Token: tok, User: u}
+		return nil
+	})
+	return out, err
+}
+
+// Authenticate returns the principal of a presented token.
+func (s *Service) Authenticate(ctx context.Context, secret string) (inbox.Principal, error) {
+	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 200 {
+		return inbox.Principal{}, ErrUnauthenticated
+	}
+	p, tokenID, err := s.store.TokenAuthenticate(ctx, Hash(secret))
+	if errors.Is(err, inbox.ErrNotFound) {
+		return inbox.Principal{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return inbox.Principal{}, err
+	}
+	if err := s.store.TokenTouch(ctx, tokenID); err != nil {
+		return inbox.Principal{}, err
+	}
+	return p, nil
+}
+
+// ListTokens lists tokens (of one user when user is not empty).
+func (s *Service) ListTokens(ctx context.Context, user string) ([]store.Token, error) {
+	return s.store.TokenList(ctx, user)
+}
+
+// RevokeToken revokes a token by id.
+func (s *Service) RevokeToken(ctx context.Context, id int64) error {
+	return s.store.TokenRevoke(ctx, id)
+}
+
+// Hash is how tokens are stored: SHA-256. Tokens carry 256 random bits, so a
+// fast hash is as strong as a slow one here and keeps every request cheap.
+func Hash(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+func newSecret() (string, []byte) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	return secret, Hash(secret)
+}

@@ -1,0 +1,186 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/inboxq/inboxq/internal/inbox"
+	"github.com/inboxq/inboxq/internal/store/dbsqlc"
+)
+
+// ownerText renders an owner scope the way args.owner_id is compared.
+func ownerText(owner *int64) *string {
+	if owner == nil {
+		return nil
+	}
+	s := strconv.FormatInt(*owner, 10)
+	return &s
+}
+
+// TaskGet returns one task visible in the owner scope (nil: any).
+func (s *Store) TaskGet(ctx context.Context, id int64, owner *int64) (inbox.Task, error) {
+	row, err := s.q.TaskGet(ctx, dbsqlc.TaskGetParams{ID: id, OwnerID: ownerText(owner)})
+	if err != nil {
+		return inbox.Task{}, translate(err, "getting task")
+	}
+	return taskFromRow(row.RiverJob, row.TaskState, row.OwnerName), nil
+}
+
+// TaskLock locks a task's row for a state change (call inside InTx) and
+// returns its current view.
+func (s *Store) TaskLock(ctx context.Context, id int64, owner *int64) (inbox.Task, error) {
+	row, err := s.q.TaskGetForUpdate(ctx, dbsqlc.TaskGetForUpdateParams{ID: id, OwnerID: ownerText(owner)})
+	if err != nil {
+		return inbox.Task{}, translate(err, "locking task")
+	}
+	return taskFromRow(row.RiverJob, row.TaskState, ""), nil
+}
+
+// TaskList lists tasks in the owner scope, newest first.
+func (s *Store) TaskList(ctx context.Context, f inbox.TaskFilter, owner *int64) ([]inbox.Task, error) {
+	p := dbsqlc.TaskListParams{
+		OwnerID: ownerText(owner),
+		Kinds:   nilIfEmpty(f.Kinds),
+		Queues:  nilIfEmpty(f.Queues),
+		Ids:     nilIfEmpty(f.IDs),
+		MaxRows: int32(f.Limit),
+	}
+	for _, st := range f.States {
+		p.States = append(p.States, string(st))
+	}
+	if !f.CreatedFrom.IsZero() {
+		p.CreatedFrom = &f.CreatedFrom
+	}
+	if !f.CreatedTo.IsZero() {
+		p.CreatedTo = &f.CreatedTo
+	}
+	if f.AfterID > 0 {
+		p.AfterID = &f.AfterID
+	}
+	rows, err := s.q.TaskList(ctx, p)
+	if err != nil {
+		return nil, translate(err, "listing tasks")
+	}
+	out := make([]inbox.Task, len(rows))
+	for i, r := range rows {
+		out[i] = taskFromRow(r.RiverJob, r.TaskState, r.OwnerName)
+	}
+	return out, nil
+}
+
+// TaskCount is a number of tasks of one kind, in one queue and state.
+type TaskCount struct {
+	Kind  string
+	Queue string
+	State inbox.TaskState
+	Tasks int64
+}
+
+// TaskCounts counts tasks by kind, queue and state in the owner scope.
+func (s *Store) TaskCounts(ctx context.Context, owner *int64) ([]TaskCount, error) {
+	rows, err := s.q.TaskCountByKindQueueState(ctx, ownerText(owner))
+	if err != nil {
+		return nil, translate(err, "counting tasks")
+	}
+	out := make([]TaskCount, len(rows))
+	for i, r := range rows {
+		out[i] = TaskCount{Kind: r.Kind, Queue: r.Queue, State: inbox.TaskState(r.TaskState), Tasks: r.Tasks}
+	}
+	return out, nil
+}
+
+// ThroughputPoint is one minute's completions and failures.
+type ThroughputPoint struct {
+	Minute    time.Time
+	Completed int64
+	Failed    int64
+}
+
+// TaskThroughput returns the last hour, one point per minute, oldest first.
+func (s *Store) TaskThroughput(ctx context.Context, owner *int64) ([]ThroughputPoint, error) {
+	rows, err := s.q.TaskThroughput(ctx, ownerText(owner))
+	if err != nil {
+		return nil, translate(err, "reading throughput")
+	}
+	out := make([]ThroughputPoint, len(rows))
+	for i, r := range rows {
+		out[i] = ThroughputPoint(r)
+	}
+	return out, nil
+}
+
+// TaskStuckCount counts running jobs whose attempt began before cutoff.
+func (s *Store) TaskStuckCount(ctx context.Context, cutoff time.Time) (int64, error) {
+	n, err := s.q.TaskStuckCount(ctx, &cutoff)
+	return n, translate(err, "counting stuck tasks")
+}
+
+// Outcomes counts how tasks ended since a time.
+type Outcomes struct{ Completed, Failed, Retrying int64 }
+
+// TaskOutcomesSince counts completions, failures and retries since since.
+func (s *Store) TaskOutcomesSince(ctx context.Context, since time.Time) (Outcomes, error) {
+	r, err := s.q.TaskOutcomesSince(ctx, &since)
+	return Outcomes(r), translate(err, "counting outcomes")
+}
+
+// jobMetadata is the part of river_job.metadata inboxq reads.
+type jobMetadata struct {
+	Output     json.RawMessage `json:"output"`
+	ScheduleID *int64          `json:"schedule_id"`
+}
+
+// attemptError is River's encoding of one attempt's error.
+type attemptError struct {
+	At      time.Time `json:"at"`
+	Attempt int       `json:"attempt"`
+	Error   string    `json:"error"`
+}
+
+func taskFromRow(j dbsqlc.RiverJob, state, owner string) inbox.Task {
+	t := inbox.Task{
+		ID:          j.ID,
+		Kind:        j.Kind,
+		Queue:       j.Queue,
+		Owner:       owner,
+		Priority:    int(j.Priority),
+		State:       inbox.TaskState(state),
+		Attempt:     int(j.Attempt),
+		MaxAttempts: int(j.MaxAttempts),
+		Args:        j.Args,
+		Tags:        j.Tags,
+		CreatedAt:   j.CreatedAt,
+		ScheduledAt: j.ScheduledAt,
+		StartedAt:   j.AttemptedAt,
+		FinishedAt:  j.FinalizedAt,
+	}
+	var owned struct {
+		OwnerID *int64 `json:"owner_id"`
+	}
+	if json.Unmarshal(j.Args, &owned) == nil {
+		t.OwnerID = owned.OwnerID
+	}
+	var md jobMetadata
+	if json.Unmarshal(j.Metadata, &md) == nil {
+		if len(md.Output) > 0 && string(md.Output) != "null" {
+			t.Result = md.Output
+		}
+		t.ScheduleID = md.ScheduleID
+	}
+	for _, raw := range j.Errors {
+		var e attemptError
+		if json.Unmarshal(raw, &e) == nil {
+			t.Errors = append(t.Errors, inbox.AttemptError{Attempt: e.Attempt, At: e.At, Error: e.Error})
+		}
+	}
+	return t
+}
+
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}

@@ -1,0 +1,69 @@
+-- Tasks are river_job rows seen through inboxq_task_state; the owner is
+-- args.owner_id (NULL for system tasks, which only admins see).
+
+-- name: TaskGet :one
+SELECT sqlc.embed(j),
+       inboxq_task_state(j.state, j.metadata, j.errors)::text AS task_state,
+       coalesce(u.name, '')::text AS owner_name
+FROM river_job j
+LEFT JOIN app_user u ON u.id::text = j.args ->> 'owner_id'
+WHERE j.id = @id
+  AND (sqlc.narg(owner_id)::text IS NULL OR j.args ->> 'owner_id' = sqlc.narg(owner_id)::text);
+
+-- name: TaskGetForUpdate :one
+-- Locks the task's row for a state change.
+SELECT sqlc.embed(j),
+       inboxq_task_state(j.state, j.metadata, j.errors)::text AS task_state
+FROM river_job j
+WHERE j.id = @id
+  AND (sqlc.narg(owner_id)::text IS NULL OR j.args ->> 'owner_id' = sqlc.narg(owner_id)::text)
+FOR UPDATE;
+
+-- name: TaskList :many
+-- Newest first; after_id is the keyset cursor.
+SELECT sqlc.embed(j),
+       inboxq_task_state(j.state, j.metadata, j.errors)::text AS task_state,
+       coalesce(u.name, '')::text AS owner_name
+FROM river_job j
+LEFT JOIN app_user u ON u.id::text = j.args ->> 'owner_id'
+WHERE (sqlc.narg(owner_id)::text IS NULL OR j.args ->> 'owner_id' = sqlc.narg(owner_id)::text)
+  AND (sqlc.narg(states)::text[] IS NULL OR inboxq_task_state(j.state, j.metadata, j.errors) = ANY (sqlc.narg(states)::text[]))
+  AND (sqlc.narg(kinds)::text[] IS NULL OR j.kind = ANY (sqlc.narg(kinds)::text[]))
+  AND (sqlc.narg(queues)::text[] IS NULL OR j.queue = ANY (sqlc.narg(queues)::text[]))
+  AND (sqlc.narg(ids)::bigint[] IS NULL OR j.id = ANY (sqlc.narg(ids)::bigint[]))
+  AND (sqlc.narg(created_from)::timestamptz IS NULL OR j.created_at >= sqlc.narg(created_from))
+  AND (sqlc.narg(created_to)::timestamptz IS NULL OR j.created_at < sqlc.narg(created_to))
+  AND (sqlc.narg(after_id)::bigint IS NULL OR j.id < sqlc.narg(after_id))
+ORDER BY j.id DESC
+LIMIT @max_rows;
+
+-- name: TaskCountByKindQueueState :many
+SELECT j.kind, j.queue, inboxq_task_state(j.state, j.metadata, j.errors)::text AS task_state, count(*)::bigint AS tasks
+FROM river_job j
+WHERE (sqlc.narg(owner_id)::text IS NULL OR j.args ->> 'owner_id' = sqlc.narg(owner_id)::text)
+GROUP BY 1, 2, 3
+ORDER BY 1, 2, 3;
+
+-- name: TaskThroughput :many
+-- Completions and failures per minute over the last hour.
+SELECT m.minute::timestamptz AS minute,
+       count(j.id) FILTER (WHERE inboxq_task_state(j.state, j.metadata, j.errors) = 'completed')::bigint AS completed,
+       count(j.id) FILTER (WHERE inboxq_task_state(j.state, j.metadata, j.errors) = 'failed')::bigint AS failed
+FROM generate_series(date_trunc('minute', now()) - interval '59 minutes', date_trunc('minute', now()), interval '1 minute') AS m (minute)
+LEFT JOIN river_job j
+       ON j.finalized_at >= m.minute AND j.finalized_at < m.minute + interval '1 minute'
+      AND j.state IN ('completed', 'discarded', 'cancelled')
+      AND (sqlc.narg(owner_id)::text IS NULL OR j.args ->> 'owner_id' = sqlc.narg(owner_id)::text)
+GROUP BY m.minute
+ORDER BY m.minute;
+
+-- name: TaskStuckCount :one
+-- Running jobs whose attempt started before the cutoff.
+SELECT count(*)::bigint FROM river_job WHERE state = 'running' AND attempted_at < @cutoff;
+
+-- name: TaskOutcomesSince :one
+SELECT count(*) FILTER (WHERE inboxq_task_state(state, metadata, errors) = 'completed')::bigint AS completed,
+       count(*) FILTER (WHERE inboxq_task_state(state, metadata, errors) = 'failed')::bigint AS failed,
+       count(*) FILTER (WHERE state = 'retryable')::bigint AS retrying
+FROM river_job
+WHERE (finalized_at >= @since) OR (state = 'retryable' AND attempted_at >= @since);

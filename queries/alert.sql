@@ -21,3 +21,6 @@ LIMIT @max_rows;
 UPDATE alert SET read_at = now()
 WHERE id = ANY (@ids::bigint[]) AND read_at IS NULL
   AND (user_id = sqlc.narg(user_id) OR (@include_admin::boolean AND user_id IS NULL));
+
+-- name: AlertListSince :many
+SELECT * FROM alert WHERE created_at >= @since ORDER BY id LIMIT @max_rows;

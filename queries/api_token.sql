@@ -1,11 +1,11 @@
 -- name: TokenInsert :one
-INSERT INTO api_token (user_id, name, hash, prefix, expires_at)
-VALUES (@user_id, @name, @hash, @prefix, sqlc.narg(expires_at))
+INSERT INTO api_token (user_id, name, hash, prefix, expires_at, purpose)
+VALUES (@user_id, @name, @hash, @prefix, sqlc.narg(expires_at), @purpose)
 RETURNING *;
 
 -- name: TokenAuthenticate :one
 -- The live token with this hash and its user.
-SELECT t.id AS token_id, u.id AS user_id, u.name AS user_name, u.role
+SELECT t.id AS token_id, t.purpose, u.id AS user_id, u.name AS user_name, u.role
 FROM api_token t
 JOIN app_user u ON u.id = t.user_id
 WHERE t.hash = @hash
@@ -21,6 +21,7 @@ WHERE id = @id AND (last_used_at IS NULL OR last_used_at < now() - interval '1 m
 SELECT t.*, u.name AS user_name
 FROM api_token t JOIN app_user u ON u.id = t.user_id
 WHERE (sqlc.narg(user_name)::text IS NULL OR u.name = sqlc.narg(user_name))
+  AND t.purpose = 'api'
 ORDER BY t.id;
 
 -- name: TokenRevoke :execrows

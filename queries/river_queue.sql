@@ -23,3 +23,6 @@ ORDER BY q.name;
 
 -- name: RiverLeaderID :one
 SELECT leader_id FROM river_leader WHERE name = 'default' AND expires_at > now();
+
+-- name: CurrentSchema :one
+SELECT current_schema()::text;

@@ -4,9 +4,12 @@
 -- name: TaskGet :one
 SELECT sqlc.embed(j),
        inboxq_task_state(j.state, j.metadata, j.errors)::text AS task_state,
-       coalesce(u.name, '')::text AS owner_name
+       coalesce(u.name, '')::text AS owner_name,
+       p.done AS progress_done, p.total AS progress_total, p.stage AS progress_stage,
+       p.message AS progress_message, p.rate AS progress_rate, p.updated_at AS progress_updated_at
 FROM river_job j
 LEFT JOIN app_user u ON u.id::text = j.args ->> 'owner_id'
+LEFT JOIN task_progress p ON p.job_id = j.id
 WHERE j.id = @id
   AND (sqlc.narg(owner_id)::text IS NULL OR j.args ->> 'owner_id' = sqlc.narg(owner_id)::text);
 
@@ -23,9 +26,12 @@ FOR UPDATE;
 -- Newest first; after_id is the keyset cursor.
 SELECT sqlc.embed(j),
        inboxq_task_state(j.state, j.metadata, j.errors)::text AS task_state,
-       coalesce(u.name, '')::text AS owner_name
+       coalesce(u.name, '')::text AS owner_name,
+       p.done AS progress_done, p.total AS progress_total, p.stage AS progress_stage,
+       p.message AS progress_message, p.rate AS progress_rate, p.updated_at AS progress_updated_at
 FROM river_job j
 LEFT JOIN app_user u ON u.id::text = j.args ->> 'owner_id'
+LEFT JOIN task_progress p ON p.job_id = j.id
 WHERE (sqlc.narg(owner_id)::text IS NULL OR j.args ->> 'owner_id' = sqlc.narg(owner_id)::text)
   AND (sqlc.narg(states)::text[] IS NULL OR inboxq_task_state(j.state, j.metadata, j.errors) = ANY (sqlc.narg(states)::text[]))
   AND (sqlc.narg(kinds)::text[] IS NULL OR j.kind = ANY (sqlc.narg(kinds)::text[]))
@@ -67,3 +73,19 @@ SELECT count(*) FILTER (WHERE inboxq_task_state(state, metadata, errors) = 'comp
        count(*) FILTER (WHERE state = 'retryable')::bigint AS retrying
 FROM river_job
 WHERE (finalized_at >= @since) OR (state = 'retryable' AND attempted_at >= @since);
+
+-- name: TaskActiveOrFinishedSince :many
+-- Tasks in flight, and tasks finished since a time: what a listener that was
+-- away must re-read. Newest first.
+SELECT sqlc.embed(j),
+       inboxq_task_state(j.state, j.metadata, j.errors)::text AS task_state,
+       coalesce(u.name, '')::text AS owner_name,
+       p.done AS progress_done, p.total AS progress_total, p.stage AS progress_stage,
+       p.message AS progress_message, p.rate AS progress_rate, p.updated_at AS progress_updated_at
+FROM river_job j
+LEFT JOIN app_user u ON u.id::text = j.args ->> 'owner_id'
+LEFT JOIN task_progress p ON p.job_id = j.id
+WHERE (sqlc.narg(owner_id)::text IS NULL OR j.args ->> 'owner_id' = sqlc.narg(owner_id)::text)
+  AND (j.state IN ('available', 'pending', 'running', 'retryable', 'scheduled') OR j.finalized_at >= @since)
+ORDER BY j.id DESC
+LIMIT @max_rows;

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"riverqueue.com/riverui"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/inboxq/inboxq/internal/auth"
 	"github.com/inboxq/inboxq/internal/config"
 	"github.com/inboxq/inboxq/internal/jobs"
+	"github.com/inboxq/inboxq/internal/progress"
 	"github.com/inboxq/inboxq/internal/store"
 	"github.com/inboxq/inboxq/internal/tasks"
 
@@ -127,7 +129,17 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 		if err := ui.Start(bg); err != nil {
 			return fmt.Errorf("starting river ui: %w", err)
 		}
+		// One LISTEN connection for this process's event streams.
+		hub := progress.NewHub(st, func(ctx context.Context) (*pgx.Conn, error) {
+			return pgx.ConnectConfig(ctx, pool.Config().ConnConfig.Copy())
+		}, logger)
+		go func() {
+			if err := hub.Run(bg); err != nil {
+				logger.ErrorContext(bg, "event_hub_failed", slog.Any("err", err))
+			}
+		}()
 		handler := api.NewHandler(api.Deps{
+			Hub:     hub,
 			Logger:  logger,
 			Version: version(),
 			Tasks:   svc,

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/inboxq/inboxq/internal/auth"
+	"github.com/inboxq/inboxq/internal/progress"
 	"github.com/inboxq/inboxq/internal/tasks"
 )
 
@@ -38,6 +40,17 @@ type Deps struct {
 	RiverUI http.Handler
 	// Metrics, when set, is served at /metrics for admins.
 	Metrics http.Handler
+	// Hub fans live events out to the event streams.
+	Hub *progress.Hub
+	// Heartbeat overrides how often idle event streams send a comment.
+	Heartbeat time.Duration
+}
+
+func (d Deps) heartbeat() time.Duration {
+	if d.Heartbeat > 0 {
+		return d.Heartbeat
+	}
+	return heartbeat
 }
 
 // NewConfig is the Huma configuration shared by the server and `inboxq openapi`.
@@ -62,6 +75,7 @@ func Register(api huma.API, d Deps) {
 	registerTasks(api, d, ks)
 	registerQueues(api, d)
 	registerSchedules(api, d, ks)
+	registerEvents(api, d)
 }
 
 // NewHandler builds the HTTP handler: middleware, then the Huma API.
@@ -92,7 +106,11 @@ func OpenAPI(version string, svc *tasks.Service) ([]byte, error) {
 // NewServer wraps h in an http.Server with timeouts, so a slow or idle client
 // cannot hold a connection forever.
 func NewServer(addr string, h http.Handler, logger *slog.Logger) *http.Server {
-	return &http.Server{
+	// Requests' contexts end when Shutdown starts, so event streams close
+	// instead of holding the shutdown until its timeout.
+	base, cancel := context.WithCancel(context.Background())
+	srv := &http.Server{
+		BaseContext:       func(net.Listener) context.Context { return base },
 		Addr:              addr,
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -101,6 +119,8 @@ func NewServer(addr string, h http.Handler, logger *slog.Logger) *http.Server {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(cancel)
+	return srv
 }
 
 // maxBody caps request bodies (1 MiB); larger ones get 413. Huma applies it

@@ -54,7 +54,17 @@ func authenticate(api huma.API, d Deps) func(huma.Context, func(huma.Context)) {
 			next(hctx)
 			return
 		}
-		p, err := d.Auth.Authenticate(hctx.Context(), tokenFrom(hctx.Header("Authorization")))
+		var p inbox.Principal
+		var err error
+		if events, _ := hctx.Operation().Metadata["events"].(bool); events {
+			tok := tokenFrom(hctx.Header("Authorization"))
+			if tok == "" {
+				tok = hctx.Query("access_token")
+			}
+			p, err = d.Auth.AuthenticateEvents(hctx.Context(), tok)
+		} else {
+			p, err = d.Auth.Authenticate(hctx.Context(), tokenFrom(hctx.Header("Authorization")))
+		}
 		if err != nil {
 			hctx.SetHeader("WWW-Authenticate", `Bearer realm="inboxq"`)
 			_ = huma.WriteErr(api, hctx, http.StatusUnauthorized, "a valid API token is required (Authorization: Bearer <token>)")

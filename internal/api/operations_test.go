@@ -191,7 +191,7 @@ func TestOpenAPIDocumentsEveryKindAndOperation(t *testing.T) {
 
 	create := doc.Paths["/api/v1/tasks"]["post"]
 	body := create.RequestBody.Content["application/json"].Schema
-	require.Len(t, body.OneOf, 5)
+	require.Len(t, body.OneOf, 6)
 	require.Equal(t, "kind", body.Discriminator.PropertyName)
 	require.Equal(t, "#/components/schemas/CreateTestEcho", body.Discriminator.Mapping["test_echo"])
 	require.NotContains(t, create.RequestBody.Content, "application/octet-stream")
@@ -210,7 +210,7 @@ func TestOpenAPIDocumentsEveryKindAndOperation(t *testing.T) {
 	for _, id := range []string{"create-task", "list-tasks", "get-task", "cancel-task", "retry-task", "cancel-tasks", "retry-tasks",
 		"list-dead-letters", "redrive-dead-letters", "list-queues", "pause-queue", "resume-queue", "create-schedule",
 		"list-schedules", "get-schedule", "update-schedule", "delete-schedule", "get-stats", "list-alerts", "mark-alerts-read",
-		"get-system-health", "list-task-kinds", "get-health", "get-readiness"} {
+		"get-system-health", "list-task-kinds", "get-health", "get-readiness", "stream-events", "stream-task-events", "create-events-token"} {
 		require.True(t, ids[id], id)
 	}
 }

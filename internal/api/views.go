@@ -28,6 +28,7 @@ type Task struct {
 	WaitSeconds float64         `json:"wait_seconds" doc:"Time spent queued before its latest attempt (so far)"`
 	RunSeconds  float64         `json:"run_seconds" doc:"Run time of its latest attempt (so far)"`
 	ScheduleID  *int64          `json:"schedule_id,omitempty" doc:"The schedule that started it"`
+	Progress    *ProgressEvent  `json:"progress,omitempty" doc:"What the worker last reported: done, total, percent, stage, message, rate and ETA"`
 }
 
 // AttemptError is one failed attempt.
@@ -47,6 +48,9 @@ func taskView(t inbox.Task, now time.Time) Task {
 	}
 	for i, e := range t.Errors {
 		v.Errors[i] = AttemptError(e)
+	}
+	if t.Progress != nil {
+		v.Progress = progressEvent(t.ID, *t.Progress)
 	}
 	return v
 }

@@ -76,7 +76,7 @@ func (s *Service) CreateToken(ctx context.Context, p CreateTokenParams) (Created
 		if err != nil {
 			return err
 		}
-		tok, err := st.TokenInsert(ctx, u.UserID, p.Name, hash, secret[:len(tokenPrefix)+6], expires)
+		tok, err := st.TokenInsert(ctx, u.UserID, p.Name, hash, secret[:len(tokenPrefix)+6], expires, "api")
 		if err != nil {
 			return err
 		}
@@ -86,22 +86,49 @@ func (s *Service) CreateToken(ctx context.Context, p CreateTokenParams) (Created
 	return out, err
 }
 
-// Authenticate returns the principal of a presented token.
+// Authenticate returns the principal of a presented API token.
 func (s *Service) Authenticate(ctx context.Context, secret string) (inbox.Principal, error) {
+	return s.authenticate(ctx, secret, false)
+}
+
+// AuthenticateEvents accepts an API token or a short-lived events token
+// (see CreateEventsToken); only event streams call it.
+func (s *Service) AuthenticateEvents(ctx context.Context, secret string) (inbox.Principal, error) {
+	return s.authenticate(ctx, secret, true)
+}
+
+func (s *Service) authenticate(ctx context.Context, secret string, events bool) (inbox.Principal, error) {
 	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 200 {
 		return inbox.Principal{}, ErrUnauthenticated
 	}
-	p, tokenID, err := s.store.TokenAuthenticate(ctx, Hash(secret))
-	if errors.Is(err, inbox.ErrNotFound) {
+	p, tokenID, purpose, err := s.store.TokenAuthenticate(ctx, Hash(secret))
+	if errors.Is(err, inbox.ErrNotFound) || (err == nil && purpose != "api" && !events) {
 		return inbox.Principal{}, ErrUnauthenticated
 	}
 	if err != nil {
 		return inbox.Principal{}, err
 	}
-	if err := s.store.TokenTouch(ctx, tokenID); err != nil {
-		return inbox.Principal{}, err
+	if purpose == "api" {
+		if err := s.store.TokenTouch(ctx, tokenID); err != nil {
+			return inbox.Principal{}, err
+		}
 	}
 	return p, nil
+}
+
+// EventsTokenTTL is how long an events token opens streams.
+const EventsTokenTTL = 2 * time.Minute
+
+// CreateEventsToken mints a short-lived token that opens only event streams,
+// for browsers (EventSource cannot send an Authorization header). It expires
+// after EventsTokenTTL; cleanup_expired_tokens deletes it afterwards.
+func (s *Service) CreateEventsToken(ctx context.Context, p inbox.Principal) (string, time.Time, error) {
+	secret, hash := newSecret()
+	expires := time.Now().Add(EventsTokenTTL)
+	if _, err := s.store.TokenInsert(ctx, p.UserID, "events", hash, secret[:len(tokenPrefix)+6], &expires, "events"); err != nil {
+		return "", time.Time{}, err
+	}
+	return secret, expires, nil
 }
 
 // ListTokens lists tokens (of one user when user is not empty).

@@ -30,6 +30,7 @@ type Schedule struct {
 type Alert struct {
 	ID         int64
 	UserID     *int64 // nil: for admins
+	TaskID     *int64 // the task it is about, if any
 	Key        string
 	Severity   string
 	Title      string

@@ -50,7 +50,8 @@ type Task struct {
 	ScheduledAt time.Time
 	StartedAt   *time.Time // the latest attempt's start
 	FinishedAt  *time.Time
-	ScheduleID  *int64 // the schedule that created it
+	ScheduleID  *int64    // the schedule that created it
+	Progress    *Progress // nil until the worker reports
 }
 
 // AttemptError is the error of one failed attempt.
@@ -126,4 +127,32 @@ func (p Principal) OwnerScope() *int64 {
 	}
 	id := p.UserID
 	return &id
+}
+
+// Progress is what a task's worker last reported.
+type Progress struct {
+	Done      int64
+	Total     *int64 // nil: unknown
+	Stage     string
+	Message   string
+	Rate      float64 // items per second, recently
+	UpdatedAt time.Time
+}
+
+// Percent is done ÷ total in percent, or nil when the total is unknown.
+func (p Progress) Percent() *float64 {
+	if p.Total == nil || *p.Total <= 0 {
+		return nil
+	}
+	v := min(100, float64(p.Done)*100/float64(*p.Total))
+	return &v
+}
+
+// ETA estimates the time left at the recent rate, or nil when unknown.
+func (p Progress) ETA() *time.Duration {
+	if p.Total == nil || p.Rate <= 0 || p.Done >= *p.Total {
+		return nil
+	}
+	d := time.Duration(float64(*p.Total-p.Done) / p.Rate * float64(time.Second))
+	return &d
 }

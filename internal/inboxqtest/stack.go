@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/riverqueue/river"
 	"riverqueue.com/riverui"
@@ -19,6 +20,7 @@ import (
 	"github.com/inboxq/inboxq/internal/auth"
 	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/jobs"
+	"github.com/inboxq/inboxq/internal/progress"
 	"github.com/inboxq/inboxq/internal/store"
 	"github.com/inboxq/inboxq/internal/tasks"
 )
@@ -33,6 +35,7 @@ type Stack struct {
 	Client   *jobs.Client
 	Tasks    *tasks.Service
 	Auth     *auth.Service
+	Hub      *progress.Hub
 	Handler  http.Handler
 }
 
@@ -45,6 +48,8 @@ type StackOptions struct {
 	Start bool
 	// Schema reuses an existing schema (a second "process").
 	Schema *Schema
+	// Heartbeat overrides the event streams' heartbeat interval.
+	Heartbeat time.Duration
 }
 
 // NewStack assembles inboxq for a test.
@@ -90,7 +95,16 @@ func NewStack(t *testing.T, opts StackOptions) *Stack {
 	t.Cleanup(stopUI)
 	require.NoError(t, ui.Start(uiCtx))
 	metrics := jobs.NewMetrics(s.Store, Logger(t))
+	s.Hub = progress.NewHub(s.Store, func(ctx context.Context) (*pgx.Conn, error) {
+		return pgx.ConnectConfig(ctx, s.Schema.Pool.Config().ConnConfig.Copy())
+	}, Logger(t))
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	hubDone := make(chan struct{})
+	go func() { defer close(hubDone); _ = s.Hub.Run(hubCtx) }()
+	t.Cleanup(func() { stopHub(); <-hubDone })
+	WaitOrTimeout(t, s.Hub.Ready(), 10*time.Second)
 	s.Handler = api.NewHandler(api.Deps{
+		Hub: s.Hub, Heartbeat: opts.Heartbeat,
 		Logger: Logger(t), Version: "test", Tasks: s.Tasks, Auth: s.Auth,
 		Ready:   func(context.Context) error { return nil },
 		RiverUI: ui, Metrics: promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}),
@@ -260,8 +274,41 @@ const (
 	errRetryable = testError("flaky upstream")
 )
 
+// StepsArgs reports progress through Steps steps, DelayMS apart.
+type StepsArgs struct {
+	jobs.Owned
+	Steps   int `json:"steps" minimum:"1" maximum:"100000"`
+	DelayMS int `json:"delay_ms" minimum:"0" maximum:"10000"`
+}
+
+// Kind implements river.JobArgs.
+func (StepsArgs) Kind() string { return "test_steps" }
+
+// InsertOpts puts steps on the sync queue.
+func (StepsArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: inbox.QueueSync, Priority: 2}
+}
+
+type stepsWorker struct{ river.WorkerDefaults[StepsArgs] }
+
+func (stepsWorker) Work(ctx context.Context, job *river.Job[StepsArgs]) error {
+	rep := progress.From(ctx)
+	rep.SetTotal(int64(job.Args.Steps))
+	rep.Stage("stepping", "")
+	for i := rep.Current().Done; i < int64(job.Args.Steps); i++ {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(job.Args.DelayMS) * time.Millisecond):
+		}
+		rep.Add(1)
+	}
+	return river.RecordOutput(ctx, map[string]int{"steps": job.Args.Steps})
+}
+
 // RegisterTestKinds adds the test kinds to reg.
 func RegisterTestKinds(reg *jobs.Registry) {
+	jobs.Add(reg, stepsWorker{}, jobs.Info{Description: "Test: reports progress step by step.", Notify: true})
 	jobs.Add(reg, echoWorker{}, jobs.Info{Description: "Test: echoes its message."})
 	jobs.Add(reg, blockWorker{}, jobs.Info{Description: "Test: runs until cancelled."})
 	jobs.Add(reg, failWorker{}, jobs.Info{Description: "Test: fails as asked."})

@@ -11,9 +11,18 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
+	"github.com/inboxq/inboxq/internal/progress"
 	"github.com/inboxq/inboxq/internal/store"
 )
+
+func logger(cfg Config) *slog.Logger {
+	if cfg.Logger != nil {
+		return cfg.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
 
 // Client is the River client type inboxq uses.
 type Client = river.Client[pgx.Tx]
@@ -58,6 +67,7 @@ func NewClient(st *store.Store, reg *Registry, cfg Config) (*Client, error) {
 		DiscardedJobRetentionPeriod: retention,
 		FetchCooldown:               cfg.FetchCooldown,
 		FetchPollInterval:           cfg.FetchPollInterval,
+		Middleware:                  []rivertype.Middleware{&progress.Middleware{Store: st, Logger: logger(cfg)}},
 	}
 	if len(cfg.Workers) > 0 {
 		rc.Queues = make(map[string]river.QueueConfig, len(cfg.Workers))

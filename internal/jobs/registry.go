@@ -25,6 +25,9 @@ type Kind struct {
 	Opts river.InsertOpts
 	// Owned kinds carry their owner in args.owner_id.
 	Owned bool
+	// Notify leaves the owner a notification when a task completes
+	// (failures always do).
+	Notify bool
 
 	decode func(raw json.RawMessage) (river.JobArgs, error)
 }
@@ -33,6 +36,9 @@ type Kind struct {
 type Info struct {
 	Description string
 	AdminOnly   bool
+	// Notify tells the owner when a task of this kind completes: for long
+	// work people wait for (syncs, bulk actions, exports).
+	Notify bool
 }
 
 // Registry holds every task kind with its worker. A kind can only be
@@ -73,6 +79,7 @@ func Add[T river.JobArgs](r *Registry, w river.Worker[T], info Info) {
 		Name:        name,
 		Description: info.Description,
 		AdminOnly:   info.AdminOnly,
+		Notify:      info.Notify,
 		Args:        reflect.TypeFor[T](),
 		decode: func(raw json.RawMessage) (river.JobArgs, error) {
 			args := new(T)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/store/dbsqlc"
@@ -11,7 +12,7 @@ import (
 func isNotFound(err error) bool { return errors.Is(err, inbox.ErrNotFound) }
 
 func alertFrom(a dbsqlc.Alert) inbox.Alert {
-	return inbox.Alert{ID: a.ID, UserID: a.UserID, Key: a.Key, Severity: a.Severity, Title: a.Title,
+	return inbox.Alert{ID: a.ID, UserID: a.UserID, TaskID: a.TaskID, Key: a.Key, Severity: a.Severity, Title: a.Title,
 		Message: a.Message, CreatedAt: a.CreatedAt, ResolvedAt: a.ResolvedAt, ReadAt: a.ReadAt}
 }
 
@@ -71,6 +72,19 @@ func (s *Store) QueueOverview(ctx context.Context, known []string) ([]inbox.Queu
 			OldestWait:          secondsToDuration(r.OldestWaitSeconds),
 			CompletedLastMinute: r.CompletedLastMinute, CompletedLastHour: r.CompletedLastHour, FailedLastHour: r.FailedLastHour,
 		}
+	}
+	return out, nil
+}
+
+// AlertListSince lists alerts created since a time, oldest first.
+func (s *Store) AlertListSince(ctx context.Context, since time.Time, limit int) ([]inbox.Alert, error) {
+	rows, err := s.q.AlertListSince(ctx, dbsqlc.AlertListSinceParams{Since: since, MaxRows: int32(limit)})
+	if err != nil {
+		return nil, translate(err, "listing recent alerts")
+	}
+	out := make([]inbox.Alert, len(rows))
+	for i, r := range rows {
+		out[i] = alertFrom(r)
 	}
 	return out, nil
 }

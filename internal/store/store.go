@@ -142,3 +142,10 @@ func (s *Store) HealthCheckPrune(ctx context.Context, before time.Time) (int64, 
 var errNoRows = pgx.ErrNoRows
 
 func secondsToDuration(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// CurrentSchema returns the schema unqualified names resolve to; NOTIFY
+// channels are named after it.
+func (s *Store) CurrentSchema(ctx context.Context) (string, error) {
+	name, err := s.q.CurrentSchema(ctx)
+	return name, translate(err, "reading current schema")
+}

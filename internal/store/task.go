@@ -25,7 +25,9 @@ func (s *Store) TaskGet(ctx context.Context, id int64, owner *int64) (inbox.Task
 	if err != nil {
 		return inbox.Task{}, translate(err, "getting task")
 	}
-	return taskFromRow(row.RiverJob, row.TaskState, row.OwnerName), nil
+	t := taskFromRow(row.RiverJob, row.TaskState, row.OwnerName)
+	t.Progress = progressFrom(row.ProgressDone, row.ProgressTotal, row.ProgressStage, row.ProgressMessage, row.ProgressRate, row.ProgressUpdatedAt)
+	return t, nil
 }
 
 // TaskLock locks a task's row for a state change (call inside InTx) and
@@ -66,8 +68,49 @@ func (s *Store) TaskList(ctx context.Context, f inbox.TaskFilter, owner *int64) 
 	out := make([]inbox.Task, len(rows))
 	for i, r := range rows {
 		out[i] = taskFromRow(r.RiverJob, r.TaskState, r.OwnerName)
+		out[i].Progress = progressFrom(r.ProgressDone, r.ProgressTotal, r.ProgressStage, r.ProgressMessage, r.ProgressRate, r.ProgressUpdatedAt)
 	}
 	return out, nil
+}
+
+// TaskActiveOrFinishedSince lists tasks in flight and tasks finished since
+// since, in the owner scope (nil: all), newest first.
+func (s *Store) TaskActiveOrFinishedSince(ctx context.Context, owner *int64, since time.Time, limit int) ([]inbox.Task, error) {
+	rows, err := s.q.TaskActiveOrFinishedSince(ctx, dbsqlc.TaskActiveOrFinishedSinceParams{OwnerID: ownerText(owner), Since: &since, MaxRows: int32(limit)})
+	if err != nil {
+		return nil, translate(err, "listing active tasks")
+	}
+	out := make([]inbox.Task, len(rows))
+	for i, r := range rows {
+		out[i] = taskFromRow(r.RiverJob, r.TaskState, r.OwnerName)
+		out[i].Progress = progressFrom(r.ProgressDone, r.ProgressTotal, r.ProgressStage, r.ProgressMessage, r.ProgressRate, r.ProgressUpdatedAt)
+	}
+	return out, nil
+}
+
+// ProgressSave stores a task's progress and announces it (NOTIFY) in the
+// same statement.
+func (s *Store) ProgressSave(ctx context.Context, jobID int64, owner *int64, kind string, p inbox.Progress) error {
+	err := s.q.ProgressSave(ctx, dbsqlc.ProgressSaveParams{
+		JobID: jobID, Done: p.Done, Total: p.Total, Stage: p.Stage, Message: p.Message, Rate: p.Rate, OwnerID: owner, Kind: kind,
+	})
+	return translate(err, "saving progress")
+}
+
+// ProgressGet returns a task's saved progress.
+func (s *Store) ProgressGet(ctx context.Context, jobID int64) (inbox.Progress, error) {
+	r, err := s.q.ProgressGet(ctx, jobID)
+	if err != nil {
+		return inbox.Progress{}, translate(err, "getting progress")
+	}
+	return inbox.Progress{Done: r.Done, Total: r.Total, Stage: r.Stage, Message: r.Message, Rate: r.Rate, UpdatedAt: r.UpdatedAt}, nil
+}
+
+func progressFrom(done, total *int64, stage, msg *string, rate *float64, at *time.Time) *inbox.Progress {
+	if done == nil {
+		return nil
+	}
+	return &inbox.Progress{Done: *done, Total: total, Stage: *stage, Message: *msg, Rate: *rate, UpdatedAt: *at}
 }
 
 // TaskCount is a number of tasks of one kind, in one queue and state.

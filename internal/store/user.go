@@ -40,22 +40,24 @@ type Token struct {
 	LastUsedAt *time.Time
 }
 
-// TokenInsert stores a token's hash.
-func (s *Store) TokenInsert(ctx context.Context, userID int64, name string, hash []byte, prefix string, expires *time.Time) (Token, error) {
-	t, err := s.q.TokenInsert(ctx, dbsqlc.TokenInsertParams{UserID: userID, Name: name, Hash: hash, Prefix: prefix, ExpiresAt: expires})
+// TokenInsert stores a token's hash. purpose is "api", or "events" for
+// short-lived tokens that only open event streams.
+func (s *Store) TokenInsert(ctx context.Context, userID int64, name string, hash []byte, prefix string, expires *time.Time, purpose string) (Token, error) {
+	t, err := s.q.TokenInsert(ctx, dbsqlc.TokenInsertParams{UserID: userID, Name: name, Hash: hash, Prefix: prefix, ExpiresAt: expires, Purpose: purpose})
 	if err != nil {
 		return Token{}, translate(err, "saving token")
 	}
 	return Token{ID: t.ID, UserID: t.UserID, Name: t.Name, Prefix: t.Prefix, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt}, nil
 }
 
-// TokenAuthenticate returns the principal of the live token with this hash.
-func (s *Store) TokenAuthenticate(ctx context.Context, hash []byte) (inbox.Principal, int64, error) {
+// TokenAuthenticate returns the principal of the live token with this
+// hash, the token's id and its purpose.
+func (s *Store) TokenAuthenticate(ctx context.Context, hash []byte) (inbox.Principal, int64, string, error) {
 	r, err := s.q.TokenAuthenticate(ctx, hash)
 	if err != nil {
-		return inbox.Principal{}, 0, translate(err, "authenticating")
+		return inbox.Principal{}, 0, "", translate(err, "authenticating")
 	}
-	return inbox.Principal{UserID: r.UserID, Name: r.UserName, Role: inbox.Role(r.Role)}, r.TokenID, nil
+	return inbox.Principal{UserID: r.UserID, Name: r.UserName, Role: inbox.Role(r.Role)}, r.TokenID, r.Purpose, nil
 }
 
 // TokenTouch records that a token was used (at most once a minute).

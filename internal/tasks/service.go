@@ -109,8 +109,15 @@ func (s *Service) createTx(ctx context.Context, tx pgx.Tx, st *store.Store, p in
 		opts.MaxAttempts = cp.MaxAttempts
 	}
 	opts.ScheduledAt = cp.RunAt
+	md := map[string]any{}
 	if cp.scheduleID != nil {
-		opts.Metadata, _ = json.Marshal(map[string]any{"schedule_id": *cp.scheduleID, "schedule_tick": cp.scheduleTick})
+		md["schedule_id"], md["schedule_tick"] = *cp.scheduleID, cp.scheduleTick
+	}
+	if k.Notify {
+		md["notify"] = true // read by the river_job trigger
+	}
+	if len(md) > 0 {
+		opts.Metadata, _ = json.Marshal(md)
 	}
 	res, err := s.river.InsertTx(ctx, tx, args, &opts)
 	if err != nil {
@@ -391,4 +398,10 @@ func decodeCursor(c string) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("cursor %q is not one this API returned: %w", c, inbox.ErrInvalid)
+}
+
+// Snapshot returns the caller's tasks in flight and those finished within
+// the window, newest first: what an event stream sends on connect.
+func (s *Service) Snapshot(ctx context.Context, p inbox.Principal, window time.Duration, limit int) ([]inbox.Task, error) {
+	return s.store.TaskActiveOrFinishedSince(ctx, p.OwnerScope(), time.Now().Add(-window), limit)
 }

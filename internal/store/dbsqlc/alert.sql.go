@@ -7,10 +7,11 @@ package dbsqlc
 
 import (
 	"context"
+	"time"
 )
 
 const alertList = `-- name: AlertList :many
-SELECT id, user_id, key, severity, title, message, created_at, resolved_at, read_at FROM alert
+SELECT id, user_id, key, severity, title, message, created_at, resolved_at, read_at, task_id FROM alert
 WHERE (user_id = $1 OR ($2::boolean AND user_id IS NULL))
   AND (NOT $3::boolean OR read_at IS NULL)
   AND ($4::bigint IS NULL OR id < $4)
@@ -52,6 +53,47 @@ func (q *Queries) AlertList(ctx context.Context, arg AlertListParams) ([]Alert, 
 			&i.CreatedAt,
 			&i.ResolvedAt,
 			&i.ReadAt,
+			&i.TaskID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const alertListSince = `-- name: AlertListSince :many
+SELECT id, user_id, key, severity, title, message, created_at, resolved_at, read_at, task_id FROM alert WHERE created_at >= $1 ORDER BY id LIMIT $2
+`
+
+type AlertListSinceParams struct {
+	Since   time.Time `json:"since"`
+	MaxRows int32     `json:"max_rows"`
+}
+
+func (q *Queries) AlertListSince(ctx context.Context, arg AlertListSinceParams) ([]Alert, error) {
+	rows, err := q.db.Query(ctx, alertListSince, arg.Since, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Alert{}
+	for rows.Next() {
+		var i Alert
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.Key,
+			&i.Severity,
+			&i.Title,
+			&i.Message,
+			&i.CreatedAt,
+			&i.ResolvedAt,
+			&i.ReadAt,
+			&i.TaskID,
 		); err != nil {
 			return nil, err
 		}
@@ -87,7 +129,7 @@ const alertRaise = `-- name: AlertRaise :one
 INSERT INTO alert (user_id, key, severity, title, message)
 VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (key) WHERE resolved_at IS NULL DO NOTHING
-RETURNING id, user_id, key, severity, title, message, created_at, resolved_at, read_at
+RETURNING id, user_id, key, severity, title, message, created_at, resolved_at, read_at, task_id
 `
 
 type AlertRaiseParams struct {
@@ -118,6 +160,7 @@ func (q *Queries) AlertRaise(ctx context.Context, arg AlertRaiseParams) (Alert, 
 		&i.CreatedAt,
 		&i.ResolvedAt,
 		&i.ReadAt,
+		&i.TaskID,
 	)
 	return i, err
 }

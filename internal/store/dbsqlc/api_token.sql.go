@@ -11,7 +11,7 @@ import (
 )
 
 const tokenAuthenticate = `-- name: TokenAuthenticate :one
-SELECT t.id AS token_id, u.id AS user_id, u.name AS user_name, u.role
+SELECT t.id AS token_id, t.purpose, u.id AS user_id, u.name AS user_name, u.role
 FROM api_token t
 JOIN app_user u ON u.id = t.user_id
 WHERE t.hash = $1
@@ -21,6 +21,7 @@ WHERE t.hash = $1
 
 type TokenAuthenticateRow struct {
 	TokenID  int64  `json:"token_id"`
+	Purpose  string `json:"purpose"`
 	UserID   int64  `json:"user_id"`
 	UserName string `json:"user_name"`
 	Role     string `json:"role"`
@@ -32,6 +33,7 @@ func (q *Queries) TokenAuthenticate(ctx context.Context, hash []byte) (TokenAuth
 	var i TokenAuthenticateRow
 	err := row.Scan(
 		&i.TokenID,
+		&i.Purpose,
 		&i.UserID,
 		&i.UserName,
 		&i.Role,
@@ -58,9 +60,9 @@ func (q *Queries) TokenDeleteDead(ctx context.Context, arg TokenDeleteDeadParams
 }
 
 const tokenInsert = `-- name: TokenInsert :one
-INSERT INTO api_token (user_id, name, hash, prefix, expires_at)
-VALUES ($1, $2, $3, $4, $5)
-RETURNING id, user_id, name, hash, prefix, created_at, expires_at, revoked_at, last_used_at
+INSERT INTO api_token (user_id, name, hash, prefix, expires_at, purpose)
+VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING id, user_id, name, hash, prefix, created_at, expires_at, revoked_at, last_used_at, purpose
 `
 
 type TokenInsertParams struct {
@@ -69,6 +71,7 @@ type TokenInsertParams struct {
 	Hash      []byte     `json:"hash"`
 	Prefix    string     `json:"prefix"`
 	ExpiresAt *time.Time `json:"expires_at"`
+	Purpose   string     `json:"purpose"`
 }
 
 func (q *Queries) TokenInsert(ctx context.Context, arg TokenInsertParams) (ApiToken, error) {
@@ -78,6 +81,7 @@ func (q *Queries) TokenInsert(ctx context.Context, arg TokenInsertParams) (ApiTo
 		arg.Hash,
 		arg.Prefix,
 		arg.ExpiresAt,
+		arg.Purpose,
 	)
 	var i ApiToken
 	err := row.Scan(
@@ -90,14 +94,16 @@ func (q *Queries) TokenInsert(ctx context.Context, arg TokenInsertParams) (ApiTo
 		&i.ExpiresAt,
 		&i.RevokedAt,
 		&i.LastUsedAt,
+		&i.Purpose,
 	)
 	return i, err
 }
 
 const tokenList = `-- name: TokenList :many
-SELECT t.id, t.user_id, t.name, t.hash, t.prefix, t.created_at, t.expires_at, t.revoked_at, t.last_used_at, u.name AS user_name
+SELECT t.id, t.user_id, t.name, t.hash, t.prefix, t.created_at, t.expires_at, t.revoked_at, t.last_used_at, t.purpose, u.name AS user_name
 FROM api_token t JOIN app_user u ON u.id = t.user_id
 WHERE ($1::text IS NULL OR u.name = $1)
+  AND t.purpose = 'api'
 ORDER BY t.id
 `
 
@@ -111,6 +117,7 @@ type TokenListRow struct {
 	ExpiresAt  *time.Time `json:"expires_at"`
 	RevokedAt  *time.Time `json:"revoked_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
+	Purpose    string     `json:"purpose"`
 	UserName   string     `json:"user_name"`
 }
 
@@ -133,6 +140,7 @@ func (q *Queries) TokenList(ctx context.Context, userName *string) ([]TokenListR
 			&i.ExpiresAt,
 			&i.RevokedAt,
 			&i.LastUsedAt,
+			&i.Purpose,
 			&i.UserName,
 		); err != nil {
 			return nil, err

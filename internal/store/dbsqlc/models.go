@@ -70,6 +70,7 @@ type Alert struct {
 	CreatedAt  time.Time  `json:"created_at"`
 	ResolvedAt *time.Time `json:"resolved_at"`
 	ReadAt     *time.Time `json:"read_at"`
+	TaskID     *int64     `json:"task_id"`
 }
 
 type ApiToken struct {
@@ -82,6 +83,7 @@ type ApiToken struct {
 	ExpiresAt  *time.Time `json:"expires_at"`
 	RevokedAt  *time.Time `json:"revoked_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
+	Purpose    string     `json:"purpose"`
 }
 
 type AppUser struct {
@@ -169,4 +171,14 @@ type Schedule struct {
 	LastTaskID *int64     `json:"last_task_id"`
 	CreatedAt  time.Time  `json:"created_at"`
 	UpdatedAt  time.Time  `json:"updated_at"`
+}
+
+type TaskProgress struct {
+	JobID     int64     `json:"job_id"`
+	Done      int64     `json:"done"`
+	Total     *int64    `json:"total"`
+	Stage     string    `json:"stage"`
+	Message   string    `json:"message"`
+	Rate      float64   `json:"rate"`
+	UpdatedAt time.Time `json:"updated_at"`
 }

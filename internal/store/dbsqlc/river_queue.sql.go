@@ -10,6 +10,17 @@ import (
 	"time"
 )
 
+const currentSchema = `-- name: CurrentSchema :one
+SELECT current_schema()::text
+`
+
+func (q *Queries) CurrentSchema(ctx context.Context) (string, error) {
+	row := q.db.QueryRow(ctx, currentSchema)
+	var column_1 string
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const queueOverviewList = `-- name: QueueOverviewList :many
 SELECT q.name::text AS name,
        q.paused_at,

@@ -10,6 +10,88 @@ import (
 	"time"
 )
 
+const taskActiveOrFinishedSince = `-- name: TaskActiveOrFinishedSince :many
+SELECT j.id, j.state, j.attempt, j.max_attempts, j.attempted_at, j.created_at, j.finalized_at, j.scheduled_at, j.priority, j.args, j.attempted_by, j.errors, j.kind, j.metadata, j.queue, j.tags, j.unique_key, j.unique_states,
+       inboxq_task_state(j.state, j.metadata, j.errors)::text AS task_state,
+       coalesce(u.name, '')::text AS owner_name,
+       p.done AS progress_done, p.total AS progress_total, p.stage AS progress_stage,
+       p.message AS progress_message, p.rate AS progress_rate, p.updated_at AS progress_updated_at
+FROM river_job j
+LEFT JOIN app_user u ON u.id::text = j.args ->> 'owner_id'
+LEFT JOIN task_progress p ON p.job_id = j.id
+WHERE ($1::text IS NULL OR j.args ->> 'owner_id' = $1::text)
+  AND (j.state IN ('available', 'pending', 'running', 'retryable', 'scheduled') OR j.finalized_at >= $2)
+ORDER BY j.id DESC
+LIMIT $3
+`
+
+type TaskActiveOrFinishedSinceParams struct {
+	OwnerID *string    `json:"owner_id"`
+	Since   *time.Time `json:"since"`
+	MaxRows int32      `json:"max_rows"`
+}
+
+type TaskActiveOrFinishedSinceRow struct {
+	RiverJob          RiverJob   `json:"river_job"`
+	TaskState         string     `json:"task_state"`
+	OwnerName         string     `json:"owner_name"`
+	ProgressDone      *int64     `json:"progress_done"`
+	ProgressTotal     *int64     `json:"progress_total"`
+	ProgressStage     *string    `json:"progress_stage"`
+	ProgressMessage   *string    `json:"progress_message"`
+	ProgressRate      *float64   `json:"progress_rate"`
+	ProgressUpdatedAt *time.Time `json:"progress_updated_at"`
+}
+
+// Tasks in flight, and tasks finished since a time: what a listener that was
+// away must re-read. Newest first.
+func (q *Queries) TaskActiveOrFinishedSince(ctx context.Context, arg TaskActiveOrFinishedSinceParams) ([]TaskActiveOrFinishedSinceRow, error) {
+	rows, err := q.db.Query(ctx, taskActiveOrFinishedSince, arg.OwnerID, arg.Since, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TaskActiveOrFinishedSinceRow{}
+	for rows.Next() {
+		var i TaskActiveOrFinishedSinceRow
+		if err := rows.Scan(
+			&i.RiverJob.ID,
+			&i.RiverJob.State,
+			&i.RiverJob.Attempt,
+			&i.RiverJob.MaxAttempts,
+			&i.RiverJob.AttemptedAt,
+			&i.RiverJob.CreatedAt,
+			&i.RiverJob.FinalizedAt,
+			&i.RiverJob.ScheduledAt,
+			&i.RiverJob.Priority,
+			&i.RiverJob.Args,
+			&i.RiverJob.AttemptedBy,
+			&i.RiverJob.Errors,
+			&i.RiverJob.Kind,
+			&i.RiverJob.Metadata,
+			&i.RiverJob.Queue,
+			&i.RiverJob.Tags,
+			&i.RiverJob.UniqueKey,
+			&i.RiverJob.UniqueStates,
+			&i.TaskState,
+			&i.OwnerName,
+			&i.ProgressDone,
+			&i.ProgressTotal,
+			&i.ProgressStage,
+			&i.ProgressMessage,
+			&i.ProgressRate,
+			&i.ProgressUpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const taskCountByKindQueueState = `-- name: TaskCountByKindQueueState :many
 SELECT j.kind, j.queue, inboxq_task_state(j.state, j.metadata, j.errors)::text AS task_state, count(*)::bigint AS tasks
 FROM river_job j
@@ -54,9 +136,12 @@ const taskGet = `-- name: TaskGet :one
 
 SELECT j.id, j.state, j.attempt, j.max_attempts, j.attempted_at, j.created_at, j.finalized_at, j.scheduled_at, j.priority, j.args, j.attempted_by, j.errors, j.kind, j.metadata, j.queue, j.tags, j.unique_key, j.unique_states,
        inboxq_task_state(j.state, j.metadata, j.errors)::text AS task_state,
-       coalesce(u.name, '')::text AS owner_name
+       coalesce(u.name, '')::text AS owner_name,
+       p.done AS progress_done, p.total AS progress_total, p.stage AS progress_stage,
+       p.message AS progress_message, p.rate AS progress_rate, p.updated_at AS progress_updated_at
 FROM river_job j
 LEFT JOIN app_user u ON u.id::text = j.args ->> 'owner_id'
+LEFT JOIN task_progress p ON p.job_id = j.id
 WHERE j.id = $1
   AND ($2::text IS NULL OR j.args ->> 'owner_id' = $2::text)
 `
@@ -67,9 +152,15 @@ type TaskGetParams struct {
 }
 
 type TaskGetRow struct {
-	RiverJob  RiverJob `json:"river_job"`
-	TaskState string   `json:"task_state"`
-	OwnerName string   `json:"owner_name"`
+	RiverJob          RiverJob   `json:"river_job"`
+	TaskState         string     `json:"task_state"`
+	OwnerName         string     `json:"owner_name"`
+	ProgressDone      *int64     `json:"progress_done"`
+	ProgressTotal     *int64     `json:"progress_total"`
+	ProgressStage     *string    `json:"progress_stage"`
+	ProgressMessage   *string    `json:"progress_message"`
+	ProgressRate      *float64   `json:"progress_rate"`
+	ProgressUpdatedAt *time.Time `json:"progress_updated_at"`
 }
 
 // Tasks are river_job rows seen through inboxq_task_state; the owner is
@@ -98,6 +189,12 @@ func (q *Queries) TaskGet(ctx context.Context, arg TaskGetParams) (TaskGetRow, e
 		&i.RiverJob.UniqueStates,
 		&i.TaskState,
 		&i.OwnerName,
+		&i.ProgressDone,
+		&i.ProgressTotal,
+		&i.ProgressStage,
+		&i.ProgressMessage,
+		&i.ProgressRate,
+		&i.ProgressUpdatedAt,
 	)
 	return i, err
 }
@@ -152,9 +249,12 @@ func (q *Queries) TaskGetForUpdate(ctx context.Context, arg TaskGetForUpdatePara
 const taskList = `-- name: TaskList :many
 SELECT j.id, j.state, j.attempt, j.max_attempts, j.attempted_at, j.created_at, j.finalized_at, j.scheduled_at, j.priority, j.args, j.attempted_by, j.errors, j.kind, j.metadata, j.queue, j.tags, j.unique_key, j.unique_states,
        inboxq_task_state(j.state, j.metadata, j.errors)::text AS task_state,
-       coalesce(u.name, '')::text AS owner_name
+       coalesce(u.name, '')::text AS owner_name,
+       p.done AS progress_done, p.total AS progress_total, p.stage AS progress_stage,
+       p.message AS progress_message, p.rate AS progress_rate, p.updated_at AS progress_updated_at
 FROM river_job j
 LEFT JOIN app_user u ON u.id::text = j.args ->> 'owner_id'
+LEFT JOIN task_progress p ON p.job_id = j.id
 WHERE ($1::text IS NULL OR j.args ->> 'owner_id' = $1::text)
   AND ($2::text[] IS NULL OR inboxq_task_state(j.state, j.metadata, j.errors) = ANY ($2::text[]))
   AND ($3::text[] IS NULL OR j.kind = ANY ($3::text[]))
@@ -180,9 +280,15 @@ type TaskListParams struct {
 }
 
 type TaskListRow struct {
-	RiverJob  RiverJob `json:"river_job"`
-	TaskState string   `json:"task_state"`
-	OwnerName string   `json:"owner_name"`
+	RiverJob          RiverJob   `json:"river_job"`
+	TaskState         string     `json:"task_state"`
+	OwnerName         string     `json:"owner_name"`
+	ProgressDone      *int64     `json:"progress_done"`
+	ProgressTotal     *int64     `json:"progress_total"`
+	ProgressStage     *string    `json:"progress_stage"`
+	ProgressMessage   *string    `json:"progress_message"`
+	ProgressRate      *float64   `json:"progress_rate"`
+	ProgressUpdatedAt *time.Time `json:"progress_updated_at"`
 }
 
 // Newest first; after_id is the keyset cursor.
@@ -226,6 +332,12 @@ func (q *Queries) TaskList(ctx context.Context, arg TaskListParams) ([]TaskListR
 			&i.RiverJob.UniqueStates,
 			&i.TaskState,
 			&i.OwnerName,
+			&i.ProgressDone,
+			&i.ProgressTotal,
+			&i.ProgressStage,
+			&i.ProgressMessage,
+			&i.ProgressRate,
+			&i.ProgressUpdatedAt,
 		); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,285 @@
+package progress
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgxlisten"
+
+	"github.com/inboxq/inboxq/internal/inbox"
+	"github.com/inboxq/inboxq/internal/store"
+)
+
+// Hub sizes.
+const (
+	ringSize   = 4096 // recent events kept for reconnecting subscribers
+	subBuffer  = 256  // events a subscriber may fall behind before it is dropped
+	maxBackoff = 5 * time.Second
+)
+
+// Hub holds this process's one LISTEN connection and fans events out in
+// memory. It keeps the most recent events so that a subscriber that
+// reconnects with the id of the last event it saw misses nothing; older
+// gaps are filled by a snapshot from the database (see Subscribe).
+type Hub struct {
+	store   *store.Store
+	connect func(ctx context.Context) (*pgx.Conn, error)
+	logger  *slog.Logger
+	epoch   string
+
+	mu       sync.Mutex
+	seq      uint64
+	ring     []Event // ring[seq % ringSize] holds event seq
+	subs     map[*Subscription]struct{}
+	lostAt   time.Time // when the listener lost its connection; zero while healthy
+	failures int
+	ready    chan struct{}
+	isReady  bool
+}
+
+// NewHub returns a hub that listens through connections made by connect.
+func NewHub(st *store.Store, connect func(ctx context.Context) (*pgx.Conn, error), logger *slog.Logger) *Hub {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return &Hub{
+		store: st, connect: connect, logger: logger, epoch: hex.EncodeToString(b),
+		ring: make([]Event, ringSize), subs: map[*Subscription]struct{}{}, ready: make(chan struct{}),
+	}
+}
+
+// Ready is closed once the hub listens.
+func (h *Hub) Ready() <-chan struct{} { return h.ready }
+
+// Run listens until ctx ends, reconnecting with exponential backoff; after a
+// reconnect it re-reads what changed meanwhile and publishes it.
+func (h *Hub) Run(ctx context.Context) error {
+	schema, err := h.store.CurrentSchema(ctx)
+	if err != nil {
+		return err
+	}
+	l := &pgxlisten.Listener{
+		Connect:        h.dial,
+		ReconnectDelay: -1, // dial backs off itself
+		LogError: func(ctx context.Context, err error) {
+			if ctx.Err() != nil {
+				return
+			}
+			h.mu.Lock()
+			if h.lostAt.IsZero() {
+				h.lostAt = time.Now()
+			}
+			h.failures++
+			h.mu.Unlock()
+			h.logger.WarnContext(ctx, "event_listener_lost", slog.Any("err", err))
+		},
+	}
+	l.Handle(schema+".inboxq_events", handler{h})
+	err = l.Listen(ctx)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func (h *Hub) dial(ctx context.Context) (*pgx.Conn, error) {
+	h.mu.Lock()
+	failures := h.failures
+	h.mu.Unlock()
+	if failures > 0 {
+		wait := min(maxBackoff, 50*time.Millisecond<<min(failures-1, 10))
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+	return h.connect(ctx)
+}
+
+type handler struct{ h *Hub }
+
+func (hd handler) HandleNotification(ctx context.Context, n *pgconn.Notification, _ *pgx.Conn) error {
+	ev, err := parse(n.Payload)
+	if err != nil {
+		return err
+	}
+	hd.h.publish(ev)
+	return nil
+}
+
+// HandleBacklog runs after every LISTEN: the first time it marks the hub
+// ready; after a reconnect it publishes the state of everything that may
+// have changed while the hub was deaf.
+func (hd handler) HandleBacklog(ctx context.Context, _ string, _ *pgx.Conn) error {
+	h := hd.h
+	h.mu.Lock()
+	lost := h.lostAt
+	h.lostAt, h.failures = time.Time{}, 0
+	if !h.isReady {
+		h.isReady = true
+		close(h.ready)
+	}
+	h.mu.Unlock()
+	if lost.IsZero() {
+		return nil
+	}
+	since := lost.Add(-2 * time.Second)
+	h.logger.InfoContext(ctx, "event_listener_resync", slog.Time("since", since))
+	tasks, err := h.store.TaskActiveOrFinishedSince(ctx, nil, since, 10_000)
+	if err != nil {
+		return err
+	}
+	for i := len(tasks) - 1; i >= 0; i-- { // oldest first
+		h.publish(SnapshotEvent(tasks[i]))
+	}
+	alerts, err := h.store.AlertListSince(ctx, since, 1000)
+	if err != nil {
+		return err
+	}
+	for _, a := range alerts {
+		h.publish(Event{Alert: &AlertRaised{ID: a.ID, Owner: a.UserID, Severity: a.Severity, Title: a.Title, Message: a.Message, TaskID: a.TaskID, At: a.CreatedAt}})
+	}
+	return nil
+}
+
+// SnapshotEvent is a task's current state as an event.
+func SnapshotEvent(t inbox.Task) Event {
+	c := &TaskChange{ID: t.ID, Kind: t.Kind, Queue: t.Queue, Owner: t.OwnerID, State: t.State, Attempt: t.Attempt,
+		MaxAttempts: t.MaxAttempts, Priority: t.Priority, Result: t.Result, Snapshot: true, Progress: t.Progress, At: time.Now()}
+	if n := len(t.Errors); n > 0 && (t.State == inbox.TaskRetrying || t.State == inbox.TaskFailed) {
+		c.Error = t.Errors[n-1].Error
+	}
+	return Event{Task: c}
+}
+
+// Filter selects the events a subscriber receives.
+type Filter struct {
+	// Caller is who subscribes: users get their own events; admins get
+	// every task's, and the system alerts.
+	Caller inbox.Principal
+	// TaskID, when set, limits events to one task.
+	TaskID int64
+	// Kinds, when set, limits task and progress events to these kinds.
+	Kinds []string
+}
+
+func (f Filter) match(e Event) bool {
+	if f.TaskID != 0 && e.TaskID() != f.TaskID {
+		return false
+	}
+	if len(f.Kinds) > 0 && e.Alert == nil {
+		found := false
+		for _, k := range f.Kinds {
+			found = found || k == e.Kind()
+		}
+		if !found {
+			return false
+		}
+	}
+	owner := e.Owner()
+	if e.Alert != nil {
+		// Alerts are personal: system alerts go to admins, others to their user.
+		if owner == nil {
+			return f.Caller.IsAdmin()
+		}
+		return *owner == f.Caller.UserID
+	}
+	return f.Caller.IsAdmin() || (owner != nil && *owner == f.Caller.UserID)
+}
+
+// Subscription receives matching events on C until it is closed: by Close,
+// or by the hub when the subscriber falls too far behind (Dropped is then
+// true and the client should reconnect, resuming from its last event id).
+type Subscription struct {
+	C       <-chan Event
+	c       chan Event
+	hub     *Hub
+	filter  Filter
+	dropped bool
+}
+
+// Dropped reports whether the hub dropped the subscription for being slow.
+func (s *Subscription) Dropped() bool {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	return s.dropped
+}
+
+// Close ends the subscription; safe to call more than once.
+func (s *Subscription) Close() {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	if _, ok := s.hub.subs[s]; ok {
+		delete(s.hub.subs, s)
+		close(s.c)
+	}
+}
+
+// Subscribe starts a subscription. With lastEventID of an event this hub
+// still remembers, replay holds the matching events after it and caughtUp
+// is true; otherwise the caller must send a snapshot first. cursor is the
+// id of the newest event at subscription time, for the snapshot.
+func (h *Hub) Subscribe(f Filter, lastEventID string) (sub *Subscription, replay []Event, caughtUp bool, cursor string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c := make(chan Event, subBuffer)
+	sub = &Subscription{C: c, c: c, hub: h, filter: f}
+	h.subs[sub] = struct{}{}
+	if after, ok := h.parseID(lastEventID); ok && h.seq-after <= ringSize-1 {
+		caughtUp = true
+		for s := after + 1; s <= h.seq; s++ {
+			if e := h.ring[s%ringSize]; f.match(e) {
+				replay = append(replay, e)
+			}
+		}
+	}
+	return sub, replay, caughtUp, h.id(h.seq)
+}
+
+// Subscribers counts live subscriptions.
+func (h *Hub) Subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}
+
+func (h *Hub) id(seq uint64) string { return h.epoch + "-" + strconv.FormatUint(seq, 10) }
+
+func (h *Hub) parseID(id string) (uint64, bool) {
+	epoch, seq, ok := strings.Cut(id, "-")
+	if !ok || epoch != h.epoch {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(seq, 10, 64)
+	return n, err == nil && n <= h.seq
+}
+
+// publish numbers an event, remembers it and hands it to every matching
+// subscriber without waiting: one that is full is dropped, never waited for.
+func (h *Hub) publish(e Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.seq++
+	e.ID = h.id(h.seq)
+	h.ring[h.seq%ringSize] = e
+	for s := range h.subs {
+		if !s.filter.match(e) {
+			continue
+		}
+		select {
+		case s.c <- e:
+		default:
+			s.dropped = true
+			delete(h.subs, s)
+			close(s.c)
+		}
+	}
+}

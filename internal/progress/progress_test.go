@@ -1,0 +1,225 @@
+package progress_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inboxq/inboxq/internal/inbox"
+	"github.com/inboxq/inboxq/internal/inboxqtest"
+	"github.com/inboxq/inboxq/internal/progress"
+	"github.com/inboxq/inboxq/internal/store"
+)
+
+// counter counts NOTIFYs on the schema's events channel.
+func listen(t *testing.T, s inboxqtest.Schema) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.ConnectConfig(ctx, s.Pool.Config().ConnConfig.Copy())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	_, err = conn.Exec(ctx, `LISTEN "`+s.Name+`.inboxq_events"`)
+	require.NoError(t, err)
+	return conn
+}
+
+func drain(t *testing.T, conn *pgx.Conn, quiet time.Duration) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), quiet)
+		n, err := conn.WaitForNotification(ctx)
+		cancel()
+		if err != nil {
+			return out
+		}
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(n.Payload), &m))
+		out = append(out, m)
+	}
+}
+
+func insertJob(t *testing.T, s inboxqtest.Schema, owner int64) int64 {
+	t.Helper()
+	var id int64
+	require.NoError(t, s.Pool.QueryRow(context.Background(), `INSERT INTO river_job (kind, args, queue, state, max_attempts, priority)
+		VALUES ('k', jsonb_build_object('owner_id', $1::bigint), 'default', 'running', 1, 1) RETURNING id`, owner).Scan(&id))
+	return id
+}
+
+func TestReporterCoalescesAndAlwaysWritesTheLatest(t *testing.T) {
+	t.Parallel()
+	s := inboxqtest.TestSchema(t)
+	st := store.New(s.Pool)
+	id := insertJob(t, s, 7)
+	conn := listen(t, s)
+
+	mw := &progress.Middleware{Store: st, Interval: 100 * time.Millisecond, Logger: inboxqtest.Logger(t)}
+	row := jobRow(t, s, id)
+	start := time.Now()
+	err := mw.Work(context.Background(), row, func(ctx context.Context) error {
+		r := progress.From(ctx)
+		r.SetTotal(10_000)
+		for range 10_000 {
+			r.Add(1)
+		}
+		time.Sleep(250 * time.Millisecond)
+		r.Stage("done", "all ten thousand")
+		return nil
+	})
+	require.NoError(t, err)
+	elapsed := time.Since(start)
+
+	notes := drain(t, conn, 300*time.Millisecond)
+	require.NotEmpty(t, notes)
+	// At most one write per interval (plus the first and the final flush).
+	require.LessOrEqual(t, len(notes), int(elapsed/(100*time.Millisecond))+2, "writes: %d in %s", len(notes), elapsed)
+	last := notes[len(notes)-1]
+	require.Equal(t, "progress", last["t"])
+	require.EqualValues(t, 10_000, last["done"])
+	require.EqualValues(t, 10_000, last["total"])
+	require.Equal(t, "done", last["stage"])
+	require.EqualValues(t, 7, last["owner"])
+
+	p, err := st.ProgressGet(context.Background(), id)
+	require.NoError(t, err)
+	require.EqualValues(t, 10_000, p.Done)
+	require.Equal(t, "all ten thousand", p.Message)
+
+	// A later attempt continues from the saved progress.
+	require.NoError(t, mw.Work(context.Background(), jobRow(t, s, id), func(ctx context.Context) error {
+		r := progress.From(ctx)
+		r.Add(5)
+		require.EqualValues(t, 10_005, r.Current().Done)
+		require.EqualValues(t, 10_000, *r.Current().Total)
+		return nil
+	}))
+}
+
+func TestJobsWithoutReportsWriteNothing(t *testing.T) {
+	t.Parallel()
+	s := inboxqtest.TestSchema(t)
+	id := insertJob(t, s, 7)
+	mw := &progress.Middleware{Store: store.New(s.Pool), Logger: inboxqtest.Logger(t)}
+	require.NoError(t, mw.Work(context.Background(), jobRow(t, s, id), func(ctx context.Context) error {
+		require.NotNil(t, progress.From(ctx))
+		return nil
+	}))
+	var n int
+	require.NoError(t, s.Pool.QueryRow(context.Background(), "SELECT count(*) FROM task_progress").Scan(&n))
+	require.Zero(t, n)
+	// Outside a job, From is nil and its methods do nothing.
+	var r *progress.Reporter = progress.From(context.Background())
+	r.Add(1)
+	r.Flush(context.Background())
+	require.Zero(t, r.Current().Done)
+}
+
+func TestTriggerNotifiesStateChangesOnly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.TestSchema(t)
+	conn := listen(t, s)
+	var id int64
+	require.NoError(t, s.Pool.QueryRow(ctx, `INSERT INTO river_job (kind, args, queue, state, max_attempts, priority)
+		VALUES ('k', '{"owner_id": 3}', 'default', 'available', 2, 1) RETURNING id`).Scan(&id))
+	_, err := s.Pool.Exec(ctx, `UPDATE river_job SET priority = 2 WHERE id = $1`, id) // no visible change
+	require.NoError(t, err)
+	_, err = s.Pool.Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() WHERE id = $1`, id)
+	require.NoError(t, err)
+	_, err = s.Pool.Exec(ctx, `UPDATE river_job SET metadata = '{"cancel_attempted_at": "2026-01-01T00:00:00Z"}' WHERE id = $1`, id)
+	require.NoError(t, err)
+	_, err = s.Pool.Exec(ctx, `UPDATE river_job SET state = 'cancelled', finalized_at = now(),
+		errors = ARRAY['{"attempt":1,"at":"2026-01-01T00:00:00Z","error":"stopped"}'::jsonb] WHERE id = $1`, id)
+	require.NoError(t, err)
+
+	notes := drain(t, conn, 300*time.Millisecond)
+	var states []string
+	for _, n := range notes {
+		require.Equal(t, "task", n["t"])
+		require.EqualValues(t, 3, n["owner"])
+		states = append(states, n["state"].(string))
+	}
+	require.Equal(t, []string{"pending", "running", "cancelling", "cancelled"}, states)
+	require.Equal(t, "stopped", notes[3]["error"])
+}
+
+func TestHubFiltersReplaysAndDropsTheSlow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.TestSchema(t)
+	st := store.New(s.Pool)
+	hub := progress.NewHub(st, func(ctx context.Context) (*pgx.Conn, error) {
+		return pgx.ConnectConfig(ctx, s.Pool.Config().ConnConfig.Copy())
+	}, inboxqtest.Logger(t))
+	hctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- hub.Run(hctx) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+	inboxqtest.WaitOrTimeout(t, hub.Ready(), 10*time.Second)
+
+	alice := inbox.Principal{UserID: 1, Role: inbox.RoleUser}
+	bob := inbox.Principal{UserID: 2, Role: inbox.RoleUser}
+	admin := inbox.Principal{UserID: 3, Role: inbox.RoleAdmin}
+	subA, _, _, _ := hub.Subscribe(progress.Filter{Caller: alice}, "")
+	subB, _, _, _ := hub.Subscribe(progress.Filter{Caller: bob}, "")
+	subAdmin, _, _, _ := hub.Subscribe(progress.Filter{Caller: admin}, "")
+	slow, _, _, _ := hub.Subscribe(progress.Filter{Caller: admin}, "")
+
+	aJob := insertJob(t, s, 1)
+	ev := inboxqtest.WaitOrTimeout(t, subA.C, 5*time.Second)
+	require.Equal(t, aJob, ev.TaskID())
+	require.Equal(t, aJob, inboxqtest.WaitOrTimeout(t, subAdmin.C, 5*time.Second).TaskID())
+	select {
+	case e := <-subB.C:
+		t.Fatalf("bob got alice's event %+v", e)
+	case <-time.After(200 * time.Millisecond):
+	}
+
+	// Replay: a subscriber that saw ev gets exactly what came after.
+	bJob := insertJob(t, s, 2)
+	require.Equal(t, bJob, inboxqtest.WaitOrTimeout(t, subB.C, 5*time.Second).TaskID())
+	_, replay, caughtUp, _ := hub.Subscribe(progress.Filter{Caller: admin}, ev.ID)
+	require.True(t, caughtUp)
+	require.Len(t, replay, 1)
+	require.Equal(t, bJob, replay[0].TaskID())
+	_, _, caughtUp, _ = hub.Subscribe(progress.Filter{Caller: admin}, "other-1")
+	require.False(t, caughtUp, "unknown ids need a snapshot")
+
+	// The slow subscriber never reads: once its buffer is full it is
+	// dropped, and nobody else waits for it.
+	_, err := s.Pool.Exec(ctx, `INSERT INTO river_job (kind, args, queue, state, max_attempts, priority)
+		SELECT 'k', '{"owner_id": 1}', 'default', 'available', 1, 1 FROM generate_series(1, 400)`)
+	require.NoError(t, err)
+	got := 0
+	for got < 400 {
+		e := inboxqtest.WaitOrTimeout(t, subA.C, 10*time.Second)
+		if e.Task != nil {
+			got++
+		}
+	}
+	require.Eventually(t, slow.Dropped, 5*time.Second, 10*time.Millisecond)
+	_, open := <-drainAll(slow.C)
+	require.False(t, open)
+}
+
+func drainAll(c <-chan progress.Event) <-chan progress.Event {
+	for range c {
+	}
+	closed := make(chan progress.Event)
+	close(closed)
+	return closed
+}
+
+func jobRow(t *testing.T, s inboxqtest.Schema, id int64) *rivertype.JobRow {
+	t.Helper()
+	var args []byte
+	var kind string
+	require.NoError(t, s.Pool.QueryRow(context.Background(), "SELECT args, kind FROM river_job WHERE id = $1", id).Scan(&args, &kind))
+	return &rivertype.JobRow{ID: id, EncodedArgs: args, Kind: kind}
+}

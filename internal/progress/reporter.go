@@ -1,0 +1,197 @@
+// Package progress makes tasks observable live. Workers report progress
+// through a Reporter, which coalesces reports into a bounded number of
+// writes; each write stores the progress and raises a NOTIFY in the same
+// statement, and triggers raise one for every task state change. Each
+// process holds one LISTEN connection (Hub) and fans events out in memory to
+// any number of subscribers.
+package progress
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/inboxq/inboxq/internal/inbox"
+	"github.com/inboxq/inboxq/internal/store"
+)
+
+// DefaultInterval is the least time between two progress writes of a task:
+// at most four writes per second, however often a worker reports.
+const DefaultInterval = 250 * time.Millisecond
+
+// Reporter records one task's progress. Methods are safe for concurrent use
+// (workers fetching pages in parallel may share one). The latest state is
+// always written: a report that arrives too soon after the last write is
+// written when the interval ends, and Flush writes what is left.
+type Reporter struct {
+	store  *store.Store
+	logger *slog.Logger
+	jobID  int64
+	owner  *int64
+	kind   string
+	every  time.Duration
+	ctx    context.Context // for deferred writes; outlives the attempt briefly
+
+	mu        sync.Mutex
+	cur       inbox.Progress
+	dirty     bool
+	lastWrite time.Time
+	timer     *time.Timer
+	rateDone  int64
+	rateAt    time.Time
+	loaded    bool
+}
+
+func newReporter(ctx context.Context, st *store.Store, job *rivertype.JobRow, every time.Duration, logger *slog.Logger) *Reporter {
+	var owned struct {
+		OwnerID *int64 `json:"owner_id"`
+	}
+	_ = json.Unmarshal(job.EncodedArgs, &owned)
+	return &Reporter{store: st, logger: logger, jobID: job.ID, owner: owned.OwnerID, kind: job.Kind, every: every,
+		ctx: context.WithoutCancel(ctx), rateAt: time.Now()}
+}
+
+// loadLocked reads what an earlier attempt reported, once, on the first
+// report (a job that never reports costs no query): a retried task
+// continues from there.
+func (r *Reporter) loadLocked() {
+	if r.loaded {
+		return
+	}
+	r.loaded = true
+	if prev, err := r.store.ProgressGet(r.ctx, r.jobID); err == nil {
+		r.cur = prev
+		r.cur.Rate = 0
+		r.rateDone = prev.Done
+	}
+}
+
+// SetTotal sets the number of items the task will process.
+func (r *Reporter) SetTotal(total int64) {
+	r.update(func(p *inbox.Progress) { p.Total = &total })
+}
+
+// Set sets the number of items done.
+func (r *Reporter) Set(done int64) {
+	r.update(func(p *inbox.Progress) { p.Done = done })
+}
+
+// Add adds n items done.
+func (r *Reporter) Add(n int64) {
+	r.update(func(p *inbox.Progress) { p.Done += n })
+}
+
+// Stage names what the task is doing now, with an optional message.
+func (r *Reporter) Stage(stage, message string) {
+	r.update(func(p *inbox.Progress) { p.Stage, p.Message = stage, message })
+}
+
+// Current returns the latest reported progress.
+func (r *Reporter) Current() inbox.Progress {
+	if r == nil {
+		return inbox.Progress{}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cur
+}
+
+func (r *Reporter) update(f func(*inbox.Progress)) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.loadLocked()
+	f(&r.cur)
+	r.dirty = true
+	wait := r.every - time.Since(r.lastWrite)
+	if wait <= 0 {
+		r.writeLocked(r.ctx)
+		return
+	}
+	if r.timer == nil {
+		r.timer = time.AfterFunc(wait, func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.timer = nil
+			if r.dirty {
+				r.writeLocked(r.ctx)
+			}
+		})
+	}
+}
+
+// Flush writes any unwritten progress now.
+func (r *Reporter) Flush(ctx context.Context) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer = nil
+	}
+	if r.dirty {
+		r.writeLocked(ctx)
+	}
+}
+
+// writeLocked saves the current progress; r.mu is held. A failed write is
+// logged, not returned: progress must never fail the work it describes.
+func (r *Reporter) writeLocked(ctx context.Context) {
+	now := time.Now()
+	if dt := now.Sub(r.rateAt).Seconds(); dt >= 0.05 {
+		inst := float64(r.cur.Done-r.rateDone) / dt
+		if r.cur.Rate == 0 {
+			r.cur.Rate = inst
+		} else {
+			r.cur.Rate = 0.5*inst + 0.5*r.cur.Rate
+		}
+		r.rateDone, r.rateAt = r.cur.Done, now
+	}
+	r.cur.UpdatedAt = now
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := r.store.ProgressSave(wctx, r.jobID, r.owner, r.kind, r.cur); err != nil {
+		r.logger.WarnContext(ctx, "progress_write_failed", slog.Int64("job_id", r.jobID), slog.Any("err", err))
+		return
+	}
+	r.dirty, r.lastWrite = false, now
+}
+
+type reporterKey struct{}
+
+// From returns the task's Reporter inside River's Work; outside a task (or
+// without the middleware) it returns nil, whose methods do nothing.
+func From(ctx context.Context) *Reporter {
+	r, _ := ctx.Value(reporterKey{}).(*Reporter)
+	return r
+}
+
+// Middleware gives every job a Reporter (see From) and flushes it when the
+// attempt ends, whatever the outcome.
+type Middleware struct {
+	river.MiddlewareDefaults
+	Store    *store.Store
+	Interval time.Duration
+	Logger   *slog.Logger
+}
+
+// Work implements rivertype.WorkerMiddleware.
+func (m *Middleware) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	every := m.Interval
+	if every <= 0 {
+		every = DefaultInterval
+	}
+	r := newReporter(ctx, m.Store, job, every, m.Logger)
+	err := doInner(context.WithValue(ctx, reporterKey{}, r))
+	r.Flush(context.WithoutCancel(ctx))
+	return err
+}

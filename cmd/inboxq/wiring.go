@@ -84,7 +84,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 
 	// Services.
 	reg := registry(st, w)
+	progressWriter := progress.NewWriter(st, logger)
 	client, err := jobs.NewClient(st, reg, jobs.Config{
+		Progress:        progressWriter,
 		Workers:         cfg.Workers,
 		Schema:          w.schema,
 		SoftStopTimeout: cfg.ShutdownTimeout,
@@ -101,6 +103,12 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
 	metrics.Observe(bg, client)
+	// The progress writer outlives River: jobs flush their last progress
+	// while River stops.
+	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
+	writerDone := make(chan struct{})
+	go func() { defer close(writerDone); progressWriter.Run(writerCtx) }()
+	defer func() { stopWriter(); <-writerDone }()
 	if err := client.Start(bg); err != nil {
 		return fmt.Errorf("starting river: %w", err)
 	}

@@ -68,10 +68,10 @@ func sseEvent(e progress.Event) (string, any) {
 	switch {
 	case e.Task != nil:
 		t := e.Task
-		te := TaskEvent{ID: t.ID, Kind: t.Kind, Queue: t.Queue, State: string(t.State), Change: t.Change(), Attempt: t.Attempt,
+		te := TaskEvent{ID: e.TaskID(), Kind: t.Kind, Queue: t.Queue, State: string(t.State), Change: t.Change(), Attempt: t.Attempt,
 			MaxAttempts: t.MaxAttempts, Priority: t.Priority, Error: t.Error, Result: t.Result, At: t.At}
 		if t.Progress != nil {
-			te.Progress = progressEvent(t.ID, *t.Progress)
+			te.Progress = progressEvent(e.TaskID(), *t.Progress)
 		}
 		return "task", te
 	case e.Progress != nil:
@@ -230,16 +230,18 @@ func serveStream(hctx huma.Context, d Deps, f progress.Filter, lastID string,
 			if s.comment("keep-alive") != nil {
 				return
 			}
-		case e, ok := <-sub.C:
+		case batch, ok := <-sub.C:
 			if !ok {
 				return // dropped for falling behind: the client reconnects and resumes
 			}
-			name, data := sseEvent(e)
-			if s.event(name, e.ID, data) != nil {
-				return
-			}
-			if done != nil && done(e) {
-				return
+			for _, e := range batch {
+				name, data := sseEvent(e)
+				if s.event(name, e.ID, data) != nil {
+					return
+				}
+				if done != nil && done(e) {
+					return
+				}
 			}
 		}
 	}

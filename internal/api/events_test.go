@@ -85,6 +85,11 @@ func TestTaskEventsArriveInOrderAndEndWithTheTerminalEvent(t *testing.T) {
 			require.EqualValues(t, 20, *p.Total)
 		}
 	}
+	// The creation can be announced after the snapshot was read (its NOTIFY
+	// was still on the way): a stale event, never a missing one.
+	if len(changes) > 0 && changes[0] == "created" {
+		changes = changes[1:]
+	}
 	require.Equal(t, []string{"requeued", "started", "completed"}, changes, "scheduled → pending → running → completed")
 	require.EqualValues(t, 20, lastDone, "the final progress is always written")
 	last := decode[taskEvent](t, evs[len(evs)-1])

@@ -111,9 +111,14 @@ func EmptySchema(tb testing.TB) Schema {
 }
 
 // Logger returns a logger that writes through tb.Log, so output shows only
-// for failing tests (or with -v).
+// for failing tests (or with -v). Benchmarks get warnings only: logging
+// every job would measure the logger.
 func Logger(tb testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	level := slog.LevelDebug
+	if _, bench := tb.(*testing.B); bench {
+		level = slog.LevelWarn
+	}
+	return slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: level}))
 }
 
 type tbWriter struct{ tb testing.TB }

@@ -2,6 +2,7 @@ package inboxqtest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -50,10 +51,16 @@ type StackOptions struct {
 	Schema *Schema
 	// Heartbeat overrides the event streams' heartbeat interval.
 	Heartbeat time.Duration
+	// Kinds registers more kinds (benchmarks' probes).
+	Kinds func(*jobs.Registry)
+	// FetchCooldown overrides River's fetch cooldown (default 5 ms).
+	FetchCooldown time.Duration
+	// NoRiverUI leaves River UI out (its count caches poll the database).
+	NoRiverUI bool
 }
 
 // NewStack assembles inboxq for a test.
-func NewStack(t *testing.T, opts StackOptions) *Stack {
+func NewStack(t testing.TB, opts StackOptions) *Stack {
 	t.Helper()
 	s := Stack{}
 	if opts.Schema != nil {
@@ -65,6 +72,9 @@ func NewStack(t *testing.T, opts StackOptions) *Stack {
 	s.Registry = jobs.NewRegistry()
 	jobs.RegisterMaintenance(s.Registry, s.Store, jobs.DefaultHealthThresholds())
 	RegisterTestKinds(s.Registry)
+	if opts.Kinds != nil {
+		opts.Kinds(s.Registry)
+	}
 	workers := opts.Workers
 	if workers == nil {
 		workers = map[string]int{}
@@ -72,9 +82,15 @@ func NewStack(t *testing.T, opts StackOptions) *Stack {
 			workers[q] = 2
 		}
 	}
+	writer := progress.NewWriter(s.Store, Logger(t))
+	wctx, stopWriter := context.WithCancel(context.Background())
+	writerDone := make(chan struct{})
+	go func() { defer close(writerDone); writer.Run(wctx) }()
+	t.Cleanup(func() { stopWriter(); <-writerDone })
 	client, err := jobs.NewClient(s.Store, s.Registry, jobs.Config{
+		Progress: writer,
 		Workers: workers, Schema: s.Schema.Name, Logger: Logger(t),
-		FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
+		FetchCooldown: cmp.Or(opts.FetchCooldown, 5*time.Millisecond), FetchPollInterval: 50 * time.Millisecond,
 		SoftStopTimeout: 5 * time.Second,
 	})
 	require.NoError(t, err)
@@ -89,11 +105,15 @@ func NewStack(t *testing.T, opts StackOptions) *Stack {
 	}
 	s.Tasks = tasks.NewService(s.Store, client, s.Registry, Logger(t))
 	s.Auth = auth.NewService(s.Store)
-	ui, err := riverui.NewHandler(&riverui.HandlerOpts{Endpoints: riverui.NewEndpoints(client, nil), Logger: Logger(t), Prefix: "/riverui"})
-	require.NoError(t, err)
-	uiCtx, stopUI := context.WithCancel(context.Background())
-	t.Cleanup(stopUI)
-	require.NoError(t, ui.Start(uiCtx))
+	var ui http.Handler
+	if !opts.NoRiverUI {
+		h, err := riverui.NewHandler(&riverui.HandlerOpts{Endpoints: riverui.NewEndpoints(client, nil), Logger: Logger(t), Prefix: "/riverui"})
+		require.NoError(t, err)
+		uiCtx, stopUI := context.WithCancel(context.Background())
+		t.Cleanup(stopUI)
+		require.NoError(t, h.Start(uiCtx))
+		ui = h
+	}
 	metrics := jobs.NewMetrics(s.Store, Logger(t))
 	s.Hub = progress.NewHub(s.Store, func(ctx context.Context) (*pgx.Conn, error) {
 		return pgx.ConnectConfig(ctx, s.Schema.Pool.Config().ConnConfig.Copy())
@@ -113,7 +133,7 @@ func NewStack(t *testing.T, opts StackOptions) *Stack {
 }
 
 // User creates a user with a token and returns both.
-func (s *Stack) User(t *testing.T, name string, admin bool) (inbox.Principal, string) {
+func (s *Stack) User(t testing.TB, name string, admin bool) (inbox.Principal, string) {
 	t.Helper()
 	tok, err := s.Auth.CreateToken(context.Background(), auth.CreateTokenParams{User: name, Admin: admin})
 	require.NoError(t, err)
@@ -128,14 +148,14 @@ type Response struct {
 }
 
 // JSON decodes the body into v.
-func (r Response) JSON(t *testing.T, v any) {
+func (r Response) JSON(t testing.TB, v any) {
 	t.Helper()
 	require.NoError(t, json.Unmarshal(r.Body, v), "body: %s", r.Body)
 }
 
 // Do sends a request through the real handler. body may be nil, a string
 // (sent as is) or anything JSON-encodable.
-func (s *Stack) Do(t *testing.T, method, path, token string, body any) Response {
+func (s *Stack) Do(t testing.TB, method, path, token string, body any) Response {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -162,7 +182,7 @@ func (s *Stack) Do(t *testing.T, method, path, token string, body any) Response 
 }
 
 // WaitTask polls a task until cond holds or the timeout passes.
-func (s *Stack) WaitTask(t *testing.T, id int64, timeout time.Duration, cond func(inbox.Task) bool) inbox.Task {
+func (s *Stack) WaitTask(t testing.TB, id int64, timeout time.Duration, cond func(inbox.Task) bool) inbox.Task {
 	t.Helper()
 	var last inbox.Task
 	require.Eventually(t, func() bool {

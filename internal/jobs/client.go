@@ -45,6 +45,9 @@ type Config struct {
 	FetchCooldown, FetchPollInterval time.Duration
 	// Logger receives River's logs.
 	Logger *slog.Logger
+	// Progress batches the progress writes of this process's jobs; nil
+	// writes each report directly. Run it for as long as the client runs.
+	Progress *progress.Writer
 }
 
 // DefaultRetention is how long finished tasks stay visible by default.
@@ -67,7 +70,7 @@ func NewClient(st *store.Store, reg *Registry, cfg Config) (*Client, error) {
 		DiscardedJobRetentionPeriod: retention,
 		FetchCooldown:               cfg.FetchCooldown,
 		FetchPollInterval:           cfg.FetchPollInterval,
-		Middleware:                  []rivertype.Middleware{&progress.Middleware{Store: st, Logger: logger(cfg)}},
+		Middleware:                  []rivertype.Middleware{&progress.Middleware{Store: st, Writer: cfg.Progress, Logger: logger(cfg)}},
 	}
 	if len(cfg.Workers) > 0 {
 		rc.Queues = make(map[string]river.QueueConfig, len(cfg.Workers))

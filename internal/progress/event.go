@@ -2,6 +2,7 @@ package progress
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/inboxq/inboxq/internal/inbox"
@@ -11,15 +12,20 @@ import (
 // Exactly one of Task, Progress and Alert is set.
 type Event struct {
 	// ID orders events within one hub: "<epoch>-<seq>".
-	ID       string
+	ID string
+	// Task may be shared by the events of one batch: read the task's id
+	// with TaskID, not Task.ID.
 	Task     *TaskChange
 	Progress *ProgressChange
 	Alert    *AlertRaised
+	taskID   int64
 }
 
 // TaskID is the task the event is about (0 for alerts not about a task).
 func (e Event) TaskID() int64 {
 	switch {
+	case e.taskID != 0:
+		return e.taskID
 	case e.Task != nil:
 		return e.Task.ID
 	case e.Progress != nil:
@@ -61,7 +67,7 @@ type TaskChange struct {
 	Queue       string          `json:"queue"`
 	Owner       *int64          `json:"owner"`
 	State       inbox.TaskState `json:"state"`
-	Prev        inbox.TaskState `json:"prev"`
+	Created     bool            `json:"created"`
 	Attempt     int             `json:"attempt"`
 	MaxAttempts int             `json:"max_attempts"`
 	Priority    int             `json:"priority"`
@@ -81,7 +87,7 @@ func (c TaskChange) Change() string {
 	switch {
 	case c.Snapshot:
 		return "snapshot"
-	case c.Prev == "":
+	case c.Created:
 		return "created"
 	case c.State == inbox.TaskRunning:
 		return "started"
@@ -115,13 +121,74 @@ type AlertRaised struct {
 	At       time.Time `json:"at"`
 }
 
-// parse decodes a NOTIFY payload.
-func parse(payload string) (Event, error) {
+// jobsHeader is what the jobs of one batch notification share.
+type jobsHeader struct {
+	State       string    `json:"state"`
+	Created     bool      `json:"created"`
+	Kind        string    `json:"kind"`
+	Queue       string    `json:"queue"`
+	Owner       *string   `json:"owner"`
+	Attempt     int       `json:"attempt"`
+	MaxAttempts int       `json:"max_attempts"`
+	Priority    int       `json:"priority"`
+	Cancel      bool      `json:"cancel"`
+	Errors      bool      `json:"errors"`
+	At          time.Time `json:"at"`
+}
+
+// TaskState maps a River job state to the task state, as the SQL function
+// inboxq_task_state does.
+func TaskState(river string, cancelAsked, hasErrors bool) inbox.TaskState {
+	switch river {
+	case "available", "pending":
+		return inbox.TaskPending
+	case "scheduled":
+		return inbox.TaskScheduled
+	case "running":
+		if cancelAsked {
+			return inbox.TaskCancelling
+		}
+		return inbox.TaskRunning
+	case "retryable":
+		return inbox.TaskRetrying
+	case "completed":
+		return inbox.TaskCompleted
+	case "discarded":
+		return inbox.TaskFailed
+	case "cancelled":
+		if cancelAsked || !hasErrors {
+			return inbox.TaskCancelled
+		}
+		return inbox.TaskFailed
+	}
+	return inbox.TaskState(river)
+}
+
+// parse decodes a NOTIFY payload: one event, or a batch of job changes that
+// differ only by id.
+func parse(payload string) ([]Event, error) {
 	var head struct {
-		T string `json:"t"`
+		T   string     `json:"t"`
+		H   jobsHeader `json:"h"`
+		IDs []int64    `json:"ids"`
 	}
 	if err := json.Unmarshal([]byte(payload), &head); err != nil {
-		return Event{}, err
+		return nil, err
+	}
+	if head.T == "jobs" {
+		h := head.H
+		c := &TaskChange{Kind: h.Kind, Queue: h.Queue, State: TaskState(h.State, h.Cancel, h.Errors),
+			Attempt: h.Attempt, MaxAttempts: h.MaxAttempts, Priority: h.Priority, At: h.At, Created: h.Created}
+		if h.Owner != nil {
+			if id, err := strconv.ParseInt(*h.Owner, 10, 64); err == nil && id > 0 {
+				c.Owner = &id
+			}
+		}
+		evs := make([]Event, len(head.IDs))
+		for i, id := range head.IDs {
+			evs[i] = Event{Task: c, taskID: id}
+		}
+		return evs, nil
 	}
 	var ev Event
 	var err error
@@ -136,9 +203,9 @@ func parse(payload string) (Event, error) {
 		ev.Alert = &AlertRaised{}
 		err = json.Unmarshal([]byte(payload), ev.Alert)
 	default:
-		return Event{}, errUnknownEvent(head.T)
+		return nil, errUnknownEvent(head.T)
 	}
-	return ev, err
+	return []Event{ev}, err
 }
 
 type errUnknownEvent string

@@ -20,8 +20,8 @@ import (
 
 // Hub sizes.
 const (
-	ringSize   = 4096 // recent events kept for reconnecting subscribers
-	subBuffer  = 256  // events a subscriber may fall behind before it is dropped
+	ringSize   = 8192 // recent events kept for reconnecting subscribers
+	subBuffer  = 64   // batches a subscriber may fall behind before it is dropped
 	maxBackoff = 5 * time.Second
 )
 
@@ -107,11 +107,11 @@ func (h *Hub) dial(ctx context.Context) (*pgx.Conn, error) {
 type handler struct{ h *Hub }
 
 func (hd handler) HandleNotification(ctx context.Context, n *pgconn.Notification, _ *pgx.Conn) error {
-	ev, err := parse(n.Payload)
+	evs, err := parse(n.Payload)
 	if err != nil {
 		return err
 	}
-	hd.h.publish(ev)
+	hd.h.publish(evs...)
 	return nil
 }
 
@@ -137,9 +137,11 @@ func (hd handler) HandleBacklog(ctx context.Context, _ string, _ *pgx.Conn) erro
 	if err != nil {
 		return err
 	}
+	evs := make([]Event, 0, len(tasks))
 	for i := len(tasks) - 1; i >= 0; i-- { // oldest first
-		h.publish(SnapshotEvent(tasks[i]))
+		evs = append(evs, SnapshotEvent(tasks[i]))
 	}
+	h.publish(evs...)
 	alerts, err := h.store.AlertListSince(ctx, since, 1000)
 	if err != nil {
 		return err
@@ -195,12 +197,13 @@ func (f Filter) match(e Event) bool {
 	return f.Caller.IsAdmin() || (owner != nil && *owner == f.Caller.UserID)
 }
 
-// Subscription receives matching events on C until it is closed: by Close,
-// or by the hub when the subscriber falls too far behind (Dropped is then
-// true and the client should reconnect, resuming from its last event id).
+// Subscription receives matching events on C, in batches as they arrived
+// (one NOTIFY may describe hundreds of changes), until it is closed: by
+// Close, or by the hub when the subscriber falls too far behind (Dropped is
+// then true and the client should reconnect, resuming from its last id).
 type Subscription struct {
-	C       <-chan Event
-	c       chan Event
+	C       <-chan []Event
+	c       chan []Event
 	hub     *Hub
 	filter  Filter
 	dropped bool
@@ -230,7 +233,7 @@ func (s *Subscription) Close() {
 func (h *Hub) Subscribe(f Filter, lastEventID string) (sub *Subscription, replay []Event, caughtUp bool, cursor string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	c := make(chan Event, subBuffer)
+	c := make(chan []Event, subBuffer)
 	sub = &Subscription{C: c, c: c, hub: h, filter: f}
 	h.subs[sub] = struct{}{}
 	if after, ok := h.parseID(lastEventID); ok && h.seq-after <= ringSize-1 {
@@ -262,20 +265,32 @@ func (h *Hub) parseID(id string) (uint64, bool) {
 	return n, err == nil && n <= h.seq
 }
 
-// publish numbers an event, remembers it and hands it to every matching
-// subscriber without waiting: one that is full is dropped, never waited for.
-func (h *Hub) publish(e Event) {
+// publish numbers events, remembers them and hands each subscriber its
+// matching ones, as one batch, without waiting: a subscriber whose buffer
+// is full is dropped, never waited for.
+func (h *Hub) publish(evs ...Event) {
+	if len(evs) == 0 {
+		return
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.seq++
-	e.ID = h.id(h.seq)
-	h.ring[h.seq%ringSize] = e
+	for i := range evs {
+		h.seq++
+		evs[i].ID = h.id(h.seq)
+		h.ring[h.seq%ringSize] = evs[i]
+	}
 	for s := range h.subs {
-		if !s.filter.match(e) {
+		var batch []Event
+		for _, e := range evs {
+			if s.filter.match(e) {
+				batch = append(batch, e)
+			}
+		}
+		if batch == nil {
 			continue
 		}
 		select {
-		case s.c <- e:
+		case s.c <- batch:
 		default:
 			s.dropped = true
 			delete(h.subs, s)

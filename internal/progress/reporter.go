@@ -24,14 +24,19 @@ import (
 // at most four writes per second, however often a worker reports.
 const DefaultInterval = 250 * time.Millisecond
 
+// firstWrite is how soon after a job starts its first report is written.
+const firstWrite = 50 * time.Millisecond
+
 // Reporter records one task's progress. Methods are safe for concurrent use
 // (workers fetching pages in parallel may share one). The latest state is
 // always written: a report that arrives too soon after the last write is
 // written when the interval ends, and Flush writes what is left.
 type Reporter struct {
 	store  *store.Store
+	writer *Writer // nil: write directly
 	logger *slog.Logger
 	jobID  int64
+	args   []byte // decoded for the owner on the first write
 	owner  *int64
 	kind   string
 	every  time.Duration
@@ -47,19 +52,29 @@ type Reporter struct {
 	loaded    bool
 }
 
-func newReporter(ctx context.Context, st *store.Store, job *rivertype.JobRow, every time.Duration, logger *slog.Logger) *Reporter {
-	var owned struct {
-		OwnerID *int64 `json:"owner_id"`
-	}
-	_ = json.Unmarshal(job.EncodedArgs, &owned)
-	return &Reporter{store: st, logger: logger, jobID: job.ID, owner: owned.OwnerID, kind: job.Kind, every: every,
-		ctx: context.WithoutCancel(ctx), rateAt: time.Now()}
+func newReporter(ctx context.Context, st *store.Store, w *Writer, job *rivertype.JobRow, every time.Duration, logger *slog.Logger) *Reporter {
+	now := time.Now()
+	return &Reporter{store: st, writer: w, logger: logger, jobID: job.ID, args: job.EncodedArgs, kind: job.Kind, every: every,
+		ctx: context.WithoutCancel(ctx), rateAt: now,
+		// The first write waits firstWrite: a job that ends sooner writes
+		// once, when it ends.
+		lastWrite: now.Add(firstWrite - every),
+		// A job fetched for the first time has nothing to continue from; one
+		// fetched before (retried, snoozed, interrupted) may have.
+		loaded: len(job.AttemptedBy) <= 1}
 }
 
 // loadLocked reads what an earlier attempt reported, once, on the first
 // report (a job that never reports costs no query): a retried task
 // continues from there.
 func (r *Reporter) loadLocked() {
+	if r.args != nil {
+		var owned struct {
+			OwnerID *int64 `json:"owner_id"`
+		}
+		_ = json.Unmarshal(r.args, &owned)
+		r.owner, r.args = owned.OwnerID, nil
+	}
 	if r.loaded {
 		return
 	}
@@ -112,7 +127,7 @@ func (r *Reporter) update(f func(*inbox.Progress)) {
 	r.dirty = true
 	wait := r.every - time.Since(r.lastWrite)
 	if wait <= 0 {
-		r.writeLocked(r.ctx)
+		r.writeLocked(r.ctx, false)
 		return
 	}
 	if r.timer == nil {
@@ -121,13 +136,13 @@ func (r *Reporter) update(f func(*inbox.Progress)) {
 			defer r.mu.Unlock()
 			r.timer = nil
 			if r.dirty {
-				r.writeLocked(r.ctx)
+				r.writeLocked(r.ctx, false)
 			}
 		})
 	}
 }
 
-// Flush writes any unwritten progress now.
+// Flush writes any unwritten progress now and returns once it is stored.
 func (r *Reporter) Flush(ctx context.Context) {
 	if r == nil {
 		return
@@ -139,13 +154,15 @@ func (r *Reporter) Flush(ctx context.Context) {
 		r.timer = nil
 	}
 	if r.dirty {
-		r.writeLocked(ctx)
+		r.writeLocked(ctx, true)
 	}
 }
 
-// writeLocked saves the current progress; r.mu is held. A failed write is
-// logged, not returned: progress must never fail the work it describes.
-func (r *Reporter) writeLocked(ctx context.Context) {
+// writeLocked saves the current progress; r.mu is held. Periodic writes go
+// to the process's Writer without waiting; final ones (wait) return once
+// stored. A failed write is logged, not returned: progress must never fail
+// the work it describes.
+func (r *Reporter) writeLocked(ctx context.Context, wait bool) {
 	now := time.Now()
 	if dt := now.Sub(r.rateAt).Seconds(); dt >= 0.05 {
 		inst := float64(r.cur.Done-r.rateDone) / dt
@@ -157,9 +174,16 @@ func (r *Reporter) writeLocked(ctx context.Context) {
 		r.rateDone, r.rateAt = r.cur.Done, now
 	}
 	r.cur.UpdatedAt = now
+	up := store.ProgressUpdate{JobID: r.jobID, Owner: r.owner, Kind: r.kind, Progress: r.cur}
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if err := r.store.ProgressSave(wctx, r.jobID, r.owner, r.kind, r.cur); err != nil {
+	var err error
+	if r.writer != nil {
+		err = r.writer.save(wctx, up, wait)
+	} else {
+		err = r.store.ProgressSave(wctx, up)
+	}
+	if err != nil {
 		r.logger.WarnContext(ctx, "progress_write_failed", slog.Int64("job_id", r.jobID), slog.Any("err", err))
 		return
 	}
@@ -179,7 +203,9 @@ func From(ctx context.Context) *Reporter {
 // attempt ends, whatever the outcome.
 type Middleware struct {
 	river.MiddlewareDefaults
-	Store    *store.Store
+	Store *store.Store
+	// Writer batches the writes of all tasks; nil writes each directly.
+	Writer   *Writer
 	Interval time.Duration
 	Logger   *slog.Logger
 }
@@ -190,7 +216,7 @@ func (m *Middleware) Work(ctx context.Context, job *rivertype.JobRow, doInner fu
 	if every <= 0 {
 		every = DefaultInterval
 	}
-	r := newReporter(ctx, m.Store, job, every, m.Logger)
+	r := newReporter(ctx, m.Store, m.Writer, job, every, m.Logger)
 	err := doInner(context.WithValue(ctx, reporterKey{}, r))
 	r.Flush(context.WithoutCancel(ctx))
 	return err

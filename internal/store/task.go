@@ -10,18 +10,18 @@ import (
 	"github.com/inboxq/inboxq/internal/store/dbsqlc"
 )
 
-// ownerText renders an owner scope the way args.owner_id is compared.
-func ownerText(owner *int64) *string {
+// ownerFilter renders an owner scope as the containment the task queries
+// use: {"owner_id": N} for a user, {} (everything) for admins.
+func ownerFilter(owner *int64) []byte {
 	if owner == nil {
-		return nil
+		return []byte(`{}`)
 	}
-	s := strconv.FormatInt(*owner, 10)
-	return &s
+	return []byte(`{"owner_id":` + strconv.FormatInt(*owner, 10) + `}`)
 }
 
 // TaskGet returns one task visible in the owner scope (nil: any).
 func (s *Store) TaskGet(ctx context.Context, id int64, owner *int64) (inbox.Task, error) {
-	row, err := s.q.TaskGet(ctx, dbsqlc.TaskGetParams{ID: id, OwnerID: ownerText(owner)})
+	row, err := s.q.TaskGet(ctx, dbsqlc.TaskGetParams{ID: id, OwnerFilter: ownerFilter(owner)})
 	if err != nil {
 		return inbox.Task{}, translate(err, "getting task")
 	}
@@ -33,7 +33,7 @@ func (s *Store) TaskGet(ctx context.Context, id int64, owner *int64) (inbox.Task
 // TaskLock locks a task's row for a state change (call inside InTx) and
 // returns its current view.
 func (s *Store) TaskLock(ctx context.Context, id int64, owner *int64) (inbox.Task, error) {
-	row, err := s.q.TaskGetForUpdate(ctx, dbsqlc.TaskGetForUpdateParams{ID: id, OwnerID: ownerText(owner)})
+	row, err := s.q.TaskGetForUpdate(ctx, dbsqlc.TaskGetForUpdateParams{ID: id, OwnerFilter: ownerFilter(owner)})
 	if err != nil {
 		return inbox.Task{}, translate(err, "locking task")
 	}
@@ -43,7 +43,7 @@ func (s *Store) TaskLock(ctx context.Context, id int64, owner *int64) (inbox.Tas
 // TaskList lists tasks in the owner scope, newest first.
 func (s *Store) TaskList(ctx context.Context, f inbox.TaskFilter, owner *int64) ([]inbox.Task, error) {
 	p := dbsqlc.TaskListParams{
-		OwnerID: ownerText(owner),
+		OwnerFilter: ownerFilter(owner),
 		Kinds:   nilIfEmpty(f.Kinds),
 		Queues:  nilIfEmpty(f.Queues),
 		Ids:     nilIfEmpty(f.IDs),
@@ -76,7 +76,7 @@ func (s *Store) TaskList(ctx context.Context, f inbox.TaskFilter, owner *int64) 
 // TaskActiveOrFinishedSince lists tasks in flight and tasks finished since
 // since, in the owner scope (nil: all), newest first.
 func (s *Store) TaskActiveOrFinishedSince(ctx context.Context, owner *int64, since time.Time, limit int) ([]inbox.Task, error) {
-	rows, err := s.q.TaskActiveOrFinishedSince(ctx, dbsqlc.TaskActiveOrFinishedSinceParams{OwnerID: ownerText(owner), Since: &since, MaxRows: int32(limit)})
+	rows, err := s.q.TaskActiveOrFinishedSince(ctx, dbsqlc.TaskActiveOrFinishedSinceParams{OwnerFilter: ownerFilter(owner), Since: &since, MaxRows: int32(limit)})
 	if err != nil {
 		return nil, translate(err, "listing active tasks")
 	}
@@ -88,13 +88,36 @@ func (s *Store) TaskActiveOrFinishedSince(ctx context.Context, owner *int64, sin
 	return out, nil
 }
 
-// ProgressSave stores a task's progress and announces it (NOTIFY) in the
-// same statement.
-func (s *Store) ProgressSave(ctx context.Context, jobID int64, owner *int64, kind string, p inbox.Progress) error {
-	err := s.q.ProgressSave(ctx, dbsqlc.ProgressSaveParams{
-		JobID: jobID, Done: p.Done, Total: p.Total, Stage: p.Stage, Message: p.Message, Rate: p.Rate, OwnerID: owner, Kind: kind,
-	})
-	return translate(err, "saving progress")
+// ProgressUpdate is one task's progress to save.
+type ProgressUpdate struct {
+	JobID    int64
+	Owner    *int64
+	Kind     string
+	Progress inbox.Progress
+}
+
+// ProgressSave stores the progress of tasks and announces each (NOTIFY), in
+// one statement.
+func (s *Store) ProgressSave(ctx context.Context, ups ...ProgressUpdate) error {
+	p := dbsqlc.ProgressSaveManyParams{}
+	for _, u := range ups {
+		total, owner := int64(-1), int64(0)
+		if u.Progress.Total != nil {
+			total = *u.Progress.Total
+		}
+		if u.Owner != nil {
+			owner = *u.Owner
+		}
+		p.JobIds = append(p.JobIds, u.JobID)
+		p.Dones = append(p.Dones, u.Progress.Done)
+		p.Totals = append(p.Totals, total)
+		p.Stages = append(p.Stages, u.Progress.Stage)
+		p.Messages = append(p.Messages, u.Progress.Message)
+		p.Rates = append(p.Rates, u.Progress.Rate)
+		p.Owners = append(p.Owners, owner)
+		p.Kinds = append(p.Kinds, u.Kind)
+	}
+	return translate(s.q.ProgressSaveMany(ctx, p), "saving progress")
 }
 
 // ProgressGet returns a task's saved progress.
@@ -123,7 +146,7 @@ type TaskCount struct {
 
 // TaskCounts counts tasks by kind, queue and state in the owner scope.
 func (s *Store) TaskCounts(ctx context.Context, owner *int64) ([]TaskCount, error) {
-	rows, err := s.q.TaskCountByKindQueueState(ctx, ownerText(owner))
+	rows, err := s.q.TaskCountByKindQueueState(ctx, ownerFilter(owner))
 	if err != nil {
 		return nil, translate(err, "counting tasks")
 	}
@@ -143,7 +166,7 @@ type ThroughputPoint struct {
 
 // TaskThroughput returns the last hour, one point per minute, oldest first.
 func (s *Store) TaskThroughput(ctx context.Context, owner *int64) ([]ThroughputPoint, error) {
-	rows, err := s.q.TaskThroughput(ctx, ownerText(owner))
+	rows, err := s.q.TaskThroughput(ctx, ownerFilter(owner))
 	if err != nil {
 		return nil, translate(err, "reading throughput")
 	}

@@ -28,44 +28,56 @@ func (q *Queries) ProgressGet(ctx context.Context, jobID int64) (TaskProgress, e
 	return i, err
 }
 
-const progressSave = `-- name: ProgressSave :exec
-WITH saved AS (
+const progressSaveMany = `-- name: ProgressSaveMany :exec
+WITH cfg AS (
+    SELECT set_config('synchronous_commit', 'off', true) AS v
+), input AS (
+    -- Set-returning functions in one select list advance in lockstep.
+    SELECT unnest($1::bigint[]) AS job_id, unnest($2::bigint[]) AS done,
+           unnest($3::bigint[]) AS total, unnest($4::text[]) AS stage,
+           unnest($5::text[]) AS message, unnest($6::float8[]) AS rate,
+           unnest($7::bigint[]) AS owner, unnest($8::text[]) AS kind
+), saved AS (
     INSERT INTO task_progress AS p (job_id, done, total, stage, message, rate, updated_at)
-    VALUES ($3, $4, $5, $6, $7, $8, now())
+    SELECT i.job_id, i.done, nullif(i.total, -1), i.stage, i.message, i.rate, now()
+    FROM input i, cfg
     ON CONFLICT (job_id) DO UPDATE
         SET done = excluded.done, total = excluded.total, stage = excluded.stage,
             message = excluded.message, rate = excluded.rate, updated_at = excluded.updated_at
     RETURNING p.job_id, p.done, p.total, p.stage, p.message, p.rate, p.updated_at
 )
 SELECT pg_notify(current_schema() || '.inboxq_events', json_build_object(
-    't', 'progress', 'id', s.job_id, 'owner', $1::bigint, 'kind', $2::text,
+    't', 'progress', 'id', s.job_id, 'owner', nullif(i.owner, 0), 'kind', i.kind,
     'done', s.done, 'total', s.total, 'stage', s.stage, 'message', left(s.message, 300),
     'rate', s.rate, 'at', s.updated_at)::text)
-FROM saved s
+FROM saved s JOIN input i ON i.job_id = s.job_id
 `
 
-type ProgressSaveParams struct {
-	OwnerID *int64  `json:"owner_id"`
-	Kind    string  `json:"kind"`
-	JobID   int64   `json:"job_id"`
-	Done    int64   `json:"done"`
-	Total   *int64  `json:"total"`
-	Stage   string  `json:"stage"`
-	Message string  `json:"message"`
-	Rate    float64 `json:"rate"`
+type ProgressSaveManyParams struct {
+	JobIds   []int64   `json:"job_ids"`
+	Dones    []int64   `json:"dones"`
+	Totals   []int64   `json:"totals"`
+	Stages   []string  `json:"stages"`
+	Messages []string  `json:"messages"`
+	Rates    []float64 `json:"rates"`
+	Owners   []int64   `json:"owners"`
+	Kinds    []string  `json:"kinds"`
 }
 
-// Saves a task's progress and announces it, in one statement.
-func (q *Queries) ProgressSave(ctx context.Context, arg ProgressSaveParams) error {
-	_, err := q.db.Exec(ctx, progressSave,
-		arg.OwnerID,
-		arg.Kind,
-		arg.JobID,
-		arg.Done,
-		arg.Total,
-		arg.Stage,
-		arg.Message,
-		arg.Rate,
+// Saves the progress of many tasks in one statement and announces each.
+// Progress is re-reported if lost, so its commit does not wait for the WAL
+// flush (synchronous_commit off, for this transaction only); the job's own
+// completion, committed later and synchronously, flushes it anyway.
+func (q *Queries) ProgressSaveMany(ctx context.Context, arg ProgressSaveManyParams) error {
+	_, err := q.db.Exec(ctx, progressSaveMany,
+		arg.JobIds,
+		arg.Dones,
+		arg.Totals,
+		arg.Stages,
+		arg.Messages,
+		arg.Rates,
+		arg.Owners,
+		arg.Kinds,
 	)
 	return err
 }

@@ -1,0 +1,230 @@
+package progress_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inboxq/inboxq/internal/inbox"
+	"github.com/inboxq/inboxq/internal/inboxqtest"
+	"github.com/inboxq/inboxq/internal/jobs"
+	"github.com/inboxq/inboxq/internal/progress"
+	"github.com/inboxq/inboxq/internal/store"
+	"github.com/inboxq/inboxq/internal/tasks"
+)
+
+// Benchmarks print their figures with b.ReportMetric; run them with
+// `make bench`. Peers are measured in the same run, alternately, and
+// compared as ratios: the machine is noisy, absolute figures drift.
+
+type noopArgs struct {
+	jobs.Owned
+	Report bool `json:"report,omitempty"`
+}
+
+func (noopArgs) Kind() string { return "bench_noop" }
+
+type noopWorker struct{ river.WorkerDefaults[noopArgs] }
+
+func (noopWorker) Work(ctx context.Context, job *river.Job[noopArgs]) error {
+	if job.Args.Report {
+		r := progress.From(ctx)
+		r.SetTotal(1)
+		r.Add(1)
+	}
+	return nil
+}
+
+const (
+	benchJobs      = 20_000
+	benchWorkers   = 200
+	benchCooldown  = 2 * time.Millisecond
+	benchPollEvery = 20 * time.Millisecond
+	rounds         = 5
+)
+
+func insertNoops(b *testing.B, client *jobs.Client, report bool) {
+	b.Helper()
+	ctx := context.Background()
+	params := make([]river.InsertManyParams, 0, 5000)
+	for i := range benchJobs {
+		params = append(params, river.InsertManyParams{Args: noopArgs{Owned: jobs.Owned{OwnerID: 1}, Report: report}})
+		if len(params) == cap(params) || i == benchJobs-1 {
+			_, err := client.InsertManyFast(ctx, params)
+			require.NoError(b, err)
+			params = params[:0]
+		}
+	}
+}
+
+// burnDown starts client and returns jobs per second until all are done.
+func burnDown(b *testing.B, client *jobs.Client) float64 {
+	b.Helper()
+	ctx := context.Background()
+	events, cancel := client.SubscribeConfig(&river.SubscribeConfig{Kinds: []river.EventKind{river.EventKindJobCompleted}, ChanSize: benchJobs + 1000})
+	defer cancel()
+	start := time.Now()
+	require.NoError(b, client.Start(ctx))
+	for done := 0; done < benchJobs; done++ {
+		select {
+		case <-events:
+		case <-time.After(60 * time.Second):
+			b.Fatalf("only %d of %d jobs completed", done, benchJobs)
+		}
+	}
+	elapsed := time.Since(start)
+	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
+	defer scancel()
+	require.NoError(b, client.Stop(sctx))
+	return benchJobs / elapsed.Seconds()
+}
+
+func rawRiver(b *testing.B) float64 {
+	b.Helper()
+	ctx := context.Background()
+	s := inboxqtest.EmptySchema(b)
+	m, err := rivermigrate.New(riverpgxv5.New(s.Pool), &rivermigrate.Config{Schema: s.Name, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(b, err)
+	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	require.NoError(b, err)
+	workers := river.NewWorkers()
+	river.AddWorker(workers, noopWorker{})
+	client, err := river.NewClient(riverpgxv5.New(s.Pool), &river.Config{
+		Schema: s.Name, Workers: workers, Logger: slog.New(slog.DiscardHandler),
+		Queues:        map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: benchWorkers}},
+		FetchCooldown: benchCooldown, FetchPollInterval: benchPollEvery,
+	})
+	require.NoError(b, err)
+	insertNoops(b, client, false)
+	return burnDown(b, client)
+}
+
+// inboxq runs the same jobs through inboxq: the progress middleware, the
+// notify triggers, the hub listening and a connected subscriber reading
+// every event.
+func inboxq(b *testing.B, report bool) float64 {
+	b.Helper()
+	s := inboxqtest.NewStack(b, inboxqtest.StackOptions{
+		Workers:       map[string]int{inbox.QueueDefault: benchWorkers},
+		FetchCooldown: benchCooldown,
+		Kinds:         func(r *jobs.Registry) { jobs.Add(r, noopWorker{}, jobs.Info{Description: "bench"}) },
+	})
+	sub, _, _, _ := s.Hub.Subscribe(progress.Filter{Caller: inbox.Principal{Role: inbox.RoleAdmin}}, "")
+	var events int
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for batch := range sub.C {
+			events += len(batch)
+		}
+	})
+	insertNoops(b, s.Client, report)
+	rate := burnDown(b, s.Client)
+	sub.Close()
+	wg.Wait()
+	b.Logf("inboxq (progress reports: %v): %.0f jobs/s, %d events delivered to a subscriber", report, rate, events)
+	return rate
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// BenchmarkNoopThroughput compares no-op jobs through inboxq with raw River
+// on the same database, in the same run (target: ratio ≥ 0.90).
+func BenchmarkNoopThroughput(b *testing.B) {
+	for range b.N {
+		// Rounds alternate the three runs so that each ratio compares runs
+		// made seconds apart; the median ratio discards the rounds the
+		// machine's drift spoiled.
+		var raw, iq, iqReport, ratio, reportRatio []float64
+		for range rounds {
+			r := rawRiver(b)
+			q := inboxq(b, false)
+			p := inboxq(b, true)
+			raw, iq, iqReport = append(raw, r), append(iq, q), append(iqReport, p)
+			ratio, reportRatio = append(ratio, q/r), append(reportRatio, p/r)
+		}
+		b.Logf("raw River %v, inboxq %v, inboxq reporting progress once per job %v jobs/s", fmtRates(raw), fmtRates(iq), fmtRates(iqReport))
+		b.ReportMetric(median(raw), "river_jobs/s")
+		b.ReportMetric(median(iq), "inboxq_jobs/s")
+		b.ReportMetric(median(ratio), "ratio")
+		b.ReportMetric(median(iqReport), "inboxq_progress_jobs/s")
+		b.ReportMetric(median(reportRatio), "progress_ratio")
+	}
+}
+
+func fmtRates(xs []float64) string {
+	out := ""
+	for _, x := range xs {
+		out += fmt.Sprintf(" %.0f", x)
+	}
+	return "[" + out[1:] + "]"
+}
+
+// BenchmarkProgressToSSE measures a progress report → the event read by an
+// SSE client, with 1,000 clients connected to one process (target p99 < 25 ms).
+func BenchmarkProgressToSSE(b *testing.B) {
+	for range b.N {
+		s := inboxqtest.NewStack(b, inboxqtest.StackOptions{Workers: map[string]int{}})
+		srv := httptest.NewServer(s.Handler)
+		b.Cleanup(srv.Close)
+		alice, token := s.User(b, "alice", false)
+		task, _, err := s.Tasks.Create(context.Background(), alice, tasks.CreateParams{Kind: "test_echo", Args: json.RawMessage(`{"message":"x"}`)})
+		require.NoError(b, err)
+
+		const clients, reports = 1000, 40
+		cs := make([]*inboxqtest.SSEClient, clients)
+		var wg sync.WaitGroup
+		for i := range clients {
+			wg.Go(func() { cs[i] = inboxqtest.OpenSSE(b, fmt.Sprintf("%s/api/v1/tasks/%d/events", srv.URL, task.ID), token, "") })
+		}
+		wg.Wait()
+		for _, c := range cs {
+			c.Next(b, 10*time.Second) // the snapshot
+		}
+
+		owner := alice.UserID
+		lat := make([]time.Duration, 0, clients*reports)
+		var mu sync.Mutex
+		for r := range reports {
+			sent := time.Now()
+			require.NoError(b, s.Store.ProgressSave(context.Background(), store.ProgressUpdate{JobID: task.ID, Owner: &owner, Kind: "test_echo",
+				Progress: inbox.Progress{Done: int64(r + 1), Message: strconv.FormatInt(sent.UnixNano(), 10)}}))
+			var rg sync.WaitGroup
+			for _, c := range cs {
+				rg.Go(func() {
+					ev := c.Next(b, 10*time.Second)
+					mu.Lock()
+					lat = append(lat, ev.At.Sub(sent))
+					mu.Unlock()
+				})
+			}
+			rg.Wait()
+			time.Sleep(20 * time.Millisecond)
+		}
+		for _, c := range cs {
+			c.Close()
+		}
+		slices.Sort(lat)
+		b.ReportMetric(ms(lat[len(lat)/2]), "p50_ms")
+		b.ReportMetric(ms(lat[len(lat)*99/100]), "p99_ms")
+		b.ReportMetric(ms(lat[len(lat)-1]), "max_ms")
+		b.Logf("progress → SSE with %d clients, %d reports: p50 %s p99 %s max %s", clients, reports, lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1])
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

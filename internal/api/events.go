@@ -235,8 +235,7 @@ func serveStream(hctx huma.Context, d Deps, f progress.Filter, lastID string,
 				return // dropped for falling behind: the client reconnects and resumes
 			}
 			for _, e := range batch {
-				name, data := sseEvent(e)
-				if s.event(name, e.ID, data) != nil {
+				if s.write(e.Encoded(liveFrame)) != nil {
 					return
 				}
 				if done != nil && done(e) {
@@ -245,6 +244,12 @@ func serveStream(hctx huma.Context, d Deps, f progress.Filter, lastID string,
 			}
 		}
 	}
+}
+
+// liveFrame encodes a live event; each is encoded once for all streams.
+func liveFrame(e progress.Event) []byte {
+	name, data := sseEvent(e)
+	return encodeEvent(name, e.ID, data)
 }
 
 func contains(list []string, s string) bool {

@@ -14,8 +14,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/riverqueue/river"
-	"riverqueue.com/riverui"
 	"github.com/stretchr/testify/require"
+	"riverqueue.com/riverui"
 
 	"github.com/inboxq/inboxq/internal/api"
 	"github.com/inboxq/inboxq/internal/auth"
@@ -53,8 +53,9 @@ type StackOptions struct {
 	Heartbeat time.Duration
 	// Kinds registers more kinds (benchmarks' probes).
 	Kinds func(*jobs.Registry)
-	// FetchCooldown overrides River's fetch cooldown (default 5 ms).
-	FetchCooldown time.Duration
+	// FetchCooldown and FetchPollInterval override River's fetch timing
+	// (defaults 5 ms and 50 ms, for quick tests).
+	FetchCooldown, FetchPollInterval time.Duration
 	// NoRiverUI leaves River UI out (its count caches poll the database).
 	NoRiverUI bool
 }
@@ -89,9 +90,10 @@ func NewStack(t testing.TB, opts StackOptions) *Stack {
 	t.Cleanup(func() { stopWriter(); <-writerDone })
 	client, err := jobs.NewClient(s.Store, s.Registry, jobs.Config{
 		Progress: writer,
-		Workers: workers, Schema: s.Schema.Name, Logger: Logger(t),
-		FetchCooldown: cmp.Or(opts.FetchCooldown, 5*time.Millisecond), FetchPollInterval: 50 * time.Millisecond,
-		SoftStopTimeout: 5 * time.Second,
+		Workers:  workers, Schema: s.Schema.Name, Logger: Logger(t),
+		FetchCooldown:     cmp.Or(opts.FetchCooldown, 5*time.Millisecond),
+		FetchPollInterval: cmp.Or(opts.FetchPollInterval, max(50*time.Millisecond, opts.FetchCooldown)),
+		SoftStopTimeout:   5 * time.Second,
 	})
 	require.NoError(t, err)
 	s.Client = client
@@ -243,7 +245,9 @@ func (BlockArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: inbox.QueueBulk, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
-type blockWorker struct{ river.WorkerDefaults[BlockArgs] }
+type blockWorker struct {
+	river.WorkerDefaults[BlockArgs]
+}
 
 func (blockWorker) Work(ctx context.Context, job *river.Job[BlockArgs]) error {
 	<-ctx.Done()
@@ -309,7 +313,9 @@ func (StepsArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: inbox.QueueSync, Priority: 2}
 }
 
-type stepsWorker struct{ river.WorkerDefaults[StepsArgs] }
+type stepsWorker struct {
+	river.WorkerDefaults[StepsArgs]
+}
 
 func (stepsWorker) Work(ctx context.Context, job *river.Job[StepsArgs]) error {
 	rep := progress.From(ctx)

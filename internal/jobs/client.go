@@ -4,6 +4,7 @@
 package jobs
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"time"
@@ -53,6 +54,12 @@ type Config struct {
 // DefaultRetention is how long finished tasks stay visible by default.
 const DefaultRetention = 7 * 24 * time.Hour
 
+// DefaultFetchCooldown is how soon after one fetch a queue may fetch again.
+// River's default (100 ms) delays pickup on an idle queue by up to that
+// much, because an insert's notification that arrives within the cooldown
+// waits for it; 2 ms measured p50/p99 pickup of a few ms (make bench).
+const DefaultFetchCooldown = 2 * time.Millisecond
+
 // NewClient configures a River client on pool with every worker in reg.
 func NewClient(st *store.Store, reg *Registry, cfg Config) (*Client, error) {
 	retention := cfg.Retention
@@ -68,7 +75,7 @@ func NewClient(st *store.Store, reg *Registry, cfg Config) (*Client, error) {
 		CompletedJobRetentionPeriod: retention,
 		CancelledJobRetentionPeriod: retention,
 		DiscardedJobRetentionPeriod: retention,
-		FetchCooldown:               cfg.FetchCooldown,
+		FetchCooldown:               cmp.Or(cfg.FetchCooldown, DefaultFetchCooldown),
 		FetchPollInterval:           cfg.FetchPollInterval,
 		Middleware:                  []rivertype.Middleware{&progress.Middleware{Store: st, Writer: cfg.Progress, Logger: logger(cfg)}},
 	}

@@ -3,6 +3,7 @@ package progress
 import (
 	"encoding/json"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/inboxq/inboxq/internal/inbox"
@@ -19,6 +20,24 @@ type Event struct {
 	Progress *ProgressChange
 	Alert    *AlertRaised
 	taskID   int64
+	frame    *frame // shared by every subscriber's copy of the event
+}
+
+// frame caches an event's wire encoding, made once however many
+// subscribers send it.
+type frame struct {
+	once sync.Once
+	b    []byte
+}
+
+// Encoded returns the event encoded by enc, calling enc at most once per
+// event across all subscribers.
+func (e Event) Encoded(enc func(Event) []byte) []byte {
+	if e.frame == nil {
+		return enc(e)
+	}
+	e.frame.once.Do(func() { e.frame.b = enc(e) })
+	return e.frame.b
 }
 
 // TaskID is the task the event is about (0 for alerts not about a task).

@@ -277,6 +277,7 @@ func (h *Hub) publish(evs ...Event) {
 	for i := range evs {
 		h.seq++
 		evs[i].ID = h.id(h.seq)
+		evs[i].frame = &frame{}
 		h.ring[h.seq%ringSize] = evs[i]
 	}
 	for s := range h.subs {

@@ -70,6 +70,9 @@ func sseEvent(e progress.Event) (string, any) {
 		t := e.Task
 		te := TaskEvent{ID: e.TaskID(), Kind: t.Kind, Queue: t.Queue, State: string(t.State), Change: t.Change(), Attempt: t.Attempt,
 			MaxAttempts: t.MaxAttempts, Priority: t.Priority, Error: t.Error, Result: t.Result, At: t.At}
+		if string(te.Result) == "null" {
+			te.Result = nil
+		}
 		if t.Progress != nil {
 			te.Progress = progressEvent(e.TaskID(), *t.Progress)
 		}

@@ -3,9 +3,19 @@
 // builds without Node.
 package web
 
-import "embed"
+import (
+	"embed"
+	"io/fs"
+)
 
-// Dist is the built dashboard.
-//
 //go:embed all:dist
-var Dist embed.FS
+var dist embed.FS
+
+// Dist returns the built dashboard (the contents of web/dist).
+func Dist() fs.FS {
+	sub, err := fs.Sub(dist, "dist")
+	if err != nil {
+		panic(err) // "dist" is embedded above; this cannot fail
+	}
+	return sub
+}

@@ -46,7 +46,7 @@ func helperWorker() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := runWith(ctx, []string{"inboxq", "worker"}, os.Getenv, os.Stdout, options{wiring: wiringOptions{
-		schema:       os.Getenv("INBOXQ_HELPER_SCHEMA"),
+		schema: os.Getenv("INBOXQ_HELPER_SCHEMA"),
 		extraKinds: func(r *jobs.Registry) {
 			jobs.Add(r, &sleepWorker{skip: os.Getenv("INBOXQ_HELPER_NO_SLEEP") != ""}, jobs.Info{Description: "test"})
 		},

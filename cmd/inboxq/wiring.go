@@ -21,6 +21,7 @@ import (
 	"github.com/inboxq/inboxq/internal/progress"
 	"github.com/inboxq/inboxq/internal/store"
 	"github.com/inboxq/inboxq/internal/tasks"
+	"github.com/inboxq/inboxq/web"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -147,14 +148,15 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 			}
 		}()
 		handler := api.NewHandler(api.Deps{
-			Hub:     hub,
-			Logger:  logger,
-			Version: version(),
-			Tasks:   svc,
-			Auth:    auth.NewService(st),
-			RiverUI: ui,
-			Metrics: promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}),
-			Ready:   readiness(st, pool, w.schema),
+			Hub:       hub,
+			Dashboard: web.Dist(),
+			Logger:    logger,
+			Version:   version(),
+			Tasks:     svc,
+			Auth:      auth.NewService(st),
+			RiverUI:   ui,
+			Metrics:   promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}),
+			Ready:     readiness(st, pool, w.schema),
 		})
 		srv = api.NewServer(cfg.ListenAddr, handler, logger)
 		go func() { serveErr <- srv.Serve(ln) }()

@@ -7,9 +7,11 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -44,6 +46,9 @@ type Deps struct {
 	Hub *progress.Hub
 	// Heartbeat overrides how often idle event streams send a comment.
 	Heartbeat time.Duration
+	// Dashboard is the built web app (web.Dist's "dist"), served at / with
+	// a fallback to index.html for paths outside the API.
+	Dashboard fs.FS
 }
 
 func (d Deps) heartbeat() time.Duration {
@@ -92,6 +97,17 @@ func NewHandler(d Deps) http.Handler {
 	}
 	api := humachi.New(r, NewConfig(d.Version))
 	Register(api, d)
+	if d.Dashboard != nil {
+		app := dashboard(d.Dashboard)
+		r.NotFound(func(w http.ResponseWriter, req *http.Request) {
+			// Unknown API paths stay problem+json 404s; the rest is the app's.
+			if req.Method != http.MethodGet || strings.HasPrefix(req.URL.Path, Prefix+"/") || req.URL.Path == Prefix {
+				writeProblem(w, http.StatusNotFound, "no such endpoint")
+				return
+			}
+			app.ServeHTTP(w, req)
+		})
+	}
 	return r
 }
 

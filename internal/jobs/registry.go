@@ -150,4 +150,3 @@ func (k Kind) NewArgs(raw json.RawMessage, owner int64) (river.JobArgs, error) {
 	}
 	return args, nil
 }
-

@@ -190,7 +190,9 @@ func BenchmarkProgressToSSE(b *testing.B) {
 		cs := make([]*inboxqtest.SSEClient, clients)
 		var wg sync.WaitGroup
 		for i := range clients {
-			wg.Go(func() { cs[i] = inboxqtest.OpenSSE(b, fmt.Sprintf("%s/api/v1/tasks/%d/events", srv.URL, task.ID), token, "") })
+			wg.Go(func() {
+				cs[i] = inboxqtest.OpenSSE(b, fmt.Sprintf("%s/api/v1/tasks/%d/events", srv.URL, task.ID), token, "")
+			})
 		}
 		wg.Wait()
 		for _, c := range cs {

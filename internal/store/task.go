@@ -44,10 +44,10 @@ func (s *Store) TaskLock(ctx context.Context, id int64, owner *int64) (inbox.Tas
 func (s *Store) TaskList(ctx context.Context, f inbox.TaskFilter, owner *int64) ([]inbox.Task, error) {
 	p := dbsqlc.TaskListParams{
 		OwnerFilter: ownerFilter(owner),
-		Kinds:   nilIfEmpty(f.Kinds),
-		Queues:  nilIfEmpty(f.Queues),
-		Ids:     nilIfEmpty(f.IDs),
-		MaxRows: int32(f.Limit),
+		Kinds:       nilIfEmpty(f.Kinds),
+		Queues:      nilIfEmpty(f.Queues),
+		Ids:         nilIfEmpty(f.IDs),
+		MaxRows:     int32(f.Limit),
 	}
 	for _, st := range f.States {
 		p.States = append(p.States, string(st))

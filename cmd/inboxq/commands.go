@@ -93,7 +93,7 @@ func cmdOpenAPI(args []string, stdout io.Writer) error {
 		return ignoreHelp(err)
 	}
 	// The document needs only the kind registry: no database, no River.
-	doc, err := api.OpenAPI(version(), tasks.NewService(nil, nil, registry(nil, wiringOptions{}), nil))
+	doc, err := api.OpenAPI(version(), tasks.NewService(nil, nil, registry(nil, nil, nil, wiringOptions{}), nil))
 	if err != nil {
 		return fmt.Errorf("building openapi document: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/inboxq/inboxq/internal/api"
 	"github.com/inboxq/inboxq/internal/auth"
 	"github.com/inboxq/inboxq/internal/config"
+	"github.com/inboxq/inboxq/internal/gmail"
 	"github.com/inboxq/inboxq/internal/jobs"
 	"github.com/inboxq/inboxq/internal/progress"
 	"github.com/inboxq/inboxq/internal/store"
@@ -55,9 +56,10 @@ func setup(getenv func(string) string, stdout io.Writer) (config.Config, *slog.L
 }
 
 // registry builds the kind registry: every task family with its workers.
-func registry(st *store.Store, w wiringOptions) *jobs.Registry {
+func registry(st *store.Store, g *gmail.Provider, logger *slog.Logger, w wiringOptions) *jobs.Registry {
 	reg := jobs.NewRegistry()
 	jobs.RegisterMaintenance(reg, st, jobs.DefaultHealthThresholds())
+	jobs.RegisterSync(reg, st, g, logger)
 	if w.extraKinds != nil {
 		w.extraKinds(reg)
 	}
@@ -83,8 +85,22 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 	defer pool.Close()
 	st := store.New(pool)
 
+	// Gmail: Google, or the demo's fake.
+	box, err := secretBox(cfg, logger)
+	if err != nil {
+		return err
+	}
+	var dm *demo
+	if cfg.Demo() && w.http {
+		if dm, err = startDemo(cfg, logger); err != nil {
+			return err
+		}
+		defer dm.close()
+	}
+	provider := gmail.NewProvider(gmailConfig(cfg, dm), st, box, logger)
+
 	// Services.
-	reg := registry(st, w)
+	reg := registry(st, provider, logger, w)
 	progressWriter := progress.NewWriter(st, logger)
 	client, err := jobs.NewClient(st, reg, jobs.Config{
 		Progress:        progressWriter,
@@ -150,6 +166,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 		handler := api.NewHandler(api.Deps{
 			Hub:       hub,
 			Dashboard: web.Dist(),
+			Accounts:  gmail.Accounts{P: provider},
 			Logger:    logger,
 			Version:   version(),
 			Tasks:     svc,
@@ -161,6 +178,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 		srv = api.NewServer(cfg.ListenAddr, handler, logger)
 		go func() { serveErr <- srv.Serve(ln) }()
 		logger.InfoContext(ctx, "listening", slog.String("url", "http://"+ln.Addr().String()))
+		if dm != nil {
+			if err := connectDemo(ctx, st, provider, dm, stdout, ln.Addr().String()); err != nil {
+				logger.ErrorContext(ctx, "demo_setup_failed", slog.Any("err", err))
+			}
+		}
 		if w.listening != nil {
 			w.listening <- ln.Addr().String()
 		}

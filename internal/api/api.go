@@ -46,6 +46,8 @@ type Deps struct {
 	Hub *progress.Hub
 	// Heartbeat overrides how often idle event streams send a comment.
 	Heartbeat time.Duration
+	// Accounts connects and lists Gmail accounts (nil: no such operations).
+	Accounts Accounts
 	// Dashboard is the built web app (web.Dist's "dist"), served at / with
 	// a fallback to index.html for paths outside the API.
 	Dashboard fs.FS
@@ -81,6 +83,7 @@ func Register(api huma.API, d Deps) {
 	registerQueues(api, d)
 	registerSchedules(api, d, ks)
 	registerEvents(api, d)
+	registerAccounts(api, d)
 }
 
 // NewHandler builds the HTTP handler: middleware, then the Huma API.
@@ -115,7 +118,7 @@ func NewHandler(d Deps) http.Handler {
 // touching a database: svc only needs its kind registry.
 func OpenAPI(version string, svc *tasks.Service) ([]byte, error) {
 	api := humachi.New(chi.NewRouter(), NewConfig(version))
-	Register(api, Deps{Tasks: svc})
+	Register(api, Deps{Tasks: svc, Accounts: noAccounts{}})
 	return json.MarshalIndent(api.OpenAPI(), "", "  ")
 }
 
@@ -142,3 +145,7 @@ func NewServer(addr string, h http.Handler, logger *slog.Logger) *http.Server {
 // maxBody caps request bodies (1 MiB); larger ones get 413. Huma applies it
 // to typed bodies by itself; raw bodies must say so.
 const maxBody = 1 << 20
+
+// noAccounts stands in for the account service when only the document is
+// wanted.
+type noAccounts struct{ Accounts }

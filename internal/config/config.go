@@ -43,7 +43,26 @@ type Config struct {
 	LogLevel slog.Level
 	// LogFormat is "json" or "text".
 	LogFormat string
+
+	// SecretKey holds the keys that seal OAuth tokens (base64, comma
+	// separated, the first seals); empty: a development key under DataDir.
+	SecretKey string
+	// DataDir holds local state (the development key).
+	DataDir string
+	// Google OAuth client; without a client id inboxq runs in demo mode
+	// against a built-in fake Gmail.
+	GoogleClientID, GoogleClientSecret, GoogleRedirectURL string
+	// GoogleAuthURL, GoogleTokenURL and GmailAPIURL override Google's
+	// endpoints (to point at a fake Gmail).
+	GoogleAuthURL, GoogleTokenURL, GmailAPIURL string
+	// GmailUserQuota and GmailProjectQuota are Gmail's limits, units/minute.
+	GmailUserQuota, GmailProjectQuota float64
+	// DemoMessages is the size of the demo mailbox.
+	DemoMessages int
 }
+
+// Demo reports whether inboxq runs against its built-in fake Gmail.
+func (c Config) Demo() bool { return c.GoogleClientID == "" }
 
 // Var documents one environment variable; the README's table is built from
 // the same facts.
@@ -61,6 +80,17 @@ func Vars() []Var {
 		{"INBOXQ_RETENTION", "168h", "how long finished tasks stay visible (and listed)"},
 		{"INBOXQ_LOG_LEVEL", "info", "debug, info, warn or error"},
 		{"INBOXQ_LOG_FORMAT", "json", "json or text"},
+		{"INBOXQ_SECRET_KEY", "a development key in $INBOXQ_DATA_DIR/secret.key", "32-byte keys in base64, comma separated, that seal OAuth tokens; the first seals"},
+		{"INBOXQ_DATA_DIR", ".data", "local state (the development key)"},
+		{"INBOXQ_GOOGLE_CLIENT_ID", "(none: demo mode)", "Google OAuth client id; without it a built-in fake Gmail serves a demo mailbox"},
+		{"INBOXQ_GOOGLE_CLIENT_SECRET", "", "Google OAuth client secret"},
+		{"INBOXQ_GOOGLE_REDIRECT_URL", "http://INBOXQ_ADDR/api/v1/accounts/oauth/callback", "OAuth redirect URL registered with Google"},
+		{"INBOXQ_GOOGLE_AUTH_URL", "Google's", "OAuth authorization endpoint"},
+		{"INBOXQ_GOOGLE_TOKEN_URL", "Google's", "OAuth token endpoint"},
+		{"INBOXQ_GMAIL_API_URL", "Google's", "Gmail API base URL"},
+		{"INBOXQ_GMAIL_USER_QUOTA", "6000 (demo: 60000)", "Gmail quota units per minute per mailbox"},
+		{"INBOXQ_GMAIL_PROJECT_QUOTA", "1200000", "Gmail quota units per minute for the project"},
+		{"INBOXQ_DEMO_MESSAGES", "3000", "messages in the demo mailbox"},
 	}
 	for _, q := range inbox.Queues() {
 		vs = append(vs, Var{workersVar(q), strconv.Itoa(defaultWorkers[q]), "workers for the " + q + " queue in this process"})
@@ -132,6 +162,38 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("INBOXQ_LOG_FORMAT: want json or text, got %q", c.LogFormat))
 	}
 
+	c.SecretKey = get("INBOXQ_SECRET_KEY", "")
+	c.DataDir = get("INBOXQ_DATA_DIR", ".data")
+	c.GoogleClientID = get("INBOXQ_GOOGLE_CLIENT_ID", "")
+	c.GoogleClientSecret = get("INBOXQ_GOOGLE_CLIENT_SECRET", "")
+	c.GoogleRedirectURL = get("INBOXQ_GOOGLE_REDIRECT_URL", "http://"+c.ListenAddr+"/api/v1/accounts/oauth/callback")
+	c.GoogleAuthURL = get("INBOXQ_GOOGLE_AUTH_URL", "")
+	c.GoogleTokenURL = get("INBOXQ_GOOGLE_TOKEN_URL", "")
+	c.GmailAPIURL = get("INBOXQ_GMAIL_API_URL", "")
+	if c.GoogleClientID != "" && c.GoogleClientSecret == "" {
+		errs = append(errs, errors.New("INBOXQ_GOOGLE_CLIENT_SECRET: required with INBOXQ_GOOGLE_CLIENT_ID"))
+	}
+	defaultQuota := "6000"
+	if c.Demo() {
+		defaultQuota = "60000"
+	}
+	for _, q := range []struct {
+		name, def string
+		dst       *float64
+	}{{"INBOXQ_GMAIL_USER_QUOTA", defaultQuota, &c.GmailUserQuota}, {"INBOXQ_GMAIL_PROJECT_QUOTA", "1200000", &c.GmailProjectQuota}} {
+		v, err := strconv.ParseFloat(get(q.name, q.def), 64)
+		if err != nil || v < 60 {
+			errs = append(errs, fmt.Errorf("%s: want units per minute, at least 60", q.name))
+			continue
+		}
+		*q.dst = v
+	}
+	if n, err := strconv.Atoi(get("INBOXQ_DEMO_MESSAGES", "3000")); err != nil || n < 1 || n > 1_000_000 {
+		errs = append(errs, errors.New("INBOXQ_DEMO_MESSAGES: want 1 to 1000000"))
+	} else {
+		c.DemoMessages = n
+	}
+
 	for _, q := range inbox.Queues() {
 		name := workersVar(q)
 		n, err := strconv.Atoi(get(name, strconv.Itoa(defaultWorkers[q])))
@@ -159,6 +221,11 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("retention", c.Retention),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("log_format", c.LogFormat),
+		slog.Bool("secret_key_set", c.SecretKey != ""),
+		slog.Bool("demo", c.Demo()),
+		slog.String("google_client_id", c.GoogleClientID),
+		slog.Bool("google_client_secret_set", c.GoogleClientSecret != ""),
+		slog.Float64("gmail_user_quota", c.GmailUserQuota),
 	)
 }
 

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -9,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/riverqueue/river"
+
+	"github.com/inboxq/inboxq/internal/store"
 )
 
 // Kind describes a task kind: what people may start, and how River runs it.
@@ -28,6 +31,8 @@ type Kind struct {
 	// Notify leaves the owner a notification when a task completes
 	// (failures always do).
 	Notify bool
+	// Check vets args for their owner (see Info.Check).
+	Check func(ctx context.Context, st *store.Store, owner int64, args river.JobArgs) error
 
 	decode func(raw json.RawMessage) (river.JobArgs, error)
 }
@@ -39,6 +44,10 @@ type Info struct {
 	// Notify tells the owner when a task of this kind completes: for long
 	// work people wait for (syncs, bulk actions, exports).
 	Notify bool
+	// Check, when set, vets decoded args for their owner before a task is
+	// created (e.g. the account belongs to them), inside the creating
+	// transaction.
+	Check func(ctx context.Context, st *store.Store, owner int64, args river.JobArgs) error
 }
 
 // Registry holds every task kind with its worker. A kind can only be
@@ -80,6 +89,7 @@ func Add[T river.JobArgs](r *Registry, w river.Worker[T], info Info) {
 		Description: info.Description,
 		AdminOnly:   info.AdminOnly,
 		Notify:      info.Notify,
+		Check:       info.Check,
 		Args:        reflect.TypeFor[T](),
 		decode: func(raw json.RawMessage) (river.JobArgs, error) {
 			args := new(T)

@@ -52,15 +52,22 @@ type ScheduleParams struct {
 	Enabled  bool
 }
 
-func (s *Service) checkSchedule(p inbox.Principal, sp ScheduleParams) (*time.Time, error) {
+func (s *Service) checkSchedule(ctx context.Context, p inbox.Principal, sp ScheduleParams) (*time.Time, error) {
 	if n := len(strings.TrimSpace(sp.Name)); n == 0 || n > 100 {
 		return nil, fmt.Errorf("name must be 1-100 characters: %w", inbox.ErrInvalid)
 	}
 	if sp.Priority < 1 || sp.Priority > 4 {
 		return nil, fmt.Errorf("priority must be 1-4: %w", inbox.ErrInvalid)
 	}
-	if _, err := s.ValidateArgs(p, sp.Kind, sp.Args); err != nil {
+	k, err := s.ValidateArgs(p, sp.Kind, sp.Args)
+	if err != nil {
 		return nil, err
+	}
+	if k.Check != nil {
+		args, _ := k.NewArgs(sp.Args, p.UserID)
+		if err := k.Check(ctx, s.store, p.UserID, args); err != nil {
+			return nil, err
+		}
 	}
 	next, err := ParseCron(sp.Cron, sp.Timezone, time.Now())
 	if err != nil {
@@ -74,7 +81,7 @@ func (s *Service) checkSchedule(p inbox.Principal, sp ScheduleParams) (*time.Tim
 
 // CreateSchedule creates a schedule owned by the caller.
 func (s *Service) CreateSchedule(ctx context.Context, p inbox.Principal, sp ScheduleParams) (inbox.Schedule, error) {
-	next, err := s.checkSchedule(p, sp)
+	next, err := s.checkSchedule(ctx, p, sp)
 	if err != nil {
 		return inbox.Schedule{}, err
 	}
@@ -146,7 +153,7 @@ func (s *Service) UpdateSchedule(ctx context.Context, p inbox.Principal, id int6
 	} else if cur.OwnerID == nil {
 		owner = inbox.Principal{Role: inbox.RoleAdmin}
 	}
-	next, err := s.checkSchedule(owner, sp)
+	next, err := s.checkSchedule(ctx, owner, sp)
 	if err != nil {
 		return inbox.Schedule{}, err
 	}

@@ -95,6 +95,11 @@ func (s *Service) createTx(ctx context.Context, tx pgx.Tx, st *store.Store, p in
 	if err != nil {
 		return inbox.Task{}, false, fmt.Errorf("%w: %w", err, inbox.ErrInvalid)
 	}
+	if k.Check != nil {
+		if err := k.Check(ctx, st, p.UserID, args); err != nil {
+			return inbox.Task{}, false, err
+		}
+	}
 	if cp.Priority < 0 || cp.Priority > 4 {
 		return inbox.Task{}, false, fmt.Errorf("priority must be 1-4: %w", inbox.ErrInvalid)
 	}

@@ -60,6 +60,22 @@ func (ns NullRiverJobState) Value() (driver.Value, error) {
 	return string(ns.RiverJobState), nil
 }
 
+type Account struct {
+	ID            int64      `json:"id"`
+	OwnerID       int64      `json:"owner_id"`
+	Email         string     `json:"email"`
+	Status        string     `json:"status"`
+	Scopes        []string   `json:"scopes"`
+	RefreshToken  []byte     `json:"refresh_token"`
+	TokenKeyID    *string    `json:"token_key_id"`
+	HistoryID     *int64     `json:"history_id"`
+	MessagesTotal *int64     `json:"messages_total"`
+	FullSyncedAt  *time.Time `json:"full_synced_at"`
+	LastSyncedAt  *time.Time `json:"last_synced_at"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+}
+
 type Alert struct {
 	ID         int64      `json:"id"`
 	UserID     *int64     `json:"user_id"`
@@ -93,6 +109,13 @@ type AppUser struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+type GmailQuotum struct {
+	Bucket       string     `json:"bucket"`
+	Tokens       float64    `json:"tokens"`
+	UpdatedAt    time.Time  `json:"updated_at"`
+	BlockedUntil *time.Time `json:"blocked_until"`
+}
+
 type HealthCheck struct {
 	ID          int64     `json:"id"`
 	CheckedAt   time.Time `json:"checked_at"`
@@ -105,6 +128,29 @@ type InboxqMigration struct {
 	Version   int32     `json:"version"`
 	Name      string    `json:"name"`
 	AppliedAt time.Time `json:"applied_at"`
+}
+
+type Message struct {
+	AccountID       int64     `json:"account_id"`
+	ID              string    `json:"id"`
+	ThreadID        string    `json:"thread_id"`
+	FromAddr        string    `json:"from_addr"`
+	ToAddr          string    `json:"to_addr"`
+	Subject         string    `json:"subject"`
+	Snippet         string    `json:"snippet"`
+	InternalDate    time.Time `json:"internal_date"`
+	LabelIds        []string  `json:"label_ids"`
+	SizeEstimate    int64     `json:"size_estimate"`
+	ListUnsubscribe string    `json:"list_unsubscribe"`
+	AuthResults     string    `json:"auth_results"`
+	HistoryID       int64     `json:"history_id"`
+	SyncedAt        time.Time `json:"synced_at"`
+}
+
+type OauthState struct {
+	State     string    `json:"state"`
+	UserID    int64     `json:"user_id"`
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 type RiverJob struct {

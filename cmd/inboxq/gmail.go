@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/inboxq/inboxq/internal/auth"
+	"github.com/inboxq/inboxq/internal/config"
+	"github.com/inboxq/inboxq/internal/gmail"
+	"github.com/inboxq/inboxq/internal/gmail/fakegmail"
+	"github.com/inboxq/inboxq/internal/secret"
+	"github.com/inboxq/inboxq/internal/store"
+)
+
+// secretBox loads the keys that seal OAuth tokens. Without
+// INBOXQ_SECRET_KEY it uses (and on first start creates) a development key
+// under the data directory, and says so.
+func secretBox(cfg config.Config, logger *slog.Logger) (*secret.Box, error) {
+	raw := cfg.SecretKey
+	if raw == "" {
+		path := filepath.Join(cfg.DataDir, "secret.key")
+		b, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			key := make([]byte, 32)
+			_, _ = rand.Read(key)
+			b = []byte(base64.StdEncoding.EncodeToString(key) + "\n")
+			if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+				return nil, fmt.Errorf("creating %s: %w", cfg.DataDir, err)
+			}
+			if err := os.WriteFile(path, b, 0o600); err != nil {
+				return nil, fmt.Errorf("writing development key: %w", err)
+			}
+		} else if err != nil {
+			return nil, fmt.Errorf("reading development key: %w", err)
+		}
+		logger.Warn("development_secret_key", slog.String("path", path),
+			slog.String("hint", "set INBOXQ_SECRET_KEY (openssl rand -base64 32) in production"))
+		raw = strings.TrimSpace(string(b))
+	}
+	keys, err := secret.ParseKeys(raw)
+	if err != nil {
+		return nil, fmt.Errorf("INBOXQ_SECRET_KEY: %w", err)
+	}
+	return secret.NewBox(keys...)
+}
+
+// demo is the built-in fake Gmail of demo mode.
+type demo struct {
+	fake *fakegmail.Server
+	srv  *http.Server
+	url  string
+}
+
+const (
+	demoMailbox = "demo@inboxq.example"
+	demoClient  = "inboxq-demo"
+	demoSecret  = "inboxq-demo-secret"
+)
+
+// startDemo serves a generated mailbox on a loopback port, behaving like
+// Gmail (OAuth, quotas, history), and returns where it listens.
+func startDemo(cfg config.Config, logger *slog.Logger) (*demo, error) {
+	fake := fakegmail.New(fakegmail.Options{
+		RequireAuth: true, ClientID: demoClient, ClientSecret: demoSecret,
+		UserUnitsPerMinute: int(cfg.GmailUserQuota),
+	})
+	fake.AddMailbox(fakegmail.Generate(42, cfg.DemoMessages, fakegmail.GenerateOptions{Address: demoMailbox}))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("starting the demo gmail: %w", err)
+	}
+	d := &demo{fake: fake, srv: &http.Server{Handler: fake, ReadHeaderTimeout: 5 * time.Second}, url: "http://" + ln.Addr().String()}
+	go func() { _ = d.srv.Serve(ln) }()
+	logger.Info("demo_gmail", slog.String("url", d.url), slog.String("mailbox", demoMailbox), slog.Int("messages", cfg.DemoMessages))
+	return d, nil
+}
+
+func (d *demo) close() { _ = d.srv.Close() }
+
+// gmailConfig points the provider at Google, or at the demo's fake.
+func gmailConfig(cfg config.Config, d *demo) gmail.Config {
+	gc := gmail.Config{
+		ClientID: cfg.GoogleClientID, ClientSecret: cfg.GoogleClientSecret, RedirectURL: cfg.GoogleRedirectURL,
+		AuthURL: cfg.GoogleAuthURL, TokenURL: cfg.GoogleTokenURL, APIBase: cfg.GmailAPIURL,
+		UserQuota: cfg.GmailUserQuota, ProjectQuota: cfg.GmailProjectQuota,
+	}
+	if d != nil {
+		gc.ClientID, gc.ClientSecret = demoClient, demoSecret
+		gc.TokenURL, gc.APIBase, gc.AuthURL = d.url+"/token", d.url, d.url+"/auth"
+	}
+	return gc
+}
+
+// connectDemo makes the demo user, a token for them (printed), and their
+// connected demo mailbox.
+func connectDemo(ctx context.Context, st *store.Store, p *gmail.Provider, d *demo, stdout interface{ Write([]byte) (int, error) }, addr string) error {
+	tok, err := auth.NewService(st).CreateToken(ctx, auth.CreateTokenParams{User: "demo", Admin: true, Name: "demo", TTL: 7 * 24 * time.Hour})
+	if err != nil {
+		return err
+	}
+	rt := d.fake.IssueRefreshToken(demoMailbox, fakegmail.ScopeModify)
+	if _, err := p.ConnectToken(ctx, tok.User.UserID, &oauth2.Token{RefreshToken: rt}); err != nil {
+		return fmt.Errorf("connecting the demo mailbox: %w", err)
+	}
+	fmt.Fprintf(stdout, "\n  inboxq demo: open http://%s/ and sign in with this token (user demo, admin):\n\n    %s\n\n", addr, tok.Secret)
+	return nil
+}

@@ -1,0 +1,359 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/inboxq/inboxq/internal/gmail"
+	"github.com/inboxq/inboxq/internal/inbox"
+	"github.com/inboxq/inboxq/internal/progress"
+	"github.com/inboxq/inboxq/internal/store"
+)
+
+// RegisterSync adds the email sync family to reg.
+func RegisterSync(reg *Registry, st *store.Store, g *gmail.Provider, logger *slog.Logger) {
+	m := mailbox{store: st, gmail: g, logger: logger}
+	check := func(ctx context.Context, st *store.Store, owner int64, args river.JobArgs) error {
+		return checkAccount(ctx, st, owner, args.(interface{ Account() int64 }).Account())
+	}
+	Add(reg, &SyncUserEmailsWorker{mailbox: m}, Info{
+		Description: "Full sync: lists the whole mailbox and stores every message's metadata; resumable, page by page.",
+		Notify:      true, Check: check,
+	})
+	Add(reg, &IncrementalSyncWorker{mailbox: m}, Info{
+		Description: "Applies Gmail's history since the last sync (added, deleted, relabelled); starts a full sync when the history expired.",
+		Check:       check,
+	})
+}
+
+// checkAccount refuses an account the owner does not have.
+func checkAccount(ctx context.Context, st *store.Store, owner, account int64) error {
+	if _, err := st.AccountGet(ctx, account, &owner); err != nil {
+		if errors.Is(err, inbox.ErrNotFound) {
+			return fmt.Errorf("account %d: you have no such account: %w", account, inbox.ErrInvalid)
+		}
+		return err
+	}
+	return nil
+}
+
+// unfinished are the states in which a second identical task is refused.
+var unfinished = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
+	rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled}
+
+// AccountArgs is embedded by the args of every mailbox task.
+type AccountArgs struct {
+	Owned
+	AccountID int64 `json:"account_id" minimum:"1" river:"unique" doc:"The Gmail account (see list-accounts)"`
+}
+
+// Account returns the account the task works on.
+func (a AccountArgs) Account() int64 { return a.AccountID }
+
+// SyncUserEmailsArgs starts a full sync of one account.
+type SyncUserEmailsArgs struct {
+	AccountArgs
+}
+
+// Kind names the job.
+func (SyncUserEmailsArgs) Kind() string { return "sync_user_emails" }
+
+// InsertOpts: the sync queue, one full sync per account in flight.
+func (SyncUserEmailsArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: inbox.QueueSync, Priority: 2, MaxAttempts: 10,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: unfinished}}
+}
+
+// IncrementalSyncArgs applies one account's history.
+type IncrementalSyncArgs struct {
+	AccountArgs
+}
+
+// Kind names the job.
+func (IncrementalSyncArgs) Kind() string { return "incremental_sync" }
+
+// InsertOpts: the sync queue, one incremental sync per account in flight.
+func (IncrementalSyncArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: inbox.QueueSync, Priority: 2, MaxAttempts: 10,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: unfinished}}
+}
+
+// mailbox is what the sync workers share.
+type mailbox struct {
+	store  *store.Store
+	gmail  *gmail.Provider
+	logger *slog.Logger
+}
+
+// open loads the task's account (refusing another owner's) and its client.
+func (m mailbox) open(ctx context.Context, a AccountArgs) (inbox.Account, *gmail.Client, error) {
+	acct, err := m.store.AccountGet(ctx, a.AccountID, &a.OwnerID)
+	if errors.Is(err, inbox.ErrNotFound) {
+		return acct, nil, river.JobCancel(fmt.Errorf("account %d is gone", a.AccountID))
+	}
+	if err != nil {
+		return acct, nil, err
+	}
+	c, err := m.gmail.Client(ctx, acct)
+	if err != nil {
+		return acct, nil, m.outcome(ctx, acct, err)
+	}
+	return acct, c, nil
+}
+
+// outcome turns a Gmail error into what River should do: a rate limit
+// snoozes (no attempt spent), a revoked grant stops for good (the account
+// needs a new consent; its owner is told once), other errors retry.
+func (m mailbox) outcome(ctx context.Context, acct inbox.Account, err error) error {
+	var rl *gmail.RateLimitedError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &rl):
+		wait := time.Until(rl.RetryAt) + time.Duration(rand.Int64N(int64(500*time.Millisecond)))
+		return river.JobSnooze(max(wait, time.Second))
+	case errors.Is(err, gmail.ErrRevoked):
+		bg := context.WithoutCancel(ctx)
+		if serr := m.store.AccountSetStatus(bg, acct.ID, inbox.AccountNeedsReauth); serr != nil {
+			return serr
+		}
+		owner := acct.OwnerID
+		if _, _, aerr := m.store.AlertRaise(bg, inbox.Alert{UserID: &owner, Key: "account:" + strconv.FormatInt(acct.ID, 10) + ":reauth",
+			Severity: inbox.SeverityCritical, Title: "Reconnect " + acct.Email,
+			Message: "Google no longer accepts inboxq's access to this mailbox; connect it again to resume syncing."}); aerr != nil {
+			return aerr
+		}
+		return river.JobCancel(err)
+	case errors.Is(err, gmail.ErrForbidden):
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// syncCursor is a full sync's checkpoint, stored with each page's messages.
+type syncCursor struct {
+	HistoryID uint64 `json:"history_id"`
+	Total     int64  `json:"total"`
+	PageToken string `json:"page_token"`
+	Done      int64  `json:"done"`
+	Pages     int    `json:"pages"`
+}
+
+// SyncUserEmailsWorker runs full syncs.
+type SyncUserEmailsWorker struct {
+	WorkerDefaults[SyncUserEmailsArgs]
+	mailbox
+}
+
+// WorkerDefaults is river.WorkerDefaults, named for embedding beside mailbox.
+type WorkerDefaults[T river.JobArgs] = river.WorkerDefaults[T]
+
+// syncPage is how many messages a full sync lists and stores per
+// checkpoint: a killed worker redoes at most one page.
+const syncPage = 100
+
+// Timeout: a full sync of a large mailbox runs for hours at Gmail's pace.
+func (w *SyncUserEmailsWorker) Timeout(*river.Job[SyncUserEmailsArgs]) time.Duration { return 6 * time.Hour }
+
+// SyncResult is a full sync's recorded output.
+type SyncResult struct {
+	Messages  int64   `json:"messages"`
+	Pages     int     `json:"pages"`
+	HistoryID uint64  `json:"history_id"`
+	Units     float64 `json:"quota_units"`
+}
+
+// Work lists the mailbox page by page from its checkpoint; each page's
+// messages and the next checkpoint commit together, so a retry after any
+// crash repeats at most the page in flight (the upsert makes that harmless).
+func (w *SyncUserEmailsWorker) Work(ctx context.Context, job *river.Job[SyncUserEmailsArgs]) error {
+	acct, c, err := w.open(ctx, job.Args.AccountArgs)
+	if err != nil {
+		return err
+	}
+	rep := progress.From(ctx)
+	river.ResumableStepCursor(ctx, "pages", nil, func(ctx context.Context, cur syncCursor) error {
+		if cur.HistoryID == 0 {
+			// The history id is read before listing: changes made while the
+			// listing runs are picked up by the next incremental sync.
+			prof, err := c.Profile(ctx)
+			if err != nil {
+				return w.outcome(ctx, acct, err)
+			}
+			cur.HistoryID, cur.Total = prof.HistoryId, prof.MessagesTotal
+		}
+		rep.SetTotal(max(cur.Total, cur.Done))
+		rep.Set(cur.Done)
+		for {
+			rep.Stage("fetching", fmt.Sprintf("page %d", cur.Pages+1))
+			page, err := c.ListPage(ctx, "", nil, cur.PageToken, syncPage)
+			if err != nil {
+				return w.outcome(ctx, acct, err)
+			}
+			ids := make([]string, len(page.Messages))
+			for i, m := range page.Messages {
+				ids[i] = m.Id
+			}
+			msgs, _, err := c.Metadata(ctx, ids)
+			if err != nil {
+				return w.outcome(ctx, acct, err)
+			}
+			next := cur
+			next.PageToken, next.Done, next.Pages = page.NextPageToken, cur.Done+int64(len(msgs)), cur.Pages+1
+			err = w.store.InTx(ctx, func(tx pgx.Tx, st *store.Store) error {
+				if err := st.MessageUpsert(ctx, acct.ID, msgs); err != nil {
+					return err
+				}
+				_, err := river.ResumableSetStepCursorTx[*riverpgxv5.Driver](ctx, tx, job, next)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			cur = next
+			rep.SetTotal(max(cur.Total, cur.Done))
+			rep.Set(cur.Done)
+			if cur.PageToken == "" {
+				break
+			}
+		}
+		if err := w.store.AccountFullSynced(ctx, acct.ID, cur.HistoryID, cur.Done); err != nil {
+			return err
+		}
+		// The profile's total counts spam and trash, which the listing skips.
+		rep.SetTotal(cur.Done)
+		rep.Stage("done", fmt.Sprintf("%d messages", cur.Done))
+		return river.RecordOutput(ctx, SyncResult{Messages: cur.Done, Pages: cur.Pages, HistoryID: cur.HistoryID, Units: c.UnitsSpent()})
+	})
+	return nil
+}
+
+// IncrementalSyncWorker applies history.
+type IncrementalSyncWorker struct {
+	WorkerDefaults[IncrementalSyncArgs]
+	mailbox
+}
+
+// maxHistoryChanges caps an incremental sync; a larger gap is cheaper as a
+// full sync.
+const maxHistoryChanges = 5000
+
+// IncrementalResult is an incremental sync's recorded output.
+type IncrementalResult struct {
+	Updated       int    `json:"updated"`
+	Deleted       int    `json:"deleted"`
+	HistoryID     uint64 `json:"history_id"`
+	FullSyncStart *int64 `json:"full_sync_task_id,omitempty"`
+	Reason        string `json:"reason,omitempty"`
+}
+
+// Work reads the history since the account's cursor, re-fetches what was
+// added or relabelled, deletes what was deleted, then moves the cursor
+// forward. An expired cursor (404) or a never-synced account starts a full
+// sync instead.
+func (w *IncrementalSyncWorker) Work(ctx context.Context, job *river.Job[IncrementalSyncArgs]) error {
+	acct, c, err := w.open(ctx, job.Args.AccountArgs)
+	if err != nil {
+		return err
+	}
+	if acct.HistoryID == nil || acct.FullSyncedAt == nil {
+		return w.startFullSync(ctx, job, "the account was never fully synced")
+	}
+	rep := progress.From(ctx)
+	rep.Stage("reading history", "")
+	changed, deleted := map[string]bool{}, map[string]bool{}
+	latest, pageToken := uint64(*acct.HistoryID), ""
+	for {
+		h, err := c.History(ctx, uint64(*acct.HistoryID), pageToken)
+		if errors.Is(err, gmail.ErrNotFound) {
+			return w.startFullSync(ctx, job, "gmail's history expired")
+		}
+		if err != nil {
+			return w.outcome(ctx, acct, err)
+		}
+		for _, rec := range h.History {
+			for _, m := range rec.MessagesAdded {
+				changed[m.Message.Id], deleted[m.Message.Id] = true, false
+			}
+			for _, m := range rec.LabelsAdded {
+				changed[m.Message.Id] = true
+			}
+			for _, m := range rec.LabelsRemoved {
+				changed[m.Message.Id] = true
+			}
+			for _, m := range rec.MessagesDeleted {
+				deleted[m.Message.Id], changed[m.Message.Id] = true, false
+			}
+		}
+		latest = max(latest, h.HistoryId)
+		if len(changed)+len(deleted) > maxHistoryChanges {
+			return w.startFullSync(ctx, job, "more than 5000 changes")
+		}
+		if pageToken = h.NextPageToken; pageToken == "" {
+			break
+		}
+	}
+	var fetch, gone []string
+	for id, ok := range changed {
+		if ok {
+			fetch = append(fetch, id)
+		}
+	}
+	for id, ok := range deleted {
+		if ok {
+			gone = append(gone, id)
+		}
+	}
+	slices.Sort(fetch)
+	rep.SetTotal(int64(len(fetch) + len(gone)))
+	rep.Stage("fetching changes", "")
+	var msgs []inbox.Message
+	for chunk := range slices.Chunk(fetch, syncPage) {
+		got, missing, err := c.Metadata(ctx, chunk)
+		if err != nil {
+			return w.outcome(ctx, acct, err)
+		}
+		msgs, gone = append(msgs, got...), append(gone, missing...)
+		rep.Add(int64(len(chunk)))
+	}
+	err = w.store.InTx(ctx, func(_ pgx.Tx, st *store.Store) error {
+		if err := st.MessageUpsert(ctx, acct.ID, msgs); err != nil {
+			return err
+		}
+		if _, err := st.MessageDelete(ctx, acct.ID, gone); err != nil {
+			return err
+		}
+		return st.AccountAdvanceHistory(ctx, acct.ID, latest)
+	})
+	if err != nil {
+		return err
+	}
+	rep.Add(int64(len(gone)))
+	return river.RecordOutput(ctx, IncrementalResult{Updated: len(msgs), Deleted: len(gone), HistoryID: latest})
+}
+
+// startFullSync enqueues a full sync of the account (or finds the one in
+// flight) and records why.
+func (w *IncrementalSyncWorker) startFullSync(ctx context.Context, job *river.Job[IncrementalSyncArgs], reason string) error {
+	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return err
+	}
+	res, err := client.Insert(ctx, SyncUserEmailsArgs{AccountArgs: job.Args.AccountArgs}, nil)
+	if err != nil {
+		return fmt.Errorf("starting full sync: %w", err)
+	}
+	w.logger.InfoContext(ctx, "full_sync_instead", slog.Int64("account_id", job.Args.AccountID), slog.String("reason", reason))
+	return river.RecordOutput(ctx, IncrementalResult{FullSyncStart: &res.Job.ID, Reason: reason})
+}

@@ -1,0 +1,153 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/inboxq/inboxq/internal/inbox"
+	"github.com/inboxq/inboxq/internal/store/dbsqlc"
+)
+
+func accountFrom(a dbsqlc.Account) inbox.Account {
+	out := inbox.Account{ID: a.ID, OwnerID: a.OwnerID, Email: a.Email, Status: a.Status, Scopes: a.Scopes,
+		HistoryID: a.HistoryID, MessagesTotal: a.MessagesTotal, FullSyncedAt: a.FullSyncedAt, LastSyncedAt: a.LastSyncedAt,
+		CreatedAt: a.CreatedAt, SealedToken: a.RefreshToken}
+	if a.TokenKeyID != nil {
+		out.TokenKeyID = *a.TokenKeyID
+	}
+	return out
+}
+
+// AccountUpsert connects a mailbox for its owner (or reconnects it).
+func (s *Store) AccountUpsert(ctx context.Context, owner int64, email string, scopes []string) (inbox.Account, error) {
+	a, err := s.q.AccountUpsert(ctx, dbsqlc.AccountUpsertParams{OwnerID: owner, Email: email, Scopes: scopes})
+	if err != nil {
+		return inbox.Account{}, translate(err, "saving account")
+	}
+	return accountFrom(a), nil
+}
+
+// AccountSetToken stores the sealed refresh token.
+func (s *Store) AccountSetToken(ctx context.Context, id int64, sealed []byte, keyID string) error {
+	return translate(s.q.AccountSetToken(ctx, dbsqlc.AccountSetTokenParams{ID: id, RefreshToken: sealed, TokenKeyID: &keyID}), "saving token")
+}
+
+// AccountGet returns an account in the owner scope (nil: any).
+func (s *Store) AccountGet(ctx context.Context, id int64, owner *int64) (inbox.Account, error) {
+	a, err := s.q.AccountGet(ctx, dbsqlc.AccountGetParams{ID: id, OwnerID: owner})
+	if err != nil {
+		return inbox.Account{}, translate(err, "getting account")
+	}
+	return accountFrom(a), nil
+}
+
+// AccountList lists accounts in the owner scope (nil: all).
+func (s *Store) AccountList(ctx context.Context, owner *int64) ([]inbox.Account, error) {
+	rows, err := s.q.AccountList(ctx, owner)
+	if err != nil {
+		return nil, translate(err, "listing accounts")
+	}
+	out := make([]inbox.Account, len(rows))
+	for i, a := range rows {
+		out[i] = accountFrom(a)
+	}
+	return out, nil
+}
+
+// AccountSetStatus changes an account's status; any status but connected
+// also forgets its refresh token.
+func (s *Store) AccountSetStatus(ctx context.Context, id int64, status string) error {
+	return translate(s.q.AccountSetStatus(ctx, dbsqlc.AccountSetStatusParams{ID: id, Status: status}), "setting account status")
+}
+
+// AccountFullSynced records a finished full sync.
+func (s *Store) AccountFullSynced(ctx context.Context, id int64, historyID uint64, total int64) error {
+	h := int64(historyID)
+	return translate(s.q.AccountFullSynced(ctx, dbsqlc.AccountFullSyncedParams{ID: id, HistoryID: &h, MessagesTotal: &total}), "recording full sync")
+}
+
+// AccountAdvanceHistory moves the incremental cursor, forward only.
+func (s *Store) AccountAdvanceHistory(ctx context.Context, id int64, historyID uint64) error {
+	h := int64(historyID)
+	return translate(s.q.AccountAdvanceHistory(ctx, dbsqlc.AccountAdvanceHistoryParams{ID: id, HistoryID: &h}), "advancing history")
+}
+
+// AccountDelete deletes one of the owner's accounts and its messages.
+func (s *Store) AccountDelete(ctx context.Context, id, owner int64) error {
+	n, err := s.q.AccountDelete(ctx, dbsqlc.AccountDeleteParams{ID: id, OwnerID: owner})
+	if err != nil {
+		return translate(err, "deleting account")
+	}
+	if n == 0 {
+		return translate(errNoRows, "deleting account")
+	}
+	return nil
+}
+
+// OAuthStateSave remembers an authorization request.
+func (s *Store) OAuthStateSave(ctx context.Context, state string, user int64, expires time.Time) error {
+	return translate(s.q.OAuthStateInsert(ctx, dbsqlc.OAuthStateInsertParams{State: state, UserID: user, ExpiresAt: expires}), "saving oauth state")
+}
+
+// OAuthStateTake consumes an authorization request and returns its user.
+func (s *Store) OAuthStateTake(ctx context.Context, state string) (int64, error) {
+	id, err := s.q.OAuthStateTake(ctx, state)
+	return id, translate(err, "checking oauth state")
+}
+
+// MessageUpsert saves messages' metadata for an account.
+func (s *Store) MessageUpsert(ctx context.Context, account int64, ms []inbox.Message) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	p := dbsqlc.MessageUpsertManyParams{AccountID: account}
+	for _, m := range ms {
+		p.Ids = append(p.Ids, m.ID)
+		p.ThreadIds = append(p.ThreadIds, m.ThreadID)
+		p.Froms = append(p.Froms, m.From)
+		p.Tos = append(p.Tos, m.To)
+		p.Subjects = append(p.Subjects, m.Subject)
+		p.Snippets = append(p.Snippets, m.Snippet)
+		p.DatesMs = append(p.DatesMs, m.Date.UnixMilli())
+		p.Labels = append(p.Labels, strings.Join(m.Labels, ","))
+		p.Sizes = append(p.Sizes, m.Size)
+		p.Unsubscribes = append(p.Unsubscribes, m.ListUnsubscribe)
+		p.Auths = append(p.Auths, m.AuthResults)
+		p.HistoryIds = append(p.HistoryIds, int64(m.HistoryID))
+	}
+	return translate(s.q.MessageUpsertMany(ctx, p), "saving messages")
+}
+
+// MessageDelete deletes local copies of messages.
+func (s *Store) MessageDelete(ctx context.Context, account int64, ids []string) (int64, error) {
+	n, err := s.q.MessageDeleteMany(ctx, dbsqlc.MessageDeleteManyParams{AccountID: account, Ids: ids})
+	return n, translate(err, "deleting messages")
+}
+
+// MessageCount counts an account's stored messages.
+func (s *Store) MessageCount(ctx context.Context, account int64) (int64, error) {
+	n, err := s.q.MessageCount(ctx, account)
+	return n, translate(err, "counting messages")
+}
+
+// MessageIDs lists an account's stored message ids, sorted.
+func (s *Store) MessageIDs(ctx context.Context, account int64) ([]string, error) {
+	ids, err := s.q.MessageIDs(ctx, account)
+	return ids, translate(err, "listing message ids")
+}
+
+// QuotaTake takes units from a quota bucket refilled at rate per second up
+// to burst; it returns how long to wait first (0: taken).
+func (s *Store) QuotaTake(ctx context.Context, bucket string, units, rate, burst float64) (time.Duration, error) {
+	secs, err := s.q.QuotaTake(ctx, dbsqlc.QuotaTakeParams{Bucket: bucket, Units: units, Rate: rate, Burst: burst})
+	if err != nil {
+		return 0, translate(err, "taking quota")
+	}
+	return time.Duration(secs * float64(time.Second)), nil
+}
+
+// QuotaBlock stops calls for a bucket until a time.
+func (s *Store) QuotaBlock(ctx context.Context, bucket string, until time.Time) error {
+	return translate(s.q.QuotaBlock(ctx, dbsqlc.QuotaBlockParams{Bucket: bucket, Until: &until}), "blocking quota")
+}

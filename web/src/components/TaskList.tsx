@@ -1,0 +1,97 @@
+import type { Task } from "../api/client";
+import { useNow } from "../hooks/useNow";
+import { ago, duration, rate } from "../lib/format";
+import { isFinished } from "../services/tasks";
+import { Link } from "./Link";
+import { ProgressBar } from "./ProgressBar";
+import { StateBadge } from "./StateBadge";
+
+type Props = {
+  tasks: Task[];
+  selected: ReadonlySet<number>;
+  onSelect: (ids: number[], selected: boolean) => void;
+};
+
+function eta(t: Task): string {
+  if (isFinished(t.state)) return "–";
+  const s = t.progress?.eta_seconds;
+  return s === undefined ? "–" : duration(s);
+}
+
+/**
+ * TaskList is the table of tasks: state, kind, progress, rate, ETA and age,
+ * with a checkbox per row for bulk actions. On a narrow screen each row
+ * becomes a card (styles.css).
+ */
+export function TaskList({ tasks, selected, onSelect }: Props) {
+  const now = useNow();
+  const ids = tasks.map((t) => t.id);
+  const all = ids.length > 0 && ids.every((id) => selected.has(id));
+  const some = !all && ids.some((id) => selected.has(id));
+  if (!tasks.length) return <p className="empty">No tasks match.</p>;
+  return (
+    <table className="tasks">
+      <caption className="sr-only">Tasks, newest first</caption>
+      <thead>
+        <tr>
+          <th scope="col" className="select">
+            <input
+              type="checkbox"
+              aria-label="Select all shown tasks"
+              checked={all}
+              ref={(el) => {
+                if (el) el.indeterminate = some;
+              }}
+              onChange={(e) => onSelect(ids, e.target.checked)}
+            />
+          </th>
+          <th scope="col">Task</th>
+          <th scope="col">State</th>
+          <th scope="col" className="progress-col">
+            Progress
+          </th>
+          <th scope="col">Rate</th>
+          <th scope="col">ETA</th>
+          <th scope="col">Age</th>
+        </tr>
+      </thead>
+      <tbody>
+        {tasks.map((t) => (
+          <tr key={t.id} data-task-id={t.id} className={selected.has(t.id) ? "is-selected" : undefined}>
+            <td className="select">
+              <input
+                type="checkbox"
+                aria-label={`Select task ${t.id}`}
+                checked={selected.has(t.id)}
+                onChange={(e) => onSelect([t.id], e.target.checked)}
+              />
+            </td>
+            <td className="task-cell">
+              <Link to={`/tasks/${t.id}`} className="task-link">
+                <span className="kind">{t.kind}</span> <span className="muted">#{t.id}</span>
+              </Link>
+              <span className="sub muted">
+                {t.queue}
+                {t.owner ? ` · ${t.owner}` : ""}
+                {t.attempt > 1 ? ` · attempt ${t.attempt}/${t.max_attempts}` : ""}
+              </span>
+            </td>
+            <td data-label="State">
+              <StateBadge state={t.state} />
+            </td>
+            <td data-label="Progress" className="progress-col">
+              <ProgressBar progress={t.progress} state={t.state} label={`Progress of task ${t.id}`} />
+            </td>
+            <td data-label="Rate">{isFinished(t.state) ? "–" : rate(t.progress?.rate)}</td>
+            <td data-label="ETA">{eta(t)}</td>
+            <td data-label="Age">
+              <time dateTime={t.created_at} title={new Date(t.created_at).toLocaleString()}>
+                {ago(t.created_at, now)}
+              </time>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

@@ -1,0 +1,34 @@
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
+import type { AlertEvent } from "../api/client";
+import { alertKeys } from "../services/alerts";
+import { EVENTS_PATH } from "../services/events";
+import { EventApplier } from "../services/tasks";
+import { useEventStream } from "./useEventStream";
+
+/**
+ * useLiveEvents holds the one stream of all the caller's events (one
+ * connection for the whole app) and turns it into cache updates: task and
+ * progress events patch the task lists and details; alerts refresh the
+ * alert queries and go to onAlert (the toasts).
+ */
+export function useLiveEvents(enabled: boolean, onAlert: (a: AlertEvent) => void) {
+  const qc = useQueryClient();
+  const [applier] = useState(() => new EventApplier(qc));
+  useEffect(() => () => applier.dispose(), [applier]);
+
+  return useEventStream(enabled ? EVENTS_PATH : null, (ev) => {
+    switch (ev.event) {
+      case "task":
+        applier.task(ev.data);
+        break;
+      case "progress":
+        applier.progress(ev.data);
+        break;
+      case "alert":
+        void qc.invalidateQueries({ queryKey: alertKeys.all });
+        onAlert(ev.data);
+        break;
+    }
+  });
+}

@@ -1,0 +1,187 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import type { Args } from "../components/ArgsForm";
+import { ErrorNote } from "../components/ErrorNote";
+import { KindArgs } from "../components/KindArgs";
+import { Link } from "../components/Link";
+import { fieldErrors } from "../lib/fieldErrors";
+import { navigate } from "../router";
+import { kindsQuery, schemasQuery } from "../services/kinds";
+import { isAdminQuery } from "../services/queues";
+import { createTask, storeTask, type NewTask } from "../services/tasks";
+
+const OPTION_FIELDS = new Set(["kind", "priority", "run_at", "max_attempts", "args"]);
+
+export function StartWorkPage() {
+  const qc = useQueryClient();
+  const kinds = useQuery(kindsQuery);
+  const schemas = useQuery(schemasQuery);
+  const admin = useQuery(isAdminQuery);
+  const [kindName, setKindName] = useState("");
+  const [args, setArgs] = useState<Args>({});
+  const [priority, setPriority] = useState("");
+  const [maxAttempts, setMaxAttempts] = useState("");
+  const [runAt, setRunAt] = useState("");
+  const [duplicate, setDuplicate] = useState<number | null>(null);
+
+  const kind = kinds.data?.find((k) => k.name === kindName);
+  const create = useMutation({
+    mutationFn: (t: NewTask) => createTask(t),
+    onSuccess: (t) => {
+      storeTask(qc, t);
+      if (t.duplicate) setDuplicate(t.id);
+      else navigate(`/tasks/${t.id}`);
+    },
+  });
+  const { byField, other } = fieldErrors(create.error, (f) => OPTION_FIELDS.has(f) || f.startsWith("args."));
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setDuplicate(null);
+    if (!kindName) return;
+    const t: NewTask = { kind: kindName, args };
+    if (priority) t.priority = Number(priority);
+    if (maxAttempts) t.max_attempts = Number(maxAttempts);
+    if (runAt) t.run_at = new Date(runAt).toISOString();
+    create.mutate(t);
+  };
+
+  const err = (name: string) =>
+    byField[name] ? (
+      <span id={`${name}-err`} className="field-error">
+        {byField[name]}
+      </span>
+    ) : null;
+
+  return (
+    <section aria-labelledby="start-title">
+      <h1 id="start-title" tabIndex={-1}>
+        Start work
+      </h1>
+      <p className="muted">Choose what to run. Each kind&rsquo;s arguments come from the API, so new kinds appear here on their own.</p>
+      <ErrorNote error={kinds.error} prefix="Cannot list the kinds" />
+      <form className="card form" onSubmit={submit} noValidate>
+        <div className="field">
+          <label htmlFor="kind">Kind</label>
+          <select
+            id="kind"
+            value={kindName}
+            required
+            aria-describedby="kind-help kind-err"
+            aria-invalid={byField.kind ? true : undefined}
+            onChange={(e) => {
+              setKindName(e.target.value);
+              setArgs({});
+              create.reset();
+            }}
+          >
+            <option value="">Choose a kind…</option>
+            {(kinds.data ?? []).map((k) => (
+              <option key={k.name} value={k.name} disabled={k.admin_only && admin.data === false}>
+                {k.name}
+                {k.admin_only ? " (admins)" : ""}
+              </option>
+            ))}
+          </select>
+          <span id="kind-help" className="help">
+            {kind ? kind.description : "The list comes from the server."}
+          </span>
+          {err("kind")}
+        </div>
+
+        {kind && (
+          <>
+            <KindArgs
+              key={kind.name}
+              kind={kind}
+              schemas={schemas.data}
+              value={args}
+              onChange={setArgs}
+              errors={byField}
+            />
+            <fieldset>
+              <legend>Options</legend>
+              <div className="fields row">
+                <div className="field">
+                  <label htmlFor="priority">Priority</label>
+                  <select
+                    id="priority"
+                    value={priority}
+                    aria-describedby="priority-err"
+                    aria-invalid={byField.priority ? true : undefined}
+                    onChange={(e) => setPriority(e.target.value)}
+                  >
+                    <option value="">Default ({kind.priority})</option>
+                    <option value="1">1 (highest)</option>
+                    <option value="2">2</option>
+                    <option value="3">3</option>
+                    <option value="4">4 (lowest)</option>
+                  </select>
+                  {err("priority")}
+                </div>
+                <div className="field">
+                  <label htmlFor="max_attempts">Max attempts</label>
+                  <input
+                    id="max_attempts"
+                    type="number"
+                    min={1}
+                    max={100}
+                    inputMode="numeric"
+                    placeholder={String(kind.max_attempts)}
+                    value={maxAttempts}
+                    aria-describedby="max_attempts-err"
+                    aria-invalid={byField.max_attempts ? true : undefined}
+                    onChange={(e) => setMaxAttempts(e.target.value)}
+                  />
+                  {err("max_attempts")}
+                </div>
+                <div className="field">
+                  <label htmlFor="run_at">Run at</label>
+                  <input
+                    id="run_at"
+                    type="datetime-local"
+                    value={runAt}
+                    aria-describedby="run_at-help run_at-err"
+                    aria-invalid={byField.run_at ? true : undefined}
+                    onChange={(e) => setRunAt(e.target.value)}
+                  />
+                  <span id="run_at-help" className="help">
+                    Empty: now. Your local time.
+                  </span>
+                  {err("run_at")}
+                </div>
+              </div>
+            </fieldset>
+          </>
+        )}
+
+        {other.length > 0 && (
+          <ul className="error-note" role="alert">
+            {other.map((m) => (
+              <li key={m}>{m}</li>
+            ))}
+          </ul>
+        )}
+        {create.isError && !other.length && !Object.keys(byField).length && (
+          <ErrorNote error={create.error} prefix="Not started" />
+        )}
+        {create.isError && Object.keys(byField).length > 0 && (
+          <p className="error-note" role="alert">
+            {create.error.message}: see the marked fields.
+          </p>
+        )}
+        {duplicate !== null && (
+          <p className="note" role="status">
+            The same task is already in flight: <Link to={`/tasks/${duplicate}`}>task #{duplicate}</Link>. Nothing new was
+            started.
+          </p>
+        )}
+        <div className="actions">
+          <button type="submit" className="primary" disabled={!kindName || create.isPending}>
+            {create.isPending ? "Starting…" : "Start"}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}

@@ -191,6 +191,9 @@ func (c *Client) UnitsSpent() float64 {
 // waits surface as RateLimitedError so the job snoozes instead.
 const maxInlineWait = 3 * time.Second
 
+// maxInlineTotal bounds the rate-limit waiting one call does in place.
+const maxInlineTotal = 15 * time.Second
+
 // take reserves units in the mailbox's and the project's buckets.
 func (c *Client) take(ctx context.Context, units float64) error {
 	for _, b := range []struct {
@@ -222,30 +225,40 @@ func (c *Client) take(ctx context.Context, units float64) error {
 	return nil
 }
 
-// call runs one metered, bounded call and classifies its error; a rate
-// limit from Google blocks the mailbox's bucket for every process.
+// call runs one metered, bounded call and classifies its error. A rate
+// limit from Google blocks the mailbox's bucket for every process; a short
+// one (Retry-After ≤ 3 s) is waited out here, a longer one is returned so
+// the job snoozes.
 func (c *Client) call(ctx context.Context, units float64, do func() error) error {
-	if err := c.take(ctx, units); err != nil {
-		return err
-	}
-	select {
-	case c.sem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	err := do()
-	<-c.sem
-	if err == nil {
-		return nil
-	}
-	err = classify(err)
-	var rl *RateLimitedError
-	if errors.As(err, &rl) {
+	waited := time.Duration(0)
+	for {
+		if err := c.take(ctx, units); err != nil {
+			return err
+		}
+		select {
+		case c.sem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		err := do()
+		<-c.sem
+		if err == nil {
+			return nil
+		}
+		err = classify(err)
+		var rl *RateLimitedError
+		if !errors.As(err, &rl) {
+			return err
+		}
 		if berr := c.p.store.QuotaBlock(context.WithoutCancel(ctx), "user:"+c.acct.Email, rl.RetryAt); berr != nil {
 			c.p.logger.WarnContext(ctx, "quota_block_failed", slog.Any("err", berr))
 		}
+		wait := time.Until(rl.RetryAt)
+		if wait > maxInlineWait || waited+wait > maxInlineTotal {
+			return err
+		}
+		waited += max(wait, 0) // the next take waits for the block to pass
 	}
-	return err
 }
 
 // Profile reads the mailbox profile (1 unit).

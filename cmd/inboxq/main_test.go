@@ -288,7 +288,7 @@ func TestServeEndToEnd(t *testing.T) {
 	}()
 	addr := inboxqtest.WaitOrTimeout(t, listening, 20*time.Second)
 
-	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/docs": 200, "/openapi.json": 200, "/nope": 404} {
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/docs": 200, "/openapi.json": 200, "/api/v1/nope": 404} {
 		resp, err := http.Get("http://" + addr + path)
 		require.NoError(t, err)
 		resp.Body.Close()

@@ -22,3 +22,31 @@ SELECT count(*)::bigint FROM message WHERE account_id = @account_id;
 
 -- name: MessageIDs :many
 SELECT id FROM message WHERE account_id = @account_id ORDER BY id;
+
+-- name: MessageSelect :many
+-- A bulk action's targets, in id order after a keyset cursor.
+SELECT id FROM message
+WHERE account_id = @account_id
+  AND (cardinality(@ids::text[]) = 0 OR id = ANY (@ids::text[]))
+  AND (@sender::text = '' OR position(lower(@sender::text) IN lower(from_addr)) > 0)
+  AND (@label::text = '' OR @label::text = ANY (label_ids))
+  AND (sqlc.narg(before)::timestamptz IS NULL OR internal_date < sqlc.narg(before)::timestamptz)
+  AND id > @after_id::text
+ORDER BY id
+LIMIT @max_rows;
+
+-- name: MessageSelectCount :one
+SELECT count(*)::bigint FROM message
+WHERE account_id = @account_id
+  AND (cardinality(@ids::text[]) = 0 OR id = ANY (@ids::text[]))
+  AND (@sender::text = '' OR position(lower(@sender::text) IN lower(from_addr)) > 0)
+  AND (@label::text = '' OR @label::text = ANY (label_ids))
+  AND (sqlc.narg(before)::timestamptz IS NULL OR internal_date < sqlc.narg(before)::timestamptz)
+  AND id > @after_id::text;
+
+-- name: MessageRelabel :exec
+-- Mirrors a batchModify locally.
+UPDATE message
+SET label_ids = ARRAY(SELECT DISTINCT l FROM unnest(array_cat(label_ids, @add_labels::text[])) AS l
+                      WHERE NOT l = ANY (@remove_labels::text[]) ORDER BY l)
+WHERE account_id = @account_id AND id = ANY (@ids::text[]);

@@ -60,6 +60,7 @@ func registry(st *store.Store, g *gmail.Provider, logger *slog.Logger, w wiringO
 	reg := jobs.NewRegistry()
 	jobs.RegisterMaintenance(reg, st, jobs.DefaultHealthThresholds())
 	jobs.RegisterSync(reg, st, g, logger)
+	jobs.RegisterBulk(reg, st, g, logger)
 	if w.extraKinds != nil {
 		w.extraKinds(reg)
 	}

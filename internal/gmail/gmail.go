@@ -390,3 +390,49 @@ func (c *Client) BatchModify(ctx context.Context, ids, add, remove []string) err
 		return c.svc.Users.Messages.BatchModify("me", &gm.BatchModifyMessagesRequest{Ids: ids, AddLabelIds: add, RemoveLabelIds: remove}).Context(ctx).Do()
 	})
 }
+
+// BatchDelete deletes up to 1000 messages for good (50 units); it needs the
+// full mail scope.
+func (c *Client) BatchDelete(ctx context.Context, ids []string) error {
+	if len(ids) > 1000 {
+		return fmt.Errorf("batchDelete takes at most 1000 ids, got %d: %w", len(ids), inbox.ErrInvalid)
+	}
+	return c.call(ctx, 50, func() error {
+		return c.svc.Users.Messages.BatchDelete("me", &gm.BatchDeleteMessagesRequest{Ids: ids}).Context(ctx).Do()
+	})
+}
+
+// LabelIDs maps label names to ids, creating the user labels that are
+// missing (1 unit to list, 5 per label created). System labels (INBOX,
+// CATEGORY_…) map to themselves.
+func (c *Client) LabelIDs(ctx context.Context, names []string) ([]string, error) {
+	var list *gm.ListLabelsResponse
+	if err := c.call(ctx, 1, func() (err error) {
+		list, err = c.svc.Users.Labels.List("me").Context(ctx).Do()
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	byName := map[string]string{}
+	for _, l := range list.Labels {
+		byName[strings.ToLower(l.Name)] = l.Id
+		byName[strings.ToLower(l.Id)] = l.Id
+	}
+	ids := make([]string, 0, len(names))
+	for _, name := range names {
+		if id, ok := byName[strings.ToLower(name)]; ok {
+			ids = append(ids, id)
+			continue
+		}
+		var created *gm.Label
+		if err := c.call(ctx, 5, func() (err error) {
+			created, err = c.svc.Users.Labels.Create("me", &gm.Label{Name: name, LabelListVisibility: "labelShow", MessageListVisibility: "show"}).Context(ctx).Do()
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		byName[strings.ToLower(name)] = created.Id
+		ids = append(ids, created.Id)
+	}
+	return ids, nil
+}

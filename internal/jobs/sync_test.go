@@ -52,7 +52,10 @@ func newGmailEnv(t *testing.T, messages int, quota float64) *gmailEnv {
 	provider := gmail.NewProvider(gmail.Config{ClientID: "cid", ClientSecret: "csec", TokenURL: srv.URL + "/token",
 		APIBase: srv.URL, UserQuota: quota}, st, box, inboxqtest.Logger(t))
 	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{Start: true, Schema: &schema, NoRiverUI: true,
-		Kinds: func(r *jobs.Registry) { jobs.RegisterSync(r, st, provider, inboxqtest.Logger(t)) }})
+		Kinds: func(r *jobs.Registry) {
+			jobs.RegisterSync(r, st, provider, inboxqtest.Logger(t))
+			jobs.RegisterBulk(r, st, provider, inboxqtest.Logger(t))
+		}})
 	user, _ := s.User(t, "alice", false)
 	rt := fake.IssueRefreshToken(mailboxAddr, fakegmail.ScopeModify)
 	acct, err := provider.ConnectToken(context.Background(), user.UserID, &oauth2.Token{RefreshToken: rt})

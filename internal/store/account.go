@@ -151,3 +151,38 @@ func (s *Store) QuotaTake(ctx context.Context, bucket string, units, rate, burst
 func (s *Store) QuotaBlock(ctx context.Context, bucket string, until time.Time) error {
 	return translate(s.q.QuotaBlock(ctx, dbsqlc.QuotaBlockParams{Bucket: bucket, Until: &until}), "blocking quota")
 }
+
+// MessageTarget selects an account's stored messages for a bulk action.
+type MessageTarget struct {
+	IDs    []string
+	Sender string
+	Label  string
+	Before *time.Time
+}
+
+// MessageSelect returns up to limit target ids after afterID, in id order.
+func (s *Store) MessageSelect(ctx context.Context, account int64, t MessageTarget, afterID string, limit int) ([]string, error) {
+	ids, err := s.q.MessageSelect(ctx, dbsqlc.MessageSelectParams{AccountID: account, Ids: nonNil(t.IDs), Sender: t.Sender,
+		Label: t.Label, Before: t.Before, AfterID: afterID, MaxRows: int32(limit)})
+	return ids, translate(err, "selecting messages")
+}
+
+// MessageSelectCount counts the targets after afterID.
+func (s *Store) MessageSelectCount(ctx context.Context, account int64, t MessageTarget, afterID string) (int64, error) {
+	n, err := s.q.MessageSelectCount(ctx, dbsqlc.MessageSelectCountParams{AccountID: account, Ids: nonNil(t.IDs), Sender: t.Sender,
+		Label: t.Label, Before: t.Before, AfterID: afterID})
+	return n, translate(err, "counting messages")
+}
+
+// MessageRelabel mirrors a label change locally.
+func (s *Store) MessageRelabel(ctx context.Context, account int64, ids, add, remove []string) error {
+	return translate(s.q.MessageRelabel(ctx, dbsqlc.MessageRelabelParams{AccountID: account, Ids: ids,
+		AddLabels: nonNil(add), RemoveLabels: nonNil(remove)}), "relabelling messages")
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

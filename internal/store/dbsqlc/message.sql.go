@@ -7,6 +7,7 @@ package dbsqlc
 
 import (
 	"context"
+	"time"
 )
 
 const messageCount = `-- name: MessageCount :one
@@ -59,6 +60,115 @@ func (q *Queries) MessageIDs(ctx context.Context, accountID int64) ([]string, er
 		return nil, err
 	}
 	return items, nil
+}
+
+const messageRelabel = `-- name: MessageRelabel :exec
+UPDATE message
+SET label_ids = ARRAY(SELECT DISTINCT l FROM unnest(array_cat(label_ids, $1::text[])) AS l
+                      WHERE NOT l = ANY ($2::text[]) ORDER BY l)
+WHERE account_id = $3 AND id = ANY ($4::text[])
+`
+
+type MessageRelabelParams struct {
+	AddLabels    []string `json:"add_labels"`
+	RemoveLabels []string `json:"remove_labels"`
+	AccountID    int64    `json:"account_id"`
+	Ids          []string `json:"ids"`
+}
+
+// Mirrors a batchModify locally.
+func (q *Queries) MessageRelabel(ctx context.Context, arg MessageRelabelParams) error {
+	_, err := q.db.Exec(ctx, messageRelabel,
+		arg.AddLabels,
+		arg.RemoveLabels,
+		arg.AccountID,
+		arg.Ids,
+	)
+	return err
+}
+
+const messageSelect = `-- name: MessageSelect :many
+SELECT id FROM message
+WHERE account_id = $1
+  AND (cardinality($2::text[]) = 0 OR id = ANY ($2::text[]))
+  AND ($3::text = '' OR position(lower($3::text) IN lower(from_addr)) > 0)
+  AND ($4::text = '' OR $4::text = ANY (label_ids))
+  AND ($5::timestamptz IS NULL OR internal_date < $5::timestamptz)
+  AND id > $6::text
+ORDER BY id
+LIMIT $7
+`
+
+type MessageSelectParams struct {
+	AccountID int64      `json:"account_id"`
+	Ids       []string   `json:"ids"`
+	Sender    string     `json:"sender"`
+	Label     string     `json:"label"`
+	Before    *time.Time `json:"before"`
+	AfterID   string     `json:"after_id"`
+	MaxRows   int32      `json:"max_rows"`
+}
+
+// A bulk action's targets, in id order after a keyset cursor.
+func (q *Queries) MessageSelect(ctx context.Context, arg MessageSelectParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, messageSelect,
+		arg.AccountID,
+		arg.Ids,
+		arg.Sender,
+		arg.Label,
+		arg.Before,
+		arg.AfterID,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const messageSelectCount = `-- name: MessageSelectCount :one
+SELECT count(*)::bigint FROM message
+WHERE account_id = $1
+  AND (cardinality($2::text[]) = 0 OR id = ANY ($2::text[]))
+  AND ($3::text = '' OR position(lower($3::text) IN lower(from_addr)) > 0)
+  AND ($4::text = '' OR $4::text = ANY (label_ids))
+  AND ($5::timestamptz IS NULL OR internal_date < $5::timestamptz)
+  AND id > $6::text
+`
+
+type MessageSelectCountParams struct {
+	AccountID int64      `json:"account_id"`
+	Ids       []string   `json:"ids"`
+	Sender    string     `json:"sender"`
+	Label     string     `json:"label"`
+	Before    *time.Time `json:"before"`
+	AfterID   string     `json:"after_id"`
+}
+
+func (q *Queries) MessageSelectCount(ctx context.Context, arg MessageSelectCountParams) (int64, error) {
+	row := q.db.QueryRow(ctx, messageSelectCount,
+		arg.AccountID,
+		arg.Ids,
+		arg.Sender,
+		arg.Label,
+		arg.Before,
+		arg.AfterID,
+	)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
 }
 
 const messageUpsertMany = `-- name: MessageUpsertMany :exec

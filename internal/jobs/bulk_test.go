@@ -1,0 +1,130 @@
+package jobs_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/inboxq/inboxq/internal/inbox"
+	"github.com/inboxq/inboxq/internal/inboxqtest"
+	"github.com/inboxq/inboxq/internal/jobs"
+	"github.com/inboxq/inboxq/internal/store"
+	"github.com/inboxq/inboxq/internal/tasks"
+)
+
+func (e *gmailEnv) synced(t *testing.T) {
+	t.Helper()
+	task := e.start(t, "sync_user_emails")
+	e.WaitTask(t, task.ID, 60*time.Second, inboxqtest.InState(inbox.TaskCompleted))
+}
+
+func (e *gmailEnv) bulk(t *testing.T, kind string, args string) (inbox.Task, error) {
+	t.Helper()
+	task, _, err := e.Tasks.Create(context.Background(), e.user, tasks.CreateParams{Kind: kind,
+		Args: json.RawMessage(fmt.Sprintf(`{"account_id":%d,%s}`, e.account.ID, args))})
+	return task, err
+}
+
+// inInbox counts the fake's messages carrying INBOX.
+func (e *gmailEnv) inInbox(t *testing.T) int {
+	t.Helper()
+	return e.fake.Mailbox(mailboxAddr).CountLabel("INBOX")
+}
+
+func TestBulkArchiveMakesOneBatchCallPerThousand(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := newGmailEnv(t, 2600, 1_000_000)
+	env.synced(t)
+	n := env.inInbox(t)
+	require.Greater(t, n, 1000)
+	env.fake.ResetLog()
+
+	task, err := env.bulk(t, "bulk_archive_emails", `"target":{"label":"INBOX"}`)
+	require.NoError(t, err)
+	done := env.WaitTask(t, task.ID, 60*time.Second, inboxqtest.InState(inbox.TaskCompleted))
+	var res jobs.BulkResult
+	require.NoError(t, json.Unmarshal(done.Result, &res))
+	require.EqualValues(t, n, res.Messages)
+	require.Equal(t, (n+999)/1000, res.BatchCalls)
+	require.Zero(t, env.inInbox(t), "archived in Gmail")
+
+	calls, maxIDs := 0, 0
+	for _, r := range env.fake.Requests() {
+		if strings.HasSuffix(r.Path, "/messages/batchModify") {
+			calls++
+			maxIDs = max(maxIDs, r.BatchIDs)
+		}
+	}
+	require.Equal(t, (n+999)/1000, calls)
+	require.LessOrEqual(t, maxIDs, 1000)
+	// The local store mirrors it.
+	left, err := env.Store.MessageSelectCount(ctx, env.account.ID, jobsTarget("INBOX"), "")
+	require.NoError(t, err)
+	require.Zero(t, left)
+	require.EqualValues(t, n, *done.Progress.Total)
+}
+
+func TestBulkTrashLabelAndPermanentDeleteRules(t *testing.T) {
+	t.Parallel()
+	env := newGmailEnv(t, 120, 1_000_000)
+	env.synced(t)
+	ids := listable(t, env.fake)[:5]
+	quoted := `"` + strings.Join(ids, `","`) + `"`
+
+	// Label, creating the missing label.
+	task, err := env.bulk(t, "bulk_label_emails", `"target":{"ids":[`+quoted+`]},"add":["AI/Newsletter"]`)
+	require.NoError(t, err)
+	env.WaitTask(t, task.ID, 30*time.Second, inboxqtest.InState(inbox.TaskCompleted))
+	id, ok := env.fake.Mailbox(mailboxAddr).LabelID("AI/Newsletter")
+	require.True(t, ok)
+	labels, err := env.fake.Mailbox(mailboxAddr).MessageLabels(ids[0])
+	require.NoError(t, err)
+	require.Contains(t, labels, id)
+
+	// Trash by default: recoverable.
+	task, err = env.bulk(t, "bulk_delete_emails", `"target":{"ids":[`+quoted+`]}`)
+	require.NoError(t, err)
+	env.WaitTask(t, task.ID, 30*time.Second, inboxqtest.InState(inbox.TaskCompleted))
+	labels, err = env.fake.Mailbox(mailboxAddr).MessageLabels(ids[1])
+	require.NoError(t, err)
+	require.True(t, slices.Contains(labels, "TRASH"))
+
+	// Permanent deletion: refused without the confirmation…
+	_, err = env.bulk(t, "bulk_delete_emails", `"target":{"ids":[`+quoted+`]},"permanent":true`)
+	require.ErrorIs(t, err, inbox.ErrInvalid)
+	// …and fails cleanly without the full scope (the account granted modify).
+	task, err = env.bulk(t, "bulk_delete_emails", `"target":{"ids":[`+quoted+`]},"permanent":true,"confirm":"delete permanently"`)
+	require.NoError(t, err)
+	failed := env.WaitTask(t, task.ID, 30*time.Second, inboxqtest.InState(inbox.TaskFailed))
+	require.Contains(t, failed.Errors[0].Error, "full mail scope")
+	require.Equal(t, 5, len(ids))
+	_, err = env.fake.Mailbox(mailboxAddr).MessageLabels(ids[2])
+	require.NoError(t, err, "nothing deleted")
+
+	// No target is a bad request.
+	_, err = env.bulk(t, "bulk_archive_emails", `"target":{}`)
+	require.ErrorIs(t, err, inbox.ErrInvalid)
+}
+
+func TestBulkActionCancelsBetweenBatches(t *testing.T) {
+	t.Parallel()
+	env := newGmailEnv(t, 2500, 1_000_000)
+	env.synced(t)
+	env.fake.SetLatency(300 * time.Millisecond)
+	task, err := env.bulk(t, "bulk_archive_emails", `"target":{"label":"INBOX"}`)
+	require.NoError(t, err)
+	env.WaitTask(t, task.ID, 30*time.Second, inboxqtest.InState(inbox.TaskRunning))
+	_, err = env.Tasks.Cancel(context.Background(), env.user, task.ID)
+	require.NoError(t, err)
+	env.WaitTask(t, task.ID, 30*time.Second, inboxqtest.InState(inbox.TaskCancelled))
+	require.Positive(t, env.inInbox(t), "stopped before archiving everything")
+}
+
+func jobsTarget(label string) store.MessageTarget { return store.MessageTarget{Label: label} }

@@ -50,3 +50,7 @@ UPDATE message
 SET label_ids = ARRAY(SELECT DISTINCT l FROM unnest(array_cat(label_ids, @add_labels::text[])) AS l
                       WHERE NOT l = ANY (@remove_labels::text[]) ORDER BY l)
 WHERE account_id = @account_id AND id = ANY (@ids::text[]);
+
+-- name: MessageIDsAfter :many
+-- A page of an account's stored message ids after a keyset cursor.
+SELECT id FROM message WHERE account_id = @account_id AND id > @after_id::text ORDER BY id LIMIT @max_rows;

@@ -61,6 +61,7 @@ func registry(st *store.Store, g *gmail.Provider, logger *slog.Logger, w wiringO
 	jobs.RegisterMaintenance(reg, st, jobs.DefaultHealthThresholds())
 	jobs.RegisterSync(reg, st, g, logger)
 	jobs.RegisterBulk(reg, st, g, logger)
+	jobs.RegisterUpkeep(reg, st, g, logger)
 	if w.extraKinds != nil {
 		w.extraKinds(reg)
 	}

@@ -55,6 +55,7 @@ func newGmailEnv(t *testing.T, messages int, quota float64) *gmailEnv {
 		Kinds: func(r *jobs.Registry) {
 			jobs.RegisterSync(r, st, provider, inboxqtest.Logger(t))
 			jobs.RegisterBulk(r, st, provider, inboxqtest.Logger(t))
+			jobs.RegisterUpkeep(r, st, provider, inboxqtest.Logger(t))
 		}})
 	user, _ := s.User(t, "alice", false)
 	rt := fake.IssueRefreshToken(mailboxAddr, fakegmail.ScopeModify)

@@ -186,3 +186,9 @@ func nonNil(s []string) []string {
 	}
 	return s
 }
+
+// MessageIDsAfter returns up to limit stored ids after afterID, in order.
+func (s *Store) MessageIDsAfter(ctx context.Context, account int64, afterID string, limit int) ([]string, error) {
+	ids, err := s.q.MessageIDsAfter(ctx, dbsqlc.MessageIDsAfterParams{AccountID: account, AfterID: afterID, MaxRows: int32(limit)})
+	return ids, translate(err, "listing message ids")
+}

@@ -62,6 +62,37 @@ func (q *Queries) MessageIDs(ctx context.Context, accountID int64) ([]string, er
 	return items, nil
 }
 
+const messageIDsAfter = `-- name: MessageIDsAfter :many
+SELECT id FROM message WHERE account_id = $1 AND id > $2::text ORDER BY id LIMIT $3
+`
+
+type MessageIDsAfterParams struct {
+	AccountID int64  `json:"account_id"`
+	AfterID   string `json:"after_id"`
+	MaxRows   int32  `json:"max_rows"`
+}
+
+// A page of an account's stored message ids after a keyset cursor.
+func (q *Queries) MessageIDsAfter(ctx context.Context, arg MessageIDsAfterParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, messageIDsAfter, arg.AccountID, arg.AfterID, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const messageRelabel = `-- name: MessageRelabel :exec
 UPDATE message
 SET label_ids = ARRAY(SELECT DISTINCT l FROM unnest(array_cat(label_ids, $1::text[])) AS l

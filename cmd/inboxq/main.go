@@ -42,6 +42,7 @@ Commands:
   migrate   apply database migrations ("migrate status" lists them)
   openapi   print the OpenAPI 3.1 document (needs no database)
   token     create, list and revoke API tokens
+  restore   bring a user's accounts and messages back from an export or backup
   version   print the version
 
 Run "inboxq <command> --help" for a command's flags. Configuration comes
@@ -75,6 +76,8 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		return cmdOpenAPI(rest, stdout)
 	case "token":
 		return cmdToken(ctx, rest, getenv, stdout)
+	case "restore":
+		return cmdRestore(ctx, rest, getenv, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "inboxq", version())
 		return nil

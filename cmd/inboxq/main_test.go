@@ -45,12 +45,17 @@ func TestMain(m *testing.M) {
 func helperWorker() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := runWith(ctx, []string{"inboxq", "worker"}, os.Getenv, os.Stdout, options{wiring: wiringOptions{
+	w := wiringOptions{
 		schema: os.Getenv("INBOXQ_HELPER_SCHEMA"),
 		extraKinds: func(r *jobs.Registry) {
 			jobs.Add(r, &sleepWorker{skip: os.Getenv("INBOXQ_HELPER_NO_SLEEP") != ""}, jobs.Info{Description: "test"})
 		},
-	}})
+	}
+	if os.Getenv("INBOXQ_HELPER_RESCUE") != "" {
+		// Jobs of a dead worker come back after seconds, not an hour.
+		w.rescueAfter, w.jobTimeout, w.slice = 2*time.Second, time.Second, time.Second
+	}
+	err := runWith(ctx, []string{"inboxq", "worker"}, os.Getenv, os.Stdout, options{wiring: w})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "inboxq:", err)
 		os.Exit(1)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -39,6 +40,11 @@ type wiringOptions struct {
 	schedulerInterval time.Duration
 	// listening receives the bound address once the API listens (tests).
 	listening chan<- string
+	// rescueAfter, jobTimeout and slice shorten River's rescue of jobs
+	// left running by a dead worker (tests).
+	rescueAfter, jobTimeout, slice time.Duration
+	// exports is where export archives are written (DataDir/exports).
+	exports string
 }
 
 // setup reads the configuration and builds the logger.
@@ -59,8 +65,9 @@ func setup(getenv func(string) string, stdout io.Writer) (config.Config, *slog.L
 func registry(st *store.Store, g *gmail.Provider, logger *slog.Logger, w wiringOptions) *jobs.Registry {
 	reg := jobs.NewRegistry()
 	jobs.RegisterMaintenance(reg, st, jobs.DefaultHealthThresholds())
-	jobs.RegisterSync(reg, st, g, logger)
+	jobs.RegisterSync(reg, st, g, logger, w.slice)
 	jobs.RegisterBulk(reg, st, g, logger)
+	jobs.RegisterExport(reg, st, w.exports, logger)
 	jobs.RegisterUpkeep(reg, st, g, logger)
 	if w.extraKinds != nil {
 		w.extraKinds(reg)
@@ -102,10 +109,13 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 	provider := gmail.NewProvider(gmailConfig(cfg, dm), st, box, logger)
 
 	// Services.
+	w.exports = filepath.Join(cfg.DataDir, "exports")
 	reg := registry(st, provider, logger, w)
 	progressWriter := progress.NewWriter(st, logger)
 	client, err := jobs.NewClient(st, reg, jobs.Config{
 		Progress:        progressWriter,
+		RescueAfter:     w.rescueAfter,
+		JobTimeout:      w.jobTimeout,
 		Workers:         cfg.Workers,
 		Schema:          w.schema,
 		SoftStopTimeout: cfg.ShutdownTimeout,
@@ -169,6 +179,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 			Hub:       hub,
 			Dashboard: web.Dist(),
 			Accounts:  gmail.Accounts{P: provider},
+			Exports:   jobs.ExportFiles{Store: st, Dir: w.exports},
 			Logger:    logger,
 			Version:   version(),
 			Tasks:     svc,

@@ -48,6 +48,8 @@ type Deps struct {
 	Heartbeat time.Duration
 	// Accounts connects and lists Gmail accounts (nil: no such operations).
 	Accounts Accounts
+	// Exports lists users' archives and serves their files (nil: no such operations).
+	Exports Exports
 	// Dashboard is the built web app (web.Dist's "dist"), served at / with
 	// a fallback to index.html for paths outside the API.
 	Dashboard fs.FS
@@ -84,6 +86,7 @@ func Register(api huma.API, d Deps) {
 	registerSchedules(api, d, ks)
 	registerEvents(api, d)
 	registerAccounts(api, d)
+	registerExports(api, d)
 }
 
 // NewHandler builds the HTTP handler: middleware, then the Huma API.
@@ -118,7 +121,7 @@ func NewHandler(d Deps) http.Handler {
 // touching a database: svc only needs its kind registry.
 func OpenAPI(version string, svc *tasks.Service) ([]byte, error) {
 	api := humachi.New(chi.NewRouter(), NewConfig(version))
-	Register(api, Deps{Tasks: svc, Accounts: noAccounts{}})
+	Register(api, Deps{Tasks: svc, Accounts: noAccounts{}, Exports: noExports{}})
 	return json.MarshalIndent(api.OpenAPI(), "", "  ")
 }
 

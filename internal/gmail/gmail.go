@@ -138,7 +138,9 @@ func (p *Provider) ConnectToken(ctx context.Context, owner int64, tok *oauth2.To
 }
 
 // aad binds a sealed token to its account row.
-func aad(accountID int64) []byte { return []byte("account:" + strconv.FormatInt(accountID, 10) + ":refresh_token") }
+func aad(accountID int64) []byte {
+	return []byte("account:" + strconv.FormatInt(accountID, 10) + ":refresh_token")
+}
 
 func (p *Provider) service(ctx context.Context, tok *oauth2.Token) (*gm.Service, error) {
 	opts := []option.ClientOption{option.WithTokenSource(p.oauth().TokenSource(p.ctx(context.WithoutCancel(ctx)), tok))}

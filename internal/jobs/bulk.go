@@ -19,7 +19,7 @@ import (
 
 // RegisterBulk adds the bulk family (archive, label, delete) to reg.
 func RegisterBulk(reg *Registry, st *store.Store, g *gmail.Provider, logger *slog.Logger) {
-	m := mailbox{store: st, gmail: g, logger: logger}
+	m := mailbox{store: st, gmail: g, logger: logger, slice: DefaultSlice}
 	check := func(ctx context.Context, st *store.Store, owner int64, args river.JobArgs) error {
 		b := args.(bulkArgs)
 		if err := b.target().check(); err != nil {
@@ -98,7 +98,7 @@ func (BulkArchiveEmailsArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: inbox.QueueBulk, Priority: 3, MaxAttempts: 10}
 }
 
-func (a BulkArchiveEmailsArgs) target() BulkTarget  { return a.Target }
+func (a BulkArchiveEmailsArgs) target() BulkTarget { return a.Target }
 func (a BulkArchiveEmailsArgs) owned() AccountArgs { return a.AccountArgs }
 func (BulkArchiveEmailsArgs) change(context.Context, *gmail.Client, inbox.Account) (bulkChange, error) {
 	return bulkChange{remove: []string{"INBOX"}}, nil
@@ -120,7 +120,7 @@ func (BulkLabelEmailsArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: inbox.QueueBulk, Priority: 3, MaxAttempts: 10}
 }
 
-func (a BulkLabelEmailsArgs) target() BulkTarget  { return a.Target }
+func (a BulkLabelEmailsArgs) target() BulkTarget { return a.Target }
 func (a BulkLabelEmailsArgs) owned() AccountArgs { return a.AccountArgs }
 func (a BulkLabelEmailsArgs) change(ctx context.Context, c *gmail.Client, _ inbox.Account) (bulkChange, error) {
 	if len(a.Add)+len(a.Remove) == 0 {
@@ -153,7 +153,7 @@ func (BulkDeleteEmailsArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: inbox.QueueBulk, Priority: 3, MaxAttempts: 10}
 }
 
-func (a BulkDeleteEmailsArgs) target() BulkTarget  { return a.Target }
+func (a BulkDeleteEmailsArgs) target() BulkTarget { return a.Target }
 func (a BulkDeleteEmailsArgs) owned() AccountArgs { return a.AccountArgs }
 func (a BulkDeleteEmailsArgs) change(_ context.Context, _ *gmail.Client, acct inbox.Account) (bulkChange, error) {
 	if !a.Permanent {

@@ -49,6 +49,13 @@ type Config struct {
 	// Progress batches the progress writes of this process's jobs; nil
 	// writes each report directly. Run it for as long as the client runs.
 	Progress *progress.Writer
+	// RescueAfter is how long a job may stay running before the leader
+	// hands it back for another attempt (River's default when zero: an hour
+	// past the job timeout). A worker that died leaves its jobs running.
+	RescueAfter time.Duration
+	// JobTimeout is the timeout of jobs whose worker sets none (River's
+	// default, a minute, when zero); RescueAfter may not be shorter.
+	JobTimeout time.Duration
 }
 
 // DefaultRetention is how long finished tasks stay visible by default.
@@ -77,6 +84,8 @@ func NewClient(st *store.Store, reg *Registry, cfg Config) (*Client, error) {
 		DiscardedJobRetentionPeriod: retention,
 		FetchCooldown:               cmp.Or(cfg.FetchCooldown, DefaultFetchCooldown),
 		FetchPollInterval:           cfg.FetchPollInterval,
+		RescueStuckJobsAfter:        cfg.RescueAfter,
+		JobTimeout:                  cfg.JobTimeout,
 		Middleware:                  []rivertype.Middleware{&progress.Middleware{Store: st, Writer: cfg.Progress, Logger: logger(cfg)}},
 	}
 	if len(cfg.Workers) > 0 {

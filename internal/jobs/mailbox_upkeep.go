@@ -18,7 +18,7 @@ import (
 
 // RegisterUpkeep adds the local-copy upkeep kinds of the sync family.
 func RegisterUpkeep(reg *Registry, st *store.Store, g *gmail.Provider, logger *slog.Logger) {
-	m := mailbox{store: st, gmail: g, logger: logger}
+	m := mailbox{store: st, gmail: g, logger: logger, slice: DefaultSlice}
 	check := func(ctx context.Context, st *store.Store, owner int64, args river.JobArgs) error {
 		return checkAccount(ctx, st, owner, args.(interface{ Account() int64 }).Account())
 	}
@@ -52,9 +52,9 @@ type SyncEmailMetadataWorker struct {
 	mailbox
 }
 
-// Timeout: as long as a full sync.
+// Timeout: each attempt runs one slice.
 func (w *SyncEmailMetadataWorker) Timeout(*river.Job[SyncEmailMetadataArgs]) time.Duration {
-	return 6 * time.Hour
+	return 2 * w.slice
 }
 
 // upkeepCursor is a keyset checkpoint over stored message ids.
@@ -79,6 +79,7 @@ func (w *SyncEmailMetadataWorker) Work(ctx context.Context, job *river.Job[SyncE
 		return err
 	}
 	rep := progress.From(ctx)
+	started := time.Now()
 	river.ResumableStepCursor(ctx, "refresh", nil, func(ctx context.Context, cur upkeepCursor) error {
 		total, err := w.store.MessageCount(ctx, acct.ID)
 		if err != nil {
@@ -114,6 +115,9 @@ func (w *SyncEmailMetadataWorker) Work(ctx context.Context, job *river.Job[SyncE
 			}
 			cur = next
 			rep.Set(cur.Done)
+			if w.sliceOver(started) {
+				return river.JobSnooze(0)
+			}
 		}
 		return river.RecordOutput(ctx, UpkeepResult{Messages: cur.Done, Removed: cur.Gone})
 	})

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,9 +22,16 @@ import (
 	"github.com/inboxq/inboxq/internal/store"
 )
 
-// RegisterSync adds the email sync family to reg.
-func RegisterSync(reg *Registry, st *store.Store, g *gmail.Provider, logger *slog.Logger) {
-	m := mailbox{store: st, gmail: g, logger: logger}
+// DefaultSlice is how long one attempt of a long mailbox job runs before it
+// hands itself back (snooze, no attempt spent) to continue from its
+// checkpoint. River rescues a job whose worker died only once its timeout
+// (twice the slice) has passed: slicing is what bounds that wait.
+const DefaultSlice = 2 * time.Minute
+
+// RegisterSync adds the email sync family to reg. slice is DefaultSlice
+// when zero.
+func RegisterSync(reg *Registry, st *store.Store, g *gmail.Provider, logger *slog.Logger, slice time.Duration) {
+	m := mailbox{store: st, gmail: g, logger: logger, slice: cmp.Or(slice, DefaultSlice)}
 	check := func(ctx context.Context, st *store.Store, owner int64, args river.JobArgs) error {
 		return checkAccount(ctx, st, owner, args.(interface{ Account() int64 }).Account())
 	}
@@ -94,7 +102,12 @@ type mailbox struct {
 	store  *store.Store
 	gmail  *gmail.Provider
 	logger *slog.Logger
+	slice  time.Duration
 }
+
+// sliceOver reports whether this attempt has run its slice: the caller then
+// returns river.JobSnooze(0) after its checkpoint, to continue in a fresh one.
+func (m mailbox) sliceOver(started time.Time) bool { return time.Since(started) > m.slice }
 
 // open loads the task's account (refusing another owner's) and its client.
 func (m mailbox) open(ctx context.Context, a AccountArgs) (inbox.Account, *gmail.Client, error) {
@@ -163,8 +176,10 @@ type WorkerDefaults[T river.JobArgs] = river.WorkerDefaults[T]
 // checkpoint: a killed worker redoes at most one page.
 const syncPage = 100
 
-// Timeout: a full sync of a large mailbox runs for hours at Gmail's pace.
-func (w *SyncUserEmailsWorker) Timeout(*river.Job[SyncUserEmailsArgs]) time.Duration { return 6 * time.Hour }
+// Timeout: each attempt runs one slice (a large mailbox takes many).
+func (w *SyncUserEmailsWorker) Timeout(*river.Job[SyncUserEmailsArgs]) time.Duration {
+	return 2 * w.slice
+}
 
 // SyncResult is a full sync's recorded output.
 type SyncResult struct {
@@ -183,6 +198,7 @@ func (w *SyncUserEmailsWorker) Work(ctx context.Context, job *river.Job[SyncUser
 		return err
 	}
 	rep := progress.From(ctx)
+	started := time.Now()
 	river.ResumableStepCursor(ctx, "pages", nil, func(ctx context.Context, cur syncCursor) error {
 		if cur.HistoryID == 0 {
 			// The history id is read before listing: changes made while the
@@ -226,6 +242,9 @@ func (w *SyncUserEmailsWorker) Work(ctx context.Context, job *river.Job[SyncUser
 			rep.Set(cur.Done)
 			if cur.PageToken == "" {
 				break
+			}
+			if w.sliceOver(started) {
+				return river.JobSnooze(0) // continue from the checkpoint in a new slice
 			}
 		}
 		if err := w.store.AccountFullSynced(ctx, acct.ID, cur.HistoryID, cur.Done); err != nil {

@@ -53,7 +53,7 @@ func newGmailEnv(t *testing.T, messages int, quota float64) *gmailEnv {
 		APIBase: srv.URL, UserQuota: quota}, st, box, inboxqtest.Logger(t))
 	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{Start: true, Schema: &schema, NoRiverUI: true,
 		Kinds: func(r *jobs.Registry) {
-			jobs.RegisterSync(r, st, provider, inboxqtest.Logger(t))
+			jobs.RegisterSync(r, st, provider, inboxqtest.Logger(t), 0)
 			jobs.RegisterBulk(r, st, provider, inboxqtest.Logger(t))
 			jobs.RegisterUpkeep(r, st, provider, inboxqtest.Logger(t))
 		}})

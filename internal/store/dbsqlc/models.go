@@ -109,6 +109,20 @@ type AppUser struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+type Export struct {
+	ID        int64      `json:"id"`
+	OwnerID   int64      `json:"owner_id"`
+	TaskID    int64      `json:"task_id"`
+	ArchiveID string     `json:"archive_id"`
+	Kind      string     `json:"kind"`
+	Path      string     `json:"path"`
+	Size      int64      `json:"size"`
+	Sha256    string     `json:"sha256"`
+	Counts    []byte     `json:"counts"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
+}
+
 type GmailQuotum struct {
 	Bucket       string     `json:"bucket"`
 	Tokens       float64    `json:"tokens"`

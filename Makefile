@@ -5,15 +5,18 @@ SHELL := /usr/bin/env bash
 
 GO        ?= go
 BIN       := bin/inboxq
-GENERATED := db/river internal/store/dbsqlc
+GENERATED := db/river internal/store/dbsqlc web/openapi.json
 RIVER_PGX := github.com/riverqueue/river/riverdriver/riverpgxv5
+WEB_TYPES := web/src/api/schema.d.ts
+# `make run` builds the dashboard first when web/dist holds no build yet.
+DASHBOARD := $(if $(wildcard web/dist/index.html),,web)
 
 .PHONY: help
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: run
-run: build ## run API, dashboard and workers on the local PostgreSQL
+run: $(DASHBOARD) build ## run API, dashboard and workers on the local PostgreSQL
 	@url="$${DATABASE_URL:-$$(db/dev-postgres.sh)}"; \
 	 DATABASE_URL="$$url" INBOXQ_LOG_FORMAT="$${INBOXQ_LOG_FORMAT:-text}" exec ./$(BIN) serve
 
@@ -22,15 +25,17 @@ build: ## build bin/inboxq
 	$(GO) build -o $(BIN) ./cmd/inboxq
 
 .PHONY: test
-test: verify ## check generated code, then run every test with the race detector
+test: verify ## check generated code, run every Go test with the race detector, then test-web
 	$(GO) test -race -count=1 ./...
+	$(MAKE) --no-print-directory test-web
 
 .PHONY: generate
-generate: ## regenerate River's schema copy and the sqlc code
+generate: ## regenerate River's schema copy, the sqlc code and web/openapi.json
 	rm -rf db/river && mkdir -p db/river
 	cp "$$($(GO) list -m -f '{{.Dir}}' $(RIVER_PGX))"/migration/main/*.up.sql db/river/
 	chmod 644 db/river/*.sql
 	$(GO) tool sqlc generate
+	$(GO) run ./cmd/inboxq openapi > web/openapi.json
 
 .PHONY: verify
 verify: generate ## fail when generated code is stale or go.mod is untidy
@@ -47,3 +52,15 @@ lint: ## go vet and staticcheck (pinned in go.mod)
 .PHONY: bench
 bench: ## run the benchmarks (throughput vs raw River, latencies, Gmail) and print their figures
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./...
+
+.PHONY: web
+web: ## build the dashboard: npm ci when node_modules is missing, gen types, build into web/dist
+	@if [ ! -d web/node_modules ]; then echo "cd web && npm ci"; cd web && npm ci --no-audit --no-fund; fi
+	cd web && npm run --silent gen:api && npx vite build --logLevel warn
+
+.PHONY: test-web
+test-web: web ## unit tests, lint, typecheck, e2e in headless Chromium
+	@if ! git diff --quiet -- $(WEB_TYPES) || [ -n "$$(git ls-files --others --exclude-standard -- $(WEB_TYPES))" ]; then \
+		echo "$(WEB_TYPES) is stale (web/openapi.json changed); run make web and commit it"; exit 1; fi
+	$(GO) build -o $(BIN) ./cmd/inboxq
+	cd web && npx tsc -b && npx eslint . && npx vitest run && npx playwright test

@@ -91,7 +91,7 @@ func (w *sleepWorker) Work(ctx context.Context, job *river.Job[sleepArgs]) error
 func (w *sleepWorker) Timeout(*river.Job[sleepArgs]) time.Duration { return -1 }
 
 // startHelper starts the test binary as a helper process.
-func startHelper(t *testing.T, env ...string) (*exec.Cmd, *bytes.Buffer) {
+func startHelper(t testing.TB, env ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), env...)

@@ -120,7 +120,7 @@ func countGets(fake *fakegmail.Server) int64 {
 	return n
 }
 
-func waitForTask(t *testing.T, svc *tasks.Service, p inbox.Principal, id int64, timeout time.Duration) inbox.Task {
+func waitForTask(t testing.TB, svc *tasks.Service, p inbox.Principal, id int64, timeout time.Duration) inbox.Task {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {

@@ -4,6 +4,83 @@
  */
 
 export interface paths {
+    "/api/v1/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List your Gmail accounts */
+        get: operations["list-accounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/connect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Connect a Gmail account
+         * @description Starts Google's OAuth consent (offline access, gmail.modify). The returned URL is valid for 10 minutes.
+         */
+        post: operations["connect-account"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/oauth/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Google's OAuth redirect
+         * @description Google sends the browser here after consent; inboxq stores the account (its refresh token sealed) and redirects to the dashboard.
+         */
+        get: operations["oauth-callback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Disconnect a Gmail account
+         * @description Deletes the account, its sealed token and its stored messages.
+         */
+        delete: operations["disconnect-account"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alerts": {
         parameters: {
             query?: never;
@@ -472,6 +549,37 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Account: {
+            /** Format: date-time */
+            created_at: string;
+            email: string;
+            /** Format: date-time */
+            full_synced_at?: string;
+            /** Format: int64 */
+            id: number;
+            /** Format: date-time */
+            last_synced_at?: string;
+            /**
+             * Format: int64
+             * @description Messages seen by the last full sync
+             */
+            messages_total?: number;
+            scopes: string[] | null;
+            /**
+             * @description needs_reauth: Google revoked access; connect again
+             * @enum {string}
+             */
+            status: "connected" | "needs_reauth" | "disconnected";
+        };
+        AccountListOutputBody: {
+            /**
+             * Format: uri
+             * @description A URL to the JSON Schema for this object.
+             * @example https://example.com/schemas/AccountListOutputBody.json
+             */
+            readonly $schema?: string;
+            accounts: components["schemas"]["Account"][] | null;
+        };
         Alert: {
             /** Format: date-time */
             created_at: string;
@@ -521,6 +629,28 @@ export interface components {
             attempt: number;
             error: string;
         };
+        /** @description Archives messages (removes INBOX) chosen by ids or by sender, label and age; 1000 per Gmail call. */
+        BulkArchiveEmailsArgs: {
+            /**
+             * Format: int64
+             * @description The Gmail account (see list-accounts)
+             */
+            account_id: number;
+            target: components["schemas"]["BulkTarget"];
+        };
+        /** @description Moves messages to the trash (recoverable for 30 days); permanent deletion needs the full mail scope and an explicit confirmation. */
+        BulkDeleteEmailsArgs: {
+            /**
+             * Format: int64
+             * @description The Gmail account (see list-accounts)
+             */
+            account_id: number;
+            /** @description Must be "delete permanently" when permanent is set */
+            confirm?: string;
+            /** @description Delete for good instead of trashing; needs the full mail scope */
+            permanent?: boolean;
+            target: components["schemas"]["BulkTarget"];
+        };
         BulkInputBody: {
             /**
              * Format: uri
@@ -538,6 +668,19 @@ export interface components {
             queue?: string[] | null;
             state?: ("pending" | "scheduled" | "running" | "cancelling" | "retrying" | "completed" | "failed" | "cancelled")[] | null;
         };
+        /** @description Adds and removes labels (creating missing ones) on messages chosen by ids or by sender, label and age. */
+        BulkLabelEmailsArgs: {
+            /**
+             * Format: int64
+             * @description The Gmail account (see list-accounts)
+             */
+            account_id: number;
+            /** @description Label names to add; missing user labels are created */
+            add?: string[] | null;
+            /** @description Label names or ids to remove */
+            remove?: string[] | null;
+            target: components["schemas"]["BulkTarget"];
+        };
         BulkOutputBody: {
             /**
              * Format: uri
@@ -550,8 +693,118 @@ export interface components {
             /** @description Tasks left alone, with the reason */
             skipped: components["schemas"]["SkippedTask"][] | null;
         };
+        BulkTarget: {
+            /** @description Sender contains this (case-insensitive) */
+            from?: string;
+            /** @description These messages; or leave out and filter */
+            ids?: string[] | null;
+            /** @description Has this label id, e.g. CATEGORY_PROMOTIONS or INBOX */
+            label?: string;
+            /**
+             * Format: int64
+             * @description Received more than this many days ago
+             */
+            older_than_days?: number;
+        };
         /** @description Deletes API tokens that have expired, and revoked tokens after 30 days. */
         CleanupExpiredTokensArgs: Record<string, never>;
+        /** @description Forgets local copies of messages older than the retention period; touches Gmail only when asked, and then only to trash. */
+        CleanupOldEmailsArgs: {
+            /**
+             * Format: int64
+             * @description The Gmail account (see list-accounts)
+             */
+            account_id: number;
+            /**
+             * Format: int64
+             * @description Retention: forget messages received more than this many days ago
+             */
+            older_than_days: number;
+            /** @description Also move them to Gmail's trash (recoverable for 30 days); never deletes for good */
+            trash_in_gmail?: boolean;
+        };
+        ConnectOutputBody: {
+            /**
+             * Format: uri
+             * @description A URL to the JSON Schema for this object.
+             * @example https://example.com/schemas/ConnectOutputBody.json
+             */
+            readonly $schema?: string;
+            /** @description Open this in the browser; Google returns to the callback, which redirects to the dashboard */
+            authorize_url: string;
+        };
+        /** bulk_archive_emails */
+        CreateBulkArchiveEmails: {
+            args?: components["schemas"]["BulkArchiveEmailsArgs"];
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "bulk_archive_emails";
+            /**
+             * Format: int64
+             * @description Attempts before the task fails; the kind's default when absent
+             */
+            max_attempts?: number;
+            /**
+             * Format: int64
+             * @description 1 (highest) to 4; the kind's default when absent
+             */
+            priority?: number;
+            /**
+             * Format: date-time
+             * @description Start no earlier than this time; now when absent
+             */
+            run_at?: string;
+        };
+        /** bulk_delete_emails */
+        CreateBulkDeleteEmails: {
+            args?: components["schemas"]["BulkDeleteEmailsArgs"];
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "bulk_delete_emails";
+            /**
+             * Format: int64
+             * @description Attempts before the task fails; the kind's default when absent
+             */
+            max_attempts?: number;
+            /**
+             * Format: int64
+             * @description 1 (highest) to 4; the kind's default when absent
+             */
+            priority?: number;
+            /**
+             * Format: date-time
+             * @description Start no earlier than this time; now when absent
+             */
+            run_at?: string;
+        };
+        /** bulk_label_emails */
+        CreateBulkLabelEmails: {
+            args?: components["schemas"]["BulkLabelEmailsArgs"];
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "bulk_label_emails";
+            /**
+             * Format: int64
+             * @description Attempts before the task fails; the kind's default when absent
+             */
+            max_attempts?: number;
+            /**
+             * Format: int64
+             * @description 1 (highest) to 4; the kind's default when absent
+             */
+            priority?: number;
+            /**
+             * Format: date-time
+             * @description Start no earlier than this time; now when absent
+             */
+            run_at?: string;
+        };
         /** cleanup_expired_tokens */
         CreateCleanupExpiredTokens: {
             args?: components["schemas"]["CleanupExpiredTokensArgs"];
@@ -576,6 +829,54 @@ export interface components {
              */
             run_at?: string;
         };
+        /** cleanup_old_emails */
+        CreateCleanupOldEmails: {
+            args?: components["schemas"]["CleanupOldEmailsArgs"];
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "cleanup_old_emails";
+            /**
+             * Format: int64
+             * @description Attempts before the task fails; the kind's default when absent
+             */
+            max_attempts?: number;
+            /**
+             * Format: int64
+             * @description 1 (highest) to 4; the kind's default when absent
+             */
+            priority?: number;
+            /**
+             * Format: date-time
+             * @description Start no earlier than this time; now when absent
+             */
+            run_at?: string;
+        };
+        /** incremental_sync */
+        CreateIncrementalSync: {
+            args?: components["schemas"]["IncrementalSyncArgs"];
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "incremental_sync";
+            /**
+             * Format: int64
+             * @description Attempts before the task fails; the kind's default when absent
+             */
+            max_attempts?: number;
+            /**
+             * Format: int64
+             * @description 1 (highest) to 4; the kind's default when absent
+             */
+            priority?: number;
+            /**
+             * Format: date-time
+             * @description Start no earlier than this time; now when absent
+             */
+            run_at?: string;
+        };
         /** monitor_system_health */
         CreateMonitorSystemHealth: {
             args?: components["schemas"]["MonitorSystemHealthArgs"];
@@ -584,6 +885,54 @@ export interface components {
              * @enum {string}
              */
             kind: "monitor_system_health";
+            /**
+             * Format: int64
+             * @description Attempts before the task fails; the kind's default when absent
+             */
+            max_attempts?: number;
+            /**
+             * Format: int64
+             * @description 1 (highest) to 4; the kind's default when absent
+             */
+            priority?: number;
+            /**
+             * Format: date-time
+             * @description Start no earlier than this time; now when absent
+             */
+            run_at?: string;
+        };
+        /** sync_email_metadata */
+        CreateSyncEmailMetadata: {
+            args?: components["schemas"]["SyncEmailMetadataArgs"];
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "sync_email_metadata";
+            /**
+             * Format: int64
+             * @description Attempts before the task fails; the kind's default when absent
+             */
+            max_attempts?: number;
+            /**
+             * Format: int64
+             * @description 1 (highest) to 4; the kind's default when absent
+             */
+            priority?: number;
+            /**
+             * Format: date-time
+             * @description Start no earlier than this time; now when absent
+             */
+            run_at?: string;
+        };
+        /** sync_user_emails */
+        CreateSyncUserEmails: {
+            args?: components["schemas"]["SyncUserEmailsArgs"];
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "sync_user_emails";
             /**
              * Format: int64
              * @description Attempts before the task fails; the kind's default when absent
@@ -742,6 +1091,14 @@ export interface components {
              * @enum {string}
              */
             status: "ok" | "ready";
+        };
+        /** @description Applies Gmail's history since the last sync (added, deleted, relabelled); starts a full sync when the history expired. */
+        IncrementalSyncArgs: {
+            /**
+             * Format: int64
+             * @description The Gmail account (see list-accounts)
+             */
+            account_id: number;
         };
         KindInfo: {
             /** @description Only admins may start it */
@@ -918,6 +1275,87 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /** bulk_archive_emails */
+        ScheduleBulkArchiveEmails: {
+            args?: components["schemas"]["BulkArchiveEmailsArgs"];
+            /**
+             * @description Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+             * @example 0 3 * * *
+             */
+            cron: string;
+            /** @description Default true */
+            enabled?: boolean;
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "bulk_archive_emails";
+            name: string;
+            /**
+             * Format: int64
+             * @default 2
+             */
+            priority: number;
+            /**
+             * @description IANA time zone, e.g. Europe/Paris
+             * @default UTC
+             */
+            timezone: string;
+        };
+        /** bulk_delete_emails */
+        ScheduleBulkDeleteEmails: {
+            args?: components["schemas"]["BulkDeleteEmailsArgs"];
+            /**
+             * @description Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+             * @example 0 3 * * *
+             */
+            cron: string;
+            /** @description Default true */
+            enabled?: boolean;
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "bulk_delete_emails";
+            name: string;
+            /**
+             * Format: int64
+             * @default 2
+             */
+            priority: number;
+            /**
+             * @description IANA time zone, e.g. Europe/Paris
+             * @default UTC
+             */
+            timezone: string;
+        };
+        /** bulk_label_emails */
+        ScheduleBulkLabelEmails: {
+            args?: components["schemas"]["BulkLabelEmailsArgs"];
+            /**
+             * @description Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+             * @example 0 3 * * *
+             */
+            cron: string;
+            /** @description Default true */
+            enabled?: boolean;
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "bulk_label_emails";
+            name: string;
+            /**
+             * Format: int64
+             * @default 2
+             */
+            priority: number;
+            /**
+             * @description IANA time zone, e.g. Europe/Paris
+             * @default UTC
+             */
+            timezone: string;
+        };
         /** cleanup_expired_tokens */
         ScheduleCleanupExpiredTokens: {
             args?: components["schemas"]["CleanupExpiredTokensArgs"];
@@ -945,6 +1383,33 @@ export interface components {
              */
             timezone: string;
         };
+        /** cleanup_old_emails */
+        ScheduleCleanupOldEmails: {
+            args?: components["schemas"]["CleanupOldEmailsArgs"];
+            /**
+             * @description Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+             * @example 0 3 * * *
+             */
+            cron: string;
+            /** @description Default true */
+            enabled?: boolean;
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "cleanup_old_emails";
+            name: string;
+            /**
+             * Format: int64
+             * @default 2
+             */
+            priority: number;
+            /**
+             * @description IANA time zone, e.g. Europe/Paris
+             * @default UTC
+             */
+            timezone: string;
+        };
         ScheduleFields: {
             /**
              * @description Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
@@ -953,6 +1418,33 @@ export interface components {
             cron: string;
             /** @description Default true */
             enabled?: boolean;
+            name: string;
+            /**
+             * Format: int64
+             * @default 2
+             */
+            priority: number;
+            /**
+             * @description IANA time zone, e.g. Europe/Paris
+             * @default UTC
+             */
+            timezone: string;
+        };
+        /** incremental_sync */
+        ScheduleIncrementalSync: {
+            args?: components["schemas"]["IncrementalSyncArgs"];
+            /**
+             * @description Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+             * @example 0 3 * * *
+             */
+            cron: string;
+            /** @description Default true */
+            enabled?: boolean;
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "incremental_sync";
             name: string;
             /**
              * Format: int64
@@ -1001,6 +1493,60 @@ export interface components {
              */
             timezone: string;
         };
+        /** sync_email_metadata */
+        ScheduleSyncEmailMetadata: {
+            args?: components["schemas"]["SyncEmailMetadataArgs"];
+            /**
+             * @description Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+             * @example 0 3 * * *
+             */
+            cron: string;
+            /** @description Default true */
+            enabled?: boolean;
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "sync_email_metadata";
+            name: string;
+            /**
+             * Format: int64
+             * @default 2
+             */
+            priority: number;
+            /**
+             * @description IANA time zone, e.g. Europe/Paris
+             * @default UTC
+             */
+            timezone: string;
+        };
+        /** sync_user_emails */
+        ScheduleSyncUserEmails: {
+            args?: components["schemas"]["SyncUserEmailsArgs"];
+            /**
+             * @description Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+             * @example 0 3 * * *
+             */
+            cron: string;
+            /** @description Default true */
+            enabled?: boolean;
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "sync_user_emails";
+            name: string;
+            /**
+             * Format: int64
+             * @default 2
+             */
+            priority: number;
+            /**
+             * @description IANA time zone, e.g. Europe/Paris
+             * @default UTC
+             */
+            timezone: string;
+        };
         SkippedTask: {
             /** Format: int64 */
             id: number;
@@ -1017,6 +1563,22 @@ export interface components {
             counts: components["schemas"]["TaskCount"][] | null;
             /** @description Completions and failures per minute over the last hour, oldest first */
             throughput: components["schemas"]["ThroughputPoint"][] | null;
+        };
+        /** @description Refreshes the labels and metadata of every stored message, 100 per batch; forgets the ones Gmail no longer has. */
+        SyncEmailMetadataArgs: {
+            /**
+             * Format: int64
+             * @description The Gmail account (see list-accounts)
+             */
+            account_id: number;
+        };
+        /** @description Full sync: lists the whole mailbox and stores every message's metadata; resumable, page by page. */
+        SyncUserEmailsArgs: {
+            /**
+             * Format: int64
+             * @description The Gmail account (see list-accounts)
+             */
+            account_id: number;
         };
         SystemHealthOutputBody: {
             /**
@@ -1200,6 +1762,171 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    "list-accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountListOutputBody"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "connect-account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectOutputBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "oauth-callback": {
+        parameters: {
+            query?: {
+                code?: string;
+                state?: string;
+                /** @description Set by Google when the person declined */
+                error?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Found */
+            302: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "disconnect-account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
     "list-alerts": {
         parameters: {
             query?: {
@@ -1625,7 +2352,7 @@ export interface operations {
         /** @description The schedule: name, cron, time zone, and the task's kind and args */
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ScheduleCleanupExpiredTokens"] | components["schemas"]["ScheduleMonitorSystemHealth"];
+                "application/json": components["schemas"]["ScheduleBulkArchiveEmails"] | components["schemas"]["ScheduleBulkDeleteEmails"] | components["schemas"]["ScheduleBulkLabelEmails"] | components["schemas"]["ScheduleCleanupExpiredTokens"] | components["schemas"]["ScheduleCleanupOldEmails"] | components["schemas"]["ScheduleIncrementalSync"] | components["schemas"]["ScheduleMonitorSystemHealth"] | components["schemas"]["ScheduleSyncEmailMetadata"] | components["schemas"]["ScheduleSyncUserEmails"];
             };
         };
         responses: {
@@ -2001,7 +2728,7 @@ export interface operations {
         /** @description The task to start: its kind, the kind's args and options */
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateCleanupExpiredTokens"] | components["schemas"]["CreateMonitorSystemHealth"];
+                "application/json": components["schemas"]["CreateBulkArchiveEmails"] | components["schemas"]["CreateBulkDeleteEmails"] | components["schemas"]["CreateBulkLabelEmails"] | components["schemas"]["CreateCleanupExpiredTokens"] | components["schemas"]["CreateCleanupOldEmails"] | components["schemas"]["CreateIncrementalSync"] | components["schemas"]["CreateMonitorSystemHealth"] | components["schemas"]["CreateSyncEmailMetadata"] | components["schemas"]["CreateSyncUserEmails"];
             };
         };
         responses: {

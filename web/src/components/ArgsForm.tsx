@@ -1,7 +1,8 @@
+import { useQuery } from "@tanstack/react-query";
 import { useId, useState } from "react";
 import { toLocalInput } from "../lib/format";
-import type { JSONSchema } from "../services/kinds";
-import { resolve } from "../services/kinds";
+import { accountsQuery } from "../services/accounts";
+import { argFields, resolve, type JSONSchema } from "../services/kinds";
 
 export type Args = Record<string, unknown>;
 
@@ -11,7 +12,7 @@ type Props = {
   schemas: Record<string, JSONSchema>;
   value: Args;
   onChange: (v: Args) => void;
-  /** Errors by field: "args.NAME" keys. */
+  /** Errors by field: "args.NAME" (and "args.NAME.SUB") keys. */
   errors: Record<string, string>;
 };
 
@@ -20,21 +21,11 @@ function baseType(s: JSONSchema): string | undefined {
   return s.type;
 }
 
-/** editable lists the fields a person fills in (not read-only ones). */
-export function argFields(schema: JSONSchema | undefined): [string, JSONSchema][] {
-  return Object.entries(schema?.properties ?? {}).filter(([name, s]) => !s.readOnly && name !== "$schema");
+function isObject(v: unknown): v is Args {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function FieldInput({
-  id,
-  name,
-  schema,
-  value,
-  required,
-  invalid,
-  describedBy,
-  onChange,
-}: {
+type InputProps = {
   id: string;
   name: string;
   schema: JSONSchema;
@@ -43,7 +34,39 @@ function FieldInput({
   invalid: boolean;
   describedBy: string | undefined;
   onChange: (v: unknown) => void;
-}) {
+};
+
+/**
+ * AccountInput picks one of the caller's Gmail accounts for an account_id
+ * field (the API documents those as "see list-accounts"); a number input
+ * when the accounts cannot be listed.
+ */
+function AccountInput(props: InputProps) {
+  const accounts = useQuery(accountsQuery);
+  if (!accounts.data?.length) return <ScalarInput {...props} />;
+  const { id, name, value, required, invalid, describedBy, onChange } = props;
+  return (
+    <select
+      id={id}
+      name={name}
+      required={required}
+      aria-invalid={invalid || undefined}
+      aria-describedby={describedBy}
+      value={typeof value === "number" ? String(value) : ""}
+      onChange={(e) => onChange(e.target.value ? Number(e.target.value) : undefined)}
+    >
+      <option value="">Choose an account…</option>
+      {accounts.data.map((a) => (
+        <option key={a.id} value={a.id}>
+          {a.email}
+          {a.status !== "connected" ? ` (${a.status})` : ""}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+function ScalarInput({ id, name, schema, value, required, invalid, describedBy, onChange }: InputProps) {
   const common = { id, name, "aria-invalid": invalid || undefined, "aria-describedby": describedBy, required };
   const type = baseType(schema);
   if (schema.enum) {
@@ -59,7 +82,7 @@ function FieldInput({
     );
   }
   if (type === "boolean") {
-    return <input {...common} required={false} type="checkbox" checked={value === true} onChange={(e) => onChange(e.target.checked)} />;
+    return <input {...common} required={false} type="checkbox" checked={value === true} onChange={(e) => onChange(required ? e.target.checked : e.target.checked || undefined)} />;
   }
   if (type === "integer" || type === "number") {
     return (
@@ -76,19 +99,7 @@ function FieldInput({
     );
   }
   if (type === "array" && ["string", "integer", "number"].includes(baseType(schema.items ?? {}) ?? "")) {
-    const numeric = baseType(schema.items ?? {}) !== "string";
-    return (
-      <input
-        {...common}
-        type="text"
-        placeholder="comma-separated"
-        value={Array.isArray(value) ? value.join(", ") : ""}
-        onChange={(e) => {
-          const parts = e.target.value.split(",").map((p) => p.trim()).filter(Boolean);
-          onChange(parts.length ? (numeric ? parts.map(Number) : parts) : undefined);
-        }}
-      />
-    );
+    return <ListInput {...common} numeric={baseType(schema.items ?? {}) !== "string"} value={value} onChange={onChange} />;
   }
   if (type === "string") {
     if (schema.format === "date-time") {
@@ -112,13 +123,46 @@ function FieldInput({
       />
     );
   }
-  // Objects and anything else: JSON for that one field.
+  // Anything else: JSON for that one field.
   return <JsonField {...common} value={value} onChange={onChange} />;
 }
 
 function toLocal(iso: string): string {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? "" : toLocalInput(d);
+}
+
+/** ListInput edits a list of strings or numbers as comma-separated text. */
+function ListInput({
+  numeric,
+  value,
+  onChange,
+  ...rest
+}: {
+  id: string;
+  name: string;
+  numeric: boolean;
+  value: unknown;
+  onChange: (v: unknown) => void;
+  required: boolean;
+  "aria-invalid"?: boolean;
+  "aria-describedby"?: string;
+}) {
+  // The text as typed: "a, " must stay while the next item is typed.
+  const [text, setText] = useState(() => (Array.isArray(value) ? value.join(", ") : ""));
+  return (
+    <input
+      {...rest}
+      type="text"
+      placeholder="comma-separated"
+      value={text}
+      onChange={(e) => {
+        setText(e.target.value);
+        const parts = e.target.value.split(",").map((p) => p.trim()).filter(Boolean);
+        onChange(parts.length ? (numeric ? parts.map(Number) : parts) : undefined);
+      }}
+    />
+  );
 }
 
 function JsonField({
@@ -130,6 +174,7 @@ function JsonField({
   name: string;
   value: unknown;
   onChange: (v: unknown) => void;
+  required: boolean;
   "aria-invalid"?: boolean;
   "aria-describedby"?: string;
 }) {
@@ -163,60 +208,107 @@ function JsonField({
   );
 }
 
-/**
- * ArgsForm edits a task kind's args from its JSON Schema: one input per
- * property (text, number, checkbox, select, list, date), JSON for nested
- * values. Server errors appear beside their field.
- */
-export function ArgsForm({ schema, schemas, value, onChange, errors }: Props) {
-  const base = useId();
-  const fields = argFields(schema);
-  if (!schema) return null;
-  if (!fields.length) return <p className="muted">This kind takes no arguments.</p>;
+type ObjectProps = {
+  schema: JSONSchema;
+  schemas: Record<string, JSONSchema>;
+  value: Args;
+  onChange: (v: Args) => void;
+  errors: Record<string, string>;
+  /** Where these fields sit in the body, for server errors: "args", "args.target". */
+  path: string;
+  idBase: string;
+};
+
+/** ObjectFields renders one input per property; nested objects as fieldsets. */
+function ObjectFields({ schema, schemas, value, onChange, errors, path, idBase }: ObjectProps) {
   const required = new Set(schema.required ?? []);
+  const set = (name: string, v: unknown) => {
+    const next = { ...value };
+    if (v === undefined || (isObject(v) && !Object.keys(v).length)) delete next[name];
+    else next[name] = v;
+    onChange(next);
+  };
   return (
     <div className="fields">
-      {fields.map(([name, raw]) => {
+      {argFields(schema).map(([name, raw]) => {
         const s = resolve(raw, schemas) ?? raw;
-        const id = `${base}-${name}`;
-        const err = errors[`args.${name}`];
-        const help = s.description ?? raw.description;
+        const id = `${idBase}-${name}`;
+        const key = `${path}.${name}`;
+        const err = errors[key];
+        const help = raw.description ?? s.description;
+        const errNode = err && (
+          <span id={`${id}-err`} className="field-error">
+            {err}
+          </span>
+        );
+        if (baseType(s) === "object" && s.properties) {
+          return (
+            <fieldset key={name} className="nested" aria-describedby={help ? `${id}-help` : undefined}>
+              <legend>
+                {name}
+                {required.has(name) && <span aria-hidden="true"> *</span>}
+              </legend>
+              {help && (
+                <p id={`${id}-help`} className="help">
+                  {help}
+                </p>
+              )}
+              {errNode}
+              <ObjectFields
+                schema={s}
+                schemas={schemas}
+                value={isObject(value[name]) ? (value[name] as Args) : {}}
+                onChange={(v) => set(name, v)}
+                errors={errors}
+                path={key}
+                idBase={id}
+              />
+            </fieldset>
+          );
+        }
         const describedBy = [help ? `${id}-help` : "", err ? `${id}-err` : ""].filter(Boolean).join(" ") || undefined;
         const isCheck = baseType(s) === "boolean" && !s.enum;
+        const inputProps: InputProps = {
+          id,
+          name,
+          schema: s,
+          value: value[name],
+          required: required.has(name),
+          invalid: !!err,
+          describedBy,
+          onChange: (v) => set(name, v),
+        };
         return (
           <div key={name} className={`field${isCheck ? " check" : ""}`}>
             <label htmlFor={id}>
               {name}
               {required.has(name) && <span aria-hidden="true"> *</span>}
             </label>
-            <FieldInput
-              id={id}
-              name={name}
-              schema={s}
-              value={value[name]}
-              required={required.has(name)}
-              invalid={!!err}
-              describedBy={describedBy}
-              onChange={(v) => {
-                const next = { ...value };
-                if (v === undefined) delete next[name];
-                else next[name] = v;
-                onChange(next);
-              }}
-            />
+            {name === "account_id" && baseType(s) === "integer" ? <AccountInput {...inputProps} /> : <ScalarInput {...inputProps} />}
             {help && (
               <span id={`${id}-help`} className="help">
                 {help}
               </span>
             )}
-            {err && (
-              <span id={`${id}-err`} className="field-error">
-                {err}
-              </span>
-            )}
+            {errNode}
           </div>
         );
       })}
     </div>
+  );
+}
+
+/**
+ * ArgsForm edits a task kind's args from its JSON Schema: one input per
+ * property (text, number, checkbox, select, list, date), a fieldset per
+ * nested object, JSON for anything else. Server errors appear beside their
+ * field. Fields marked * are required.
+ */
+export function ArgsForm({ schema, schemas, value, onChange, errors }: Props) {
+  const base = useId();
+  if (!schema) return null;
+  if (!argFields(schema).length) return <p className="muted">This kind takes no arguments.</p>;
+  return (
+    <ObjectFields schema={schema} schemas={schemas} value={value} onChange={onChange} errors={errors} path="args" idBase={base} />
   );
 }

@@ -1,7 +1,7 @@
 import { useState } from "react";
 import type { KindInfo } from "../api/client";
-import { resolve, type JSONSchema } from "../services/kinds";
-import { ArgsForm, argFields, type Args } from "./ArgsForm";
+import { argFields, resolve, type JSONSchema } from "../services/kinds";
+import { ArgsForm, type Args } from "./ArgsForm";
 
 type Props = {
   kind: KindInfo | undefined;
@@ -25,7 +25,7 @@ export function KindArgs({ kind, schemas, value, onChange, errors }: Props) {
   const showJSON = asJSON || jsonOnly;
   const argsError = errors["args"];
   const otherArgErrors = Object.entries(errors).filter(
-    ([k]) => k.startsWith("args.") && !argFields(schema).some(([n]) => k === `args.${n}`),
+    ([k]) => k.startsWith("args.") && !argFields(schema).some(([n]) => k === `args.${n}` || k.startsWith(`args.${n}.`)),
   );
 
   const toggle = () => {

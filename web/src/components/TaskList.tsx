@@ -18,6 +18,15 @@ function eta(t: Task): string {
   return s === undefined ? "–" : duration(s);
 }
 
+/** Cell is a value column; an empty one ("–") is left out on narrow screens. */
+function Cell({ label, value }: { label: string; value: string }) {
+  return (
+    <td data-label={label} className={value === "–" ? "na" : undefined}>
+      {value}
+    </td>
+  );
+}
+
 /**
  * TaskList is the table of tasks: state, kind, progress, rate, ETA and age,
  * with a checkbox per row for bulk actions. On a narrow screen each row
@@ -82,12 +91,15 @@ export function TaskList({ tasks, selected, onSelect }: Props) {
             <td data-label="Progress" className="progress-col">
               <ProgressBar progress={t.progress} state={t.state} label={`Progress of task ${t.id}`} />
             </td>
-            <td data-label="Rate">{isFinished(t.state) ? "–" : rate(t.progress?.rate)}</td>
-            <td data-label="ETA">{eta(t)}</td>
+            <Cell label="Rate" value={isFinished(t.state) ? "–" : rate(t.progress?.rate)} />
+            <Cell label="ETA" value={eta(t)} />
             <td data-label="Age">
               <time dateTime={t.created_at} title={new Date(t.created_at).toLocaleString()}>
                 {ago(t.created_at, now)}
               </time>
+              {t.state === "scheduled" && Date.parse(t.scheduled_at) > now && (
+                <span className="sub muted">runs {ago(t.scheduled_at, now)}</span>
+              )}
             </td>
           </tr>
         ))}

@@ -40,8 +40,8 @@ export function ThroughputChart({ points }: Props) {
       ],
       series: [
         {},
-        { label: "Completed", stroke: COMPLETED, fill: "rgba(31,122,77,0.12)", width: 2 },
-        { label: "Failed", stroke: FAILED, fill: "rgba(179,38,30,0.10)", width: 2 },
+        { label: "Completed", stroke: COMPLETED, fill: "rgba(31,122,77,0.12)", width: 2, points: { show: false } },
+        { label: "Failed", stroke: FAILED, fill: "rgba(179,38,30,0.10)", width: 2, points: { show: false } },
       ],
     };
     const u = new uPlot(opts, [[], [], []], el);

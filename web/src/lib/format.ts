@@ -13,12 +13,21 @@ export function duration(seconds: number): string {
   return h % 24 ? `${d} d ${h % 24} h` : `${d} d`;
 }
 
+/** roughly renders seconds in its largest unit or two: "45 s", "3 min", "2 h 10 min", "3 d". */
+export function roughly(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  if (s < 86400) return duration(Math.floor(s / 60) * 60);
+  return `${Math.floor(s / 86400)} d`;
+}
+
 /** ago renders a past time relative to now: "12 s ago"; a future one: "in 5 min". */
 export function ago(iso: string | undefined, now: number): string {
   if (!iso) return "–";
   const diff = (now - Date.parse(iso)) / 1000;
   if (Math.abs(diff) < 1) return "just now";
-  return diff >= 0 ? `${duration(diff)} ago` : `in ${duration(-diff)}`;
+  return diff >= 0 ? `${roughly(diff)} ago` : `in ${roughly(-diff)}`;
 }
 
 /** dateTime renders an absolute local time. */

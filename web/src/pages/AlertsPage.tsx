@@ -1,6 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { ErrorNote } from "../components/ErrorNote";
-import { Link } from "../components/Link";
 import { useNow } from "../hooks/useNow";
 import { ago, dateTime } from "../lib/format";
 import { alertKeys, alertsQuery, markAlertsRead } from "../services/alerts";
@@ -40,7 +39,7 @@ export function AlertsPage() {
                 <span className={`badge sev-${a.severity}`}>{a.severity}</span>
                 <strong>{a.title}</strong>
                 {!a.read_at && <span className="badge unread">unread</span>}
-                {a.resolved_at && <span className="badge resolved">resolved</span>}
+                {a.system && a.resolved_at && <span className="badge resolved">resolved</span>}
               </div>
               <p>{a.message}</p>
               <p className="muted small">
@@ -48,12 +47,6 @@ export function AlertsPage() {
                   {ago(a.created_at, now)}
                 </time>
                 {a.system && " · system health"}
-                {a.task_id !== undefined && (
-                  <>
-                    {" · "}
-                    <Link to={`/tasks/${a.task_id}`}>task #{a.task_id}</Link>
-                  </>
-                )}
               </p>
               {!a.read_at && (
                 <button type="button" className="small" disabled={mark.isPending} onClick={() => mark.mutate([a.id])}>

@@ -3,7 +3,6 @@ import { useState, type FormEvent } from "react";
 import type { Args } from "../components/ArgsForm";
 import { ErrorNote } from "../components/ErrorNote";
 import { KindArgs } from "../components/KindArgs";
-import { Link } from "../components/Link";
 import { fieldErrors } from "../lib/fieldErrors";
 import { navigate } from "../router";
 import { kindsQuery, schemasQuery } from "../services/kinds";
@@ -22,22 +21,21 @@ export function StartWorkPage() {
   const [priority, setPriority] = useState("");
   const [maxAttempts, setMaxAttempts] = useState("");
   const [runAt, setRunAt] = useState("");
-  const [duplicate, setDuplicate] = useState<number | null>(null);
 
   const kind = kinds.data?.find((k) => k.name === kindName);
   const create = useMutation({
     mutationFn: (t: NewTask) => createTask(t),
     onSuccess: (t) => {
       storeTask(qc, t);
-      if (t.duplicate) setDuplicate(t.id);
-      else navigate(`/tasks/${t.id}`);
+      // A duplicate is the task already in flight (the kind's uniqueness
+      // rule): show that one, saying so.
+      navigate(t.duplicate ? `/tasks/${t.id}?duplicate=1` : `/tasks/${t.id}`);
     },
   });
   const { byField, other } = fieldErrors(create.error, (f) => OPTION_FIELDS.has(f) || f.startsWith("args."));
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    setDuplicate(null);
     if (!kindName) return;
     const t: NewTask = { kind: kindName, args };
     if (priority) t.priority = Number(priority);
@@ -167,13 +165,7 @@ export function StartWorkPage() {
         )}
         {create.isError && Object.keys(byField).length > 0 && (
           <p className="error-note" role="alert">
-            {create.error.message}: see the marked fields.
-          </p>
-        )}
-        {duplicate !== null && (
-          <p className="note" role="status">
-            The same task is already in flight: <Link to={`/tasks/${duplicate}`}>task #{duplicate}</Link>. Nothing new was
-            started.
+            Not started ({create.error.message}): see the marked fields.
           </p>
         )}
         <div className="actions">

@@ -9,6 +9,7 @@ import { useNow } from "../hooks/useNow";
 import { useTaskStatus } from "../hooks/useTaskStatus";
 import type { StreamStatus } from "../hooks/useEventStream";
 import { ago, dateTime, duration, rate } from "../lib/format";
+import { useLocation } from "../router";
 import { canCancel, canRetry, cancelTask, isFinished, retryTask, storeTask } from "../services/tasks";
 
 function LiveNote({ stream, task }: { stream: StreamStatus; task: Task }) {
@@ -52,6 +53,7 @@ export function TaskDetailPage({ id }: { id: number }) {
   const qc = useQueryClient();
   const now = useNow();
   const { task, query, stream } = useTaskStatus(id);
+  const duplicate = useLocation().search.get("duplicate") === "1";
   const control = useMutation({
     mutationFn: (action: "cancel" | "retry") => (action === "cancel" ? cancelTask(id) : retryTask(id)),
     onSuccess: (t) => storeTask(qc, t),
@@ -83,6 +85,12 @@ export function TaskDetailPage({ id }: { id: number }) {
         </div>
       </div>
 
+      {duplicate && (
+        <p className="note" role="status">
+          Nothing new was started: this task of the same kind was already queued or ran recently (the kind allows one at a
+          time).
+        </p>
+      )}
       <div className="actions">
         <button
           type="button"

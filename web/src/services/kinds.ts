@@ -49,3 +49,8 @@ export function resolve(s: JSONSchema | undefined, all: Record<string, JSONSchem
   const name = s.$ref.replace(/^#\/components\/schemas\//, "");
   return resolve(all[name], all, depth + 1);
 }
+
+/** argFields lists the fields a person fills in (not read-only ones). */
+export function argFields(schema: JSONSchema | undefined): [string, JSONSchema][] {
+  return Object.entries(schema?.properties ?? {}).filter(([name, s]) => !s.readOnly && name !== "$schema");
+}

@@ -1,6 +1,7 @@
 // Schedules (recurring tasks).
 import { queryOptions } from "@tanstack/react-query";
 import { api, call } from "../api/client";
+import type { operations } from "../api/schema";
 
 export const schedulesQuery = queryOptions({
   queryKey: ["schedules"],
@@ -17,8 +18,8 @@ export type NewSchedule = {
   priority: number;
   enabled: boolean;
 };
-type CreateBody = NonNullable<Parameters<typeof api.POST<"/api/v1/schedules">>[1]>["body"];
-export type ScheduleChanges = NonNullable<Parameters<typeof api.PATCH<"/api/v1/schedules/{id}">>[1]>["body"];
+type CreateBody = operations["create-schedule"]["requestBody"]["content"]["application/json"];
+export type ScheduleChanges = operations["update-schedule"]["requestBody"]["content"]["application/json"];
 
 export function createSchedule(s: NewSchedule) {
   // A union over the kinds known at generation time; the server checks it.

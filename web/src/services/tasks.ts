@@ -15,6 +15,7 @@ import {
   type TaskEvent,
   type TaskState,
 } from "../api/client";
+import type { operations } from "../api/schema";
 
 export type TaskFilters = { state: TaskState[]; kind: string[]; queue: string[] };
 export type TaskPage = Schemas["TaskListOutputBody"];
@@ -86,7 +87,7 @@ export type NewTask = {
   run_at?: string;
   max_attempts?: number;
 };
-type CreateBody = NonNullable<Parameters<typeof api.POST<"/api/v1/tasks">>[1]>["body"];
+type CreateBody = operations["create-task"]["requestBody"]["content"]["application/json"];
 
 export function createTask(t: NewTask) {
   // The generated body is a union over the kinds known when the types were

@@ -276,6 +276,9 @@ func (a archiver) write(ctx context.Context, rep *progress.Reporter, taskID, own
 	defer os.RemoveAll(work)
 
 	user, err := a.store.UserGetByID(ctx, owner)
+	if errors.Is(err, inbox.ErrNotFound) {
+		return store.Export{}, river.JobCancel(fmt.Errorf("user %d is gone", owner))
+	}
 	if err != nil {
 		return store.Export{}, err
 	}

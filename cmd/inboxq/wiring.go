@@ -64,7 +64,7 @@ func setup(getenv func(string) string, stdout io.Writer) (config.Config, *slog.L
 // registry builds the kind registry: every task family with its workers.
 func registry(st *store.Store, g *gmail.Provider, logger *slog.Logger, w wiringOptions) *jobs.Registry {
 	reg := jobs.NewRegistry()
-	jobs.RegisterMaintenance(reg, st, jobs.DefaultHealthThresholds())
+	jobs.RegisterMaintenance(reg, st, jobs.DefaultHealthThresholds(), w.exports)
 	jobs.RegisterSync(reg, st, g, logger, w.slice)
 	jobs.RegisterBulk(reg, st, g, logger)
 	jobs.RegisterExport(reg, st, w.exports, logger)

@@ -150,7 +150,7 @@ func TestRiverUIAndMetricsAreForAdmins(t *testing.T) {
 func TestOpenAPIDocumentsEveryKindAndOperation(t *testing.T) {
 	t.Parallel()
 	reg := jobs.NewRegistry()
-	jobs.RegisterMaintenance(reg, nil, jobs.DefaultHealthThresholds())
+	jobs.RegisterMaintenance(reg, nil, jobs.DefaultHealthThresholds(), "")
 	inboxqtest.RegisterTestKinds(reg)
 	raw, err := api.OpenAPI("test", tasks.NewService(nil, nil, reg, nil))
 	require.NoError(t, err)

@@ -71,7 +71,7 @@ func NewStack(t testing.TB, opts StackOptions) *Stack {
 	}
 	s.Store = store.New(s.Schema.Pool)
 	s.Registry = jobs.NewRegistry()
-	jobs.RegisterMaintenance(s.Registry, s.Store, jobs.DefaultHealthThresholds())
+	jobs.RegisterMaintenance(s.Registry, s.Store, jobs.DefaultHealthThresholds(), "")
 	RegisterTestKinds(s.Registry)
 	if opts.Kinds != nil {
 		opts.Kinds(s.Registry)

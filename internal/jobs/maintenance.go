@@ -11,14 +11,15 @@ import (
 	"github.com/inboxq/inboxq/internal/store"
 )
 
-// RegisterMaintenance adds the maintenance family to reg.
-func RegisterMaintenance(reg *Registry, st *store.Store, th HealthThresholds) {
+// RegisterMaintenance adds the maintenance family to reg. exportDir is
+// where export archives live ("" when this process keeps none).
+func RegisterMaintenance(reg *Registry, st *store.Store, th HealthThresholds, exportDir string) {
 	Add(reg, &MonitorSystemHealthWorker{Store: st, Thresholds: th}, Info{
 		Description: "Measures database latency, queue depths and ages, stuck jobs and failure rates; raises and resolves alerts.",
 		AdminOnly:   true,
 	})
-	Add(reg, &CleanupExpiredTokensWorker{Store: st}, Info{
-		Description: "Deletes API tokens that have expired, and revoked tokens after 30 days.",
+	Add(reg, &CleanupExpiredTokensWorker{Store: st, ExportDir: exportDir}, Info{
+		Description: "Deletes API tokens that have expired, revoked tokens after 30 days, and expired export archives.",
 		AdminOnly:   true,
 	})
 }
@@ -202,15 +203,19 @@ func (CleanupExpiredTokensArgs) InsertOpts() river.InsertOpts {
 	}
 }
 
-// CleanupExpiredTokensWorker deletes dead API tokens.
+// CleanupExpiredTokensWorker deletes dead API tokens, and expired export
+// archives (the other credential-like thing that outlives its use: a link
+// to a person's data).
 type CleanupExpiredTokensWorker struct {
 	river.WorkerDefaults[CleanupExpiredTokensArgs]
-	Store *store.Store
+	Store     *store.Store
+	ExportDir string
 }
 
 // CleanupTokensResult is the recorded output of a token cleanup.
 type CleanupTokensResult struct {
-	Deleted int64 `json:"deleted"`
+	Deleted        int64 `json:"deleted"`
+	ExportsDeleted int64 `json:"exports_deleted"`
 }
 
 // Work deletes expired tokens, and revoked ones past their retention.
@@ -220,7 +225,13 @@ func (w *CleanupExpiredTokensWorker) Work(ctx context.Context, job *river.Job[Cl
 	if err != nil {
 		return err
 	}
-	if err := river.RecordOutput(ctx, CleanupTokensResult{Deleted: n}); err != nil {
+	res := CleanupTokensResult{Deleted: n}
+	if w.ExportDir != "" {
+		if res.ExportsDeleted, err = PruneExports(ctx, w.Store, w.ExportDir); err != nil {
+			return err
+		}
+	}
+	if err := river.RecordOutput(ctx, res); err != nil {
 		return fmt.Errorf("recording output: %w", err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -32,3 +33,5 @@ func serve(h http.Handler, method, path string) *httptest.ResponseRecorder {
 	h.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
 	return rec
 }
+
+func fmtInt(n int64) string { return strconv.FormatInt(n, 10) }

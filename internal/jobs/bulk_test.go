@@ -18,13 +18,13 @@ import (
 	"github.com/inboxq/inboxq/internal/tasks"
 )
 
-func (e *gmailEnv) synced(t *testing.T) {
+func (e *gmailEnv) synced(t testing.TB) {
 	t.Helper()
 	task := e.start(t, "sync_user_emails")
 	e.WaitTask(t, task.ID, 60*time.Second, inboxqtest.InState(inbox.TaskCompleted))
 }
 
-func (e *gmailEnv) bulk(t *testing.T, kind string, args string) (inbox.Task, error) {
+func (e *gmailEnv) bulk(t testing.TB, kind string, args string) (inbox.Task, error) {
 	t.Helper()
 	task, _, err := e.Tasks.Create(context.Background(), e.user, tasks.CreateParams{Kind: kind,
 		Args: json.RawMessage(fmt.Sprintf(`{"account_id":%d,%s}`, e.account.ID, args))})
@@ -32,7 +32,7 @@ func (e *gmailEnv) bulk(t *testing.T, kind string, args string) (inbox.Task, err
 }
 
 // inInbox counts the fake's messages carrying INBOX.
-func (e *gmailEnv) inInbox(t *testing.T) int {
+func (e *gmailEnv) inInbox(t testing.TB) int {
 	t.Helper()
 	return e.fake.Mailbox(mailboxAddr).CountLabel("INBOX")
 }
@@ -128,3 +128,27 @@ func TestBulkActionCancelsBetweenBatches(t *testing.T) {
 }
 
 func jobsTarget(label string) store.MessageTarget { return store.MessageTarget{Label: label} }
+
+// BenchmarkBulkBatchCalls archives N messages and reports the Gmail batch
+// calls made (target ⌈N/1000⌉).
+func BenchmarkBulkBatchCalls(b *testing.B) {
+	for range b.N {
+		env := newGmailEnv(b, 5200, 1_000_000)
+		env.synced(b)
+		n := env.inInbox(b)
+		env.fake.ResetLog()
+		task, err := env.bulk(b, "bulk_archive_emails", `"target":{"label":"INBOX"}`)
+		require.NoError(b, err)
+		env.WaitTask(b, task.ID, 60*time.Second, inboxqtest.InState(inbox.TaskCompleted))
+		calls := 0
+		for _, r := range env.fake.Requests() {
+			if strings.HasSuffix(r.Path, "/messages/batchModify") {
+				calls++
+			}
+		}
+		b.ReportMetric(float64(n), "messages")
+		b.ReportMetric(float64(calls), "batch_calls")
+		b.ReportMetric(float64((n+999)/1000), "target_calls")
+		b.Logf("archived %d messages in %d batchModify calls (⌈N/1000⌉ = %d)", n, calls, (n+999)/1000)
+	}
+}

@@ -36,7 +36,7 @@ type gmailEnv struct {
 	refresh string
 }
 
-func newGmailEnv(t *testing.T, messages int, quota float64) *gmailEnv {
+func newGmailEnv(t testing.TB, messages int, quota float64) *gmailEnv {
 	t.Helper()
 	fake := fakegmail.New(fakegmail.Options{RequireAuth: true, ClientID: "cid", ClientSecret: "csec", UserUnitsPerMinute: int(quota)})
 	fake.AddMailbox(fakegmail.Generate(7, messages, fakegmail.GenerateOptions{Address: mailboxAddr}))
@@ -69,7 +69,7 @@ func newGmailEnv(t *testing.T, messages int, quota float64) *gmailEnv {
 	return &gmailEnv{Stack: s, fake: fake, user: user, account: acct, refresh: rt}
 }
 
-func (e *gmailEnv) start(t *testing.T, kind string) inbox.Task {
+func (e *gmailEnv) start(t testing.TB, kind string) inbox.Task {
 	t.Helper()
 	task, _, err := e.Tasks.Create(context.Background(), e.user, tasks.CreateParams{Kind: kind, Args: json.RawMessage(fmt.Sprintf(`{"account_id":%d}`, e.account.ID))})
 	require.NoError(t, err)
@@ -77,7 +77,7 @@ func (e *gmailEnv) start(t *testing.T, kind string) inbox.Task {
 }
 
 // listable is what a full sync must store: every message outside spam and trash.
-func listable(t *testing.T, fake *fakegmail.Server) []string {
+func listable(t testing.TB, fake *fakegmail.Server) []string {
 	t.Helper()
 	mb := fake.Mailbox(mailboxAddr)
 	var ids []string

@@ -198,6 +198,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your exports and backups
+         * @description Archives written by export_user_data and backup_user_data tasks, newest first. Expired ones are left out.
+         */
+        get: operations["list-exports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/{id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download an export or backup
+         * @description The archive: a .tar.gz holding manifest.json and accounts, messages, labels and tasks as JSON Lines and CSV. Range requests are supported. An expired archive is 410 Gone.
+         */
+        get: operations["download-export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/queues": {
         parameters: {
             query?: never;
@@ -629,6 +669,8 @@ export interface components {
             attempt: number;
             error: string;
         };
+        /** @description The export's archive, kept as a backup: meant for a schedule; the newest 5 per user are kept. Restore with `inboxq restore`. */
+        BackupUserDataArgs: Record<string, never>;
         /** @description Archives messages (removes INBOX) chosen by ids or by sender, label and age; 1000 per Gmail call. */
         BulkArchiveEmailsArgs: {
             /**
@@ -706,7 +748,7 @@ export interface components {
              */
             older_than_days?: number;
         };
-        /** @description Deletes API tokens that have expired, and revoked tokens after 30 days. */
+        /** @description Deletes API tokens that have expired, revoked tokens after 30 days, and expired export archives. */
         CleanupExpiredTokensArgs: Record<string, never>;
         /** @description Forgets local copies of messages older than the retention period; touches Gmail only when asked, and then only to trash. */
         CleanupOldEmailsArgs: {
@@ -732,6 +774,30 @@ export interface components {
             readonly $schema?: string;
             /** @description Open this in the browser; Google returns to the callback, which redirects to the dashboard */
             authorize_url: string;
+        };
+        /** backup_user_data */
+        CreateBackupUserData: {
+            args?: components["schemas"]["BackupUserDataArgs"];
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "backup_user_data";
+            /**
+             * Format: int64
+             * @description Attempts before the task fails; the kind's default when absent
+             */
+            max_attempts?: number;
+            /**
+             * Format: int64
+             * @description 1 (highest) to 4; the kind's default when absent
+             */
+            priority?: number;
+            /**
+             * Format: date-time
+             * @description Start no earlier than this time; now when absent
+             */
+            run_at?: string;
         };
         /** bulk_archive_emails */
         CreateBulkArchiveEmails: {
@@ -837,6 +903,30 @@ export interface components {
              * @enum {string}
              */
             kind: "cleanup_old_emails";
+            /**
+             * Format: int64
+             * @description Attempts before the task fails; the kind's default when absent
+             */
+            max_attempts?: number;
+            /**
+             * Format: int64
+             * @description 1 (highest) to 4; the kind's default when absent
+             */
+            priority?: number;
+            /**
+             * Format: date-time
+             * @description Start no earlier than this time; now when absent
+             */
+            run_at?: string;
+        };
+        /** export_user_data */
+        CreateExportUserData: {
+            args?: components["schemas"]["ExportUserDataArgs"];
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "export_user_data";
             /**
              * Format: int64
              * @description Attempts before the task fails; the kind's default when absent
@@ -1079,6 +1169,58 @@ export interface components {
             /** @description Pass as ?access_token= to the event streams */
             token: string;
         };
+        Export: {
+            counts: components["schemas"]["ExportCounts"];
+            /** Format: date-time */
+            created_at: string;
+            /** @description Where to GET the file */
+            download: string;
+            /**
+             * Format: date-time
+             * @description When the archive is deleted; backups have none (the newest 5 are kept)
+             */
+            expires_at?: string;
+            /** Format: int64 */
+            id: number;
+            /** @enum {string} */
+            kind: "export" | "backup";
+            /** @description Hex SHA-256 of the file, to check a download */
+            sha256: string;
+            /**
+             * Format: int64
+             * @description Bytes
+             */
+            size: number;
+            /**
+             * Format: int64
+             * @description The task that wrote it
+             */
+            task_id: number;
+        };
+        ExportCounts: {
+            /** Format: int64 */
+            accounts: number;
+            /**
+             * Format: int64
+             * @description Distinct labels per account
+             */
+            labels: number;
+            /** Format: int64 */
+            messages: number;
+            /** Format: int64 */
+            tasks: number;
+        };
+        ExportListOutputBody: {
+            /**
+             * Format: uri
+             * @description A URL to the JSON Schema for this object.
+             * @example https://example.com/schemas/ExportListOutputBody.json
+             */
+            readonly $schema?: string;
+            exports: components["schemas"]["Export"][] | null;
+        };
+        /** @description Writes your accounts (never their tokens), message metadata, labels and task history to one .tar.gz of JSON Lines and CSV, downloadable for 7 days. */
+        ExportUserDataArgs: Record<string, never>;
         HealthOutputBody: {
             /**
              * Format: uri
@@ -1275,6 +1417,33 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /** backup_user_data */
+        ScheduleBackupUserData: {
+            args?: components["schemas"]["BackupUserDataArgs"];
+            /**
+             * @description Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+             * @example 0 3 * * *
+             */
+            cron: string;
+            /** @description Default true */
+            enabled?: boolean;
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "backup_user_data";
+            name: string;
+            /**
+             * Format: int64
+             * @default 2
+             */
+            priority: number;
+            /**
+             * @description IANA time zone, e.g. Europe/Paris
+             * @default UTC
+             */
+            timezone: string;
+        };
         /** bulk_archive_emails */
         ScheduleBulkArchiveEmails: {
             args?: components["schemas"]["BulkArchiveEmailsArgs"];
@@ -1398,6 +1567,33 @@ export interface components {
              * @enum {string}
              */
             kind: "cleanup_old_emails";
+            name: string;
+            /**
+             * Format: int64
+             * @default 2
+             */
+            priority: number;
+            /**
+             * @description IANA time zone, e.g. Europe/Paris
+             * @default UTC
+             */
+            timezone: string;
+        };
+        /** export_user_data */
+        ScheduleExportUserData: {
+            args?: components["schemas"]["ExportUserDataArgs"];
+            /**
+             * @description Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+             * @example 0 3 * * *
+             */
+            cron: string;
+            /** @description Default true */
+            enabled?: boolean;
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "export_user_data";
             name: string;
             /**
              * Format: int64
@@ -2170,6 +2366,97 @@ export interface operations {
             };
         };
     };
+    "list-exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportListOutputBody"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "download-export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The archive */
+            200: {
+                headers: {
+                    "Content-Disposition"?: string;
+                    "Content-Type"?: string;
+                    ETag?: string;
+                    "Repr-Digest"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/gzip": string;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Gone */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
     "list-queues": {
         parameters: {
             query?: never;
@@ -2352,7 +2639,7 @@ export interface operations {
         /** @description The schedule: name, cron, time zone, and the task's kind and args */
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ScheduleBulkArchiveEmails"] | components["schemas"]["ScheduleBulkDeleteEmails"] | components["schemas"]["ScheduleBulkLabelEmails"] | components["schemas"]["ScheduleCleanupExpiredTokens"] | components["schemas"]["ScheduleCleanupOldEmails"] | components["schemas"]["ScheduleIncrementalSync"] | components["schemas"]["ScheduleMonitorSystemHealth"] | components["schemas"]["ScheduleSyncEmailMetadata"] | components["schemas"]["ScheduleSyncUserEmails"];
+                "application/json": components["schemas"]["ScheduleBackupUserData"] | components["schemas"]["ScheduleBulkArchiveEmails"] | components["schemas"]["ScheduleBulkDeleteEmails"] | components["schemas"]["ScheduleBulkLabelEmails"] | components["schemas"]["ScheduleCleanupExpiredTokens"] | components["schemas"]["ScheduleCleanupOldEmails"] | components["schemas"]["ScheduleExportUserData"] | components["schemas"]["ScheduleIncrementalSync"] | components["schemas"]["ScheduleMonitorSystemHealth"] | components["schemas"]["ScheduleSyncEmailMetadata"] | components["schemas"]["ScheduleSyncUserEmails"];
             };
         };
         responses: {
@@ -2728,7 +3015,7 @@ export interface operations {
         /** @description The task to start: its kind, the kind's args and options */
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateBulkArchiveEmails"] | components["schemas"]["CreateBulkDeleteEmails"] | components["schemas"]["CreateBulkLabelEmails"] | components["schemas"]["CreateCleanupExpiredTokens"] | components["schemas"]["CreateCleanupOldEmails"] | components["schemas"]["CreateIncrementalSync"] | components["schemas"]["CreateMonitorSystemHealth"] | components["schemas"]["CreateSyncEmailMetadata"] | components["schemas"]["CreateSyncUserEmails"];
+                "application/json": components["schemas"]["CreateBackupUserData"] | components["schemas"]["CreateBulkArchiveEmails"] | components["schemas"]["CreateBulkDeleteEmails"] | components["schemas"]["CreateBulkLabelEmails"] | components["schemas"]["CreateCleanupExpiredTokens"] | components["schemas"]["CreateCleanupOldEmails"] | components["schemas"]["CreateExportUserData"] | components["schemas"]["CreateIncrementalSync"] | components["schemas"]["CreateMonitorSystemHealth"] | components["schemas"]["CreateSyncEmailMetadata"] | components["schemas"]["CreateSyncUserEmails"];
             };
         };
         responses: {

@@ -20,6 +20,9 @@ env.E2E_DB ??= "inboxq_e2e";
 env.E2E_DATABASE_URL ??= `postgres://127.0.0.1:5432/${env.E2E_DB}?sslmode=disable`;
 // A throwaway key for the OAuth tokens the server seals.
 env.E2E_SECRET_KEY ??= randomBytes(32).toString("base64");
+// Where e2e/serve.sh tees the server's stdout: global setup reads the demo
+// user's token there.
+env.E2E_SERVER_LOG ??= new URL("./test-results/server.log", import.meta.url).pathname;
 
 const CHROMIUM = env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const BASE = `http://127.0.0.1:${env.E2E_PORT}`;
@@ -67,6 +70,7 @@ export default defineConfig({
     gracefulShutdown: { signal: "SIGTERM", timeout: 10_000 },
     env: {
       E2E_DB: env.E2E_DB,
+      E2E_SERVER_LOG: env.E2E_SERVER_LOG,
       DATABASE_URL: env.E2E_DATABASE_URL,
       INBOXQ_ADDR: `127.0.0.1:${env.E2E_PORT}`,
       INBOXQ_LOG_FORMAT: "text",

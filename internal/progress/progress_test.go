@@ -131,13 +131,14 @@ func TestTriggerNotifiesEveryChange(t *testing.T) {
 	var id int64
 	require.NoError(t, s.Pool.QueryRow(ctx, `INSERT INTO river_job (kind, args, queue, state, max_attempts, priority)
 		VALUES ('k', '{"owner_id": 3}', 'default', 'available', 2, 1) RETURNING id`).Scan(&id))
-	// An update that changes nothing visible repeats the state: River never
-	// makes one, and skipping them would cost a join on every batch.
-	_, err := s.Pool.Exec(ctx, `UPDATE river_job SET priority = 2 WHERE id = $1`, id)
+	// Updates that set neither state nor attempt (checkpoints, output,
+	// priority) raise nothing.
+	_, err := s.Pool.Exec(ctx, `UPDATE river_job SET priority = 2, metadata = '{"river:resumable_cursor": {"pages": 1}}' WHERE id = $1`, id)
 	require.NoError(t, err)
 	_, err = s.Pool.Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() WHERE id = $1`, id)
 	require.NoError(t, err)
-	_, err = s.Pool.Exec(ctx, `UPDATE river_job SET metadata = '{"cancel_attempted_at": "2026-01-01T00:00:00Z"}' WHERE id = $1`, id)
+	// River's cancel of a running job sets state = state with the marker.
+	_, err = s.Pool.Exec(ctx, `UPDATE river_job SET state = state, metadata = '{"cancel_attempted_at": "2026-01-01T00:00:00Z"}' WHERE id = $1`, id)
 	require.NoError(t, err)
 	_, err = s.Pool.Exec(ctx, `UPDATE river_job SET state = 'cancelled', finalized_at = now(),
 		errors = ARRAY['{"attempt":1,"at":"2026-01-01T00:00:00Z","error":"stopped"}'::jsonb] WHERE id = $1`, id)
@@ -149,8 +150,8 @@ func TestTriggerNotifiesEveryChange(t *testing.T) {
 		require.EqualValues(t, "3", fmt.Sprint(n["owner"]))
 		states = append(states, n["state"].(string))
 	}
-	require.Equal(t, []string{"pending", "pending", "running", "cancelling", "cancelled"}, states)
-	require.Equal(t, "stopped", notes[4]["error"])
+	require.Equal(t, []string{"pending", "running", "cancelling", "cancelled"}, states)
+	require.Equal(t, "stopped", notes[3]["error"])
 	require.Equal(t, true, notes[0]["created"])
 }
 

@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -14,12 +15,47 @@ function token(user: string, admin: boolean): string {
   return first;
 }
 
+/** demoTokenIn finds the token the server prints after "inboxq demo". */
+function demoTokenIn(log: string): string | undefined {
+  const lines = log.split("\n");
+  const at = lines.findIndex((l) => l.includes("inboxq demo"));
+  if (at < 0) return undefined;
+  return lines
+    .slice(at + 1)
+    .map((l) => l.trim())
+    .find((l) => l.startsWith("iq_"));
+}
+
+/**
+ * demoToken waits for the demo user's token in the server's output: the
+ * server prints it just after it starts listening, so it may trail /readyz.
+ */
+async function demoToken(): Promise<string> {
+  const path = process.env.E2E_SERVER_LOG;
+  if (!path) throw new Error("E2E_SERVER_LOG is not set");
+  const deadline = Date.now() + 15_000;
+  let log = "";
+  while (Date.now() < deadline) {
+    try {
+      log = readFileSync(path, "utf8");
+    } catch {
+      log = "";
+    }
+    const t = demoTokenIn(log);
+    if (t) return t;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no demo token in ${path} (is the server in demo mode?):\n${log.slice(-2000)}`);
+}
+
 /**
  * globalSetup mints the tokens the tests sign in with (the server is
- * already up: Playwright starts its webServer first). Workers inherit them
- * through the environment.
+ * already up: Playwright starts its webServer first), and reads the demo
+ * user's, whose account has the demo mailbox. Workers inherit them through
+ * the environment.
  */
-export default function globalSetup() {
+export default async function globalSetup() {
   process.env.E2E_TOKEN = token("e2e", true);
   process.env.E2E_USER_TOKEN = token("e2e-user", false);
+  process.env.E2E_DEMO_TOKEN = await demoToken();
 }

@@ -21,7 +21,13 @@ function current() {
 export function navigate(to: string, opts: { replace?: boolean } = {}) {
   if (to === current()) return;
   if (opts.replace) window.history.replaceState(null, "", to);
-  else window.history.pushState(null, "", to);
+  else {
+    window.history.pushState(null, "", to);
+    // A new page starts at its top, as after a page load: otherwise the task
+    // opened from the foot of a long Start work form hides its state and
+    // buttons above the fold. (Back and forward are the browser's.)
+    window.scrollTo(0, 0);
+  }
   for (const l of listeners) l();
 }
 

@@ -9,6 +9,10 @@ let timer: ReturnType<typeof setInterval> | undefined;
 function subscribe(l: () => void) {
   listeners.add(l);
   if (!timer) {
+    // The clock stood still while nobody read it: a page that mounts after
+    // a while would otherwise show times against a stale now for a second
+    // ("updated in 1 min"). React rereads the snapshot once subscribed.
+    now = Date.now();
     timer = setInterval(() => {
       now = Date.now();
       for (const fn of listeners) fn();

@@ -1,6 +1,6 @@
 import { QueryClient, type InfiniteData } from "@tanstack/react-query";
 import type { Task, TaskEvent } from "../api/client";
-import { EventApplier, taskKeys, type TaskFilters, type TaskPage } from "./tasks";
+import { EventApplier, storeTask, taskKeys, taskQuery, type TaskFilters, type TaskPage } from "./tasks";
 
 const at = "2026-01-01T00:00:00Z";
 function task(id: number, p: Partial<Task> = {}): Task {
@@ -72,6 +72,43 @@ describe("EventApplier", () => {
     const ev = new EventApplier(qc);
     ev.progress({ id: 1, done: 4, rate: 1, at: "2026-01-01T00:00:05Z" });
     expect(listed(qc, all)?.[0]?.progress?.done).toBe(8);
+    ev.dispose();
+  });
+});
+
+describe("a task read from the server", () => {
+  const later = { id: 1, done: 80, total: 100, percent: 80, rate: 1, at: "2026-01-01T00:00:09.5Z" };
+  const earlier = { id: 1, done: 60, total: 100, percent: 60, rate: 1, at: "2026-01-01T00:00:09.25Z" };
+
+  it("keeps the later progress the stream already delivered (refetch, snapshot, mutation)", async () => {
+    const qc = new QueryClient();
+    qc.setQueryData(taskKeys.detail(1), task(1, { progress: later }));
+    seed(qc, all, [task(1, { progress: later })]);
+    // A refetch answered from before the stream's report.
+    await qc.fetchQuery({ ...taskQuery(1), queryFn: () => Promise.resolve(task(1, { progress: earlier, attempt: 2 })) });
+    expect(qc.getQueryData<Task>(taskKeys.detail(1))?.progress?.done).toBe(80);
+    expect(qc.getQueryData<Task>(taskKeys.detail(1))?.attempt).toBe(2);
+    // A snapshot event with the stored progress.
+    const ev = new EventApplier(qc);
+    ev.task(event(1, { change: "snapshot", progress: earlier }));
+    expect(qc.getQueryData<Task>(taskKeys.detail(1))?.progress?.done).toBe(80);
+    // A mutation's answer.
+    storeTask(qc, task(1, { state: "cancelling", progress: earlier }));
+    expect(qc.getQueryData<Task>(taskKeys.detail(1))?.progress?.done).toBe(80);
+    expect(listed(qc, all)?.[0]?.progress?.done).toBe(80);
+    expect(listed(qc, all)?.[0]?.state).toBe("cancelling");
+    ev.dispose();
+  });
+
+  it("takes a newer progress, comparing times rather than strings", async () => {
+    const qc = new QueryClient();
+    // "…:09Z" sorts after "…:09.5Z" as a string, yet is earlier.
+    qc.setQueryData(taskKeys.detail(1), task(1, { progress: { ...earlier, at: "2026-01-01T00:00:09Z" } }));
+    const ev = new EventApplier(qc);
+    ev.progress(later);
+    expect(qc.getQueryData<Task>(taskKeys.detail(1))?.progress?.done).toBe(80);
+    await qc.fetchQuery({ ...taskQuery(1), queryFn: () => Promise.resolve(task(1, { progress: { ...later, done: 90, at: "2026-01-01T00:00:10Z" } })) });
+    expect(qc.getQueryData<Task>(taskKeys.detail(1))?.progress?.done).toBe(90);
     ev.dispose();
   });
 });

@@ -2,6 +2,7 @@
 import {
   infiniteQueryOptions,
   queryOptions,
+  replaceEqualDeep,
   type InfiniteData,
   type QueryClient,
 } from "@tanstack/react-query";
@@ -76,6 +77,10 @@ export function taskQuery(id: number) {
   return queryOptions({
     queryKey: taskKeys.detail(id),
     queryFn: ({ signal }) => call(api.GET("/api/v1/tasks/{id}", { params: { path: { id } }, signal })),
+    // A refetch reads the progress stored before the stream's latest report
+    // may have arrived: keep the later one.
+    structuralSharing: (old: unknown, next: unknown) =>
+      replaceEqualDeep(old, withLaterProgress(old as Task | undefined, next as Task)),
   });
 }
 
@@ -114,8 +119,25 @@ export function retryTasks(ids: number[]): Promise<BulkResult> {
 
 /** storeTask puts a task the server returned into every cache that holds it. */
 export function storeTask(qc: QueryClient, t: Task) {
-  qc.setQueryData(taskKeys.detail(t.id), t);
-  patchLists(qc, t.id, () => t);
+  qc.setQueryData<Task>(taskKeys.detail(t.id), (old) => withLaterProgress(old, t));
+  patchLists(qc, t.id, (old) => withLaterProgress(old, t));
+}
+
+/**
+ * laterProgress is the more recent of two progress reports. A task read
+ * from the server (a refetch, a snapshot, a mutation's answer) may carry an
+ * older report than the stream already delivered: the bar must not go back.
+ */
+function laterProgress(cur: ProgressEvent | undefined, p: ProgressEvent | undefined): ProgressEvent | undefined {
+  if (!cur || !p) return p ?? cur;
+  return Date.parse(cur.at) > Date.parse(p.at) ? cur : p;
+}
+
+/** withLaterProgress is the task as read from the server, with the later progress. */
+function withLaterProgress(old: Task | undefined, t: Task): Task {
+  if (!old || old.id !== t.id) return t;
+  const progress = laterProgress(old.progress, t.progress);
+  return progress === t.progress ? t : { ...t, progress };
 }
 
 function patchLists(qc: QueryClient, id: number, fn: (t: Task) => Task): boolean {
@@ -146,7 +168,7 @@ export function mergeTaskEvent(t: Task, ev: TaskEvent): Task {
     max_attempts: ev.max_attempts,
     priority: ev.priority,
   };
-  if (ev.progress) next.progress = ev.progress;
+  if (ev.progress) next.progress = laterProgress(t.progress, ev.progress);
   if (ev.result !== undefined) next.result = ev.result;
   if (ev.change === "started") {
     next.started_at = ev.at;
@@ -164,8 +186,8 @@ export function mergeTaskEvent(t: Task, ev: TaskEvent): Task {
 }
 
 function mergeProgress(t: Task, p: ProgressEvent): Task {
-  if (t.progress && t.progress.at > p.at) return t; // an older report arrived late
-  return { ...t, progress: p };
+  const progress = laterProgress(t.progress, p);
+  return progress === t.progress ? t : { ...t, progress }; // an older report arrived late: unchanged
 }
 
 function matches(f: TaskFilters, ev: TaskEvent): boolean {

@@ -178,7 +178,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 		handler := api.NewHandler(api.Deps{
 			Hub:       hub,
 			Dashboard: web.Dist(),
-			Accounts:  gmail.Accounts{P: provider},
+			Accounts:  jobs.Accounts{Accounts: gmail.Accounts{P: provider}, Store: st},
 			Exports:   jobs.ExportFiles{Store: st, Dir: w.exports},
 			Logger:    logger,
 			Version:   version(),

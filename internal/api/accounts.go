@@ -11,6 +11,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/inboxq/inboxq/internal/inbox"
+	"github.com/inboxq/inboxq/internal/jobs"
 )
 
 // Accounts is what the account operations need: listing and deleting
@@ -22,6 +23,23 @@ type Accounts interface {
 	Begin(ctx context.Context, owner int64, state string) (string, error)
 	// Finish completes a consent: it checks state and stores the account.
 	Finish(ctx context.Context, state, code string) (inbox.Account, error)
+	// CountMessages counts the owner's stored messages a bulk target selects.
+	CountMessages(ctx context.Context, owner, account int64, target jobs.BulkTarget) (int64, error)
+}
+
+// CountMessagesInput is a bulk target to preview.
+type CountMessagesInput struct {
+	ID   int64 `path:"id" minimum:"1"`
+	Body struct {
+		Target jobs.BulkTarget `json:"target"`
+	}
+}
+
+// CountMessagesOutput is how many messages a bulk action would touch.
+type CountMessagesOutput struct {
+	Body struct {
+		Count int64 `json:"count" doc:"Stored messages the target selects now"`
+	}
 }
 
 // Account is a connected mailbox as the API shows it.
@@ -124,6 +142,21 @@ func registerAccounts(api huma.API, d Deps) {
 			return nil, problem(ctx, d.Logger, err)
 		}
 		return &CallbackOutput{Status: http.StatusFound, Location: "/accounts?connected=" + url.QueryEscape(a.Email)}, nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "count-messages", Method: http.MethodPost, Path: Prefix + "/accounts/{id}/messages/count",
+		Summary:     "Preview a bulk action",
+		Description: "Counts the account's stored messages that a bulk target (ids, or sender, label and age) selects, before you start the action.",
+		Tags:        tags, Security: bearer, Errors: []int{http.StatusNotFound, http.StatusUnprocessableEntity},
+	}, func(ctx context.Context, in *CountMessagesInput) (*CountMessagesOutput, error) {
+		n, err := d.Accounts.CountMessages(ctx, principal(ctx).UserID, in.ID, in.Body.Target)
+		if err != nil {
+			return nil, problem(ctx, d.Logger, err)
+		}
+		out := &CountMessagesOutput{}
+		out.Body.Count = n
+		return out, nil
 	})
 
 	huma.Register(api, huma.Operation{

@@ -14,6 +14,7 @@ import (
 	"github.com/inboxq/inboxq/internal/gmail"
 	"github.com/inboxq/inboxq/internal/gmail/fakegmail"
 	"github.com/inboxq/inboxq/internal/inboxqtest"
+	"github.com/inboxq/inboxq/internal/jobs"
 	"github.com/inboxq/inboxq/internal/secret"
 )
 
@@ -32,7 +33,7 @@ func TestConnectAccountThroughOAuth(t *testing.T) {
 	require.NoError(t, err)
 	provider := gmail.NewProvider(gmail.Config{ClientID: "cid", ClientSecret: "csec", RedirectURL: "http://inboxq.test/cb",
 		AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token", APIBase: srv.URL}, s.Store, box, inboxqtest.Logger(t))
-	s.Handler = api.NewHandler(api.Deps{Logger: inboxqtest.Logger(t), Tasks: s.Tasks, Auth: s.Auth, Hub: s.Hub, Accounts: gmail.Accounts{P: provider},
+	s.Handler = api.NewHandler(api.Deps{Logger: inboxqtest.Logger(t), Tasks: s.Tasks, Auth: s.Auth, Hub: s.Hub, Accounts: jobs.Accounts{Accounts: gmail.Accounts{P: provider}, Store: s.Store},
 		Ready: func(context.Context) error { return nil }})
 	_, alice := s.User(t, "alice", false)
 	_, bob := s.User(t, "bob", false)
@@ -75,6 +76,22 @@ func TestConnectAccountThroughOAuth(t *testing.T) {
 	require.NotEmpty(t, acct.SealedToken)
 	require.Equal(t, box.KeyID(), acct.TokenKeyID)
 
+	// Preview of a bulk target: stored messages only, the owner's only.
+	_, err = s.Schema.Pool.Exec(ctx, `INSERT INTO message (account_id, id, thread_id, from_addr, internal_date, label_ids)
+		VALUES ($1, 'm1', 'm1', 'News <n@shop.example>', now() - interval '400 days', '{INBOX,CATEGORY_PROMOTIONS}'),
+		       ($1, 'm2', 'm2', 'Ann <ann@example.com>', now(), '{INBOX}')`, acct.ID)
+	require.NoError(t, err)
+	var count struct {
+		Count int64 `json:"count"`
+	}
+	path := "/api/v1/accounts/" + itoa(acct.ID) + "/messages/count"
+	s.Do(t, http.MethodPost, path, alice, map[string]any{"target": map[string]any{"label": "INBOX"}}).JSON(t, &count)
+	require.EqualValues(t, 2, count.Count)
+	s.Do(t, http.MethodPost, path, alice, map[string]any{"target": map[string]any{"from": "SHOP", "older_than_days": 365}}).JSON(t, &count)
+	require.EqualValues(t, 1, count.Count)
+	problemOf(t, s.Do(t, http.MethodPost, path, alice, map[string]any{"target": map[string]any{}}), http.StatusUnprocessableEntity)
+	problemOf(t, s.Do(t, http.MethodPost, path, bob, map[string]any{"target": map[string]any{"label": "INBOX"}}), http.StatusNotFound)
+
 	// A state is single use; a forged one is refused; bob sees nothing.
 	fake.AddAuthCode("code-2", "ann@example.com", fakegmail.ScopeModify)
 	problemOf(t, s.Do(t, http.MethodGet, "/api/v1/accounts/oauth/callback?code=code-2&state="+state, "", nil), http.StatusUnprocessableEntity)
@@ -89,7 +106,7 @@ func TestConnectAccountThroughOAuth(t *testing.T) {
 
 	// Without a Google client (demo mode) there is nothing to connect.
 	demo := gmail.NewProvider(gmail.Config{}, s.Store, box, inboxqtest.Logger(t))
-	s.Handler = api.NewHandler(api.Deps{Logger: inboxqtest.Logger(t), Tasks: s.Tasks, Auth: s.Auth, Hub: s.Hub, Accounts: gmail.Accounts{P: demo},
+	s.Handler = api.NewHandler(api.Deps{Logger: inboxqtest.Logger(t), Tasks: s.Tasks, Auth: s.Auth, Hub: s.Hub, Accounts: jobs.Accounts{Accounts: gmail.Accounts{P: demo}, Store: s.Store},
 		Ready: func(context.Context) error { return nil }})
 	problemOf(t, s.Do(t, http.MethodPost, "/api/v1/accounts/connect", alice, nil), http.StatusConflict)
 }

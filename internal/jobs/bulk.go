@@ -22,7 +22,7 @@ func RegisterBulk(reg *Registry, st *store.Store, g *gmail.Provider, logger *slo
 	m := mailbox{store: st, gmail: g, logger: logger, slice: DefaultSlice}
 	check := func(ctx context.Context, st *store.Store, owner int64, args river.JobArgs) error {
 		b := args.(bulkArgs)
-		if err := b.target().check(); err != nil {
+		if err := b.target().Check(); err != nil {
 			return err
 		}
 		if d, ok := args.(BulkDeleteEmailsArgs); ok && d.Permanent && d.Confirm != "delete permanently" {
@@ -53,14 +53,16 @@ type BulkTarget struct {
 	OlderThanDays int      `json:"older_than_days,omitempty" minimum:"0" maximum:"36500" doc:"Received more than this many days ago"`
 }
 
-func (t BulkTarget) check() error {
+// Check refuses a target that selects nothing in particular.
+func (t BulkTarget) Check() error {
 	if len(t.IDs) == 0 && t.From == "" && t.Label == "" && t.OlderThanDays == 0 {
 		return fmt.Errorf("choose messages: ids, or at least one of from, label, older_than_days: %w", inbox.ErrInvalid)
 	}
 	return nil
 }
 
-func (t BulkTarget) store(now time.Time) store.MessageTarget {
+// StoreTarget is the target as a store selection, ages counted from now.
+func (t BulkTarget) StoreTarget(now time.Time) store.MessageTarget {
 	mt := store.MessageTarget{IDs: t.IDs, Sender: t.From, Label: t.Label}
 	if t.OlderThanDays > 0 {
 		before := now.AddDate(0, 0, -t.OlderThanDays)
@@ -200,7 +202,7 @@ func (w *bulkWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	if err != nil {
 		return err
 	}
-	target := job.Args.target().store(job.CreatedAt)
+	target := job.Args.target().StoreTarget(job.CreatedAt)
 	rep := progress.From(ctx)
 	river.ResumableStepCursor(ctx, "batches", nil, func(ctx context.Context, cur bulkCursor) error {
 		ch, err := job.Args.change(ctx, c, acct)
@@ -256,4 +258,22 @@ func (w *bulkWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 		return river.RecordOutput(ctx, BulkResult{Messages: cur.Done, BatchCalls: cur.Calls})
 	})
 	return nil
+}
+
+// Accounts is the account service the API uses: connecting and listing
+// (gmail.Accounts) plus previewing bulk targets.
+type Accounts struct {
+	gmail.Accounts
+	Store *store.Store
+}
+
+// CountMessages counts the owner's stored messages a bulk target selects.
+func (a Accounts) CountMessages(ctx context.Context, owner, account int64, t BulkTarget) (int64, error) {
+	if err := t.Check(); err != nil {
+		return 0, err
+	}
+	if _, err := a.Store.AccountGet(ctx, account, &owner); err != nil {
+		return 0, err
+	}
+	return a.Store.MessageSelectCount(ctx, account, t.StoreTarget(time.Now()), "")
 }

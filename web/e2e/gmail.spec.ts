@@ -142,6 +142,8 @@ test("a permanent delete without the full scope fails, and Retry runs it again",
     await page.getByLabel("label", { exact: true }).fill("CATEGORY_PROMOTIONS");
     await page.getByLabel("permanent").check();
     await page.getByLabel("confirm").fill("delete permanently");
+    await expect(page.locator("#preview-count")).toContainText("This will permanently delete");
+    await page.getByLabel("I understand").check();
   });
 
   await expect(badge(page)).toHaveText("failed", { timeout: 10_000 });
@@ -168,8 +170,18 @@ test("a permanent delete without the full scope fails, and Retry runs it again",
 
 test("archives the promotions in bulk and reports messages and batch calls", async ({ page }) => {
   await watch(page);
+  let previewed = 0;
   await startWork(page, "bulk_archive_emails", async () => {
     await page.getByLabel("label", { exact: true }).fill("CATEGORY_PROMOTIONS");
+    // The preview counts what the target selects in the synced store, and
+    // Start waits for the confirmation of that count.
+    const status = page.locator("#preview-count");
+    await expect(status).toHaveText(/^This will archive [\d,]+ messages?\.$/);
+    previewed = Number(/([\d,]+)/.exec((await status.textContent()) ?? "")?.[1]?.replace(/,/g, ""));
+    expect(previewed).toBeGreaterThan(0);
+    await expect(page.getByRole("button", { name: "Start", exact: true })).toBeDisabled();
+    await page.getByLabel("I understand").check();
+    await expect(page.getByRole("button", { name: "Start", exact: true })).toBeEnabled();
   });
 
   await expect(badge(page)).toHaveText("completed", { timeout: 15_000 });
@@ -178,8 +190,21 @@ test("archives the promotions in bulk and reports messages and batch calls", asy
   await expect(result).toContainText('"batch_calls"');
   const out = JSON.parse((await result.textContent()) ?? "{}") as { messages?: number; batch_calls?: number };
   expect(out.messages).toBeGreaterThan(0);
+  expect(out.messages).toBe(previewed);
   expect(out.batch_calls).toBe(Math.ceil((out.messages ?? 0) / 1000));
   await expect(page.locator(".progress-detail")).toContainText(`${out.messages} messages in ${out.batch_calls} calls`);
   expect(await sameDocument(page)).toBe(true);
   await shot(page, "bulk-archive");
+});
+
+test("exports my data and downloads the archive", async ({ page }) => {
+  await page.addInitScript((t) => localStorage.setItem("inboxq.token", t), demoToken());
+  await page.goto("/exports");
+  await page.getByRole("button", { name: "Export my data" }).click();
+  // The export task writes the archive; the list reloads until it shows.
+  const download = page.getByRole("button", { name: /^Download/ }).first();
+  await expect(download).toBeVisible({ timeout: 20_000 });
+  const [file] = await Promise.all([page.waitForEvent("download"), download.click()]);
+  expect(file.suggestedFilename()).toMatch(/\.tar\.gz$/);
+  await shot(page, "exports");
 });

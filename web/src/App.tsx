@@ -6,6 +6,7 @@ import { Link } from "./components/Link";
 import { Toasts, type Toast } from "./components/Toasts";
 import { useLiveEvents } from "./hooks/useLiveEvents";
 import { AlertsPage } from "./pages/AlertsPage";
+import { ExportsPage } from "./pages/ExportsPage";
 import { OperatorsPage } from "./pages/OperatorsPage";
 import { SchedulesPage } from "./pages/SchedulesPage";
 import { SignInPage } from "./pages/SignInPage";
@@ -47,6 +48,8 @@ function route(path: string): Route {
       return { name: "schedules", title: "Schedules", page: <SchedulesPage /> };
     case "/alerts":
       return { name: "alerts", title: "Alerts", page: <AlertsPage /> };
+    case "/exports":
+      return { name: "exports", title: "Exports", page: <ExportsPage /> };
     case "/operators":
       return { name: "operators", title: "Operators", page: <OperatorsPage /> };
     default:
@@ -117,6 +120,9 @@ function Shell() {
                 {unreadCount > 99 ? "99+" : unreadCount}
               </span>
             )}
+          </NavLink>
+          <NavLink to="/exports" current={r.name === "exports"}>
+            Exports
           </NavLink>
           {admin.data && (
             <NavLink to="/operators" current={r.name === "operators"}>

@@ -1,8 +1,10 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import type { Args } from "../components/ArgsForm";
+import { BulkPreview } from "../components/BulkPreview";
 import { ErrorNote } from "../components/ErrorNote";
 import { KindArgs } from "../components/KindArgs";
+import { useBulkPreview } from "../hooks/useBulkPreview";
 import { fieldErrors } from "../lib/fieldErrors";
 import { navigate } from "../router";
 import { kindsQuery, schemasQuery } from "../services/kinds";
@@ -23,6 +25,11 @@ export function StartWorkPage() {
   const [runAt, setRunAt] = useState("");
 
   const kind = kinds.data?.find((k) => k.name === kindName);
+  // Bulk kinds: a count of what the target selects, and a confirmation of
+  // that count (for this account, target and count) before Start.
+  const preview = useBulkPreview(kindName, args);
+  const [confirmedFor, setConfirmedFor] = useState("");
+  const confirmed = preview.token !== undefined && confirmedFor === preview.token;
   const create = useMutation({
     mutationFn: (t: NewTask) => createTask(t),
     onSuccess: (t) => {
@@ -36,7 +43,7 @@ export function StartWorkPage() {
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (!kindName) return;
+    if (!kindName || (preview.applies && !confirmed)) return;
     const t: NewTask = { kind: kindName, args };
     if (priority) t.priority = Number(priority);
     if (maxAttempts) t.max_attempts = Number(maxAttempts);
@@ -70,6 +77,7 @@ export function StartWorkPage() {
             onChange={(e) => {
               setKindName(e.target.value);
               setArgs({});
+              setConfirmedFor("");
               create.reset();
             }}
           >
@@ -150,6 +158,15 @@ export function StartWorkPage() {
                 </div>
               </div>
             </fieldset>
+            {preview.applies && (
+              <BulkPreview
+                kind={kind.name}
+                args={args}
+                preview={preview}
+                confirmed={confirmed}
+                onConfirm={(c) => setConfirmedFor(c && preview.token ? preview.token : "")}
+              />
+            )}
           </>
         )}
 
@@ -169,7 +186,7 @@ export function StartWorkPage() {
           </p>
         )}
         <div className="actions">
-          <button type="submit" className="primary" disabled={!kindName || create.isPending}>
+          <button type="submit" className="primary" disabled={!kindName || (preview.applies && !confirmed) || create.isPending}>
             {create.isPending ? "Starting…" : "Start"}
           </button>
         </div>

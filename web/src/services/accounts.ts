@@ -1,6 +1,6 @@
 // Gmail accounts: the args form offers them wherever a kind takes an account_id.
 import { queryOptions } from "@tanstack/react-query";
-import { api, call } from "../api/client";
+import { api, call, type Schemas } from "../api/client";
 
 export const accountsQuery = queryOptions({
   queryKey: ["accounts"],
@@ -8,3 +8,22 @@ export const accountsQuery = queryOptions({
   staleTime: 60_000,
   retry: false,
 });
+
+export type BulkTarget = Schemas["BulkTarget"];
+
+/**
+ * messageCountQuery previews a bulk action: how many of the account's
+ * stored messages the target selects now (count-messages). The server
+ * answers 422 to a target that selects nothing in particular.
+ */
+export function messageCountQuery(accountId: number, target: BulkTarget) {
+  return queryOptions({
+    queryKey: ["accounts", accountId, "message-count", target],
+    queryFn: ({ signal }) =>
+      call(
+        api.POST("/api/v1/accounts/{id}/messages/count", { params: { path: { id: accountId } }, body: { target }, signal }),
+      ).then((b) => b.count),
+    staleTime: 10_000,
+    retry: false,
+  });
+}

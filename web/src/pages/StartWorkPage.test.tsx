@@ -1,0 +1,138 @@
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { render, screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import type { KindInfo } from "../api/client";
+import { StartWorkPage } from "./StartWorkPage";
+
+const kinds: KindInfo[] = [
+  { name: "bulk_archive_emails", description: "Archives messages", args_schema: "BulkArchiveEmailsArgs", admin_only: false, queue: "bulk", priority: 2, max_attempts: 10 },
+  { name: "sync_user_emails", description: "Syncs", args_schema: "SyncUserEmailsArgs", admin_only: false, queue: "sync", priority: 2, max_attempts: 10 },
+];
+const schemas = {
+  BulkTarget: {
+    type: "object",
+    properties: { label: { type: "string", description: "Has this label id" }, from: { type: "string" } },
+  },
+  BulkArchiveEmailsArgs: {
+    type: "object",
+    required: ["account_id", "target"],
+    properties: {
+      account_id: { type: "integer", description: "The Gmail account (see list-accounts)" },
+      target: { $ref: "#/components/schemas/BulkTarget" },
+    },
+  },
+  SyncUserEmailsArgs: {
+    type: "object",
+    required: ["account_id"],
+    properties: { account_id: { type: "integer", description: "The Gmail account (see list-accounts)" } },
+  },
+};
+
+function json(body: unknown, status = 200) {
+  const type = status >= 400 ? "application/problem+json" : "application/json";
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": type } });
+}
+
+type Counted = { account: string; target: Record<string, unknown> };
+
+/** stubAPI answers the calls Start work makes; count-messages counts by label. */
+function stubAPI() {
+  const counted: Counted[] = [];
+  const created: unknown[] = [];
+  const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+    const req = input instanceof Request ? input : new Request(new URL(String(input), "http://localhost"), init);
+    const { pathname } = new URL(req.url);
+    if (pathname === "/openapi.json") return json({ components: { schemas } });
+    if (pathname === "/api/v1/task-kinds") return json({ kinds });
+    if (pathname === "/api/v1/system/health") return json({ title: "Forbidden" }, 403);
+    if (pathname === "/api/v1/accounts")
+      return json({ accounts: [{ id: 3, email: "me@example.com", status: "connected" }] });
+    const count = /^\/api\/v1\/accounts\/(\d+)\/messages\/count$/.exec(pathname);
+    if (count && req.method === "POST") {
+      const { target } = (await req.json()) as { target: Record<string, unknown> };
+      counted.push({ account: count[1] ?? "", target });
+      if (!Object.keys(target).length) return json({ title: "Unprocessable Entity", detail: "choose messages" }, 422);
+      return json({ count: target.label === "CATEGORY_PROMOTIONS" ? 243 : 1 });
+    }
+    if (pathname === "/api/v1/tasks" && req.method === "POST") {
+      created.push(await req.json());
+      return json({ id: 99, kind: "x", state: "pending" }, 201);
+    }
+    return json({ title: "Not Found" }, 404);
+  });
+  vi.stubGlobal("fetch", fetchMock);
+  vi.stubGlobal("scrollTo", () => {}); // navigate() to the new task; jsdom has none
+  return { counted, created, fetchMock };
+}
+
+function renderPage() {
+  const qc = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  return render(
+    <QueryClientProvider client={qc}>
+      <StartWorkPage />
+    </QueryClientProvider>,
+  );
+}
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+  window.history.replaceState(null, "", "/");
+});
+
+describe("Start work for a bulk kind", () => {
+  it("previews the count, debounced, and starts only once it is confirmed", async () => {
+    const user = userEvent.setup();
+    const { counted, created } = stubAPI();
+    renderPage();
+
+    await screen.findByRole("option", { name: "bulk_archive_emails" });
+    await user.selectOptions(screen.getByLabelText("Kind"), "bulk_archive_emails");
+    const start = screen.getByRole("button", { name: "Start" });
+    const understand = screen.getByLabelText("I understand");
+    expect(screen.getByRole("status")).toHaveTextContent("Choose an account");
+    expect(understand).toBeDisabled();
+    expect(start).toBeDisabled();
+
+    const account = await screen.findByRole("option", { name: "me@example.com" });
+    await user.selectOptions(screen.getByRole("combobox", { name: "account_id" }), account);
+    // An empty target selects nothing in particular: the server's 422.
+    await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("Choose which messages"));
+    expect(understand).toBeDisabled();
+
+    // Typing is debounced: one count for the finished value, not one a key.
+    const before = counted.length;
+    await user.type(screen.getByLabelText("label", { exact: true }), "CATEGORY_PROMOTIONS");
+    await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("This will archive 243 messages."));
+    const typed = counted.slice(before);
+    expect(typed).toEqual([{ account: "3", target: { label: "CATEGORY_PROMOTIONS" } }]);
+    expect(start).toBeDisabled();
+
+    await user.click(understand);
+    expect(understand).toBeChecked();
+    expect(start).toBeEnabled();
+
+    // Changing the target asks again, for the new count.
+    await user.clear(screen.getByLabelText("label", { exact: true }));
+    await user.type(screen.getByLabelText("label", { exact: true }), "INBOX");
+    expect(start).toBeDisabled();
+    await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("This will archive 1 message."));
+    expect(understand).not.toBeChecked();
+    expect(start).toBeDisabled();
+
+    await user.click(understand);
+    await user.click(start);
+    await waitFor(() => expect(created).toHaveLength(1));
+    expect(created[0]).toEqual({ kind: "bulk_archive_emails", args: { account_id: 3, target: { label: "INBOX" } } });
+  });
+
+  it("leaves other kinds without a preview or confirmation", async () => {
+    const user = userEvent.setup();
+    const { counted } = stubAPI();
+    renderPage();
+    await screen.findByRole("option", { name: "sync_user_emails" });
+    await user.selectOptions(screen.getByLabelText("Kind"), "sync_user_emails");
+    expect(screen.queryByLabelText("I understand")).not.toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Start" })).toBeEnabled();
+    expect(counted).toHaveLength(0);
+  });
+});

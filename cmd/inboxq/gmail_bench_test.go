@@ -60,7 +60,7 @@ func newSyncRun(b *testing.B, messages int, quota float64) *syncRun {
 	require.NoError(b, err)
 	fake.ResetLog()
 	env := []string{
-		"INBOXQ_HELPER=worker", "INBOXQ_HELPER_SCHEMA=" + s.Name, "DATABASE_URL=" + s.URL, "INBOXQ_LOG_LEVEL=warn",
+		"INBOXQ_HELPER=worker", "INBOXQ_HELPER_SCHEMA=" + s.Name, "INBOXQ_DATA_DIR=" + b.TempDir(), "DATABASE_URL=" + s.URL, "INBOXQ_LOG_LEVEL=warn",
 		"INBOXQ_SECRET_KEY=" + base64.StdEncoding.EncodeToString(key),
 		"INBOXQ_GOOGLE_CLIENT_ID=cid", "INBOXQ_GOOGLE_CLIENT_SECRET=csec",
 		"INBOXQ_GOOGLE_TOKEN_URL=" + srv.URL + "/token", "INBOXQ_GMAIL_API_URL=" + srv.URL,

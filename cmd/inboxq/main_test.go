@@ -138,8 +138,11 @@ func waitState(t *testing.T, s inboxqtest.Schema, id int64, want string) {
 	}, 15*time.Second, 10*time.Millisecond, "job %d never reached %s", id, want)
 }
 
-func helperEnv(s inboxqtest.Schema, timeout string) []string {
+// helperEnv configures a helper worker; its local state (the development
+// secret key) goes to a temporary directory, never into the source tree.
+func helperEnv(t testing.TB, s inboxqtest.Schema, timeout string) []string {
 	return []string{
+		"INBOXQ_DATA_DIR=" + t.TempDir(),
 		"INBOXQ_HELPER=worker",
 		"INBOXQ_HELPER_SCHEMA=" + s.Name,
 		"DATABASE_URL=" + s.URL,
@@ -153,7 +156,7 @@ func TestSIGTERMLetsARunningJobFinish(t *testing.T) {
 	s := inboxqtest.TestSchema(t)
 	id := insertSleep(t, s, 1500*time.Millisecond)
 
-	cmd, _ := startHelper(t, helperEnv(s, "20s")...)
+	cmd, _ := startHelper(t, helperEnv(t, s, "20s")...)
 	waitState(t, s, id, "running")
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, cmd.Wait(), "clean exit after SIGTERM")
@@ -169,7 +172,7 @@ func TestSIGTERMHandsBackAJobThatOutlastsTheTimeout(t *testing.T) {
 	s := inboxqtest.TestSchema(t)
 	id := insertSleep(t, s, time.Hour)
 
-	cmd, _ := startHelper(t, helperEnv(s, "300ms")...)
+	cmd, _ := startHelper(t, helperEnv(t, s, "300ms")...)
 	waitState(t, s, id, "running")
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, cmd.Wait(), "clean exit after SIGTERM")
@@ -181,7 +184,7 @@ func TestSIGTERMHandsBackAJobThatOutlastsTheTimeout(t *testing.T) {
 	require.Zero(t, errs)
 
 	// The next worker picks it up and finishes it.
-	next, _ := startHelper(t, append(helperEnv(s, "5s"), "INBOXQ_HELPER_NO_SLEEP=1")...)
+	next, _ := startHelper(t, append(helperEnv(t, s, "5s"), "INBOXQ_HELPER_NO_SLEEP=1")...)
 	waitState(t, s, id, "completed")
 	require.NoError(t, next.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, next.Wait())
@@ -283,7 +286,8 @@ func TestServeEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	listening := make(chan string, 1)
 	done := make(chan error, 1)
-	env := mapenv(map[string]string{"DATABASE_URL": s.URL + "&search_path=" + s.Name, "INBOXQ_ADDR": "127.0.0.1:0", "INBOXQ_LOG_FORMAT": "text"})
+	env := mapenv(map[string]string{"DATABASE_URL": s.URL + "&search_path=" + s.Name, "INBOXQ_ADDR": "127.0.0.1:0",
+		"INBOXQ_LOG_FORMAT": "text", "INBOXQ_DATA_DIR": t.TempDir()})
 	var logs syncBuffer
 	go func() {
 		done <- runWith(ctx, []string{"inboxq", "serve"}, env, &logs, options{wiring: wiringOptions{

@@ -60,7 +60,7 @@ func TestKilledSyncResumesWithoutDuplicatesOrGaps(t *testing.T) {
 	task, _, err := svc.Create(ctx, owner, tasks.CreateParams{Kind: "sync_user_emails", Args: json.RawMessage(fmt.Sprintf(`{"account_id":%d}`, acct.ID))})
 	require.NoError(t, err)
 
-	env := append(helperEnv(s, "10s"),
+	env := append(helperEnv(t, s, "10s"),
 		"INBOXQ_HELPER_RESCUE=1",
 		"INBOXQ_SECRET_KEY="+base64.StdEncoding.EncodeToString(key),
 		"INBOXQ_GOOGLE_CLIENT_ID=cid", "INBOXQ_GOOGLE_CLIENT_SECRET=csec",

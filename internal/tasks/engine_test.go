@@ -89,9 +89,10 @@ func TestScheduleFiresOncePerTickAcrossProcessesAndLeaderChanges(t *testing.T) {
 
 	// Two processes, each with River and a scheduler checking every 20 ms.
 	type proc struct {
-		stack  *inboxqtest.Stack
-		cancel context.CancelFunc
-		done   chan struct{}
+		stack   *inboxqtest.Stack
+		cancel  context.CancelFunc
+		done    chan struct{}
+		stopped sync.Once
 	}
 	start := func(s *inboxqtest.Stack) *proc {
 		pctx, cancel := context.WithCancel(ctx)
@@ -102,15 +103,16 @@ func TestScheduleFiresOncePerTickAcrossProcessesAndLeaderChanges(t *testing.T) {
 		return p
 	}
 	stop := func(p *proc) {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		require.NoError(t, p.stack.Client.Stop(sctx))
-		p.cancel()
-		<-p.done
+		p.stopped.Do(func() {
+			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			require.NoError(t, p.stack.Client.Stop(sctx))
+			p.cancel()
+			<-p.done
+		})
 	}
 	pa, pb := start(a), start(b)
-	var once sync.Once
-	t.Cleanup(func() { once.Do(func() { stop(pb) }) })
+	t.Cleanup(func() { stop(pa); stop(pb) })
 
 	countTicks := func() int {
 		ts, _, err := a.Tasks.List(ctx, alice, inbox.TaskFilter{Kinds: []string{"test_echo"}, Limit: 500}, "")
@@ -121,15 +123,14 @@ func TestScheduleFiresOncePerTickAcrossProcessesAndLeaderChanges(t *testing.T) {
 	// Stop whichever leads; the other takes over and goes on.
 	leader, err := a.Store.RiverLeaderID(ctx)
 	require.NoError(t, err)
+	leaderProc, other := pb, pa
 	if leader == pa.stack.Client.ID() {
-		stop(pa)
-	} else {
-		once.Do(func() { stop(pb) })
-		pb = pa
+		leaderProc, other = pa, pb
 	}
+	stop(leaderProc)
 	before := countTicks()
 	require.Eventually(t, func() bool { return countTicks() >= before+3 }, 20*time.Second, 50*time.Millisecond)
-	once.Do(func() { stop(pb) })
+	stop(other)
 
 	// Exactly one task per tick: no tick twice, each task tied to the schedule.
 	var rows []struct {

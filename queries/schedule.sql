@@ -27,11 +27,24 @@ DELETE FROM schedule WHERE id = @id AND (sqlc.narg(owner_id)::bigint IS NULL OR 
 
 -- name: ScheduleClaimDue :many
 -- Due schedules, locked for this transaction; concurrent claimers skip them.
-SELECT * FROM schedule
-WHERE enabled AND next_run_at <= now()
-ORDER BY next_run_at
-LIMIT @max_rows
+-- Owners take turns: each owner's most overdue schedule first, then each
+-- one's second, so one owner's many schedules cannot push another's past
+-- the per-tick limit.
+SELECT s.* FROM schedule s
+WHERE s.id IN (
+    SELECT d.id FROM (
+        SELECT id, next_run_at, row_number() OVER (PARTITION BY owner_id ORDER BY next_run_at, id) AS turn
+        FROM schedule
+        WHERE enabled AND next_run_at <= now()
+    ) d
+    ORDER BY d.turn, d.next_run_at
+    LIMIT @max_rows
+)
+ORDER BY s.next_run_at
 FOR UPDATE SKIP LOCKED;
+
+-- name: ScheduleCountByOwner :one
+SELECT count(*)::bigint FROM schedule WHERE owner_id = @owner_id;
 
 -- name: ScheduleAdvance :execrows
 -- Moves a claimed schedule to its next tick, only if nobody else did.

@@ -91,3 +91,15 @@ WHERE j.args @> @owner_filter::jsonb
   AND (j.state IN ('available', 'pending', 'running', 'retryable', 'scheduled') OR j.finalized_at >= @since)
 ORDER BY j.id DESC
 LIMIT @max_rows;
+
+-- name: TaskCountUnfinishedByOwner :one
+-- A user's tasks not finished yet (the queued-tasks limit), counted through
+-- the fair-share index; stops counting at max_rows.
+SELECT count(*)::bigint FROM (
+    SELECT 1 FROM river_job j
+    WHERE j.queue = ANY (@queues::text[])
+      AND j.args ->> 'owner_id' = @owner::text
+      AND j.state IN ('available', 'running', 'pending', 'scheduled', 'retryable')
+      AND j.args ? 'owner_id'
+    LIMIT @max_rows
+) t;

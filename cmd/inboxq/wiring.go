@@ -19,6 +19,7 @@ import (
 	"github.com/inboxq/inboxq/internal/auth"
 	"github.com/inboxq/inboxq/internal/config"
 	"github.com/inboxq/inboxq/internal/gmail"
+	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/jobs"
 	"github.com/inboxq/inboxq/internal/progress"
 	"github.com/inboxq/inboxq/internal/store"
@@ -125,7 +126,17 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 	if err != nil {
 		return err
 	}
-	svc := tasks.NewService(st, client, reg, logger)
+	svc := tasks.NewService(st, client, reg, logger).WithLimits(tasks.Limits{
+		MaxQueued: cfg.MaxQueuedTasks, CreatesPerMinute: cfg.TaskCreatesPerMinute, MaxSchedules: cfg.MaxSchedules,
+		MinScheduleInterval: cfg.ScheduleMinInterval, RunAtHorizon: cfg.RunAtHorizon,
+	})
+	// Fair share: the cap of each queue this process works (the last
+	// process to start sets it).
+	for _, q := range inbox.Queues() {
+		if err := st.FairQueueSet(ctx, q, cfg.QueueUserCap(q)); err != nil {
+			return err
+		}
+	}
 	metrics := jobs.NewMetrics(st, logger)
 	// River and the background loops get a context the signal does not
 	// cancel: the stop below is explicit and ordered after HTTP.

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -30,6 +33,8 @@ func problem(ctx context.Context, logger *slog.Logger, err error) error {
 		return huma.Error422UnprocessableEntity(msg)
 	case errors.Is(err, inbox.ErrForbidden):
 		return huma.Error403Forbidden(msg)
+	case errors.Is(err, inbox.ErrLimited):
+		return limited(err, msg)
 	case errors.Is(err, context.Canceled):
 		return huma.NewError(499, "request cancelled")
 	case errors.Is(err, inbox.ErrUnavailable):
@@ -60,4 +65,15 @@ func detail(err error) string {
 		}
 	}
 	return msg
+}
+
+// limited is a 429 with Retry-After when waiting helps (RFC 6585).
+func limited(err error, msg string) error {
+	e := huma.NewError(http.StatusTooManyRequests, msg)
+	var le *inbox.LimitError
+	if errors.As(err, &le) && le.RetryAfter > 0 {
+		secs := int(math.Ceil(le.RetryAfter.Seconds()))
+		return huma.ErrorWithHeaders(e, http.Header{"Retry-After": {strconv.Itoa(secs)}})
+	}
+	return e
 }

@@ -85,10 +85,10 @@ func registerQueues(api huma.API, d Deps) {
 	svc := d.Tasks
 	huma.Register(api, huma.Operation{
 		OperationID: "list-queues", Method: http.MethodGet, Path: Prefix + "/queues",
-		Summary: "List queues", Description: "Every queue with its depth per state, running jobs, oldest wait, recent throughput and paused flag.",
+		Summary: "List queues", Description: "Every queue with its paused flag and, for your own tasks (admins: everyone's), depth per state, running tasks, oldest wait and recent throughput. Tasks beyond your fair share of a queue wait as pending.",
 		Tags: []string{"Queues"}, Security: bearer,
 	}, func(ctx context.Context, _ *struct{}) (*QueueListOutput, error) {
-		qs, err := svc.Queues(ctx)
+		qs, err := svc.Queues(ctx, principal(ctx))
 		if err != nil {
 			return nil, problem(ctx, d.Logger, err)
 		}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -71,6 +72,7 @@ type TaskListOutput struct {
 type BulkInput struct {
 	Body struct {
 		IDs         []int64   `json:"ids,omitempty" maxItems:"1000" doc:"These tasks (at most 1000); or leave out and filter"`
+		All         bool      `json:"all,omitempty" doc:"Act on every task you can see (at most 1000 per request). Required when neither ids nor a filter is given: an empty selection is refused with 422"`
 		State       []string  `json:"state,omitempty" enum:"pending,scheduled,running,cancelling,retrying,completed,failed,cancelled"`
 		Kind        []string  `json:"kind,omitempty"`
 		Queue       []string  `json:"queue,omitempty"`
@@ -85,7 +87,7 @@ func (in BulkInput) selection() tasks.Selection {
 	for _, s := range b.State {
 		f.States = append(f.States, inbox.TaskState(s))
 	}
-	return tasks.Selection{IDs: b.IDs, Filter: f}
+	return tasks.Selection{IDs: b.IDs, Filter: f, All: b.All}
 }
 
 // BulkOutput reports a bulk action.
@@ -211,7 +213,7 @@ func registerTasks(api huma.API, d Deps, ks *kindSchemas) {
 	huma.Register(api, huma.Operation{
 		OperationID: "cancel-tasks", Method: http.MethodPost, Path: Prefix + "/tasks/cancel",
 		Summary:     "Cancel many tasks",
-		Description: "Cancels up to 1000 tasks chosen by ids or by filter, in one transaction. Tasks that cannot be cancelled are reported as skipped.",
+		Description: "Cancels up to 1000 tasks chosen by ids, by filter, or all: true, in one transaction. An empty selection is refused (422). Tasks that cannot be cancelled are reported as skipped.",
 		Tags:        tags, Security: bearer, Errors: []int{http.StatusUnprocessableEntity},
 	}, func(ctx context.Context, in *BulkInput) (*BulkOutput, error) {
 		r, err := svc.CancelMany(ctx, principal(ctx), in.selection())
@@ -224,7 +226,7 @@ func registerTasks(api huma.API, d Deps, ks *kindSchemas) {
 	huma.Register(api, huma.Operation{
 		OperationID: "retry-tasks", Method: http.MethodPost, Path: Prefix + "/tasks/retry",
 		Summary:     "Retry many tasks",
-		Description: "Retries up to 1000 failed or cancelled tasks chosen by ids or by filter, in one transaction.",
+		Description: "Retries up to 1000 failed or cancelled tasks chosen by ids, by filter, or all: true, in one transaction. An empty selection is refused (422).",
 		Tags:        tags, Security: bearer, Errors: []int{http.StatusUnprocessableEntity},
 	}, func(ctx context.Context, in *BulkInput) (*BulkOutput, error) {
 		r, err := svc.RetryMany(ctx, principal(ctx), in.selection())
@@ -256,6 +258,9 @@ func registerTasks(api huma.API, d Deps, ks *kindSchemas) {
 		Description: "Runs failed tasks again: those listed by id, or every failed task matching kind/queue (at most 1000).",
 		Tags:        []string{"Dead letters"}, Security: bearer, Errors: []int{http.StatusUnprocessableEntity},
 	}, func(ctx context.Context, in *RedriveInput) (*BulkOutput, error) {
+		if len(in.Body.IDs) == 0 && len(in.Body.Kind) == 0 && len(in.Body.Queue) == 0 && !in.Body.All {
+			return nil, problem(ctx, d.Logger, fmt.Errorf("say which dead letters: ids, kind, queue, or all: true: %w", inbox.ErrInvalid))
+		}
 		sel := tasks.Selection{IDs: in.Body.IDs, Filter: inbox.TaskFilter{
 			States: []inbox.TaskState{inbox.TaskFailed}, Kinds: in.Body.Kind, Queues: in.Body.Queue,
 		}}
@@ -316,8 +321,9 @@ type DeadLettersInput struct {
 // RedriveInput selects dead letters to run again.
 type RedriveInput struct {
 	Body struct {
-		IDs   []int64  `json:"ids,omitempty" maxItems:"1000"`
-		Kind  []string `json:"kind,omitempty"`
-		Queue []string `json:"queue,omitempty"`
+		IDs   []int64  `json:"ids,omitempty" maxItems:"1000" doc:"These dead letters"`
+		Kind  []string `json:"kind,omitempty" doc:"Every dead letter of these kinds"`
+		Queue []string `json:"queue,omitempty" doc:"Every dead letter in these queues"`
+		All   bool     `json:"all,omitempty" doc:"Every dead letter you can see (at most 1000 per request); required when neither ids, kind nor queue is given"`
 	}
 }

@@ -59,6 +59,24 @@ type Config struct {
 	GmailUserQuota, GmailProjectQuota float64
 	// DemoMessages is the size of the demo mailbox.
 	DemoMessages int
+
+	// UserCap is how many of one user's tasks may be ready or running in
+	// one queue; 0: half the queue's workers in this process, at least 1.
+	UserCap int
+	// MaxQueuedTasks, TaskCreatesPerMinute and MaxSchedules are per-user
+	// limits (0: none); ScheduleMinInterval is the shortest interval of a
+	// user's schedule; RunAtHorizon how far ahead a task may be scheduled.
+	MaxQueuedTasks, TaskCreatesPerMinute, MaxSchedules int
+	ScheduleMinInterval, RunAtHorizon                  time.Duration
+}
+
+// QueueUserCap is the fair-share cap of a queue: UserCap, or half the
+// queue's workers in this process (at least 1).
+func (c Config) QueueUserCap(queue string) int {
+	if c.UserCap > 0 {
+		return c.UserCap
+	}
+	return max(1, c.Workers[queue]/2)
 }
 
 // Demo reports whether inboxq runs against its built-in fake Gmail.
@@ -91,6 +109,12 @@ func Vars() []Var {
 		{"INBOXQ_GMAIL_USER_QUOTA", "6000 (demo: 60000)", "Gmail quota units per minute per mailbox"},
 		{"INBOXQ_GMAIL_PROJECT_QUOTA", "1200000", "Gmail quota units per minute for the project"},
 		{"INBOXQ_DEMO_MESSAGES", "3000", "messages in the demo mailbox"},
+		{"INBOXQ_USER_CAP", "half the queue's workers", "at most this many of one user's tasks ready or running per queue; the rest wait as pending, and users take turns"},
+		{"INBOXQ_MAX_QUEUED_TASKS", "5000", "unfinished tasks per user (admins exempt; 0: no limit)"},
+		{"INBOXQ_TASK_CREATE_RATE", "600", "tasks a user may start per minute (admins exempt; 0: no limit)"},
+		{"INBOXQ_MAX_SCHEDULES", "50", "schedules per user (admins exempt; 0: no limit)"},
+		{"INBOXQ_SCHEDULE_MIN_INTERVAL", "1m", "shortest interval of a user's schedule (admins exempt)"},
+		{"INBOXQ_RUN_AT_HORIZON", "8760h", "how far ahead run_at may be"},
 	}
 	for _, q := range inbox.Queues() {
 		vs = append(vs, Var{workersVar(q), strconv.Itoa(defaultWorkers[q]), "workers for the " + q + " queue in this process"})
@@ -192,6 +216,32 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("INBOXQ_DEMO_MESSAGES: want 1 to 1000000"))
 	} else {
 		c.DemoMessages = n
+	}
+
+	for _, l := range []struct {
+		name, def string
+		dst       *int
+	}{
+		{"INBOXQ_USER_CAP", "0", &c.UserCap}, {"INBOXQ_MAX_QUEUED_TASKS", "5000", &c.MaxQueuedTasks},
+		{"INBOXQ_TASK_CREATE_RATE", "600", &c.TaskCreatesPerMinute}, {"INBOXQ_MAX_SCHEDULES", "50", &c.MaxSchedules},
+	} {
+		n, err := strconv.Atoi(get(l.name, l.def))
+		if err != nil || n < 0 || n > 10_000_000 {
+			errs = append(errs, fmt.Errorf("%s: want a whole number from 0 to 10000000", l.name))
+			continue
+		}
+		*l.dst = n
+	}
+	for _, l := range []struct {
+		name, def string
+		dst       *time.Duration
+	}{{"INBOXQ_SCHEDULE_MIN_INTERVAL", "1m", &c.ScheduleMinInterval}, {"INBOXQ_RUN_AT_HORIZON", "8760h", &c.RunAtHorizon}} {
+		d, err := time.ParseDuration(get(l.name, l.def))
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Errorf("%s: want a duration such as 1m or 8760h", l.name))
+			continue
+		}
+		*l.dst = d
 	}
 
 	for _, q := range inbox.Queues() {

@@ -58,6 +58,11 @@ type StackOptions struct {
 	FetchCooldown, FetchPollInterval time.Duration
 	// NoRiverUI leaves River UI out (its count caches poll the database).
 	NoRiverUI bool
+	// UserCap sets every queue's fair-share cap (0: no cap, the test
+	// default, so tests that run many tasks of one user keep their pace).
+	UserCap int
+	// Limits replaces the task service's per-user limits (nil: defaults).
+	Limits *tasks.Limits
 }
 
 // NewStack assembles inboxq for a test.
@@ -106,6 +111,14 @@ func NewStack(t testing.TB, opts StackOptions) *Stack {
 		})
 	}
 	s.Tasks = tasks.NewService(s.Store, client, s.Registry, Logger(t))
+	if opts.Limits != nil {
+		s.Tasks.WithLimits(*opts.Limits)
+	}
+	if opts.UserCap > 0 {
+		for _, q := range inbox.Queues() {
+			require.NoError(t, s.Store.FairQueueSet(context.Background(), q, opts.UserCap))
+		}
+	}
 	s.Auth = auth.NewService(s.Store)
 	var ui http.Handler
 	if !opts.NoRiverUI {

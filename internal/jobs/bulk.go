@@ -47,7 +47,7 @@ func RegisterBulk(reg *Registry, st *store.Store, g *gmail.Provider, logger *slo
 // BulkTarget chooses messages: explicit ids, or every stored message that
 // matches all the filters given.
 type BulkTarget struct {
-	IDs           []string `json:"ids,omitempty" maxItems:"100000" doc:"These messages; or leave out and filter"`
+	IDs           []string `json:"ids,omitempty" maxItems:"1000" doc:"These messages (at most 1000, Gmail's batch size; for more, choose by sender, label or age); or leave out and filter"`
 	From          string   `json:"from,omitempty" maxLength:"200" doc:"Sender contains this (case-insensitive)"`
 	Label         string   `json:"label,omitempty" maxLength:"200" doc:"Has this label id, e.g. CATEGORY_PROMOTIONS or INBOX"`
 	OlderThanDays int      `json:"older_than_days,omitempty" minimum:"0" maximum:"36500" doc:"Received more than this many days ago"`

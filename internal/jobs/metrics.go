@@ -107,7 +107,7 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	counts, err := c.store.TaskCounts(ctx, nil)
 	var queues []inbox.Queue
 	if err == nil {
-		queues, err = c.store.QueueOverview(ctx, inbox.Queues())
+		queues, err = c.store.QueueOverview(ctx, inbox.Queues(), nil)
 	}
 	if err != nil {
 		c.logger.WarnContext(ctx, "metrics_collect_failed", slog.Any("err", err))

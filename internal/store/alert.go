@@ -58,9 +58,10 @@ func (s *Store) AlertMarkRead(ctx context.Context, p inbox.Principal, ids []int6
 	return n, translate(err, "marking alerts read")
 }
 
-// QueueOverview returns every queue River knows plus the known names.
-func (s *Store) QueueOverview(ctx context.Context, known []string) ([]inbox.Queue, error) {
-	rows, err := s.q.QueueOverviewList(ctx, known)
+// QueueOverview returns every queue River knows plus the known names, with
+// the counts of the owner's tasks (nil: everyone's).
+func (s *Store) QueueOverview(ctx context.Context, known []string, owner *int64) ([]inbox.Queue, error) {
+	rows, err := s.q.QueueOverviewList(ctx, dbsqlc.QueueOverviewListParams{Known: known, OwnerFilter: ownerFilter(owner)})
 	if err != nil {
 		return nil, translate(err, "listing queues")
 	}

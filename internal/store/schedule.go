@@ -118,3 +118,9 @@ func (s *Store) RiverLeaderID(ctx context.Context) (string, error) {
 	}
 	return id, nil
 }
+
+// ScheduleCount counts a user's schedules.
+func (s *Store) ScheduleCount(ctx context.Context, owner int64) (int, error) {
+	n, err := s.q.ScheduleCountByOwner(ctx, &owner)
+	return int(n), translate(err, "counting schedules")
+}

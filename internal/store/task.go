@@ -196,6 +196,9 @@ func (s *Store) TaskOutcomesSince(ctx context.Context, since time.Time) (Outcome
 type jobMetadata struct {
 	Output     json.RawMessage `json:"output"`
 	ScheduleID *int64          `json:"schedule_id"`
+	// Priority is what an owned task's owner asked for; River's column
+	// holds the users' band (tasks.UserBandPriority).
+	Priority int `json:"priority"`
 }
 
 // attemptError is River's encoding of one attempt's error.
@@ -234,6 +237,9 @@ func taskFromRow(j dbsqlc.RiverJob, state, owner string) inbox.Task {
 			t.Result = md.Output
 		}
 		t.ScheduleID = md.ScheduleID
+		if md.Priority >= 1 && md.Priority <= 4 {
+			t.Priority = md.Priority
+		}
 	}
 	for _, raw := range j.Errors {
 		var e attemptError

@@ -52,12 +52,15 @@ type ScheduleParams struct {
 	Enabled  bool
 }
 
-func (s *Service) checkSchedule(ctx context.Context, p inbox.Principal, sp ScheduleParams) (*time.Time, error) {
+func (s *Service) checkSchedule(ctx context.Context, p inbox.Principal, sp ScheduleParams, creating bool) (*time.Time, error) {
 	if n := len(strings.TrimSpace(sp.Name)); n == 0 || n > 100 {
 		return nil, fmt.Errorf("name must be 1-100 characters: %w", inbox.ErrInvalid)
 	}
 	if sp.Priority < 1 || sp.Priority > 4 {
 		return nil, fmt.Errorf("priority must be 1-4: %w", inbox.ErrInvalid)
+	}
+	if sp.Priority == 1 && !p.IsAdmin() {
+		return nil, fmt.Errorf("priority 1 is reserved for admins and system tasks; use 2 (high) to 4 (low): %w", inbox.ErrInvalid)
 	}
 	k, err := s.ValidateArgs(p, sp.Kind, sp.Args)
 	if err != nil {
@@ -73,6 +76,9 @@ func (s *Service) checkSchedule(ctx context.Context, p inbox.Principal, sp Sched
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkScheduleLimits(ctx, p, sp.Cron, sp.Timezone, creating); err != nil {
+		return nil, err
+	}
 	if !sp.Enabled {
 		return nil, nil
 	}
@@ -81,7 +87,7 @@ func (s *Service) checkSchedule(ctx context.Context, p inbox.Principal, sp Sched
 
 // CreateSchedule creates a schedule owned by the caller.
 func (s *Service) CreateSchedule(ctx context.Context, p inbox.Principal, sp ScheduleParams) (inbox.Schedule, error) {
-	next, err := s.checkSchedule(ctx, p, sp)
+	next, err := s.checkSchedule(ctx, p, sp, true)
 	if err != nil {
 		return inbox.Schedule{}, err
 	}
@@ -153,7 +159,7 @@ func (s *Service) UpdateSchedule(ctx context.Context, p inbox.Principal, id int6
 	} else if cur.OwnerID == nil {
 		owner = inbox.Principal{Role: inbox.RoleAdmin}
 	}
-	next, err := s.checkSchedule(ctx, owner, sp)
+	next, err := s.checkSchedule(ctx, owner, sp, false)
 	if err != nil {
 		return inbox.Schedule{}, err
 	}
@@ -195,10 +201,16 @@ func NewScheduler(svc *Service, clientID func() string, interval time.Duration, 
 	return &Scheduler{svc: svc, clientID: clientID, interval: interval, logger: logger}
 }
 
-// Run checks for due schedules until ctx ends.
+// fairSweepEvery is how many scheduler ticks pass between two repairs of
+// the fair-share admission (inboxq_fair_sweep): rare races only.
+const fairSweepEvery = 5
+
+// Run checks for due schedules until ctx ends; the leader also repairs the
+// fair-share admission every few ticks.
 func (sc *Scheduler) Run(ctx context.Context) {
 	t := time.NewTicker(sc.interval)
 	defer t.Stop()
+	sweep := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -217,6 +229,11 @@ func (sc *Scheduler) Run(ctx context.Context) {
 		}
 		if _, err := sc.Tick(ctx); err != nil && ctx.Err() == nil {
 			sc.logger.ErrorContext(ctx, "scheduler_tick_failed", slog.Any("err", err))
+		}
+		if sweep++; sweep%fairSweepEvery == 0 {
+			if _, err := sc.svc.store.FairSweep(ctx); err != nil && ctx.Err() == nil {
+				sc.logger.WarnContext(ctx, "fair_sweep_failed", slog.Any("err", err))
+			}
 		}
 	}
 }

@@ -38,13 +38,31 @@ type Service struct {
 	store  *store.Store
 	river  *jobs.Client
 	kinds  *jobs.Registry
+	limits Limits
 	logger *slog.Logger
 }
 
-// NewService returns a task service. client may be insert-only.
+// NewService returns a task service with the default limits. client may be
+// insert-only.
 func NewService(st *store.Store, client *jobs.Client, kinds *jobs.Registry, logger *slog.Logger) *Service {
-	return &Service{store: st, river: client, kinds: kinds, logger: logger}
+	return &Service{store: st, river: client, kinds: kinds, limits: DefaultLimits(), logger: logger}
 }
+
+// WithLimits sets the per-user limits; call it before the service is used.
+func (s *Service) WithLimits(l Limits) *Service {
+	s.limits = l
+	return s
+}
+
+// Limits returns the per-user limits in force.
+func (s *Service) Limits() Limits { return s.limits }
+
+// UserBandPriority is the River priority of every user's task that is ready
+// to run: users' tasks compete in one band, taken in turn by admission time
+// (db/migrations/0011_fair_share.sql), and the priority a user asks for
+// orders only their own backlog. Priority 1 is reserved for admins and the
+// system.
+const UserBandPriority = 2
 
 // Kinds returns the kind registry.
 func (s *Service) Kinds() *jobs.Registry { return s.kinds }
@@ -103,8 +121,14 @@ func (s *Service) createTx(ctx context.Context, tx pgx.Tx, st *store.Store, p in
 	if cp.Priority < 0 || cp.Priority > 4 {
 		return inbox.Task{}, false, fmt.Errorf("priority must be 1-4: %w", inbox.ErrInvalid)
 	}
+	if cp.Priority == 1 && !p.IsAdmin() {
+		return inbox.Task{}, false, fmt.Errorf("priority 1 is reserved for admins and system tasks; use 2 (high) to 4 (low): %w", inbox.ErrInvalid)
+	}
 	if cp.MaxAttempts < 0 || cp.MaxAttempts > 100 {
 		return inbox.Task{}, false, fmt.Errorf("max_attempts must be 1-100: %w", inbox.ErrInvalid)
+	}
+	if err := s.checkCreate(ctx, st, p, cp.RunAt); err != nil {
+		return inbox.Task{}, false, err
 	}
 	opts := k.Opts // the kind's queue and uniqueness always hold
 	if cp.Priority > 0 {
@@ -115,6 +139,14 @@ func (s *Service) createTx(ctx context.Context, tx pgx.Tx, st *store.Store, p in
 	}
 	opts.ScheduledAt = cp.RunAt
 	md := map[string]any{}
+	if !k.AdminOnly {
+		// An owned task: its own priority orders its owner's backlog; River
+		// sees the users' band (see UserBandPriority).
+		md["priority"] = max(opts.Priority, 1)
+		if opts.Priority != 1 {
+			opts.Priority = UserBandPriority
+		}
+	}
 	if cp.scheduleID != nil {
 		md["schedule_id"], md["schedule_tick"] = *cp.scheduleID, cp.scheduleTick
 	}
@@ -233,6 +265,9 @@ func (s *Service) retryTx(ctx context.Context, tx pgx.Tx, st *store.Store, p inb
 type Selection struct {
 	IDs    []int64
 	Filter inbox.TaskFilter
+	// All must be set to act on every visible task when neither ids nor a
+	// filter narrow the selection: an empty selection is refused.
+	All bool
 }
 
 // BulkResult reports a bulk action: which tasks it changed, which it
@@ -248,6 +283,13 @@ type Skipped struct {
 	Reason string
 }
 
+// Selected reports whether the selection names tasks: ids, a filter, or all.
+func (sel Selection) Selected() bool {
+	f := sel.Filter
+	return sel.All || len(sel.IDs) > 0 || len(f.States) > 0 || len(f.Kinds) > 0 || len(f.Queues) > 0 ||
+		len(f.IDs) > 0 || !f.CreatedFrom.IsZero() || !f.CreatedTo.IsZero()
+}
+
 // CancelMany cancels up to MaxBulk tasks, in one transaction.
 func (s *Service) CancelMany(ctx context.Context, p inbox.Principal, sel Selection) (BulkResult, error) {
 	return s.bulk(ctx, p, sel, s.cancelTx)
@@ -261,6 +303,9 @@ func (s *Service) RetryMany(ctx context.Context, p inbox.Principal, sel Selectio
 type actionTx func(ctx context.Context, tx pgx.Tx, st *store.Store, p inbox.Principal, id int64) (inbox.Task, error)
 
 func (s *Service) bulk(ctx context.Context, p inbox.Principal, sel Selection, act actionTx) (BulkResult, error) {
+	if !sel.Selected() {
+		return BulkResult{}, fmt.Errorf("say which tasks: ids, a filter (state, kind, queue, created_from, created_to), or all: true: %w", inbox.ErrInvalid)
+	}
 	ids := sel.IDs
 	if len(ids) > MaxBulk {
 		return BulkResult{}, fmt.Errorf("at most %d ids per request: %w", MaxBulk, inbox.ErrInvalid)
@@ -316,9 +361,10 @@ func reason(err error) string {
 	return strings.TrimSuffix(err.Error(), ": "+inbox.ErrConflict.Error())
 }
 
-// Queues lists every queue with its load.
-func (s *Service) Queues(ctx context.Context) ([]inbox.Queue, error) {
-	return s.store.QueueOverview(ctx, inbox.Queues())
+// Queues lists every queue with its load: the caller's own tasks, or
+// everyone's for admins.
+func (s *Service) Queues(ctx context.Context, p inbox.Principal) ([]inbox.Queue, error) {
+	return s.store.QueueOverview(ctx, inbox.Queues(), p.OwnerScope())
 }
 
 // PauseQueue stops a queue's workers from taking new jobs (admins only).

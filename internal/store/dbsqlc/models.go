@@ -123,6 +123,11 @@ type Export struct {
 	ExpiresAt *time.Time `json:"expires_at"`
 }
 
+type FairQueue struct {
+	Queue   string `json:"queue"`
+	UserCap int32  `json:"user_cap"`
+}
+
 type GmailQuotum struct {
 	Bucket       string     `json:"bucket"`
 	Tokens       float64    `json:"tokens"`

@@ -38,11 +38,17 @@ FROM (SELECT names.name, rq.paused_at
       LEFT JOIN river_queue rq ON rq.name = names.name) AS q
 LEFT JOIN river_job j
        ON j.queue = q.name
+      AND j.args @> $2::jsonb
       AND (j.state IN ('available', 'running', 'scheduled', 'retryable', 'pending')
            OR (j.state IN ('completed', 'discarded') AND j.finalized_at >= now() - interval '1 hour'))
 GROUP BY q.name, q.paused_at
 ORDER BY q.name
 `
+
+type QueueOverviewListParams struct {
+	Known       []string `json:"known"`
+	OwnerFilter []byte   `json:"owner_filter"`
+}
 
 type QueueOverviewListRow struct {
 	Name                string     `json:"name"`
@@ -58,9 +64,10 @@ type QueueOverviewListRow struct {
 	FailedLastHour      int64      `json:"failed_last_hour"`
 }
 
-// Every known queue with its depth per state, oldest wait and recent throughput.
-func (q *Queries) QueueOverviewList(ctx context.Context, known []string) ([]QueueOverviewListRow, error) {
-	rows, err := q.db.Query(ctx, queueOverviewList, known)
+// Every known queue with its depth per state, oldest wait and recent throughput,
+// counting the owner's tasks ({} for admins: everyone's).
+func (q *Queries) QueueOverviewList(ctx context.Context, arg QueueOverviewListParams) ([]QueueOverviewListRow, error) {
+	rows, err := q.db.Query(ctx, queueOverviewList, arg.Known, arg.OwnerFilter)
 	if err != nil {
 		return nil, err
 	}

@@ -40,14 +40,24 @@ func (q *Queries) ScheduleAdvance(ctx context.Context, arg ScheduleAdvanceParams
 }
 
 const scheduleClaimDue = `-- name: ScheduleClaimDue :many
-SELECT id, owner_id, name, cron, timezone, kind, args, priority, enabled, next_run_at, last_run_at, last_task_id, created_at, updated_at FROM schedule
-WHERE enabled AND next_run_at <= now()
-ORDER BY next_run_at
-LIMIT $1
+SELECT s.id, s.owner_id, s.name, s.cron, s.timezone, s.kind, s.args, s.priority, s.enabled, s.next_run_at, s.last_run_at, s.last_task_id, s.created_at, s.updated_at FROM schedule s
+WHERE s.id IN (
+    SELECT d.id FROM (
+        SELECT id, next_run_at, row_number() OVER (PARTITION BY owner_id ORDER BY next_run_at, id) AS turn
+        FROM schedule
+        WHERE enabled AND next_run_at <= now()
+    ) d
+    ORDER BY d.turn, d.next_run_at
+    LIMIT $1
+)
+ORDER BY s.next_run_at
 FOR UPDATE SKIP LOCKED
 `
 
 // Due schedules, locked for this transaction; concurrent claimers skip them.
+// Owners take turns: each owner's most overdue schedule first, then each
+// one's second, so one owner's many schedules cannot push another's past
+// the per-tick limit.
 func (q *Queries) ScheduleClaimDue(ctx context.Context, maxRows int32) ([]Schedule, error) {
 	rows, err := q.db.Query(ctx, scheduleClaimDue, maxRows)
 	if err != nil {
@@ -81,6 +91,17 @@ func (q *Queries) ScheduleClaimDue(ctx context.Context, maxRows int32) ([]Schedu
 		return nil, err
 	}
 	return items, nil
+}
+
+const scheduleCountByOwner = `-- name: ScheduleCountByOwner :one
+SELECT count(*)::bigint FROM schedule WHERE owner_id = $1
+`
+
+func (q *Queries) ScheduleCountByOwner(ctx context.Context, ownerID *int64) (int64, error) {
+	row := q.db.QueryRow(ctx, scheduleCountByOwner, ownerID)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
 }
 
 const scheduleDelete = `-- name: ScheduleDelete :execrows

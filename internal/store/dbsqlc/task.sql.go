@@ -132,6 +132,32 @@ func (q *Queries) TaskCountByKindQueueState(ctx context.Context, ownerFilter []b
 	return items, nil
 }
 
+const taskCountUnfinishedByOwner = `-- name: TaskCountUnfinishedByOwner :one
+SELECT count(*)::bigint FROM (
+    SELECT 1 FROM river_job j
+    WHERE j.queue = ANY ($1::text[])
+      AND j.args ->> 'owner_id' = $2::text
+      AND j.state IN ('available', 'running', 'pending', 'scheduled', 'retryable')
+      AND j.args ? 'owner_id'
+    LIMIT $3
+) t
+`
+
+type TaskCountUnfinishedByOwnerParams struct {
+	Queues  []string `json:"queues"`
+	Owner   string   `json:"owner"`
+	MaxRows int32    `json:"max_rows"`
+}
+
+// A user's tasks not finished yet (the queued-tasks limit), counted through
+// the fair-share index; stops counting at max_rows.
+func (q *Queries) TaskCountUnfinishedByOwner(ctx context.Context, arg TaskCountUnfinishedByOwnerParams) (int64, error) {
+	row := q.db.QueryRow(ctx, taskCountUnfinishedByOwner, arg.Queues, arg.Owner, arg.MaxRows)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const taskGet = `-- name: TaskGet :one
 
 SELECT j.id, j.state, j.attempt, j.max_attempts, j.attempted_at, j.created_at, j.finalized_at, j.scheduled_at, j.priority, j.args, j.attempted_by, j.errors, j.kind, j.metadata, j.queue, j.tags, j.unique_key, j.unique_states,

@@ -267,7 +267,7 @@ export interface paths {
         };
         /**
          * List queues
-         * @description Every queue with its depth per state, running jobs, oldest wait, recent throughput and paused flag.
+         * @description Every queue with its paused flag and, for your own tasks (admins: everyone's), depth per state, running tasks, oldest wait and recent throughput. Tasks beyond your fair share of a queue wait as pending.
          */
         get: operations["list-queues"];
         put?: never;
@@ -459,7 +459,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel many tasks
-         * @description Cancels up to 1000 tasks chosen by ids or by filter, in one transaction. Tasks that cannot be cancelled are reported as skipped.
+         * @description Cancels up to 1000 tasks chosen by ids, by filter, or all: true, in one transaction. An empty selection is refused (422). Tasks that cannot be cancelled are reported as skipped.
          */
         post: operations["cancel-tasks"];
         delete?: never;
@@ -479,7 +479,7 @@ export interface paths {
         put?: never;
         /**
          * Retry many tasks
-         * @description Retries up to 1000 failed or cancelled tasks chosen by ids or by filter, in one transaction.
+         * @description Retries up to 1000 failed or cancelled tasks chosen by ids, by filter, or all: true, in one transaction. An empty selection is refused (422).
          */
         post: operations["retry-tasks"];
         delete?: never;
@@ -720,6 +720,8 @@ export interface components {
              * @example https://example.com/schemas/BulkInputBody.json
              */
             readonly $schema?: string;
+            /** @description Act on every task you can see (at most 1000 per request). Required when neither ids nor a filter is given: an empty selection is refused with 422 */
+            all?: boolean;
             /** Format: date-time */
             created_from?: string;
             /** Format: date-time */
@@ -758,7 +760,7 @@ export interface components {
         BulkTarget: {
             /** @description Sender contains this (case-insensitive) */
             from?: string;
-            /** @description These messages; or leave out and filter */
+            /** @description These messages (at most 1000, Gmail's batch size; for more, choose by sender, label or age); or leave out and filter */
             ids?: string[] | null;
             /** @description Has this label id, e.g. CATEGORY_PROMOTIONS or INBOX */
             label?: string;
@@ -1417,8 +1419,13 @@ export interface components {
              * @example https://example.com/schemas/RedriveInputBody.json
              */
             readonly $schema?: string;
+            /** @description Every dead letter you can see (at most 1000 per request); required when neither ids, kind nor queue is given */
+            all?: boolean;
+            /** @description These dead letters */
             ids?: number[] | null;
+            /** @description Every dead letter of these kinds */
             kind?: string[] | null;
+            /** @description Every dead letter in these queues */
             queue?: string[] | null;
         };
         Schedule: {

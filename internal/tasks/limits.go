@@ -1,0 +1,147 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/inboxq/inboxq/internal/inbox"
+	"github.com/inboxq/inboxq/internal/store"
+)
+
+// Limits keep one user from slowing down or starving the others. Each is
+// refused with inbox.ErrLimited (the API's 429) or, for input that can never
+// be accepted, inbox.ErrInvalid (422). Admins are exempt from the queued,
+// rate and schedule limits: they operate the service.
+type Limits struct {
+	// MaxQueued is how many unfinished tasks one user may have.
+	MaxQueued int
+	// CreatesPerMinute is how many tasks one user may start per minute
+	// (a token bucket: a burst of this many, refilled evenly).
+	CreatesPerMinute int
+	// MaxSchedules is how many schedules one user may keep.
+	MaxSchedules int
+	// MinScheduleInterval is the shortest time between two runs of a
+	// user's schedule.
+	MinScheduleInterval time.Duration
+	// RunAtHorizon is how far ahead a task may be scheduled.
+	RunAtHorizon time.Duration
+}
+
+// DefaultLimits are the limits when the configuration says nothing.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxQueued:           5000,
+		CreatesPerMinute:    600,
+		MaxSchedules:        50,
+		MinScheduleInterval: time.Minute,
+		RunAtHorizon:        365 * 24 * time.Hour,
+	}
+}
+
+// checkCreate applies the per-user limits on starting a task, inside the
+// creating transaction. The rate bucket's row lock serializes one user's
+// creations, so the queued count cannot be overrun by a burst of parallel
+// requests.
+func (s *Service) checkCreate(ctx context.Context, st *store.Store, p inbox.Principal, runAt time.Time) error {
+	if !runAt.IsZero() && s.limits.RunAtHorizon > 0 && time.Until(runAt) > s.limits.RunAtHorizon {
+		return fmt.Errorf("run_at may be at most %s ahead: %w", humanDuration(s.limits.RunAtHorizon), inbox.ErrInvalid)
+	}
+	if p.IsAdmin() {
+		return nil
+	}
+	if n := s.limits.CreatesPerMinute; n > 0 {
+		wait, err := st.QuotaTake(ctx, "api:create:"+strconv.FormatInt(p.UserID, 10), 1, float64(n)/60, float64(n))
+		if err != nil {
+			return err
+		}
+		if wait > 0 {
+			return &inbox.LimitError{
+				Msg:        fmt.Sprintf("you may start at most %d tasks a minute; try again in %s", n, humanDuration(wait)),
+				RetryAfter: wait,
+			}
+		}
+	}
+	if n := s.limits.MaxQueued; n > 0 {
+		queued, err := st.TaskCountUnfinished(ctx, p.UserID, n)
+		if err != nil {
+			return err
+		}
+		if queued >= n {
+			return &inbox.LimitError{Msg: fmt.Sprintf("you have %d unfinished tasks, the most allowed; wait for some to finish or cancel some", n)}
+		}
+	}
+	return nil
+}
+
+// checkScheduleLimits applies the per-user limits on a schedule: how many,
+// and how often it may fire. @every must be positive for everyone.
+func (s *Service) checkScheduleLimits(ctx context.Context, p inbox.Principal, expr, tz string, creating bool) error {
+	if rest, ok := strings.CutPrefix(strings.TrimSpace(expr), "@every "); ok {
+		d, err := time.ParseDuration(strings.TrimSpace(rest))
+		if err != nil || d <= 0 {
+			return fmt.Errorf("cron %q: @every needs a positive duration such as 5m: %w", expr, inbox.ErrInvalid)
+		}
+	}
+	if p.IsAdmin() {
+		return nil
+	}
+	if min := s.limits.MinScheduleInterval; min > 0 {
+		if gap, ok := shortestGap(expr, tz); ok && gap < min {
+			return fmt.Errorf("cron %q fires every %s; schedules may fire at most every %s: %w", expr, humanDuration(gap), humanDuration(min), inbox.ErrInvalid)
+		}
+	}
+	if n := s.limits.MaxSchedules; creating && n > 0 {
+		have, err := s.store.ScheduleCount(ctx, p.UserID)
+		if err != nil {
+			return err
+		}
+		if have >= n {
+			return &inbox.LimitError{Msg: fmt.Sprintf("you have %d schedules, the most allowed; delete one first", have)}
+		}
+	}
+	return nil
+}
+
+// shortestGap is the shortest time between the next 50 ticks of a cron
+// expression (ok=false if it does not parse; ParseCron reports that).
+func shortestGap(expr, tz string) (time.Duration, bool) {
+	sched, err := cronParser.Parse(expr)
+	if err != nil {
+		return 0, false
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		loc = time.UTC
+	}
+	var gap time.Duration
+	prev := sched.Next(time.Now().In(loc))
+	for range 50 {
+		next := sched.Next(prev)
+		if next.IsZero() {
+			break
+		}
+		if d := next.Sub(prev); gap == 0 || d < gap {
+			gap = d
+		}
+		prev = next
+	}
+	return gap, gap > 0
+}
+
+// humanDuration prints a duration as people read it: 1m, 2h, 365 days, 3s.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return strconv.Itoa(int(d.Hours()/24)) + " days"
+	case d >= time.Hour && d%time.Hour == 0:
+		return strconv.Itoa(int(d.Hours())) + "h"
+	case d >= time.Minute && d%time.Minute == 0:
+		return strconv.Itoa(int(d.Minutes())) + "m"
+	case d >= time.Second:
+		return strconv.Itoa(int((d+time.Second-1)/time.Second)) + "s"
+	}
+	return d.String()
+}

@@ -40,8 +40,16 @@ WHERE id = @id AND (history_id IS NULL OR history_id < @history_id);
 DELETE FROM account WHERE id = @id AND owner_id = @owner_id;
 
 -- name: OAuthStateInsert :exec
-INSERT INTO oauth_state (state, user_id, expires_at) VALUES (@state, @user_id, @expires_at);
+INSERT INTO oauth_state (state, user_id, expires_at, code_verifier, browser_hash)
+VALUES (@state, @user_id, @expires_at, @code_verifier, @browser_hash);
 
 -- name: OAuthStateTake :one
--- Consumes a state once; expired ones are refused.
-DELETE FROM oauth_state WHERE state = @state AND expires_at > now() RETURNING user_id;
+-- Consumes a state once, and only from the browser that started it (its
+-- cookie nonce's hash); expired ones are refused.
+DELETE FROM oauth_state
+WHERE state = @state AND browser_hash = @browser_hash AND expires_at > now()
+RETURNING user_id, code_verifier;
+
+-- name: OAuthStatePending :one
+-- Whether a state is still waiting for its browser (after a take failed).
+SELECT EXISTS (SELECT 1 FROM oauth_state WHERE state = @state AND expires_at > now());

@@ -2,11 +2,13 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -19,10 +21,13 @@ import (
 type Accounts interface {
 	List(ctx context.Context, owner int64) ([]inbox.Account, error)
 	Delete(ctx context.Context, owner, id int64) error
-	// Begin returns the URL to send the person to, remembering state.
-	Begin(ctx context.Context, owner int64, state string) (string, error)
-	// Finish completes a consent: it checks state and stores the account.
-	Finish(ctx context.Context, state, code string) (inbox.Account, error)
+	// Begin starts a consent: the URL to send the person to and the key
+	// their browser must bring back to the callback.
+	Begin(ctx context.Context, owner int64) (inbox.Consent, error)
+	// Finish completes a consent: it checks state and the browser's key
+	// (inbox.ErrConsentExpired, inbox.ErrConsentOtherBrowser) and stores
+	// the account.
+	Finish(ctx context.Context, state, code, browserKey string) (inbox.Account, error)
 	// CountMessages counts the owner's stored messages a bulk target selects.
 	CountMessages(ctx context.Context, owner, account int64, target jobs.BulkTarget) (int64, error)
 }
@@ -61,24 +66,98 @@ type AccountListOutput struct {
 	}
 }
 
-// ConnectOutput says where to send the person.
+// consentCookie names the cookie that binds a consent to the browser that
+// started it. It is sent only to the callback.
+const (
+	consentCookie     = "inboxq_oauth"
+	consentCookiePath = Prefix + "/accounts/oauth/callback"
+)
+
+// Error codes the callback puts in the dashboard URL (besides Google's own,
+// such as access_denied), each with a message for the person.
+const (
+	callbackOtherBrowser = "consent_other_browser"
+	callbackExpired      = "consent_expired"
+	callbackRefused      = "consent_refused"
+)
+
+var callbackMessages = map[string]string{
+	callbackOtherBrowser: "This mailbox connection was started in another browser or by someone else, so it was refused. " +
+		"Start the connection again from Accounts in this browser.",
+	callbackExpired: "This mailbox connection link expired or was already used, so nothing was connected. " +
+		"Start the connection again from Accounts.",
+	callbackRefused: "Google did not complete the mailbox connection, so nothing was connected. " +
+		"Start the connection again from Accounts.",
+}
+
+// tlsInput notes whether the request reached inboxq (or the proxy in front
+// of it) over TLS, so cookies set in reply are Secure.
+type tlsInput struct {
+	secure bool
+}
+
+// Resolve implements huma.Resolver.
+func (in *tlsInput) Resolve(ctx huma.Context) []error {
+	in.secure = ctx.TLS() != nil || strings.EqualFold(ctx.Header("X-Forwarded-Proto"), "https")
+	return nil
+}
+
+// browserCookie is the consent cookie holding key for maxAge seconds
+// (negative: delete it). SameSite=Lax because Google's redirect back is a
+// top-level navigation from another site, which Strict would strip.
+func browserCookie(key string, maxAge int, secure bool) http.Cookie {
+	return http.Cookie{Name: consentCookie, Value: key, Path: consentCookiePath, MaxAge: maxAge,
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
+}
+
+// ConnectInput starts a consent.
+type ConnectInput struct {
+	tlsInput
+}
+
+// ConnectOutput says where to send the person and binds the consent to
+// this browser.
 type ConnectOutput struct {
-	Body struct {
-		AuthorizeURL string `json:"authorize_url" doc:"Open this in the browser; Google returns to the callback, which redirects to the dashboard"`
+	SetCookie http.Cookie `header:"Set-Cookie" doc:"inboxq_oauth: HttpOnly, sent only to the callback; the callback refuses a consent without it"`
+	Body      struct {
+		AuthorizeURL string `json:"authorize_url" doc:"Open this in the same browser; Google returns to the callback, which redirects to the dashboard"`
 	}
 }
 
 // CallbackInput is Google's redirect.
 type CallbackInput struct {
-	Code  string `query:"code"`
-	State string `query:"state"`
-	Error string `query:"error" doc:"Set by Google when the person declined"`
+	tlsInput
+	Code    string `query:"code" maxLength:"2048"`
+	State   string `query:"state" maxLength:"256"`
+	Error   string `query:"error" doc:"Set by Google when the person declined"`
+	Browser string `cookie:"inboxq_oauth" doc:"Set by connect-account in the browser that started the consent"`
 }
 
-// CallbackOutput redirects to the dashboard.
+// CallbackOutput redirects to the dashboard and forgets the consent cookie.
 type CallbackOutput struct {
-	Status   int
-	Location string `header:"Location"`
+	Status    int
+	Location  string      `header:"Location"`
+	SetCookie http.Cookie `header:"Set-Cookie"`
+}
+
+// callbackRedirect is the dashboard URL telling the person how a consent
+// ended: connected=EMAIL, or error=CODE with error_description when
+// inboxq has a message for CODE.
+func callbackRedirect(connected, code string) string {
+	if connected != "" {
+		return "/accounts?connected=" + url.QueryEscape(connected)
+	}
+	q := url.Values{"error": {code}}
+	if msg, ok := callbackMessages[code]; ok {
+		q.Set("error_description", msg)
+	}
+	return "/accounts?" + q.Encode()
+}
+
+// storableText reports whether s can be stored as PostgreSQL text: valid
+// UTF-8 without NUL bytes.
+func storableText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // AccountIDInput names an account.
@@ -110,38 +189,58 @@ func registerAccounts(api huma.API, d Deps) {
 
 	huma.Register(api, huma.Operation{
 		OperationID: "connect-account", Method: http.MethodPost, Path: Prefix + "/accounts/connect",
-		Summary:     "Connect a Gmail account",
-		Description: "Starts Google's OAuth consent (offline access, gmail.modify). The returned URL is valid for 10 minutes.",
-		Tags:        tags, Security: bearer, Errors: []int{http.StatusConflict},
-	}, func(ctx context.Context, _ *struct{}) (*ConnectOutput, error) {
-		b := make([]byte, 24)
-		_, _ = rand.Read(b)
-		u, err := d.Accounts.Begin(ctx, principal(ctx).UserID, base64.RawURLEncoding.EncodeToString(b))
+		Summary: "Connect a Gmail account",
+		Description: "Starts Google's OAuth consent (offline access, gmail.modify, PKCE). The returned URL is valid for 10 minutes, " +
+			"and only in the browser that made this request: the response sets an HttpOnly cookie the callback requires, " +
+			"so a consent link sent to someone else cannot connect their mailbox to your account.",
+		Tags: tags, Security: bearer, Errors: []int{http.StatusConflict},
+	}, func(ctx context.Context, in *ConnectInput) (*ConnectOutput, error) {
+		c, err := d.Accounts.Begin(ctx, principal(ctx).UserID)
 		if err != nil {
 			return nil, problem(ctx, d.Logger, err)
 		}
-		out := &ConnectOutput{}
-		out.Body.AuthorizeURL = u
+		out := &ConnectOutput{SetCookie: browserCookie(c.BrowserKey, int(time.Until(c.Expires).Seconds()), in.secure)}
+		out.Body.AuthorizeURL = c.URL
 		return out, nil
 	})
 
 	huma.Register(api, huma.Operation{
 		OperationID: "oauth-callback", Method: http.MethodGet, Path: Prefix + "/accounts/oauth/callback",
-		Summary:     "Google's OAuth redirect",
-		Description: "Google sends the browser here after consent; inboxq stores the account (its refresh token sealed) and redirects to the dashboard.",
-		Tags:        tags, DefaultStatus: http.StatusFound, Errors: []int{http.StatusBadRequest},
+		Summary: "Google's OAuth redirect",
+		Description: "Google sends the browser here after consent. If the browser holds the cookie connect-account set, " +
+			"inboxq exchanges the code (with its PKCE verifier), stores the account (its refresh token sealed) and redirects to " +
+			"`/accounts?connected=EMAIL`. Otherwise nothing is stored and it redirects to `/accounts?error=CODE&error_description=MESSAGE`: " +
+			"`" + callbackOtherBrowser + "` (started in another browser or by someone else), `" + callbackExpired + "` (expired or used link), " +
+			"`" + callbackRefused + "` (Google refused the code), or Google's own error such as `access_denied`. Either way the cookie is cleared.",
+		Tags: tags, DefaultStatus: http.StatusFound, Errors: []int{http.StatusBadRequest},
 	}, func(ctx context.Context, in *CallbackInput) (*CallbackOutput, error) {
-		if in.Error != "" {
-			return &CallbackOutput{Status: http.StatusFound, Location: "/accounts?error=" + url.QueryEscape(in.Error)}, nil
-		}
-		if in.Code == "" || in.State == "" {
+		if in.Error == "" && (in.Code == "" || in.State == "") {
 			return nil, huma.Error400BadRequest("code and state are required")
 		}
-		a, err := d.Accounts.Finish(ctx, in.State, in.Code)
-		if err != nil {
-			return nil, problem(ctx, d.Logger, err)
+		if !storableText(in.Code) || !storableText(in.State) {
+			return nil, huma.Error400BadRequest("code and state must be UTF-8 text without NUL bytes")
 		}
-		return &CallbackOutput{Status: http.StatusFound, Location: "/accounts?connected=" + url.QueryEscape(a.Email)}, nil
+		out := &CallbackOutput{Status: http.StatusFound, SetCookie: browserCookie("", -1, in.secure)}
+		if in.Error != "" {
+			out.Location = callbackRedirect("", in.Error)
+			return out, nil
+		}
+		a, err := d.Accounts.Finish(ctx, in.State, in.Code, in.Browser)
+		switch {
+		case errors.Is(err, inbox.ErrConsentOtherBrowser):
+			d.Logger.WarnContext(ctx, "oauth_callback_other_browser", slog.Bool("has_cookie", in.Browser != ""))
+			out.Location = callbackRedirect("", callbackOtherBrowser)
+		case errors.Is(err, inbox.ErrConsentExpired):
+			out.Location = callbackRedirect("", callbackExpired)
+		case errors.Is(err, inbox.ErrInvalid):
+			d.Logger.WarnContext(ctx, "oauth_callback_refused", slog.Any("err", err))
+			out.Location = callbackRedirect("", callbackRefused)
+		case err != nil:
+			return nil, problem(ctx, d.Logger, err)
+		default:
+			out.Location = callbackRedirect(a.Email, "")
+		}
+		return out, nil
 	})
 
 	huma.Register(api, huma.Operation{

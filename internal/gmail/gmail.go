@@ -89,19 +89,21 @@ func (p *Provider) oauth() *oauth2.Config {
 }
 
 // AuthCodeURL is where to send a person to grant access; state ties the
-// callback to them.
-func (p *Provider) AuthCodeURL(state string) string {
-	return p.oauth().AuthCodeURL(state, oauth2.AccessTypeOffline, oauth2.ApprovalForce)
+// callback to the request, and the PKCE challenge of verifier ties the code
+// Google returns to whoever holds verifier.
+func (p *Provider) AuthCodeURL(state, verifier string) string {
+	return p.oauth().AuthCodeURL(state, oauth2.AccessTypeOffline, oauth2.ApprovalForce, oauth2.S256ChallengeOption(verifier))
 }
 
 func (p *Provider) ctx(ctx context.Context) context.Context {
 	return context.WithValue(ctx, oauth2.HTTPClient, p.cfg.HTTPClient)
 }
 
-// Connect exchanges an authorization code, reads the mailbox's address and
-// stores the account for owner with its refresh token sealed.
-func (p *Provider) Connect(ctx context.Context, owner int64, code string) (inbox.Account, error) {
-	tok, err := p.oauth().Exchange(p.ctx(ctx), code)
+// Connect exchanges an authorization code with its PKCE verifier, reads the
+// mailbox's address and stores the account for owner with its refresh token
+// sealed.
+func (p *Provider) Connect(ctx context.Context, owner int64, code, verifier string) (inbox.Account, error) {
+	tok, err := p.oauth().Exchange(p.ctx(ctx), code, oauth2.VerifierOption(verifier))
 	if err != nil {
 		return inbox.Account{}, fmt.Errorf("exchanging the authorization code: %w", classify(err))
 	}

@@ -1,12 +1,36 @@
 package inbox
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Account statuses.
 const (
 	AccountConnected    = "connected"
 	AccountNeedsReauth  = "needs_reauth"
 	AccountDisconnected = "disconnected"
+)
+
+// Consent is a started mailbox connection (Google's OAuth consent): the URL
+// to send the person to, and the key the browser that started it must bring
+// back to the callback (kept in an HttpOnly cookie), valid until Expires.
+type Consent struct {
+	URL        string
+	BrowserKey string
+	Expires    time.Time
+}
+
+// Reasons a consent callback is refused before anything is stored. Both
+// are ErrInvalid; the API tells them apart to say what happened.
+var (
+	// ErrConsentExpired means the callback's state is unknown, expired or
+	// already used.
+	ErrConsentExpired = fmt.Errorf("the consent link expired or was already used; connect again: %w", ErrInvalid)
+	// ErrConsentOtherBrowser means the callback came from a browser that
+	// did not start the connection: someone may have sent their own
+	// consent link to the person consenting.
+	ErrConsentOtherBrowser = fmt.Errorf("the connection was started in another browser or by someone else; start it again in this browser: %w", ErrInvalid)
 )
 
 // Account is a connected Gmail mailbox.

@@ -85,15 +85,37 @@ func (s *Store) AccountDelete(ctx context.Context, id, owner int64) error {
 	return nil
 }
 
-// OAuthStateSave remembers an authorization request.
-func (s *Store) OAuthStateSave(ctx context.Context, state string, user int64, expires time.Time) error {
-	return translate(s.q.OAuthStateInsert(ctx, dbsqlc.OAuthStateInsertParams{State: state, UserID: user, ExpiresAt: expires}), "saving oauth state")
+// OAuthState is a pending authorization request: who started it, the PKCE
+// verifier its code must be exchanged with, and the SHA-256 of the nonce
+// the starting browser holds in a cookie.
+type OAuthState struct {
+	State        string
+	UserID       int64
+	CodeVerifier string
+	BrowserHash  []byte
+	ExpiresAt    time.Time
 }
 
-// OAuthStateTake consumes an authorization request and returns its user.
-func (s *Store) OAuthStateTake(ctx context.Context, state string) (int64, error) {
-	id, err := s.q.OAuthStateTake(ctx, state)
-	return id, translate(err, "checking oauth state")
+// OAuthStateSave remembers an authorization request.
+func (s *Store) OAuthStateSave(ctx context.Context, st OAuthState) error {
+	return translate(s.q.OAuthStateInsert(ctx, dbsqlc.OAuthStateInsertParams{State: st.State, UserID: st.UserID,
+		ExpiresAt: st.ExpiresAt, CodeVerifier: st.CodeVerifier, BrowserHash: st.BrowserHash}), "saving oauth state")
+}
+
+// OAuthStateTake consumes an unexpired authorization request made by the
+// browser whose nonce hashes to browserHash, returning its user and PKCE
+// verifier. No such request is inbox.ErrNotFound; the request then stays
+// as it was.
+func (s *Store) OAuthStateTake(ctx context.Context, state string, browserHash []byte) (userID int64, verifier string, err error) {
+	row, err := s.q.OAuthStateTake(ctx, dbsqlc.OAuthStateTakeParams{State: state, BrowserHash: browserHash})
+	return row.UserID, row.CodeVerifier, translate(err, "checking oauth state")
+}
+
+// OAuthStatePending reports whether an unexpired authorization request
+// with this state exists (whoever's browser it belongs to).
+func (s *Store) OAuthStatePending(ctx context.Context, state string) (bool, error) {
+	ok, err := s.q.OAuthStatePending(ctx, state)
+	return ok, translate(err, "checking oauth state")
 }
 
 // MessageUpsert saves messages' metadata for an account.

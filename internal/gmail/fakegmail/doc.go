@@ -5,8 +5,9 @@
 // mailboxes with labels, threads and history ([Mailbox]), a deterministic
 // mailbox generator ([Generate]), Gmail's search syntax for messages.list,
 // per-user and per-project quota with Gmail's method costs, the per-user
-// concurrent-request limit, OAuth bearer tokens and scopes, fault injection and
-// a request log for assertions.
+// concurrent-request limit, OAuth consent ([Server.Consent], with PKCE
+// checked at the token endpoint as Google does), bearer tokens and scopes,
+// fault injection and a request log for assertions.
 //
 // The real client google.golang.org/api/gmail/v1 works against it unchanged:
 //

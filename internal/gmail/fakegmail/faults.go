@@ -30,6 +30,10 @@ type RequestRecord struct {
 	Reason string
 	// BatchIDs is the number of ids in a batchModify/batchDelete body.
 	BatchIDs int
+	// PKCE is the method ("S256" or "plain") whose code_verifier an
+	// authorization code exchange proved; empty when the code had no
+	// challenge or the exchange failed.
+	PKCE string
 }
 
 // Query parses RawQuery.

@@ -1,9 +1,13 @@
 package fakegmail
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -76,6 +80,13 @@ type grant struct {
 	scopes []string
 }
 
+// codeGrant is an authorization code: its grant and, when the consent
+// request carried one, its PKCE challenge (RFC 7636).
+type codeGrant struct {
+	grant
+	challenge, method string
+}
+
 type refreshGrant struct {
 	grant
 	revoked bool
@@ -91,14 +102,14 @@ type accessGrant struct {
 type authStore struct {
 	mu       sync.Mutex
 	seq      int
-	codes    map[string]grant
+	codes    map[string]codeGrant
 	refreshT map[string]*refreshGrant
 	accessT  map[string]accessGrant
 }
 
 func newAuthStore() *authStore {
 	return &authStore{
-		codes:    make(map[string]grant),
+		codes:    make(map[string]codeGrant),
 		refreshT: make(map[string]*refreshGrant),
 		accessT:  make(map[string]accessGrant),
 	}
@@ -133,7 +144,79 @@ func (s *Server) scopesOrDefault(scopes []string) []string {
 func (s *Server) AddAuthCode(code, user string, scopes ...string) {
 	s.auth.mu.Lock()
 	defer s.auth.mu.Unlock()
-	s.auth.codes[code] = grant{user: strings.ToLower(user), scopes: s.scopesOrDefault(scopes)}
+	s.auth.codes[code] = codeGrant{grant: grant{user: strings.ToLower(user), scopes: s.scopesOrDefault(scopes)}}
+}
+
+// Consent plays Google's consent page: user (a mailbox address) grants the
+// authorization request authorizeURL describes (client_id, redirect_uri,
+// state, scope, code_challenge and code_challenge_method, as built by
+// oauth2.Config.AuthCodeURL). It returns where Google would send the
+// browser: redirect_uri with a fresh one-time code and the request's state.
+// A code issued with a code_challenge is only exchanged with the matching
+// code_verifier, as Google does.
+func (s *Server) Consent(authorizeURL, user string) (string, error) {
+	u, err := url.Parse(authorizeURL)
+	if err != nil {
+		return "", fmt.Errorf("parsing the authorization URL: %w", err)
+	}
+	q := u.Query()
+	if s.opts.ClientID != "" && q.Get("client_id") != s.opts.ClientID {
+		return "", fmt.Errorf("invalid_client: the OAuth client was not found")
+	}
+	if q.Get("response_type") != "code" {
+		return "", fmt.Errorf("unsupported_response_type %q", q.Get("response_type"))
+	}
+	redirect, err := url.Parse(q.Get("redirect_uri"))
+	if err != nil || !redirect.IsAbs() {
+		return "", fmt.Errorf("redirect_uri_mismatch: %q", q.Get("redirect_uri"))
+	}
+	cg := codeGrant{grant: grant{user: strings.ToLower(user), scopes: s.scopesOrDefault(strings.Fields(q.Get("scope")))},
+		challenge: q.Get("code_challenge"), method: q.Get("code_challenge_method")}
+	if cg.challenge != "" {
+		if cg.method == "" {
+			cg.method = "plain" // RFC 7636 4.3
+		}
+		if (cg.method != "S256" && cg.method != "plain") || !pkceText.MatchString(cg.challenge) {
+			return "", fmt.Errorf("invalid_request: bad code_challenge %q (method %q)", cg.challenge, cg.method)
+		}
+	}
+	s.auth.mu.Lock()
+	code := s.auth.newTokenLocked("4/0")
+	s.auth.codes[code] = cg
+	s.auth.mu.Unlock()
+	rq := redirect.Query()
+	rq.Set("code", code)
+	if st := q.Get("state"); st != "" {
+		rq.Set("state", st)
+	}
+	redirect.RawQuery = rq.Encode()
+	return redirect.String(), nil
+}
+
+// pkceText is a code_verifier's (and an S256 code_challenge's) syntax:
+// 43 to 128 unreserved characters (RFC 7636 4.1).
+var pkceText = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`)
+
+// verify checks a token request's code_verifier against the code's
+// challenge: "" when it holds, else Google's error description.
+func (c codeGrant) verify(verifier string) string {
+	switch {
+	case c.challenge == "":
+		return ""
+	case verifier == "":
+		return "Missing code verifier."
+	case !pkceText.MatchString(verifier):
+		return "Invalid code verifier."
+	}
+	want := verifier
+	if c.method == "S256" {
+		sum := sha256.Sum256([]byte(verifier))
+		want = base64.RawURLEncoding.EncodeToString(sum[:])
+	}
+	if subtle.ConstantTimeCompare([]byte(want), []byte(c.challenge)) != 1 {
+		return "Invalid code verifier."
+	}
+	return ""
 }
 
 // IssueRefreshToken creates a refresh token for user as if the user had
@@ -243,8 +326,16 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, rec *Reques
 			writeOAuthError(w, http.StatusBadRequest, "invalid_grant", "Malformed auth code.")
 			return
 		}
-		delete(s.auth.codes, code) // codes are single use
-		g = cg
+		delete(s.auth.codes, code) // codes are single use, even when the verifier fails
+		if msg := cg.verify(r.PostForm.Get("code_verifier")); msg != "" {
+			rec.Reason = "invalid_grant"
+			writeOAuthError(w, http.StatusBadRequest, "invalid_grant", msg)
+			return
+		}
+		if cg.challenge != "" {
+			rec.PKCE = cg.method
+		}
+		g = cg.grant
 		refresh := s.auth.newTokenLocked("1//0")
 		s.auth.refreshT[refresh] = &refreshGrant{grant: g}
 		resp["refresh_token"] = refresh

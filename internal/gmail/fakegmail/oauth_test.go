@@ -135,3 +135,74 @@ func TestRevokedRefreshTokenIsInvalidGrant(t *testing.T) {
 	require.NoError(t, resp.Body.Close())
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 }
+
+func TestConsentPKCE(t *testing.T) {
+	t.Parallel()
+	fake := New(Options{RequireAuth: true, ClientID: "cid", ClientSecret: "sec"})
+	fake.AddMailbox(Generate(2, 5, GenerateOptions{Address: "me@example.com"}))
+	srv, _ := startServer(t, fake)
+	ctx := context.Background()
+	conf := &oauth2.Config{
+		ClientID: "cid", ClientSecret: "sec", RedirectURL: "http://app.test/cb", Scopes: []string{ScopeModify},
+		Endpoint: oauth2.Endpoint{AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInParams},
+	}
+	verifier := oauth2.GenerateVerifier()
+	// consent returns a fresh code for a consent with verifier's challenge.
+	consent := func() string {
+		t.Helper()
+		back, err := fake.Consent(conf.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)), "me@example.com")
+		require.NoError(t, err)
+		u, err := url.Parse(back)
+		require.NoError(t, err)
+		require.Equal(t, "app.test", u.Host)
+		require.Equal(t, "st", u.Query().Get("state"))
+		return u.Query().Get("code")
+	}
+	refused := func(err error, description string) {
+		t.Helper()
+		var re *oauth2.RetrieveError
+		require.True(t, errors.As(err, &re), "want *oauth2.RetrieveError, got %T: %v", err, err)
+		require.Equal(t, "invalid_grant", re.ErrorCode)
+		require.Equal(t, description, re.ErrorDescription)
+	}
+
+	// Without a verifier, with another one or with a malformed one: refused,
+	// and the code is spent.
+	code := consent()
+	_, err := conf.Exchange(ctx, code)
+	refused(err, "Missing code verifier.")
+	_, err = conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	refused(err, "Malformed auth code.")
+	_, err = conf.Exchange(ctx, consent(), oauth2.VerifierOption(oauth2.GenerateVerifier()))
+	refused(err, "Invalid code verifier.")
+	_, err = conf.Exchange(ctx, consent(), oauth2.VerifierOption("short"))
+	refused(err, "Invalid code verifier.")
+
+	// The matching verifier: tokens for the consenting user and scope.
+	fake.ResetLog()
+	tok, err := conf.Exchange(ctx, consent(), oauth2.VerifierOption(verifier))
+	require.NoError(t, err)
+	require.Equal(t, ScopeModify, tok.Extra("scope"))
+	reqs := fake.Requests()
+	require.Len(t, reqs, 1)
+	require.Equal(t, "me@example.com", reqs[0].User)
+	require.Equal(t, "S256", reqs[0].PKCE)
+
+	// A plain challenge is the verifier itself; a code without a challenge
+	// needs no verifier.
+	back, err := fake.Consent(conf.AuthCodeURL("st", oauth2.SetAuthURLParam("code_challenge", verifier)), "me@example.com")
+	require.NoError(t, err)
+	u, err := url.Parse(back)
+	require.NoError(t, err)
+	_, err = conf.Exchange(ctx, u.Query().Get("code"), oauth2.VerifierOption(verifier))
+	require.NoError(t, err)
+	fake.AddAuthCode("legacy", "me@example.com")
+	_, err = conf.Exchange(ctx, "legacy")
+	require.NoError(t, err)
+
+	// Another client's consent link is refused.
+	other := *conf
+	other.ClientID = "someone-else"
+	_, err = fake.Consent(other.AuthCodeURL("st"), "me@example.com")
+	require.ErrorContains(t, err, "invalid_client")
+}

@@ -202,28 +202,62 @@ func (q *Queries) AccountUpsert(ctx context.Context, arg AccountUpsertParams) (A
 }
 
 const oAuthStateInsert = `-- name: OAuthStateInsert :exec
-INSERT INTO oauth_state (state, user_id, expires_at) VALUES ($1, $2, $3)
+INSERT INTO oauth_state (state, user_id, expires_at, code_verifier, browser_hash)
+VALUES ($1, $2, $3, $4, $5)
 `
 
 type OAuthStateInsertParams struct {
-	State     string    `json:"state"`
-	UserID    int64     `json:"user_id"`
-	ExpiresAt time.Time `json:"expires_at"`
+	State        string    `json:"state"`
+	UserID       int64     `json:"user_id"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	CodeVerifier string    `json:"code_verifier"`
+	BrowserHash  []byte    `json:"browser_hash"`
 }
 
 func (q *Queries) OAuthStateInsert(ctx context.Context, arg OAuthStateInsertParams) error {
-	_, err := q.db.Exec(ctx, oAuthStateInsert, arg.State, arg.UserID, arg.ExpiresAt)
+	_, err := q.db.Exec(ctx, oAuthStateInsert,
+		arg.State,
+		arg.UserID,
+		arg.ExpiresAt,
+		arg.CodeVerifier,
+		arg.BrowserHash,
+	)
 	return err
 }
 
-const oAuthStateTake = `-- name: OAuthStateTake :one
-DELETE FROM oauth_state WHERE state = $1 AND expires_at > now() RETURNING user_id
+const oAuthStatePending = `-- name: OAuthStatePending :one
+SELECT EXISTS (SELECT 1 FROM oauth_state WHERE state = $1 AND expires_at > now())
 `
 
-// Consumes a state once; expired ones are refused.
-func (q *Queries) OAuthStateTake(ctx context.Context, state string) (int64, error) {
-	row := q.db.QueryRow(ctx, oAuthStateTake, state)
-	var user_id int64
-	err := row.Scan(&user_id)
-	return user_id, err
+// Whether a state is still waiting for its browser (after a take failed).
+func (q *Queries) OAuthStatePending(ctx context.Context, state string) (bool, error) {
+	row := q.db.QueryRow(ctx, oAuthStatePending, state)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
+const oAuthStateTake = `-- name: OAuthStateTake :one
+DELETE FROM oauth_state
+WHERE state = $1 AND browser_hash = $2 AND expires_at > now()
+RETURNING user_id, code_verifier
+`
+
+type OAuthStateTakeParams struct {
+	State       string `json:"state"`
+	BrowserHash []byte `json:"browser_hash"`
+}
+
+type OAuthStateTakeRow struct {
+	UserID       int64  `json:"user_id"`
+	CodeVerifier string `json:"code_verifier"`
+}
+
+// Consumes a state once, and only from the browser that started it (its
+// cookie nonce's hash); expired ones are refused.
+func (q *Queries) OAuthStateTake(ctx context.Context, arg OAuthStateTakeParams) (OAuthStateTakeRow, error) {
+	row := q.db.QueryRow(ctx, oAuthStateTake, arg.State, arg.BrowserHash)
+	var i OAuthStateTakeRow
+	err := row.Scan(&i.UserID, &i.CodeVerifier)
+	return i, err
 }

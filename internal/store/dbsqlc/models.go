@@ -167,9 +167,11 @@ type Message struct {
 }
 
 type OauthState struct {
-	State     string    `json:"state"`
-	UserID    int64     `json:"user_id"`
-	ExpiresAt time.Time `json:"expires_at"`
+	State        string    `json:"state"`
+	UserID       int64     `json:"user_id"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	CodeVerifier string    `json:"code_verifier"`
+	BrowserHash  []byte    `json:"browser_hash"`
 }
 
 type RiverJob struct {

@@ -32,7 +32,7 @@ export interface paths {
         put?: never;
         /**
          * Connect a Gmail account
-         * @description Starts Google's OAuth consent (offline access, gmail.modify). The returned URL is valid for 10 minutes.
+         * @description Starts Google's OAuth consent (offline access, gmail.modify, PKCE). The returned URL is valid for 10 minutes, and only in the browser that made this request: the response sets an HttpOnly cookie the callback requires, so a consent link sent to someone else cannot connect their mailbox to your account.
          */
         post: operations["connect-account"];
         delete?: never;
@@ -50,7 +50,7 @@ export interface paths {
         };
         /**
          * Google's OAuth redirect
-         * @description Google sends the browser here after consent; inboxq stores the account (its refresh token sealed) and redirects to the dashboard.
+         * @description Google sends the browser here after consent. If the browser holds the cookie connect-account set, inboxq exchanges the code (with its PKCE verifier), stores the account (its refresh token sealed) and redirects to `/accounts?connected=EMAIL`. Otherwise nothing is stored and it redirects to `/accounts?error=CODE&error_description=MESSAGE`: `consent_other_browser` (started in another browser or by someone else), `consent_expired` (expired or used link), `consent_refused` (Google refused the code), or Google's own error such as `access_denied`. Either way the cookie is cleared.
          */
         get: operations["oauth-callback"];
         put?: never;
@@ -794,7 +794,7 @@ export interface components {
              * @example https://example.com/schemas/ConnectOutputBody.json
              */
             readonly $schema?: string;
-            /** @description Open this in the browser; Google returns to the callback, which redirects to the dashboard */
+            /** @description Open this in the same browser; Google returns to the callback, which redirects to the dashboard */
             authorize_url: string;
         };
         CountMessagesInputBody: {
@@ -2048,6 +2048,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2084,7 +2085,10 @@ export interface operations {
             };
             header?: never;
             path?: never;
-            cookie?: never;
+            cookie?: {
+                /** @description Set by connect-account in the browser that started the consent */
+                inboxq_oauth?: string;
+            };
         };
         requestBody?: never;
         responses: {
@@ -2092,6 +2096,7 @@ export interface operations {
             302: {
                 headers: {
                     Location?: string;
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;

@@ -55,6 +55,10 @@ func translate(err error, what string) error {
 			return fmt.Errorf("%s: already exists: %w", what, inbox.ErrConflict)
 		case "23503", "23514", "22P02", "22023": // foreign key, check, invalid text, invalid parameter
 			return fmt.Errorf("%s: %s: %w", what, pgErr.Message, inbox.ErrInvalid)
+		case "22021", "22P05", "54000": // bad encoding, untranslatable character (NUL in jsonb), too long
+			// The API refuses such input at its door, naming the field;
+			// this is the backstop that keeps it a 422, never a 500.
+			return fmt.Errorf("%s: the input holds characters or sizes PostgreSQL cannot store: %w", what, inbox.ErrInvalid)
 		}
 	}
 	return fmt.Errorf("%s: %w", what, err)

@@ -176,7 +176,7 @@ func registerEvents(api huma.API, d Deps) {
 		Description: "Browsers' EventSource cannot send an Authorization header: this returns a token that opens your event streams (and nothing else) for two minutes, to pass as ?access_token=.",
 		Tags:        tags, Security: bearer,
 	}, func(ctx context.Context, _ *struct{}) (*EventsTokenOutput, error) {
-		tok, exp, err := d.Auth.CreateEventsToken(ctx, principal(ctx))
+		tok, exp, err := d.Auth.CreateEventsToken(ctx, grant(ctx))
 		if err != nil {
 			return nil, problem(ctx, d.Logger, err)
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -35,6 +37,11 @@ func problem(ctx context.Context, logger *slog.Logger, err error) error {
 	case errors.Is(err, inbox.ErrUnavailable):
 		logger.WarnContext(ctx, "unavailable", slog.Any("err", err))
 		return huma.Error503ServiceUnavailable("service unavailable, try again")
+	}
+	var le limitError
+	if errors.As(err, &le) {
+		return huma.ErrorWithHeaders(huma.Error429TooManyRequests(le.detail),
+			http.Header{"Retry-After": {strconv.Itoa(int(le.retryAfter.Seconds()))}})
 	}
 	var se huma.StatusError
 	if errors.As(err, &se) {

@@ -59,6 +59,14 @@ type Config struct {
 	GmailUserQuota, GmailProjectQuota float64
 	// DemoMessages is the size of the demo mailbox.
 	DemoMessages int
+
+	// StreamsPerUser caps each user's open event streams in one process.
+	StreamsPerUser int
+	// StreamMaxLife is how long an event stream lasts before the server ends
+	// it and the client reconnects (authenticating again).
+	StreamMaxLife time.Duration
+	// StreamSnapshotTasks caps the tasks an event stream sends on connect.
+	StreamSnapshotTasks int
 }
 
 // Demo reports whether inboxq runs against its built-in fake Gmail.
@@ -91,6 +99,9 @@ func Vars() []Var {
 		{"INBOXQ_GMAIL_USER_QUOTA", "6000 (demo: 60000)", "Gmail quota units per minute per mailbox"},
 		{"INBOXQ_GMAIL_PROJECT_QUOTA", "1200000", "Gmail quota units per minute for the project"},
 		{"INBOXQ_DEMO_MESSAGES", "3000", "messages in the demo mailbox"},
+		{"INBOXQ_STREAMS_PER_USER", "10", "open event streams (SSE) per user in this process; more are refused with 429"},
+		{"INBOXQ_STREAM_MAX_LIFE", "1h", "how long an event stream lasts before the server ends it and the client reconnects with a fresh token"},
+		{"INBOXQ_STREAM_SNAPSHOT_TASKS", "200", "tasks an event stream's snapshot sends on connect, newest first"},
 	}
 	for _, q := range inbox.Queues() {
 		vs = append(vs, Var{workersVar(q), strconv.Itoa(defaultWorkers[q]), "workers for the " + q + " queue in this process"})
@@ -194,6 +205,22 @@ func Load(getenv func(string) string) (Config, error) {
 		c.DemoMessages = n
 	}
 
+	if n, err := strconv.Atoi(get("INBOXQ_STREAMS_PER_USER", "10")); err != nil || n < 1 || n > 100_000 {
+		errs = append(errs, errors.New("INBOXQ_STREAMS_PER_USER: want a whole number from 1 to 100000"))
+	} else {
+		c.StreamsPerUser = n
+	}
+	if d, err := time.ParseDuration(get("INBOXQ_STREAM_MAX_LIFE", "1h")); err != nil || d < time.Minute {
+		errs = append(errs, errors.New("INBOXQ_STREAM_MAX_LIFE: want a duration of at least 1m, such as 1h"))
+	} else {
+		c.StreamMaxLife = d
+	}
+	if n, err := strconv.Atoi(get("INBOXQ_STREAM_SNAPSHOT_TASKS", "200")); err != nil || n < 1 || n > 10_000 {
+		errs = append(errs, errors.New("INBOXQ_STREAM_SNAPSHOT_TASKS: want a whole number from 1 to 10000"))
+	} else {
+		c.StreamSnapshotTasks = n
+	}
+
 	for _, q := range inbox.Queues() {
 		name := workersVar(q)
 		n, err := strconv.Atoi(get(name, strconv.Itoa(defaultWorkers[q])))
@@ -226,6 +253,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("google_client_id", c.GoogleClientID),
 		slog.Bool("google_client_secret_set", c.GoogleClientSecret != ""),
 		slog.Float64("gmail_user_quota", c.GmailUserQuota),
+		slog.Int("streams_per_user", c.StreamsPerUser),
+		slog.Duration("stream_max_life", c.StreamMaxLife),
+		slog.Int("stream_snapshot_tasks", c.StreamSnapshotTasks),
 	)
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -127,7 +128,7 @@ func registerEvents(api huma.API, d Deps) {
 		"admins too); one more is refused with 429 and Retry-After. A stream ends when the token it was opened with, "+
 		"or the API token that minted that events token, is revoked or expires, and after at most %s: "+
 		"the server then sends a retry hint and closes it, and the client reconnects with a fresh token.",
-		d.streamsPerUser(), d.streamMaxLife())
+		d.streamsPerUser(), shortDuration(d.streamMaxLife()))
 	opAll := huma.Operation{
 		OperationID: "stream-events", Method: http.MethodGet, Path: Prefix + "/events",
 		Summary: "Stream your tasks' events",
@@ -315,6 +316,18 @@ func serveStream(hctx huma.Context, d Deps, g auth.Grant, f progress.Filter, las
 func liveFrame(e progress.Event) []byte {
 	name, data := sseEvent(e)
 	return encodeEvent(name, e.ID, data)
+}
+
+// shortDuration writes 1h for 1h0m0s and 30m for 30m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func contains(list []string, s string) bool {

@@ -286,7 +286,10 @@ func serveStream(hctx huma.Context, d Deps, g auth.Grant, f progress.Filter, las
 				// arrives either), check again at the next heartbeat.
 				d.Logger.WarnContext(ctx, "event_stream_token_check_failed", "err", err)
 			} else if !valid {
-				_ = s.comment("token revoked")
+				// Revoked or expired (or, for an events token past its two
+				// minutes, deleted by cleanup_expired_tokens: then the client
+				// simply reconnects with a fresh one).
+				_ = s.comment("token no longer valid")
 				return
 			}
 			if s.comment("keep-alive") != nil {

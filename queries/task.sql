@@ -77,15 +77,18 @@ FROM river_job
 WHERE (finalized_at >= @since) OR (state = 'retryable' AND attempted_at >= @since);
 
 -- name: TaskActiveOrFinishedSince :many
--- Tasks in flight, and tasks finished since a time: what a listener that was
--- away must re-read. Newest first.
-SELECT sqlc.embed(j),
+-- Tasks in flight, and tasks finished since a time: what an event stream
+-- sends on connect and what a listener that was away must re-read. Newest
+-- first. Only what a task event carries, as the live events of 0006/0007
+-- do: never the args, the result only when small, the latest error cut.
+SELECT j.id, j.kind, j.queue, j.priority, j.attempt, j.max_attempts,
+       coalesce(CASE WHEN j.args ->> 'owner_id' ~ '^[0-9]{1,18}$' THEN (j.args ->> 'owner_id')::bigint END, 0)::bigint AS owner_id,
        inboxq_task_state(j.state, j.metadata, j.errors)::text AS task_state,
-       coalesce(u.name, '')::text AS owner_name,
+       (CASE WHEN octet_length((j.metadata -> 'output')::text) <= 1000 THEN j.metadata -> 'output' END)::jsonb AS result,
+       coalesce(left(j.errors[cardinality(j.errors)] ->> 'error', 500), '')::text AS last_error,
        p.done AS progress_done, p.total AS progress_total, p.stage AS progress_stage,
        p.message AS progress_message, p.rate AS progress_rate, p.updated_at AS progress_updated_at
 FROM river_job j
-LEFT JOIN app_user u ON u.id::text = j.args ->> 'owner_id'
 LEFT JOIN task_progress p ON p.job_id = j.id
 WHERE j.args @> @owner_filter::jsonb
   AND (j.state IN ('available', 'pending', 'running', 'retryable', 'scheduled') OR j.finalized_at >= @since)

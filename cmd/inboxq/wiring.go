@@ -187,17 +187,20 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 			}
 		}()
 		handler := api.NewHandler(api.Deps{
-			Hub:       hub,
-			Dashboard: web.Dist(),
-			Accounts:  jobs.Accounts{Accounts: gmail.Accounts{P: provider}, Store: st},
-			Exports:   jobs.ExportFiles{Store: st, Dir: w.exports},
-			Logger:    logger,
-			Version:   version(),
-			Tasks:     svc,
-			Auth:      auth.NewService(st),
-			RiverUI:   ui,
-			Metrics:   promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}),
-			Ready:     readiness(st, pool, w.schema),
+			Hub:            hub,
+			StreamsPerUser: cfg.StreamsPerUser,
+			StreamMaxLife:  cfg.StreamMaxLife,
+			SnapshotTasks:  cfg.StreamSnapshotTasks,
+			Dashboard:      web.Dist(),
+			Accounts:       jobs.Accounts{Accounts: gmail.Accounts{P: provider}, Store: st},
+			Exports:        jobs.ExportFiles{Store: st, Dir: w.exports},
+			Logger:         logger,
+			Version:        version(),
+			Tasks:          svc,
+			Auth:           auth.NewService(st),
+			RiverUI:        ui,
+			Metrics:        promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}),
+			Ready:          readiness(st, pool, w.schema),
 		})
 		srv = api.NewServer(cfg.ListenAddr, handler, logger)
 		go func() { serveErr <- srv.Serve(ln) }()

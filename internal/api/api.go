@@ -5,6 +5,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"io/fs"
@@ -44,8 +45,19 @@ type Deps struct {
 	Metrics http.Handler
 	// Hub fans live events out to the event streams.
 	Hub *progress.Hub
-	// Heartbeat overrides how often idle event streams send a comment.
+	// Heartbeat overrides how often idle event streams send a comment (and
+	// re-check the token they were opened with).
 	Heartbeat time.Duration
+	// StreamsPerUser caps each user's open event streams in this process
+	// (0: DefaultStreamsPerUser).
+	StreamsPerUser int
+	// StreamMaxLife is how long an event stream lasts before the server ends
+	// it, so that its client reconnects and authenticates again
+	// (0: DefaultStreamMaxLife).
+	StreamMaxLife time.Duration
+	// SnapshotTasks caps the tasks an event stream's snapshot sends
+	// (0: DefaultSnapshotTasks).
+	SnapshotTasks int
 	// Accounts connects and lists Gmail accounts (nil: no such operations).
 	Accounts Accounts
 	// Exports lists users' archives and serves their files (nil: no such operations).
@@ -61,6 +73,19 @@ func (d Deps) heartbeat() time.Duration {
 	}
 	return heartbeat
 }
+
+// Event stream limits' defaults (see Deps).
+const (
+	DefaultStreamsPerUser = 10
+	DefaultStreamMaxLife  = time.Hour
+	DefaultSnapshotTasks  = 200
+)
+
+func (d Deps) streamsPerUser() int { return cmp.Or(max(d.StreamsPerUser, 0), DefaultStreamsPerUser) }
+func (d Deps) streamMaxLife() time.Duration {
+	return cmp.Or(max(d.StreamMaxLife, 0), DefaultStreamMaxLife)
+}
+func (d Deps) snapshotTasks() int { return cmp.Or(max(d.SnapshotTasks, 0), DefaultSnapshotTasks) }
 
 // NewConfig is the Huma configuration shared by the server and `inboxq openapi`.
 func NewConfig(version string) huma.Config {

@@ -27,6 +27,15 @@ func principal(ctx context.Context) inbox.Principal {
 	return p
 }
 
+type grantKey struct{}
+
+// grant returns what the caller's token opens, with the token's identity
+// (set by authenticate alongside the principal).
+func grant(ctx context.Context) auth.Grant {
+	g, _ := ctx.Value(grantKey{}).(auth.Grant)
+	return g
+}
+
 // tokenFrom reads a token from "Authorization: Bearer …" or, for browsers
 // opening River UI, HTTP Basic with the token as the password.
 func tokenFrom(h string) string {
@@ -54,23 +63,23 @@ func authenticate(api huma.API, d Deps) func(huma.Context, func(huma.Context)) {
 			next(hctx)
 			return
 		}
-		var p inbox.Principal
+		var g auth.Grant
 		var err error
 		if events, _ := hctx.Operation().Metadata["events"].(bool); events {
 			tok := tokenFrom(hctx.Header("Authorization"))
 			if tok == "" {
 				tok = hctx.Query("access_token")
 			}
-			p, err = d.Auth.AuthenticateEvents(hctx.Context(), tok)
+			g, err = d.Auth.AuthenticateEvents(hctx.Context(), tok)
 		} else {
-			p, err = d.Auth.Authenticate(hctx.Context(), tokenFrom(hctx.Header("Authorization")))
+			g, err = d.Auth.AuthenticateToken(hctx.Context(), tokenFrom(hctx.Header("Authorization")))
 		}
 		if err != nil {
 			hctx.SetHeader("WWW-Authenticate", `Bearer realm="inboxq"`)
 			_ = huma.WriteErr(api, hctx, http.StatusUnauthorized, "a valid API token is required (Authorization: Bearer <token>)")
 			return
 		}
-		next(huma.WithValue(hctx, principalKey{}, p))
+		next(huma.WithValue(huma.WithValue(hctx, principalKey{}, g.Principal), grantKey{}, g))
 	}
 }
 

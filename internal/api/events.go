@@ -3,12 +3,16 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 
+	"github.com/inboxq/inboxq/internal/auth"
 	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/progress"
 )
@@ -110,26 +114,42 @@ type EventsTokenOutput struct {
 	}
 }
 
-// heartbeat is how often an idle stream sends a comment.
+// heartbeat is how often an idle stream sends a comment, and re-checks its
+// token.
 const heartbeat = 15 * time.Second
+
+// reconnectMS is the reconnection delay a stream asks of its client.
+const reconnectMS = 2000
 
 func registerEvents(api huma.API, d Deps) {
 	tags := []string{"Events"}
+	slots := newStreamSlots(d.streamsPerUser())
+	limits := fmt.Sprintf("\n\nLimits: each user may hold %d open event streams per server process (both operations count; "+
+		"admins too); one more is refused with 429 and Retry-After. A stream ends when the token it was opened with, "+
+		"or the API token that minted that events token, is revoked or expires, and after at most %s: "+
+		"the server then sends a retry hint and closes it, and the client reconnects with a fresh token.",
+		d.streamsPerUser(), shortDuration(d.streamMaxLife()))
 	opAll := huma.Operation{
 		OperationID: "stream-events", Method: http.MethodGet, Path: Prefix + "/events",
 		Summary: "Stream your tasks' events",
 		Description: "Server-Sent Events for every change of your tasks (admins: all tasks), their progress, and your alerts. " +
-			"It starts with a snapshot of tasks in flight or finished in the last 10 minutes, then streams live. " +
-			"Reconnect with Last-Event-ID to resume without gaps.",
-		Tags: tags, Security: bearer, Metadata: map[string]any{"events": true},
+			fmt.Sprintf("It starts with a snapshot of tasks in flight or finished in the last 10 minutes (the newest %d at most; ", d.snapshotTasks()) +
+			"each without arguments, and without its result when that is large: fetch the task), then streams live. " +
+			"Reconnect with Last-Event-ID to resume without gaps." + limits,
+		Tags: tags, Security: bearer, Metadata: map[string]any{"events": true}, Errors: []int{http.StatusTooManyRequests},
 	}
 	streamDoc(api, &opAll, eventTypes)
 	huma.Register(api, opAll, func(ctx context.Context, in *EventsInput) (*huma.StreamResponse, error) {
 		p := principal(ctx)
+		release, err := slots.acquire(p.UserID)
+		if err != nil {
+			return nil, problem(ctx, d.Logger, err)
+		}
 		return &huma.StreamResponse{Body: func(hctx huma.Context) {
+			defer release()
 			f := progress.Filter{Caller: p, Kinds: in.Kind}
 			snapshot := func(ctx context.Context) ([]progress.Event, error) {
-				ts, err := d.Tasks.Snapshot(ctx, p, 10*time.Minute, 200)
+				ts, err := d.Tasks.Snapshot(ctx, p, 10*time.Minute, d.snapshotTasks())
 				if err != nil {
 					return nil, err
 				}
@@ -141,15 +161,17 @@ func registerEvents(api huma.API, d Deps) {
 				}
 				return evs, nil
 			}
-			serveStream(hctx, d, f, in.LastEventID, snapshot, nil)
+			serveStream(hctx, d, grant(ctx), f, in.LastEventID, snapshot, nil)
 		}}, nil
 	})
 
 	opOne := huma.Operation{
 		OperationID: "stream-task-events", Method: http.MethodGet, Path: Prefix + "/tasks/{id}/events",
-		Summary:     "Stream one task's events",
-		Description: "Server-Sent Events for one task: its current state first, then every change and progress report; the stream ends after the task finishes.",
-		Tags:        tags, Security: bearer, Metadata: map[string]any{"events": true}, Errors: []int{http.StatusNotFound},
+		Summary: "Stream one task's events",
+		Description: "Server-Sent Events for one task: its current state first, then every change and progress report; " +
+			"the stream ends after the task finishes." + limits,
+		Tags: tags, Security: bearer, Metadata: map[string]any{"events": true},
+		Errors: []int{http.StatusNotFound, http.StatusTooManyRequests},
 	}
 	streamDoc(api, &opOne, eventTypes)
 	huma.Register(api, opOne, func(ctx context.Context, in *TaskEventsInput) (*huma.StreamResponse, error) {
@@ -157,7 +179,12 @@ func registerEvents(api huma.API, d Deps) {
 		if _, err := d.Tasks.Get(ctx, p, in.ID); err != nil {
 			return nil, problem(ctx, d.Logger, err)
 		}
+		release, err := slots.acquire(p.UserID)
+		if err != nil {
+			return nil, problem(ctx, d.Logger, err)
+		}
 		return &huma.StreamResponse{Body: func(hctx huma.Context) {
+			defer release()
 			snapshot := func(ctx context.Context) ([]progress.Event, error) {
 				t, err := d.Tasks.Get(ctx, p, in.ID)
 				if err != nil {
@@ -166,17 +193,19 @@ func registerEvents(api huma.API, d Deps) {
 				return []progress.Event{progress.SnapshotEvent(t)}, nil
 			}
 			done := func(e progress.Event) bool { return e.Task != nil && e.Task.State.Finished() }
-			serveStream(hctx, d, progress.Filter{Caller: p, TaskID: in.ID}, in.LastEventID, snapshot, done)
+			serveStream(hctx, d, grant(ctx), progress.Filter{Caller: p, TaskID: in.ID}, in.LastEventID, snapshot, done)
 		}}, nil
 	})
 
 	huma.Register(api, huma.Operation{
 		OperationID: "create-events-token", Method: http.MethodPost, Path: Prefix + "/events/token",
-		Summary:     "Get a token for EventSource",
-		Description: "Browsers' EventSource cannot send an Authorization header: this returns a token that opens your event streams (and nothing else) for two minutes, to pass as ?access_token=.",
-		Tags:        tags, Security: bearer,
+		Summary: "Get a token for EventSource",
+		Description: "Browsers' EventSource cannot send an Authorization header: this returns a token that opens your event streams " +
+			"(and nothing else) for two minutes, to pass as ?access_token=. It dies with the API token that minted it: " +
+			"revoking that ends the streams it opened.",
+		Tags: tags, Security: bearer,
 	}, func(ctx context.Context, _ *struct{}) (*EventsTokenOutput, error) {
-		tok, exp, err := d.Auth.CreateEventsToken(ctx, principal(ctx))
+		tok, exp, err := d.Auth.CreateEventsToken(ctx, grant(ctx))
 		if err != nil {
 			return nil, problem(ctx, d.Logger, err)
 		}
@@ -188,16 +217,19 @@ func registerEvents(api huma.API, d Deps) {
 
 // serveStream subscribes, sends the replay or the snapshot, then streams
 // live events with heartbeats until the client leaves, the hub drops a slow
-// client, or done says the stream is complete.
-func serveStream(hctx huma.Context, d Deps, f progress.Filter, lastID string,
+// client, done says the stream is complete, the grant's token is revoked
+// (announced by the hub, or found by the re-check at each heartbeat when
+// the announcement was missed), or the stream has lived its maximum life.
+func serveStream(hctx huma.Context, d Deps, g auth.Grant, f progress.Filter, lastID string,
 	snapshot func(context.Context) ([]progress.Event, error), done func(progress.Event) bool) {
 	ctx := hctx.Context()
 	_, w := humachi.Unwrap(hctx)
+	f.Tokens = g.Tokens()
 	sub, replay, caughtUp, cursor := d.Hub.Subscribe(f, lastID)
 	defer sub.Close()
 
 	s := newStream(w)
-	if s.retry(2000) != nil {
+	if s.retry(reconnectMS) != nil {
 		return
 	}
 	// Subscribed before reading the snapshot: nothing can fall in between.
@@ -210,6 +242,10 @@ func serveStream(hctx huma.Context, d Deps, f progress.Filter, lastID string,
 		replay = evs
 	}
 	for _, e := range replay {
+		if e.Revoked != nil {
+			_ = s.comment("token revoked")
+			return
+		}
 		id := e.ID
 		if id == "" {
 			id = cursor
@@ -223,13 +259,39 @@ func serveStream(hctx huma.Context, d Deps, f progress.Filter, lastID string,
 		}
 	}
 
+	// Streams opened together (after a deploy) should not all end together.
+	life := d.streamMaxLife()
+	life -= rand.N(life/10 + 1)
+	expire := time.NewTimer(life)
+	defer expire.Stop()
 	tick := time.NewTicker(d.heartbeat())
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-expire.C:
+			// The client reconnects, authenticating again (a fresh events
+			// token), and resumes from its last event id.
+			if s.retry(reconnectMS) == nil {
+				_ = s.comment("stream expired: reconnect")
+			}
+			return
 		case <-tick.C:
+			if valid, err := d.Auth.StillValid(ctx, g); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				// The database is unreachable: keep streaming (nothing new
+				// arrives either), check again at the next heartbeat.
+				d.Logger.WarnContext(ctx, "event_stream_token_check_failed", "err", err)
+			} else if !valid {
+				// Revoked or expired (or, for an events token past its two
+				// minutes, deleted by cleanup_expired_tokens: then the client
+				// simply reconnects with a fresh one).
+				_ = s.comment("token no longer valid")
+				return
+			}
 			if s.comment("keep-alive") != nil {
 				return
 			}
@@ -238,6 +300,10 @@ func serveStream(hctx huma.Context, d Deps, f progress.Filter, lastID string,
 				return // dropped for falling behind: the client reconnects and resumes
 			}
 			for _, e := range batch {
+				if e.Revoked != nil {
+					_ = s.comment("token revoked")
+					return
+				}
 				if s.write(e.Encoded(liveFrame)) != nil {
 					return
 				}
@@ -253,6 +319,18 @@ func serveStream(hctx huma.Context, d Deps, f progress.Filter, lastID string,
 func liveFrame(e progress.Event) []byte {
 	name, data := sseEvent(e)
 	return encodeEvent(name, e.ID, data)
+}
+
+// shortDuration writes 1h for 1h0m0s and 30m for 30m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func contains(list []string, s string) bool {

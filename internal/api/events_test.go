@@ -279,14 +279,16 @@ func TestEventStreamAuthHeartbeatAndQueryToken(t *testing.T) {
 }
 
 func TestThousandClientsLeaveNoGoroutinesBehind(t *testing.T) {
-	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{Workers: map[string]int{}})
+	const n = 1000
+	// One user's thousand streams: the per-user cap is lifted for this test
+	// of the hub and the handlers' cleanup.
+	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{Workers: map[string]int{}, StreamsPerUser: n})
 	srv := httptest.NewServer(s.Handler)
 	t.Cleanup(srv.Close)
 	_, alice := s.User(t, "alice", false)
 	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 	baseline := runtime.NumGoroutine()
 
-	const n = 1000
 	clients := make([]*inboxqtest.SSEClient, n)
 	var wg sync.WaitGroup
 	for i := range n {

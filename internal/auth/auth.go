@@ -76,7 +76,8 @@ func (s *Service) CreateToken(ctx context.Context, p CreateTokenParams) (Created
 		if err != nil {
 			return err
 		}
-		tok, err := st.TokenInsert(ctx, u.UserID, p.Name, hash, secret[:len(tokenPrefix)+6], expires, "api")
+		tok, err := st.TokenInsert(ctx, store.NewToken{UserID: u.UserID, Name: p.Name, Hash: hash,
+			Prefix: secret[:len(tokenPrefix)+6], ExpiresAt: expires, Purpose: "api"})
 		if err != nil {
 			return err
 		}
@@ -86,34 +87,72 @@ func (s *Service) CreateToken(ctx context.Context, p CreateTokenParams) (Created
 	return out, err
 }
 
+// Grant is what a presented token opens: the caller, and the token (with
+// the token that minted it, for events tokens) whose revocation ends what
+// it opened.
+type Grant struct {
+	Principal inbox.Principal
+	TokenID   int64
+	ParentID  int64 // 0: none
+}
+
+// Tokens lists the ids whose revocation ends the grant: the token and its
+// parent, if any.
+func (g Grant) Tokens() []int64 {
+	if g.ParentID != 0 {
+		return []int64{g.TokenID, g.ParentID}
+	}
+	return []int64{g.TokenID}
+}
+
 // Authenticate returns the principal of a presented API token.
 func (s *Service) Authenticate(ctx context.Context, secret string) (inbox.Principal, error) {
+	g, err := s.authenticate(ctx, secret, false)
+	return g.Principal, err
+}
+
+// AuthenticateToken is Authenticate with the token's identity, which
+// CreateEventsToken needs to tie an events token to its parent.
+func (s *Service) AuthenticateToken(ctx context.Context, secret string) (Grant, error) {
 	return s.authenticate(ctx, secret, false)
 }
 
 // AuthenticateEvents accepts an API token or a short-lived events token
-// (see CreateEventsToken); only event streams call it.
-func (s *Service) AuthenticateEvents(ctx context.Context, secret string) (inbox.Principal, error) {
+// (see CreateEventsToken); only event streams call it. The grant names the
+// tokens whose revocation must end the stream (see StillValid).
+func (s *Service) AuthenticateEvents(ctx context.Context, secret string) (Grant, error) {
 	return s.authenticate(ctx, secret, true)
 }
 
-func (s *Service) authenticate(ctx context.Context, secret string, events bool) (inbox.Principal, error) {
+func (s *Service) authenticate(ctx context.Context, secret string, events bool) (Grant, error) {
 	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 200 {
-		return inbox.Principal{}, ErrUnauthenticated
+		return Grant{}, ErrUnauthenticated
 	}
-	p, tokenID, purpose, err := s.store.TokenAuthenticate(ctx, Hash(secret))
-	if errors.Is(err, inbox.ErrNotFound) || (err == nil && purpose != "api" && !events) {
-		return inbox.Principal{}, ErrUnauthenticated
+	t, err := s.store.TokenAuthenticate(ctx, Hash(secret))
+	if errors.Is(err, inbox.ErrNotFound) || (err == nil && t.Purpose != "api" && !events) {
+		return Grant{}, ErrUnauthenticated
 	}
 	if err != nil {
-		return inbox.Principal{}, err
+		return Grant{}, err
 	}
-	if purpose == "api" {
-		if err := s.store.TokenTouch(ctx, tokenID); err != nil {
-			return inbox.Principal{}, err
+	if t.Purpose == "api" {
+		if err := s.store.TokenTouch(ctx, t.ID); err != nil {
+			return Grant{}, err
 		}
 	}
-	return p, nil
+	g := Grant{Principal: t.User, TokenID: t.ID}
+	if t.ParentID != nil {
+		g.ParentID = *t.ParentID
+	}
+	return g, nil
+}
+
+// StillValid reports whether what the grant opened (an event stream) may
+// go on: neither its token nor the token's parent has been revoked or has
+// expired since. An events token's own two-minute expiry bounds only when
+// it opens a stream, not how long the stream lasts.
+func (s *Service) StillValid(ctx context.Context, g Grant) (bool, error) {
+	return s.store.TokenStillValid(ctx, g.TokenID)
 }
 
 // EventsTokenTTL is how long an events token opens streams.
@@ -121,11 +160,14 @@ const EventsTokenTTL = 2 * time.Minute
 
 // CreateEventsToken mints a short-lived token that opens only event streams,
 // for browsers (EventSource cannot send an Authorization header). It expires
-// after EventsTokenTTL; cleanup_expired_tokens deletes it afterwards.
-func (s *Service) CreateEventsToken(ctx context.Context, p inbox.Principal) (string, time.Time, error) {
+// after EventsTokenTTL, and dies with the API token that minted it (the
+// grant's); cleanup_expired_tokens deletes it afterwards.
+func (s *Service) CreateEventsToken(ctx context.Context, g Grant) (string, time.Time, error) {
 	secret, hash := newSecret()
 	expires := time.Now().Add(EventsTokenTTL)
-	if _, err := s.store.TokenInsert(ctx, p.UserID, "events", hash, secret[:len(tokenPrefix)+6], &expires, "events"); err != nil {
+	parent := g.TokenID
+	if _, err := s.store.TokenInsert(ctx, store.NewToken{UserID: g.Principal.UserID, Name: "events", Hash: hash,
+		Prefix: secret[:len(tokenPrefix)+6], ExpiresAt: &expires, Purpose: "events", ParentID: &parent}); err != nil {
 		return "", time.Time{}, err
 	}
 	return secret, expires, nil
@@ -136,7 +178,9 @@ func (s *Service) ListTokens(ctx context.Context, user string) ([]store.Token, e
 	return s.store.TokenList(ctx, user)
 }
 
-// RevokeToken revokes a token by id.
+// RevokeToken revokes a token by id, and the events tokens it minted. The
+// database announces each revocation, and the event streams opened with
+// them end.
 func (s *Service) RevokeToken(ctx context.Context, id int64) error {
 	return s.store.TokenRevoke(ctx, id)
 }

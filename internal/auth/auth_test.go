@@ -81,3 +81,102 @@ func TestAdminRoleAndNames(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ts, 3)
 }
+
+func TestEventsTokensDieWithTheirParent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.TestSchema(t)
+	svc := auth.NewService(store.New(s.Pool))
+
+	api, err := svc.CreateToken(ctx, auth.CreateTokenParams{User: "alice"})
+	require.NoError(t, err)
+	other, err := svc.CreateToken(ctx, auth.CreateTokenParams{User: "alice"})
+	require.NoError(t, err)
+	parent, err := svc.AuthenticateToken(ctx, api.Secret)
+	require.NoError(t, err)
+	require.Equal(t, api.Token.ID, parent.TokenID)
+	require.Zero(t, parent.ParentID)
+
+	ev, _, err := svc.CreateEventsToken(ctx, parent)
+	require.NoError(t, err)
+	g, err := svc.AuthenticateEvents(ctx, ev)
+	require.NoError(t, err)
+	require.Equal(t, api.Token.ID, g.ParentID, "an events token remembers its parent")
+	require.ElementsMatch(t, []int64{g.TokenID, api.Token.ID}, g.Tokens())
+	_, err = svc.Authenticate(ctx, ev)
+	require.ErrorIs(t, err, auth.ErrUnauthenticated, "an events token opens streams only")
+	valid, err := svc.StillValid(ctx, g)
+	require.NoError(t, err)
+	require.True(t, valid)
+
+	// Another token's events token is untouched by this revocation.
+	og, err := svc.AuthenticateToken(ctx, other.Secret)
+	require.NoError(t, err)
+	otherEv, _, err := svc.CreateEventsToken(ctx, og)
+	require.NoError(t, err)
+
+	require.NoError(t, svc.RevokeToken(ctx, api.Token.ID))
+	_, err = svc.AuthenticateEvents(ctx, ev)
+	require.ErrorIs(t, err, auth.ErrUnauthenticated, "the parent is revoked")
+	valid, err = svc.StillValid(ctx, g)
+	require.NoError(t, err)
+	require.False(t, valid)
+	var revoked bool
+	require.NoError(t, s.Pool.QueryRow(ctx, "SELECT revoked_at IS NOT NULL FROM api_token WHERE id = $1", g.TokenID).Scan(&revoked))
+	require.True(t, revoked, "revoking the parent revokes its events tokens")
+	_, err = svc.AuthenticateEvents(ctx, otherEv)
+	require.NoError(t, err)
+
+	// A parent that expires takes its events tokens with it, even before
+	// they expire themselves.
+	og2, err := svc.AuthenticateToken(ctx, other.Secret)
+	require.NoError(t, err)
+	ev2, _, err := svc.CreateEventsToken(ctx, og2)
+	require.NoError(t, err)
+	g2, err := svc.AuthenticateEvents(ctx, ev2)
+	require.NoError(t, err)
+	_, err = s.Pool.Exec(ctx, "UPDATE api_token SET expires_at = now() - interval '1 second' WHERE id = $1", other.Token.ID)
+	require.NoError(t, err)
+	_, err = svc.AuthenticateEvents(ctx, ev2)
+	require.ErrorIs(t, err, auth.ErrUnauthenticated, "the parent expired")
+	valid, err = svc.StillValid(ctx, g2)
+	require.NoError(t, err)
+	require.False(t, valid)
+}
+
+func TestStillValidOutlivesTheEventsTokensOwnExpiry(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.TestSchema(t)
+	svc := auth.NewService(store.New(s.Pool))
+
+	api, err := svc.CreateToken(ctx, auth.CreateTokenParams{User: "alice"})
+	require.NoError(t, err)
+	parent, err := svc.AuthenticateToken(ctx, api.Secret)
+	require.NoError(t, err)
+	ev, _, err := svc.CreateEventsToken(ctx, parent)
+	require.NoError(t, err)
+	g, err := svc.AuthenticateEvents(ctx, ev)
+	require.NoError(t, err)
+
+	// Its two minutes to open a stream are over: no new stream, yet the
+	// stream it opened goes on while its parent lives.
+	_, err = s.Pool.Exec(ctx, "UPDATE api_token SET expires_at = now() - interval '1 second' WHERE id = $1", g.TokenID)
+	require.NoError(t, err)
+	_, err = svc.AuthenticateEvents(ctx, ev)
+	require.ErrorIs(t, err, auth.ErrUnauthenticated)
+	valid, err := svc.StillValid(ctx, g)
+	require.NoError(t, err)
+	require.True(t, valid)
+
+	// An API token's own expiry ends what it opened.
+	short, err := svc.CreateToken(ctx, auth.CreateTokenParams{User: "alice", TTL: time.Hour})
+	require.NoError(t, err)
+	sg, err := svc.AuthenticateEvents(ctx, short.Secret)
+	require.NoError(t, err)
+	_, err = s.Pool.Exec(ctx, "UPDATE api_token SET expires_at = now() - interval '1 second' WHERE id = $1", short.Token.ID)
+	require.NoError(t, err)
+	valid, err = svc.StillValid(ctx, sg)
+	require.NoError(t, err)
+	require.False(t, valid)
+}

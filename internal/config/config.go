@@ -68,6 +68,14 @@ type Config struct {
 	// user's schedule; RunAtHorizon how far ahead a task may be scheduled.
 	MaxQueuedTasks, TaskCreatesPerMinute, MaxSchedules int
 	ScheduleMinInterval, RunAtHorizon                  time.Duration
+
+	// StreamsPerUser caps each user's open event streams in one process.
+	StreamsPerUser int
+	// StreamMaxLife is how long an event stream lasts before the server ends
+	// it and the client reconnects (authenticating again).
+	StreamMaxLife time.Duration
+	// StreamSnapshotTasks caps the tasks an event stream sends on connect.
+	StreamSnapshotTasks int
 }
 
 // QueueUserCap is the fair-share cap of a queue: UserCap, or half the
@@ -115,6 +123,9 @@ func Vars() []Var {
 		{"INBOXQ_MAX_SCHEDULES", "50", "schedules per user (admins exempt; 0: no limit)"},
 		{"INBOXQ_SCHEDULE_MIN_INTERVAL", "1m", "shortest interval of a user's schedule (admins exempt)"},
 		{"INBOXQ_RUN_AT_HORIZON", "8760h", "how far ahead run_at may be"},
+		{"INBOXQ_STREAMS_PER_USER", "10", "open event streams (SSE) per user in this process; more are refused with 429"},
+		{"INBOXQ_STREAM_MAX_LIFE", "1h", "how long an event stream lasts before the server ends it and the client reconnects with a fresh token"},
+		{"INBOXQ_STREAM_SNAPSHOT_TASKS", "200", "tasks an event stream's snapshot sends on connect, newest first"},
 	}
 	for _, q := range inbox.Queues() {
 		vs = append(vs, Var{workersVar(q), strconv.Itoa(defaultWorkers[q]), "workers for the " + q + " queue in this process"})
@@ -243,6 +254,21 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		*l.dst = d
 	}
+	if n, err := strconv.Atoi(get("INBOXQ_STREAMS_PER_USER", "10")); err != nil || n < 1 || n > 100_000 {
+		errs = append(errs, errors.New("INBOXQ_STREAMS_PER_USER: want a whole number from 1 to 100000"))
+	} else {
+		c.StreamsPerUser = n
+	}
+	if d, err := time.ParseDuration(get("INBOXQ_STREAM_MAX_LIFE", "1h")); err != nil || d < time.Minute {
+		errs = append(errs, errors.New("INBOXQ_STREAM_MAX_LIFE: want a duration of at least 1m, such as 1h"))
+	} else {
+		c.StreamMaxLife = d
+	}
+	if n, err := strconv.Atoi(get("INBOXQ_STREAM_SNAPSHOT_TASKS", "200")); err != nil || n < 1 || n > 10_000 {
+		errs = append(errs, errors.New("INBOXQ_STREAM_SNAPSHOT_TASKS: want a whole number from 1 to 10000"))
+	} else {
+		c.StreamSnapshotTasks = n
+	}
 
 	for _, q := range inbox.Queues() {
 		name := workersVar(q)
@@ -276,6 +302,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("google_client_id", c.GoogleClientID),
 		slog.Bool("google_client_secret_set", c.GoogleClientSecret != ""),
 		slog.Float64("gmail_user_quota", c.GmailUserQuota),
+		slog.Int("streams_per_user", c.StreamsPerUser),
+		slog.Duration("stream_max_life", c.StreamMaxLife),
+		slog.Int("stream_snapshot_tasks", c.StreamSnapshotTasks),
 	)
 }
 

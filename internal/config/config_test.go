@@ -26,19 +26,28 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, "json", c.LogFormat)
 	require.Equal(t, 20, c.DatabaseMaxConns)
 	require.Equal(t, map[string]int{"sync": 10, "classify": 4, "bulk": 4, "maintenance": 2, "default": 10}, c.Workers)
+	require.Equal(t, 10, c.StreamsPerUser)
+	require.Equal(t, time.Hour, c.StreamMaxLife)
+	require.Equal(t, 200, c.StreamSnapshotTasks)
 }
 
 func TestOverrides(t *testing.T) {
 	t.Parallel()
 	c, err := config.Load(env(map[string]string{
-		"DATABASE_URL":            "postgres://u:secret@db:5432/x",
-		"INBOXQ_ADDR":             ":9000",
-		"INBOXQ_SHUTDOWN_TIMEOUT": "5s",
-		"INBOXQ_LOG_LEVEL":        "DEBUG",
-		"INBOXQ_LOG_FORMAT":       "TEXT",
-		"INBOXQ_WORKERS_BULK":     "7",
+		"DATABASE_URL":                 "postgres://u:secret@db:5432/x",
+		"INBOXQ_ADDR":                  ":9000",
+		"INBOXQ_SHUTDOWN_TIMEOUT":      "5s",
+		"INBOXQ_LOG_LEVEL":             "DEBUG",
+		"INBOXQ_LOG_FORMAT":            "TEXT",
+		"INBOXQ_WORKERS_BULK":          "7",
+		"INBOXQ_STREAMS_PER_USER":      "3",
+		"INBOXQ_STREAM_MAX_LIFE":       "10m",
+		"INBOXQ_STREAM_SNAPSHOT_TASKS": "50",
 	}))
 	require.NoError(t, err)
+	require.Equal(t, 3, c.StreamsPerUser)
+	require.Equal(t, 10*time.Minute, c.StreamMaxLife)
+	require.Equal(t, 50, c.StreamSnapshotTasks)
 	require.False(t, c.DatabaseURLDefaulted)
 	require.Equal(t, ":9000", c.ListenAddr)
 	require.Equal(t, 5*time.Second, c.ShutdownTimeout)
@@ -50,16 +59,20 @@ func TestOverrides(t *testing.T) {
 func TestEveryErrorAtOnce(t *testing.T) {
 	t.Parallel()
 	_, err := config.Load(env(map[string]string{
-		"DATABASE_URL":            "mysql://x",
-		"INBOXQ_ADDR":             "nope",
-		"INBOXQ_SHUTDOWN_TIMEOUT": "-1s",
-		"INBOXQ_LOG_LEVEL":        "loud",
-		"INBOXQ_LOG_FORMAT":       "xml",
-		"INBOXQ_WORKERS_SYNC":     "0",
-		"INBOXQ_DB_MAX_CONNS":     "1",
+		"DATABASE_URL":                 "mysql://x",
+		"INBOXQ_ADDR":                  "nope",
+		"INBOXQ_SHUTDOWN_TIMEOUT":      "-1s",
+		"INBOXQ_LOG_LEVEL":             "loud",
+		"INBOXQ_LOG_FORMAT":            "xml",
+		"INBOXQ_WORKERS_SYNC":          "0",
+		"INBOXQ_DB_MAX_CONNS":          "1",
+		"INBOXQ_STREAMS_PER_USER":      "0",
+		"INBOXQ_STREAM_MAX_LIFE":       "1s",
+		"INBOXQ_STREAM_SNAPSHOT_TASKS": "lots",
 	}))
 	require.Error(t, err)
-	for _, name := range []string{"DATABASE_URL", "INBOXQ_ADDR", "INBOXQ_SHUTDOWN_TIMEOUT", "INBOXQ_LOG_LEVEL", "INBOXQ_LOG_FORMAT", "INBOXQ_WORKERS_SYNC", "INBOXQ_DB_MAX_CONNS"} {
+	for _, name := range []string{"DATABASE_URL", "INBOXQ_ADDR", "INBOXQ_SHUTDOWN_TIMEOUT", "INBOXQ_LOG_LEVEL", "INBOXQ_LOG_FORMAT", "INBOXQ_WORKERS_SYNC", "INBOXQ_DB_MAX_CONNS",
+		"INBOXQ_STREAMS_PER_USER", "INBOXQ_STREAM_MAX_LIFE", "INBOXQ_STREAM_SNAPSHOT_TASKS"} {
 		require.ErrorContains(t, err, name)
 	}
 }

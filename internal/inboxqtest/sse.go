@@ -25,9 +25,12 @@ type SSEEvent struct {
 type SSEClient struct {
 	Events   chan SSEEvent
 	Comments chan string
-	Resp     *http.Response
-	cancel   context.CancelFunc
-	done     chan struct{}
+	// Retries receives the reconnection delays (retry: lines) the server
+	// sends, in order.
+	Retries chan string
+	Resp    *http.Response
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
 // OpenSSE connects to url with the token (header) and lastID.
@@ -44,7 +47,7 @@ func OpenSSE(t testing.TB, url, token, lastID string) *SSEClient {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
-	c := &SSEClient{Events: make(chan SSEEvent, 10_000), Comments: make(chan string, 100), Resp: resp, cancel: cancel, done: make(chan struct{})}
+	c := &SSEClient{Events: make(chan SSEEvent, 10_000), Comments: make(chan string, 100), Retries: make(chan string, 100), Resp: resp, cancel: cancel, done: make(chan struct{})}
 	if resp.StatusCode != http.StatusOK {
 		close(c.done)
 		close(c.Events)
@@ -65,6 +68,12 @@ func (c *SSEClient) read() {
 		line := sc.Text()
 		switch {
 		case line == "":
+			if ev.Retry != "" {
+				select {
+				case c.Retries <- ev.Retry:
+				default:
+				}
+			}
 			if ev.Name != "" || len(ev.Data) > 0 {
 				ev.At = time.Now()
 				c.Events <- ev

@@ -51,6 +51,11 @@ type StackOptions struct {
 	Schema *Schema
 	// Heartbeat overrides the event streams' heartbeat interval.
 	Heartbeat time.Duration
+	// StreamsPerUser, StreamMaxLife and SnapshotTasks override the event
+	// streams' limits (api.Deps).
+	StreamsPerUser int
+	StreamMaxLife  time.Duration
+	SnapshotTasks  int
 	// Kinds registers more kinds (benchmarks' probes).
 	Kinds func(*jobs.Registry)
 	// FetchCooldown and FetchPollInterval override River's fetch timing
@@ -140,6 +145,7 @@ func NewStack(t testing.TB, opts StackOptions) *Stack {
 	WaitOrTimeout(t, s.Hub.Ready(), 10*time.Second)
 	s.Handler = api.NewHandler(api.Deps{
 		Hub: s.Hub, Heartbeat: opts.Heartbeat,
+		StreamsPerUser: opts.StreamsPerUser, StreamMaxLife: opts.StreamMaxLife, SnapshotTasks: opts.SnapshotTasks,
 		Logger: Logger(t), Version: "test", Tasks: s.Tasks, Auth: s.Auth,
 		Ready:   func(context.Context) error { return nil },
 		RiverUI: ui, Metrics: promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}),

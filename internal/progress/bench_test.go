@@ -179,14 +179,15 @@ func fmtRates(xs []float64) string {
 // SSE client, with 1,000 clients connected to one process (target p99 < 25 ms).
 func BenchmarkProgressToSSE(b *testing.B) {
 	for range b.N {
-		s := inboxqtest.NewStack(b, inboxqtest.StackOptions{Workers: map[string]int{}})
+		const clients, reports = 1000, 40
+		// One user's thousand streams: the per-user cap is lifted to measure the hub.
+		s := inboxqtest.NewStack(b, inboxqtest.StackOptions{Workers: map[string]int{}, StreamsPerUser: clients})
 		srv := httptest.NewServer(s.Handler)
 		b.Cleanup(srv.Close)
 		alice, token := s.User(b, "alice", false)
 		task, _, err := s.Tasks.Create(context.Background(), alice, tasks.CreateParams{Kind: "test_echo", Args: json.RawMessage(`{"message":"x"}`)})
 		require.NoError(b, err)
 
-		const clients, reports = 1000, 40
 		cs := make([]*inboxqtest.SSEClient, clients)
 		var wg sync.WaitGroup
 		for i := range clients {

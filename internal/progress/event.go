@@ -10,7 +10,7 @@ import (
 )
 
 // Event is one change, as raised by the database and fanned out by the Hub.
-// Exactly one of Task, Progress and Alert is set.
+// Exactly one of Task, Progress, Alert and Revoked is set.
 type Event struct {
 	// ID orders events within one hub: "<epoch>-<seq>".
 	ID string
@@ -19,8 +19,11 @@ type Event struct {
 	Task     *TaskChange
 	Progress *ProgressChange
 	Alert    *AlertRaised
-	taskID   int64
-	frame    *frame // shared by every subscriber's copy of the event
+	// Revoked is never sent to clients: it tells the streams opened with
+	// the token to end (see Filter.Tokens).
+	Revoked *TokenRevoked
+	taskID  int64
+	frame   *frame // shared by every subscriber's copy of the event
 }
 
 // frame caches an event's wire encoding, made once however many
@@ -140,6 +143,11 @@ type AlertRaised struct {
 	At       time.Time `json:"at"`
 }
 
+// TokenRevoked says a token was revoked (migration 0011 raises it).
+type TokenRevoked struct {
+	ID int64 `json:"id"`
+}
+
 // jobsHeader is what the jobs of one batch notification share.
 type jobsHeader struct {
 	State       string    `json:"state"`
@@ -221,6 +229,9 @@ func parse(payload string) ([]Event, error) {
 	case "alert":
 		ev.Alert = &AlertRaised{}
 		err = json.Unmarshal([]byte(payload), ev.Alert)
+	case "revoked":
+		ev.Revoked = &TokenRevoked{}
+		err = json.Unmarshal([]byte(payload), ev.Revoked)
 	default:
 		return nil, errUnknownEvent(head.T)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -171,9 +172,16 @@ type Filter struct {
 	TaskID int64
 	// Kinds, when set, limits task and progress events to these kinds.
 	Kinds []string
+	// Tokens are the tokens the subscriber was authorized with (a token and
+	// the token that minted it): their revocation is delivered, so that the
+	// subscriber can end. Nobody else hears of a revocation.
+	Tokens []int64
 }
 
 func (f Filter) match(e Event) bool {
+	if e.Revoked != nil {
+		return slices.Contains(f.Tokens, e.Revoked.ID)
+	}
 	if f.TaskID != 0 && e.TaskID() != f.TaskID {
 		return false
 	}

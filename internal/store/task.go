@@ -74,7 +74,10 @@ func (s *Store) TaskList(ctx context.Context, f inbox.TaskFilter, owner *int64) 
 }
 
 // TaskActiveOrFinishedSince lists tasks in flight and tasks finished since
-// since, in the owner scope (nil: all), newest first.
+// since, in the owner scope (nil: all), newest first, for events: each task
+// holds only what a task event carries. Args and Owner are left empty,
+// Result is set only when at most 1,000 bytes (as in live events), and
+// Errors holds at most the latest error, cut to 500 bytes, without its time.
 func (s *Store) TaskActiveOrFinishedSince(ctx context.Context, owner *int64, since time.Time, limit int) ([]inbox.Task, error) {
 	rows, err := s.q.TaskActiveOrFinishedSince(ctx, dbsqlc.TaskActiveOrFinishedSinceParams{OwnerFilter: ownerFilter(owner), Since: &since, MaxRows: int32(limit)})
 	if err != nil {
@@ -82,8 +85,19 @@ func (s *Store) TaskActiveOrFinishedSince(ctx context.Context, owner *int64, sin
 	}
 	out := make([]inbox.Task, len(rows))
 	for i, r := range rows {
-		out[i] = taskFromRow(r.RiverJob, r.TaskState, r.OwnerName)
-		out[i].Progress = progressFrom(r.ProgressDone, r.ProgressTotal, r.ProgressStage, r.ProgressMessage, r.ProgressRate, r.ProgressUpdatedAt)
+		t := inbox.Task{ID: r.ID, Kind: r.Kind, Queue: r.Queue, Priority: int(r.Priority), State: inbox.TaskState(r.TaskState),
+			Attempt: int(r.Attempt), MaxAttempts: int(r.MaxAttempts)}
+		if r.OwnerID > 0 {
+			t.OwnerID = &r.OwnerID
+		}
+		if len(r.Result) > 0 && string(r.Result) != "null" {
+			t.Result = r.Result
+		}
+		if r.LastError != "" {
+			t.Errors = []inbox.AttemptError{{Attempt: t.Attempt, Error: r.LastError}}
+		}
+		t.Progress = progressFrom(r.ProgressDone, r.ProgressTotal, r.ProgressStage, r.ProgressMessage, r.ProgressRate, r.ProgressUpdatedAt)
+		out[i] = t
 	}
 	return out, nil
 }

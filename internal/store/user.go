@@ -40,24 +40,56 @@ type Token struct {
 	LastUsedAt *time.Time
 }
 
-// TokenInsert stores a token's hash. purpose is "api", or "events" for
-// short-lived tokens that only open event streams.
-func (s *Store) TokenInsert(ctx context.Context, userID int64, name string, hash []byte, prefix string, expires *time.Time, purpose string) (Token, error) {
-	t, err := s.q.TokenInsert(ctx, dbsqlc.TokenInsertParams{UserID: userID, Name: name, Hash: hash, Prefix: prefix, ExpiresAt: expires, Purpose: purpose})
+// NewToken is a token to store: only its hash and a short prefix.
+type NewToken struct {
+	UserID    int64
+	Name      string
+	Hash      []byte
+	Prefix    string
+	ExpiresAt *time.Time
+	// Purpose is "api", or "events" for short-lived tokens that only open
+	// event streams.
+	Purpose string
+	// ParentID is the token that minted this one (events tokens): this one
+	// is live only while the parent is.
+	ParentID *int64
+}
+
+// TokenInsert stores a token's hash.
+func (s *Store) TokenInsert(ctx context.Context, n NewToken) (Token, error) {
+	t, err := s.q.TokenInsert(ctx, dbsqlc.TokenInsertParams{UserID: n.UserID, Name: n.Name, Hash: n.Hash, Prefix: n.Prefix,
+		ExpiresAt: n.ExpiresAt, Purpose: n.Purpose, ParentID: n.ParentID})
 	if err != nil {
 		return Token{}, translate(err, "saving token")
 	}
 	return Token{ID: t.ID, UserID: t.UserID, Name: t.Name, Prefix: t.Prefix, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt}, nil
 }
 
-// TokenAuthenticate returns the principal of the live token with this
-// hash, the token's id and its purpose.
-func (s *Store) TokenAuthenticate(ctx context.Context, hash []byte) (inbox.Principal, int64, string, error) {
+// LiveToken is what a presented, live token is.
+type LiveToken struct {
+	User     inbox.Principal
+	ID       int64
+	ParentID *int64 // the token that minted it (events tokens)
+	Purpose  string
+}
+
+// TokenAuthenticate returns the live token with this hash (ErrNotFound when
+// none is: unknown, revoked, expired, or its parent is).
+func (s *Store) TokenAuthenticate(ctx context.Context, hash []byte) (LiveToken, error) {
 	r, err := s.q.TokenAuthenticate(ctx, hash)
 	if err != nil {
-		return inbox.Principal{}, 0, "", translate(err, "authenticating")
+		return LiveToken{}, translate(err, "authenticating")
 	}
-	return inbox.Principal{UserID: r.UserID, Name: r.UserName, Role: inbox.Role(r.Role)}, r.TokenID, r.Purpose, nil
+	return LiveToken{User: inbox.Principal{UserID: r.UserID, Name: r.UserName, Role: inbox.Role(r.Role)},
+		ID: r.TokenID, ParentID: r.ParentID, Purpose: r.Purpose}, nil
+}
+
+// TokenStillValid reports whether what the token opened may go on: neither
+// it nor its parent is revoked or expired (an events token's own expiry
+// only bounds when it may be presented).
+func (s *Store) TokenStillValid(ctx context.Context, id int64) (bool, error) {
+	ok, err := s.q.TokenStillValid(ctx, id)
+	return ok, translate(err, "checking token")
 }
 
 // TokenTouch records that a token was used (at most once a minute).
@@ -83,7 +115,8 @@ func (s *Store) TokenList(ctx context.Context, user string) ([]Token, error) {
 	return out, nil
 }
 
-// TokenRevoke revokes a token; ErrNotFound when no live token has the id.
+// TokenRevoke revokes a token and the events tokens it minted; ErrNotFound
+// when no live token has the id.
 func (s *Store) TokenRevoke(ctx context.Context, id int64) error {
 	n, err := s.q.TokenRevoke(ctx, id)
 	if err != nil {

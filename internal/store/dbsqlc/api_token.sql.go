@@ -11,28 +11,33 @@ import (
 )
 
 const tokenAuthenticate = `-- name: TokenAuthenticate :one
-SELECT t.id AS token_id, t.purpose, u.id AS user_id, u.name AS user_name, u.role
+SELECT t.id AS token_id, t.parent_id, t.purpose, u.id AS user_id, u.name AS user_name, u.role
 FROM api_token t
 JOIN app_user u ON u.id = t.user_id
+LEFT JOIN api_token p ON p.id = t.parent_id
 WHERE t.hash = $1
   AND t.revoked_at IS NULL
   AND (t.expires_at IS NULL OR t.expires_at > now())
+  AND (t.parent_id IS NULL OR (p.revoked_at IS NULL AND (p.expires_at IS NULL OR p.expires_at > now())))
 `
 
 type TokenAuthenticateRow struct {
 	TokenID  int64  `json:"token_id"`
+	ParentID *int64 `json:"parent_id"`
 	Purpose  string `json:"purpose"`
 	UserID   int64  `json:"user_id"`
 	UserName string `json:"user_name"`
 	Role     string `json:"role"`
 }
 
-// The live token with this hash and its user.
+// The live token with this hash and its user. A token minted from another
+// (an events token) is live only while its parent is.
 func (q *Queries) TokenAuthenticate(ctx context.Context, hash []byte) (TokenAuthenticateRow, error) {
 	row := q.db.QueryRow(ctx, tokenAuthenticate, hash)
 	var i TokenAuthenticateRow
 	err := row.Scan(
 		&i.TokenID,
+		&i.ParentID,
 		&i.Purpose,
 		&i.UserID,
 		&i.UserName,
@@ -60,9 +65,9 @@ func (q *Queries) TokenDeleteDead(ctx context.Context, arg TokenDeleteDeadParams
 }
 
 const tokenInsert = `-- name: TokenInsert :one
-INSERT INTO api_token (user_id, name, hash, prefix, expires_at, purpose)
-VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, user_id, name, hash, prefix, created_at, expires_at, revoked_at, last_used_at, purpose
+INSERT INTO api_token (user_id, name, hash, prefix, expires_at, purpose, parent_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+RETURNING id, user_id, name, hash, prefix, created_at, expires_at, revoked_at, last_used_at, purpose, parent_id
 `
 
 type TokenInsertParams struct {
@@ -72,6 +77,7 @@ type TokenInsertParams struct {
 	Prefix    string     `json:"prefix"`
 	ExpiresAt *time.Time `json:"expires_at"`
 	Purpose   string     `json:"purpose"`
+	ParentID  *int64     `json:"parent_id"`
 }
 
 func (q *Queries) TokenInsert(ctx context.Context, arg TokenInsertParams) (ApiToken, error) {
@@ -82,6 +88,7 @@ func (q *Queries) TokenInsert(ctx context.Context, arg TokenInsertParams) (ApiTo
 		arg.Prefix,
 		arg.ExpiresAt,
 		arg.Purpose,
+		arg.ParentID,
 	)
 	var i ApiToken
 	err := row.Scan(
@@ -95,12 +102,13 @@ func (q *Queries) TokenInsert(ctx context.Context, arg TokenInsertParams) (ApiTo
 		&i.RevokedAt,
 		&i.LastUsedAt,
 		&i.Purpose,
+		&i.ParentID,
 	)
 	return i, err
 }
 
 const tokenList = `-- name: TokenList :many
-SELECT t.id, t.user_id, t.name, t.hash, t.prefix, t.created_at, t.expires_at, t.revoked_at, t.last_used_at, t.purpose, u.name AS user_name
+SELECT t.id, t.user_id, t.name, t.hash, t.prefix, t.created_at, t.expires_at, t.revoked_at, t.last_used_at, t.purpose, t.parent_id, u.name AS user_name
 FROM api_token t JOIN app_user u ON u.id = t.user_id
 WHERE ($1::text IS NULL OR u.name = $1)
   AND t.purpose = 'api'
@@ -118,6 +126,7 @@ type TokenListRow struct {
 	RevokedAt  *time.Time `json:"revoked_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
 	Purpose    string     `json:"purpose"`
+	ParentID   *int64     `json:"parent_id"`
 	UserName   string     `json:"user_name"`
 }
 
@@ -141,6 +150,7 @@ func (q *Queries) TokenList(ctx context.Context, userName *string) ([]TokenListR
 			&i.RevokedAt,
 			&i.LastUsedAt,
 			&i.Purpose,
+			&i.ParentID,
 			&i.UserName,
 		); err != nil {
 			return nil, err
@@ -153,16 +163,48 @@ func (q *Queries) TokenList(ctx context.Context, userName *string) ([]TokenListR
 	return items, nil
 }
 
-const tokenRevoke = `-- name: TokenRevoke :execrows
-UPDATE api_token SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL
+const tokenRevoke = `-- name: TokenRevoke :one
+WITH revoked AS (
+    UPDATE api_token t SET revoked_at = now() WHERE t.id = $1 AND t.revoked_at IS NULL
+    RETURNING t.id AS revoked_id
+), children AS (
+    UPDATE api_token c SET revoked_at = now()
+    FROM revoked
+    WHERE c.parent_id = revoked.revoked_id AND c.revoked_at IS NULL
+    RETURNING c.id
+)
+SELECT (SELECT count(*) FROM revoked)::bigint AS revoked
 `
 
-func (q *Queries) TokenRevoke(ctx context.Context, id int64) (int64, error) {
-	result, err := q.db.Exec(ctx, tokenRevoke, id)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+// Revokes a live token and the events tokens it minted; counts the former
+// (0: no live token has the id).
+func (q *Queries) TokenRevoke(ctx context.Context, tokenID int64) (int64, error) {
+	row := q.db.QueryRow(ctx, tokenRevoke, tokenID)
+	var revoked int64
+	err := row.Scan(&revoked)
+	return revoked, err
+}
+
+const tokenStillValid = `-- name: TokenStillValid :one
+SELECT EXISTS (
+    SELECT 1
+    FROM api_token t
+    LEFT JOIN api_token p ON p.id = t.parent_id
+    WHERE t.id = $1
+      AND t.revoked_at IS NULL
+      AND (t.purpose = 'events' OR t.expires_at IS NULL OR t.expires_at > now())
+      AND (t.parent_id IS NULL OR (p.revoked_at IS NULL AND (p.expires_at IS NULL OR p.expires_at > now())))
+)::boolean AS valid
+`
+
+// Whether what a token opened (an event stream) may go on: the token is not
+// revoked, nor its parent, and neither has expired; an events token's own
+// expiry bounds only when it may open a stream, not how long the stream lasts.
+func (q *Queries) TokenStillValid(ctx context.Context, id int64) (bool, error) {
+	row := q.db.QueryRow(ctx, tokenStillValid, id)
+	var valid bool
+	err := row.Scan(&valid)
+	return valid, err
 }
 
 const tokenTouch = `-- name: TokenTouch :exec

@@ -100,6 +100,7 @@ type ApiToken struct {
 	RevokedAt  *time.Time `json:"revoked_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
 	Purpose    string     `json:"purpose"`
+	ParentID   *int64     `json:"parent_id"`
 }
 
 type AppUser struct {

@@ -187,7 +187,9 @@ export interface paths {
         };
         /**
          * Stream your tasks' events
-         * @description Server-Sent Events for every change of your tasks (admins: all tasks), their progress, and your alerts. It starts with a snapshot of tasks in flight or finished in the last 10 minutes, then streams live. Reconnect with Last-Event-ID to resume without gaps.
+         * @description Server-Sent Events for every change of your tasks (admins: all tasks), their progress, and your alerts. It starts with a snapshot of tasks in flight or finished in the last 10 minutes (the newest 200 at most; each without arguments, and without its result when that is large: fetch the task), then streams live. Reconnect with Last-Event-ID to resume without gaps.
+         *
+         *     Limits: each user may hold 10 open event streams per server process (both operations count; admins too); one more is refused with 429 and Retry-After. A stream ends when the token it was opened with, or the API token that minted that events token, is revoked or expires, and after at most 1h: the server then sends a retry hint and closes it, and the client reconnects with a fresh token.
          */
         get: operations["stream-events"];
         put?: never;
@@ -209,7 +211,7 @@ export interface paths {
         put?: never;
         /**
          * Get a token for EventSource
-         * @description Browsers' EventSource cannot send an Authorization header: this returns a token that opens your event streams (and nothing else) for two minutes, to pass as ?access_token=.
+         * @description Browsers' EventSource cannot send an Authorization header: this returns a token that opens your event streams (and nothing else) for two minutes, to pass as ?access_token=. It dies with the API token that minted it: revoking that ends the streams it opened.
          */
         post: operations["create-events-token"];
         delete?: never;
@@ -535,6 +537,8 @@ export interface paths {
         /**
          * Stream one task's events
          * @description Server-Sent Events for one task: its current state first, then every change and progress report; the stream ends after the task finishes.
+         *
+         *     Limits: each user may hold 10 open event streams per server process (both operations count; admins too); one more is refused with 429 and Retry-After. A stream ends when the token it was opened with, or the API token that minted that events token, is revoked or expires, and after at most 1h: the server then sends a retry hint and closes it, and the client reconnects with a fresh token.
          */
         get: operations["stream-task-events"];
         put?: never;
@@ -2433,8 +2437,26 @@ export interface operations {
                     })[];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3452,6 +3474,15 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -65,6 +65,12 @@ func (d Deps) heartbeat() time.Duration {
 // NewConfig is the Huma configuration shared by the server and `inboxq openapi`.
 func NewConfig(version string) huma.Config {
 	cfg := huma.DefaultConfig("inboxq", version)
+	// The default config's only create hook adds Huma's schema link
+	// transformer: a "$schema" property in every schema and, in every
+	// response, "$schema": "http://<Host header>/schemas/…". That echoes
+	// whatever Host a client sent back into bodies (and caches), and no
+	// client reads it. /schemas/{name}.json itself still works.
+	cfg.CreateHooks = nil
 	cfg.Info.Description = "Background processing for an AI email-management app on Gmail: " +
 		"start, watch and steer mailbox syncs, classification, bulk operations, exports and maintenance.\n\n" +
 		"Authenticate with `Authorization: Bearer <token>` (create one with `inboxq token create --user NAME`). " +

@@ -57,3 +57,37 @@ func TestResponsesNeverEchoTheHostHeader(t *testing.T) {
 	require.Equal(t, http.StatusOK, doc.Code)
 	require.NotContains(t, string(doc.Body), "$schema")
 }
+
+func TestFullAPITokenIsRefusedInTheURL(t *testing.T) {
+	t.Parallel()
+	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{Workers: map[string]int{}, NoRiverUI: true})
+	_, alice := s.User(t, "alice", false)
+	task := create(t, s, alice, map[string]any{"kind": "test_echo", "args": map[string]any{"message": "hi"}})
+
+	srv := httptest.NewServer(s.Handler)
+	t.Cleanup(srv.Close)
+
+	// Over a real connection: were the token accepted, the stream would
+	// open (200) instead of the recorder waiting for it to end.
+	for _, path := range []string{"/api/v1/events", "/api/v1/tasks/" + fmtInt(task.ID) + "/events"} {
+		c := inboxqtest.OpenSSE(t, srv.URL+path+"?access_token="+alice, "", "")
+		require.Equal(t, http.StatusUnauthorized, c.Resp.StatusCode, path)
+		body, err := io.ReadAll(c.Resp.Body)
+		require.NoError(t, err)
+		require.NoError(t, c.Resp.Body.Close())
+		p := problemOf(t, inboxqtest.Response{Code: c.Resp.StatusCode, Header: c.Resp.Header, Body: body}, http.StatusUnauthorized)
+		require.Contains(t, p.Detail, "create-events-token", path)
+		require.Contains(t, p.Detail, "Authorization header", path)
+	}
+
+	// The events token still opens them in the URL, and the API token in
+	// the header.
+	var tok struct {
+		Token string `json:"token"`
+	}
+	s.Do(t, http.MethodPost, "/api/v1/events/token", alice, nil).JSON(t, &tok)
+	byURL := inboxqtest.OpenSSE(t, srv.URL+"/api/v1/tasks/"+fmtInt(task.ID)+"/events?access_token="+tok.Token, "", "")
+	require.Equal(t, http.StatusOK, byURL.Resp.StatusCode)
+	byHeader := inboxqtest.OpenSSE(t, srv.URL+"/api/v1/tasks/"+fmtInt(task.ID)+"/events", alice, "")
+	require.Equal(t, http.StatusOK, byHeader.Resp.StatusCode)
+}

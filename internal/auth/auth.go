@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -76,7 +77,7 @@ func (s *Service) CreateToken(ctx context.Context, p CreateTokenParams) (Created
 		if err != nil {
 			return err
 		}
-		tok, err := st.TokenInsert(ctx, u.UserID, p.Name, hash, secret[:len(tokenPrefix)+6], expires, "api")
+		tok, err := st.TokenInsert(ctx, u.UserID, p.Name, hash, secret[:len(tokenPrefix)+6], expires, purposeAPI)
 		if err != nil {
 			return err
 		}
@@ -88,27 +89,42 @@ func (s *Service) CreateToken(ctx context.Context, p CreateTokenParams) (Created
 
 // Authenticate returns the principal of a presented API token.
 func (s *Service) Authenticate(ctx context.Context, secret string) (inbox.Principal, error) {
-	return s.authenticate(ctx, secret, false)
+	return s.authenticate(ctx, secret, purposeAPI)
 }
 
 // AuthenticateEvents accepts an API token or a short-lived events token
-// (see CreateEventsToken); only event streams call it.
+// (see CreateEventsToken) from an Authorization header; only event streams
+// call it.
 func (s *Service) AuthenticateEvents(ctx context.Context, secret string) (inbox.Principal, error) {
-	return s.authenticate(ctx, secret, true)
+	return s.authenticate(ctx, secret, purposeAPI, purposeEvents)
 }
 
-func (s *Service) authenticate(ctx context.Context, secret string, events bool) (inbox.Principal, error) {
+// AuthenticateEventsURL accepts only an events token: the one token that may
+// travel in a URL, where it lands in access logs, proxies and browser
+// history. A full API token there is refused even though it is valid: it
+// lives for months and opens everything.
+func (s *Service) AuthenticateEventsURL(ctx context.Context, secret string) (inbox.Principal, error) {
+	return s.authenticate(ctx, secret, purposeEvents)
+}
+
+// Token purposes (api_token.purpose).
+const (
+	purposeAPI    = "api"
+	purposeEvents = "events"
+)
+
+func (s *Service) authenticate(ctx context.Context, secret string, accept ...string) (inbox.Principal, error) {
 	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 200 {
 		return inbox.Principal{}, ErrUnauthenticated
 	}
 	p, tokenID, purpose, err := s.store.TokenAuthenticate(ctx, Hash(secret))
-	if errors.Is(err, inbox.ErrNotFound) || (err == nil && purpose != "api" && !events) {
+	if errors.Is(err, inbox.ErrNotFound) || (err == nil && !slices.Contains(accept, purpose)) {
 		return inbox.Principal{}, ErrUnauthenticated
 	}
 	if err != nil {
 		return inbox.Principal{}, err
 	}
-	if purpose == "api" {
+	if purpose == purposeAPI {
 		if err := s.store.TokenTouch(ctx, tokenID); err != nil {
 			return inbox.Principal{}, err
 		}
@@ -125,7 +141,7 @@ const EventsTokenTTL = 2 * time.Minute
 func (s *Service) CreateEventsToken(ctx context.Context, p inbox.Principal) (string, time.Time, error) {
 	secret, hash := newSecret()
 	expires := time.Now().Add(EventsTokenTTL)
-	if _, err := s.store.TokenInsert(ctx, p.UserID, "events", hash, secret[:len(tokenPrefix)+6], &expires, "events"); err != nil {
+	if _, err := s.store.TokenInsert(ctx, p.UserID, "events", hash, secret[:len(tokenPrefix)+6], &expires, purposeEvents); err != nil {
 		return "", time.Time{}, err
 	}
 	return secret, expires, nil

@@ -81,3 +81,30 @@ func TestAdminRoleAndNames(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ts, 3)
 }
+
+func TestOnlyEventsTokensAreAcceptedFromURLs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.TestSchema(t)
+	svc := auth.NewService(store.New(s.Pool))
+
+	full, err := svc.CreateToken(ctx, auth.CreateTokenParams{User: "alice"})
+	require.NoError(t, err)
+	events, _, err := svc.CreateEventsToken(ctx, full.User)
+	require.NoError(t, err)
+
+	_, err = svc.AuthenticateEventsURL(ctx, full.Secret)
+	require.ErrorIs(t, err, auth.ErrUnauthenticated, "a full API token in a URL")
+	p, err := svc.AuthenticateEventsURL(ctx, events)
+	require.NoError(t, err)
+	require.Equal(t, "alice", p.Name)
+
+	// From a header, event streams take either; everything else only the
+	// full token.
+	for _, tok := range []string{full.Secret, events} {
+		_, err = svc.AuthenticateEvents(ctx, tok)
+		require.NoError(t, err)
+	}
+	_, err = svc.Authenticate(ctx, events)
+	require.ErrorIs(t, err, auth.ErrUnauthenticated)
+}

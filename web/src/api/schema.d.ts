@@ -2221,7 +2221,7 @@ export interface operations {
     "stream-events": {
         parameters: {
             query?: {
-                /** @description An events token (create-events-token) for clients that cannot set headers */
+                /** @description An events token (create-events-token) for clients that cannot set headers; a full API token is refused here */
                 access_token?: string;
                 /** @description Only tasks of these kinds */
                 kind?: string[] | null;
@@ -3231,6 +3231,7 @@ export interface operations {
     "stream-task-events": {
         parameters: {
             query?: {
+                /** @description An events token (create-events-token) for clients that cannot set headers; a full API token is refused here */
                 access_token?: string;
             };
             header?: {

@@ -102,7 +102,7 @@ func NewHandler(d Deps) http.Handler {
 	r.Use(accessLog(d.Logger))
 	r.Use(recoverer(d.Logger))
 	if d.RiverUI != nil {
-		r.Mount("/riverui", requireAdmin(d.Auth, "River UI", d.RiverUI))
+		r.Mount("/riverui", sameOrigin(requireAdmin(d.Auth, "River UI", d.RiverUI)))
 	}
 	if d.Metrics != nil {
 		r.Method(http.MethodGet, "/metrics", requireAdmin(d.Auth, "inboxq metrics", d.Metrics))

@@ -91,3 +91,57 @@ func TestFullAPITokenIsRefusedInTheURL(t *testing.T) {
 	byHeader := inboxqtest.OpenSSE(t, srv.URL+"/api/v1/tasks/"+fmtInt(task.ID)+"/events", alice, "")
 	require.Equal(t, http.StatusOK, byHeader.Resp.StatusCode)
 }
+
+func TestRiverUIRefusesCrossSiteWrites(t *testing.T) {
+	t.Parallel()
+	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{Workers: map[string]int{}})
+	_, alice := s.User(t, "alice", false)
+	_, root := s.User(t, "root", true)
+	const host = "inboxq.local:8080"
+	basic := func(h http.Header) http.Header {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.SetBasicAuth("root", root)
+		h.Set("Authorization", req.Header.Get("Authorization"))
+		return h
+	}
+	deleteJob := func(id int64, h http.Header) inboxqtest.Response {
+		req := httptest.NewRequest(http.MethodPost, "/riverui/api/jobs/delete", strings.NewReader(`{"ids":["`+fmtInt(id)+`"]}`))
+		req.Host = host
+		for k, vs := range basic(h) {
+			req.Header[k] = vs
+		}
+		rec := httptest.NewRecorder()
+		s.Handler.ServeHTTP(rec, req)
+		return inboxqtest.Response{Code: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+	}
+	task := create(t, s, alice, map[string]any{"kind": "test_echo", "args": map[string]any{"message": "keep me"}})
+
+	for name, h := range map[string]http.Header{
+		// What the audit's <form enctype=text/plain> sends from a modern browser...
+		"cross-site form":        {"Content-Type": {"text/plain"}, "Origin": {"https://attacker.example"}, "Sec-Fetch-Site": {"cross-site"}},
+		"same-site other origin": {"Content-Type": {"application/json"}, "Sec-Fetch-Site": {"same-site"}},
+		"foreign origin, JSON":   {"Content-Type": {"application/json"}, "Origin": {"https://attacker.example"}},
+		"opaque origin":          {"Content-Type": {"application/json"}, "Origin": {"null"}},
+		"origin on another port": {"Content-Type": {"application/json"}, "Origin": {"http://inboxq.local:9090"}},
+		// ...and from one that sends neither Origin nor Sec-Fetch-Site.
+		"old browser's form": {"Content-Type": {"text/plain"}},
+		"no content type":    {},
+	} {
+		p := problemOf(t, deleteJob(task.ID, h), http.StatusForbidden)
+		require.Contains(t, p.Detail, "cross-origin request refused", name)
+	}
+	require.Equal(t, 1, countTasks(t, s), "nothing was deleted")
+
+	// River UI's own page: same origin, and its fetch sends the JSON body
+	// as text/plain.
+	own := deleteJob(task.ID, http.Header{"Content-Type": {"text/plain;charset=UTF-8"}, "Origin": {"http://" + host}, "Sec-Fetch-Site": {"same-origin"}})
+	require.Equal(t, http.StatusOK, own.Code, "%s", own.Body)
+	require.Zero(t, countTasks(t, s))
+
+	// A script with JSON and no browser headers, and reads from anywhere,
+	// still work.
+	again := create(t, s, alice, map[string]any{"kind": "test_echo", "args": map[string]any{"message": "script"}})
+	require.Equal(t, http.StatusOK, deleteJob(again.ID, http.Header{"Content-Type": {"application/json"}}).Code)
+	read := send(t, s.Handler, http.MethodGet, "/riverui/api/queues", nil, basic(http.Header{"Sec-Fetch-Site": {"cross-site"}}))
+	require.Equal(t, http.StatusOK, read.Code)
+}

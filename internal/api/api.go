@@ -101,13 +101,15 @@ func NewHandler(d Deps) http.Handler {
 	r.Use(middleware.RequestID)
 	r.Use(accessLog(d.Logger))
 	r.Use(recoverer(d.Logger))
+	cfg := NewConfig(d.Version)
+	r.Use(securityHeaders(cfg.DocsPath))
 	if d.RiverUI != nil {
 		r.Mount("/riverui", sameOrigin(requireAdmin(d.Auth, "River UI", d.RiverUI)))
 	}
 	if d.Metrics != nil {
 		r.Method(http.MethodGet, "/metrics", requireAdmin(d.Auth, "inboxq metrics", d.Metrics))
 	}
-	api := humachi.New(r, NewConfig(d.Version))
+	api := humachi.New(r, cfg)
 	Register(api, d)
 	if d.Dashboard != nil {
 		app := dashboard(d.Dashboard)

@@ -1,14 +1,17 @@
 package api_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/inboxq/inboxq/internal/api"
 	"github.com/inboxq/inboxq/internal/inboxqtest"
 )
 
@@ -144,4 +147,59 @@ func TestRiverUIRefusesCrossSiteWrites(t *testing.T) {
 	require.Equal(t, http.StatusOK, deleteJob(again.ID, http.Header{"Content-Type": {"application/json"}}).Code)
 	read := send(t, s.Handler, http.MethodGet, "/riverui/api/queues", nil, basic(http.Header{"Sec-Fetch-Site": {"cross-site"}}))
 	require.Equal(t, http.StatusOK, read.Code)
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{Workers: map[string]int{}})
+	_, root := s.User(t, "root", true)
+	auth := http.Header{"Authorization": {"Bearer " + root}}
+	// The stack's parts with a dashboard (NewStack serves none).
+	h := api.NewHandler(api.Deps{
+		Logger: inboxqtest.Logger(t), Version: "test", Tasks: s.Tasks, Auth: s.Auth, Hub: s.Hub,
+		Ready: func(context.Context) error { return nil },
+		Dashboard: fstest.MapFS{
+			"index.html":      {Data: []byte("<html>inboxq</html>")},
+			"assets/app-1.js": {Data: []byte("console.log(1)")},
+		},
+	})
+	common := func(r inboxqtest.Response, what string) {
+		t.Helper()
+		require.Equal(t, "nosniff", r.Header.Get("X-Content-Type-Options"), what)
+		require.Equal(t, "DENY", r.Header.Get("X-Frame-Options"), what)
+		require.Equal(t, "strict-origin-when-cross-origin", r.Header.Get("Referrer-Policy"), what)
+		require.Contains(t, r.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'", what)
+	}
+
+	const dashboardCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+		"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+	for _, path := range []string{"/", "/index.html", "/tasks/12", "/assets/app-1.js"} {
+		r := send(t, h, http.MethodGet, path, nil, nil)
+		require.Equal(t, http.StatusOK, r.Code, path)
+		common(r, path)
+		require.Equal(t, dashboardCSP, r.Header.Get("Content-Security-Policy"), path)
+	}
+
+	for _, path := range []string{"/api/v1/tasks", "/api/v1/nope", "/openapi.json", "/healthz", "/metrics"} {
+		r := send(t, s.Handler, http.MethodGet, path, nil, auth)
+		common(r, path)
+		require.Equal(t, "default-src 'none'; frame-ancestors 'none'", r.Header.Get("Content-Security-Policy"), path)
+	}
+	r := send(t, h, http.MethodPost, "/api/v1/tasks", strings.NewReader(`{"kind":"test_echo","args":{"message":"hi"}}`),
+		http.Header{"Authorization": auth["Authorization"], "Content-Type": {"application/json"}})
+	require.Equal(t, http.StatusCreated, r.Code, "%s", r.Body)
+	common(r, "create")
+	require.Equal(t, "default-src 'none'; frame-ancestors 'none'", r.Header.Get("Content-Security-Policy"))
+
+	// River UI is River's page: it may not be framed, the rest is its own.
+	r = send(t, s.Handler, http.MethodGet, "/riverui/", nil, auth)
+	require.Equal(t, http.StatusOK, r.Code)
+	common(r, "/riverui/")
+	require.Equal(t, "frame-ancestors 'none'", r.Header.Get("Content-Security-Policy"))
+
+	// /docs keeps the CSP of its viewer (loaded from unpkg today).
+	r = send(t, h, http.MethodGet, "/docs", nil, nil)
+	require.Equal(t, http.StatusOK, r.Code)
+	common(r, "/docs")
+	require.Contains(t, r.Header.Get("Content-Security-Policy"), "https://unpkg.com/@stoplight/elements")
 }

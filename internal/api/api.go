@@ -103,6 +103,7 @@ func NewHandler(d Deps) http.Handler {
 	r.Use(recoverer(d.Logger))
 	cfg := NewConfig(d.Version)
 	r.Use(securityHeaders(cfg.DocsPath))
+	r.Use(storable(r))
 	if d.RiverUI != nil {
 		r.Mount("/riverui", sameOrigin(requireAdmin(d.Auth, "River UI", d.RiverUI)))
 	}

@@ -203,3 +203,68 @@ func TestSecurityHeaders(t *testing.T) {
 	common(r, "/docs")
 	require.Contains(t, r.Header.Get("Content-Security-Policy"), "https://unpkg.com/@stoplight/elements")
 }
+
+func TestUnstorableInputIsA422NamingTheField(t *testing.T) {
+	t.Parallel()
+	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{Workers: map[string]int{}, NoRiverUI: true})
+	_, alice := s.User(t, "alice", false)
+	_, root := s.User(t, "root", true)
+	hdr := func(token string) http.Header {
+		return http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {"application/json"}}
+	}
+
+	for _, c := range []struct {
+		name, method, path, body, token, location, message string
+	}{
+		{"NUL in a query", http.MethodGet, "/api/v1/tasks?kind=%00", "", alice, "query.kind", "NUL"},
+		{"invalid UTF-8 in a query", http.MethodGet, "/api/v1/tasks?kind=caf%E9", "", alice, "query.kind", "UTF-8"},
+		{"NUL in an event stream's query", http.MethodGet, "/api/v1/events?kind=test_echo&kind=x%00", "", alice, "query.kind", "NUL"},
+		{"NUL in a path parameter", http.MethodPost, "/api/v1/queues/def%00ault/pause", "", root, "path.name", "NUL"},
+		{"NUL in task args", http.MethodPost, "/api/v1/tasks",
+			`{"kind":"test_echo","args":{"message":"hi\u0000there"}}`, alice, "body.args.message", "NUL"},
+		{"NUL in a schedule name", http.MethodPost, "/api/v1/schedules",
+			`{"name":"night\u0000ly","cron":"0 * * * *","kind":"test_echo","args":{"message":"m"}}`, alice, "body.name", "NUL"},
+		{"NUL in a label name for bulk_label_emails", http.MethodPost, "/api/v1/tasks",
+			`{"kind":"bulk_label_emails","args":{"account_id":1,"target":{"label":"INBOX"},"add":["ok","AI\u0000News"]}}`, alice, "body.args.add[1]", "NUL"},
+		{"NUL in a nested filter", http.MethodPost, "/api/v1/tasks",
+			`{"kind":"bulk_label_emails","args":{"account_id":1,"target":{"label":"IN\u0000BOX"},"add":["x"]}}`, alice, "body.args.target.label", "NUL"},
+		{"NUL in an object key", http.MethodPost, "/api/v1/tasks",
+			`{"kind":"test_echo","args":{"message":"hi","col\u0000our":"red"}}`, alice, "body.args", "property name"},
+		{"invalid UTF-8 in a body", http.MethodPost, "/api/v1/tasks",
+			"{\"kind\":\"test_echo\",\"args\":{\"message\":\"caf\xe9\"}}", alice, "body.args.message", "UTF-8"},
+		{"a lone surrogate escape", http.MethodPost, "/api/v1/tasks",
+			`{"kind":"test_echo","args":{"message":"\ud800"}}`, alice, "body.args.message", "surrogate"},
+	} {
+		r := send(t, s.Handler, c.method, c.path, strings.NewReader(c.body), hdr(c.token))
+		p := problemOf(t, r, http.StatusUnprocessableEntity)
+		require.Len(t, p.Errors, 1, "%s: %s", c.name, r.Body)
+		require.Equal(t, c.location, p.Errors[0].Location, c.name)
+		require.Contains(t, p.Errors[0].Message, c.message, c.name)
+		require.Contains(t, string(r.Body), `"value":`, c.name)
+	}
+
+	// Nothing was created or changed.
+	require.Zero(t, countTasks(t, s))
+	var list struct {
+		Schedules []any `json:"schedules"`
+	}
+	s.Do(t, http.MethodGet, "/api/v1/schedules", alice, nil).JSON(t, &list)
+	require.Empty(t, list.Schedules)
+	var queues struct {
+		Queues []struct {
+			Paused bool `json:"paused"`
+		} `json:"queues"`
+	}
+	s.Do(t, http.MethodGet, "/api/v1/queues", root, nil).JSON(t, &queues)
+	for _, q := range queues.Queues {
+		require.False(t, q.Paused)
+	}
+
+	// Escaped NULs and invalid UTF-8 in the URL's path outside a parameter
+	// are refused too; ordinary Unicode passes, and the body is still there
+	// for the handler.
+	r := send(t, s.Handler, http.MethodGet, "/api/v1/ta%00sks", nil, hdr(alice))
+	require.Equal(t, "path", problemOf(t, r, http.StatusUnprocessableEntity).Errors[0].Location)
+	task := create(t, s, alice, map[string]any{"kind": "test_echo", "args": map[string]any{"message": "héllo ✓ \ufffd"}})
+	require.Equal(t, "héllo ✓ \ufffd", task.Args["message"])
+}

@@ -23,10 +23,11 @@
 --    admission), and owned tasks share one River priority band (see
 --    tasks.Service.createTx): a user's own priority orders only their own
 --    backlog (metadata.priority). System tasks (no owner) are not capped.
---    Demotion is the mirror image: a statement that makes a user's tasks
---    ready beyond the cap (an insert, River's scheduler promoting scheduled
---    or retryable jobs, a retry) parks the excess, lowest priority and
---    newest first. Row locks are taken with SKIP LOCKED, so these updates
+--    Parking is the mirror image: an insert beyond the cap is written as
+--    pending at once (inboxq_fair_park); a statement that makes a user's
+--    tasks ready beyond the cap (River's scheduler promoting scheduled or
+--    retryable jobs, a retry) parks the excess, lowest priority and newest
+--    first. Row locks are taken with SKIP LOCKED, so these updates
 --    never wait on a worker or a cancel; a race that leaves a user under
 --    the cap with work pending is repaired by inboxq_fair_sweep(), which the
 --    scheduler runs every few seconds.
@@ -102,6 +103,44 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN metadata ->> 'priority' IN ('1', '2', '3', '4') THEN (metadata ->> 'priority')::smallint ELSE priority END
 $$;
 
+-- inboxq_fair_park parks, as they are inserted, a user's tasks beyond the
+-- cap (before the row is written: no second write). The free slots of each
+-- (queue, user) are counted once per transaction and kept in a transaction-
+-- local setting while the transaction inserts more; a count that goes stale
+-- meanwhile can only park too much, which the next admission or the sweep
+-- repairs.
+CREATE FUNCTION inboxq_fair_park() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    owner text    := NEW.args ->> 'owner_id';
+    key   text    := 'inboxq.fair_' || md5(NEW.queue || '/' || owner);
+    free  text    := current_setting(key, true);
+    n     integer;
+BEGIN
+    IF coalesce(free, '') = '' THEN
+        SELECT f.user_cap - (SELECT count(*) FROM river_job j
+                             WHERE j.queue = NEW.queue AND j.args ->> 'owner_id' = owner
+                               AND j.state IN ('available', 'running') AND j.args ? 'owner_id')
+        INTO n FROM fair_queue f WHERE f.queue = NEW.queue;
+        n := coalesce(n, 2147483647); -- no cap for this queue
+    ELSE
+        n := free::integer;
+    END IF;
+    IF n <= 0 THEN
+        NEW.state := 'pending';
+    ELSE
+        n := n - 1;
+    END IF;
+    PERFORM set_config(key, n::text, true);
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER river_job_inboxq_fair_park
+    BEFORE INSERT ON river_job
+    FOR EACH ROW WHEN (NEW.state = 'available' AND NEW.args ? 'owner_id')
+    EXECUTE FUNCTION inboxq_fair_park();
+
 CREATE OR REPLACE FUNCTION inboxq_notify_inserted_jobs() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -122,13 +161,8 @@ BEGIN
         PERFORM pg_notify(ch, msg);
     END LOOP;
 
-    -- Admission: park what a user made ready beyond their cap.
-    IF pg_trigger_depth() = 1 THEN
-        FOR r IN SELECT DISTINCT n.queue, n.args ->> 'owner_id' AS owner FROM new_jobs n
-                 WHERE n.state = 'available' AND n.args ? 'owner_id' LOOP
-            PERFORM inboxq_fair_rebalance(r.queue, r.owner);
-        END LOOP;
-    END IF;
+    -- Admission happened row by row, before the rows were written
+    -- (inboxq_fair_park).
     RETURN NULL;
 END
 $$;
@@ -146,6 +180,12 @@ BEGIN
         RETURN NULL;
     END IF;
     PERFORM set_config('inboxq.state_update', '', true);
+    -- Nested statements are this function's own admissions and parkings:
+    -- pending and available are the same task state, so they announce
+    -- nothing and need no rebalancing.
+    IF pg_trigger_depth() > 1 THEN
+        RETURN NULL;
+    END IF;
 
     -- Plain changes, grouped. Only the new rows are read: River updates a
     -- job only to change its state (or, for a cancel, its metadata), and
@@ -167,13 +207,30 @@ BEGIN
         PERFORM pg_notify(ch, msg);
     END LOOP;
 
-    -- Admission: a statement that moved a user's tasks out of (or into) the
-    -- ready/running set rebalances that user. Jobs starting (available ->
-    -- running, the most frequent statement) change nothing and skip this.
-    -- Nested updates (this function's own admissions) are not rebalanced again.
-    IF pg_trigger_depth() = 1 THEN
+    -- Admission. A statement that took users' tasks out of the ready/running
+    -- set admits their next pending ones, all users in one statement; one
+    -- that made tasks ready (a retry, River's scheduler) parks any excess.
+    -- Jobs starting (available -> running, the most frequent statement)
+    -- change nothing and cost one scan of the batch here.
+    IF EXISTS (SELECT 1 FROM fair_queue) THEN
+        UPDATE river_job SET state = 'available', scheduled_at = now()
+        WHERE id IN (
+            SELECT p.id
+            FROM (SELECT DISTINCT n.queue, n.args ->> 'owner_id' AS owner FROM new_jobs n
+                  WHERE n.state NOT IN ('running', 'available', 'pending') AND n.args ? 'owner_id') l
+            JOIN fair_queue f ON f.queue = l.queue
+            CROSS JOIN LATERAL (
+                SELECT count(*) AS active FROM river_job j
+                WHERE j.queue = l.queue AND j.args ->> 'owner_id' = l.owner
+                  AND j.state IN ('available', 'running') AND j.args ? 'owner_id') a
+            CROSS JOIN LATERAL (
+                SELECT j.id FROM river_job j
+                WHERE j.queue = l.queue AND j.args ->> 'owner_id' = l.owner AND j.state = 'pending' AND j.args ? 'owner_id'
+                ORDER BY j.metadata ->> 'priority', j.id
+                LIMIT greatest(f.user_cap - a.active, 0)
+                FOR UPDATE SKIP LOCKED) p);
         FOR r IN SELECT DISTINCT n.queue, n.args ->> 'owner_id' AS owner FROM new_jobs n
-                 WHERE n.state <> 'running' AND n.args ? 'owner_id' LOOP
+                 WHERE n.state = 'available' AND n.args ? 'owner_id' LOOP
             PERFORM inboxq_fair_rebalance(r.queue, r.owner);
         END LOOP;
     END IF;

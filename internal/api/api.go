@@ -90,6 +90,12 @@ func (d Deps) snapshotTasks() int { return cmp.Or(max(d.SnapshotTasks, 0), Defau
 // NewConfig is the Huma configuration shared by the server and `inboxq openapi`.
 func NewConfig(version string) huma.Config {
 	cfg := huma.DefaultConfig("inboxq", version)
+	// The default config's only create hook adds Huma's schema link
+	// transformer: a "$schema" property in every schema and, in every
+	// response, "$schema": "http://<Host header>/schemas/…". That echoes
+	// whatever Host a client sent back into bodies (and caches), and no
+	// client reads it. /schemas/{name}.json itself still works.
+	cfg.CreateHooks = nil
 	cfg.Info.Description = "Background processing for an AI email-management app on Gmail: " +
 		"start, watch and steer mailbox syncs, classification, bulk operations, exports and maintenance.\n\n" +
 		"Authenticate with `Authorization: Bearer <token>` (create one with `inboxq token create --user NAME`). " +
@@ -120,13 +126,16 @@ func NewHandler(d Deps) http.Handler {
 	r.Use(middleware.RequestID)
 	r.Use(accessLog(d.Logger))
 	r.Use(recoverer(d.Logger))
+	cfg := NewConfig(d.Version)
+	r.Use(securityHeaders(cfg.DocsPath))
+	r.Use(storable(r))
 	if d.RiverUI != nil {
-		r.Mount("/riverui", requireAdmin(d.Auth, "River UI", d.RiverUI))
+		r.Mount("/riverui", sameOrigin(requireAdmin(d.Auth, "River UI", d.RiverUI)))
 	}
 	if d.Metrics != nil {
 		r.Method(http.MethodGet, "/metrics", requireAdmin(d.Auth, "inboxq metrics", d.Metrics))
 	}
-	api := humachi.New(r, NewConfig(d.Version))
+	api := humachi.New(r, cfg)
 	Register(api, d)
 	if d.Dashboard != nil {
 		app := dashboard(d.Dashboard)

@@ -65,18 +65,24 @@ func authenticate(api huma.API, d Deps) func(huma.Context, func(huma.Context)) {
 		}
 		var g auth.Grant
 		var err error
-		if events, _ := hctx.Operation().Metadata["events"].(bool); events {
-			tok := tokenFrom(hctx.Header("Authorization"))
-			if tok == "" {
-				tok = hctx.Query("access_token")
-			}
-			g, err = d.Auth.AuthenticateEvents(hctx.Context(), tok)
-		} else {
-			g, err = d.Auth.AuthenticateToken(hctx.Context(), tokenFrom(hctx.Header("Authorization")))
+		msg := "a valid API token is required (Authorization: Bearer <token>)"
+		header := tokenFrom(hctx.Header("Authorization"))
+		events, _ := hctx.Operation().Metadata["events"].(bool)
+		switch {
+		case events && header == "" && hctx.Query("access_token") != "":
+			// A URL is logged and kept in history: only the two-minute
+			// events token may travel there, never a full API token.
+			g, err = d.Auth.AuthenticateEventsURL(hctx.Context(), hctx.Query("access_token"))
+			msg = "access_token must be an events token (create one with create-events-token, POST " +
+				Prefix + "/events/token); send an API token in the Authorization header instead, never in the URL"
+		case events:
+			g, err = d.Auth.AuthenticateEvents(hctx.Context(), header)
+		default:
+			g, err = d.Auth.AuthenticateToken(hctx.Context(), header)
 		}
 		if err != nil {
 			hctx.SetHeader("WWW-Authenticate", `Bearer realm="inboxq"`)
-			_ = huma.WriteErr(api, hctx, http.StatusUnauthorized, "a valid API token is required (Authorization: Bearer <token>)")
+			_ = huma.WriteErr(api, hctx, http.StatusUnauthorized, msg)
 			return
 		}
 		next(huma.WithValue(huma.WithValue(hctx, principalKey{}, g.Principal), grantKey{}, g))

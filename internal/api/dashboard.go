@@ -13,6 +13,7 @@ import (
 func dashboard(dist fs.FS) http.Handler {
 	files := http.FileServerFS(dist)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", dashboardCSP)
 		p := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
 		if p != "" && p != "index.html" {
 			if st, err := fs.Stat(dist, p); err == nil && !st.IsDir() {

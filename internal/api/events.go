@@ -95,7 +95,7 @@ var eventTypes = map[string]any{"task": TaskEvent{}, "progress": ProgressEvent{}
 // EventsInput opens the caller's event stream.
 type EventsInput struct {
 	LastEventID string   `header:"Last-Event-ID" doc:"Resume after this event (browsers send it when they reconnect)"`
-	AccessToken string   `query:"access_token" doc:"An events token (create-events-token) for clients that cannot set headers"`
+	AccessToken string   `query:"access_token" doc:"An events token (create-events-token) for clients that cannot set headers; a full API token is refused here"`
 	Kind        []string `query:"kind" doc:"Only tasks of these kinds"`
 }
 
@@ -103,7 +103,7 @@ type EventsInput struct {
 type TaskEventsInput struct {
 	ID          int64  `path:"id" minimum:"1"`
 	LastEventID string `header:"Last-Event-ID"`
-	AccessToken string `query:"access_token"`
+	AccessToken string `query:"access_token" doc:"An events token (create-events-token) for clients that cannot set headers; a full API token is refused here"`
 }
 
 // EventsTokenOutput is a short-lived token for EventSource.

@@ -21,7 +21,7 @@ func TestHealthAndReadiness(t *testing.T) {
 
 	resp := tapi.Get("/healthz")
 	require.Equal(t, http.StatusOK, resp.Code)
-	require.JSONEq(t, `{"status":"ok"}`, stripSchema(t, resp.Body.Bytes()))
+	require.JSONEq(t, `{"status":"ok"}`, resp.Body.String())
 
 	resp = tapi.Get("/readyz")
 	require.Equal(t, http.StatusServiceUnavailable, resp.Code)
@@ -31,7 +31,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	ready = nil
 	resp = tapi.Get("/readyz")
 	require.Equal(t, http.StatusOK, resp.Code)
-	require.JSONEq(t, `{"status":"ready"}`, stripSchema(t, resp.Body.Bytes()))
+	require.JSONEq(t, `{"status":"ready"}`, resp.Body.String())
 }
 
 func TestHandlerRecoversFromPanics(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,7 +78,7 @@ func (s *Service) CreateToken(ctx context.Context, p CreateTokenParams) (Created
 			return err
 		}
 		tok, err := st.TokenInsert(ctx, store.NewToken{UserID: u.UserID, Name: p.Name, Hash: hash,
-			Prefix: secret[:len(tokenPrefix)+6], ExpiresAt: expires, Purpose: "api"})
+			Prefix: secret[:len(tokenPrefix)+6], ExpiresAt: expires, Purpose: purposeAPI})
 		if err != nil {
 			return err
 		}
@@ -107,35 +108,50 @@ func (g Grant) Tokens() []int64 {
 
 // Authenticate returns the principal of a presented API token.
 func (s *Service) Authenticate(ctx context.Context, secret string) (inbox.Principal, error) {
-	g, err := s.authenticate(ctx, secret, false)
+	g, err := s.authenticate(ctx, secret, purposeAPI)
 	return g.Principal, err
 }
 
 // AuthenticateToken is Authenticate with the token's identity, which
 // CreateEventsToken needs to tie an events token to its parent.
 func (s *Service) AuthenticateToken(ctx context.Context, secret string) (Grant, error) {
-	return s.authenticate(ctx, secret, false)
+	return s.authenticate(ctx, secret, purposeAPI)
 }
 
 // AuthenticateEvents accepts an API token or a short-lived events token
-// (see CreateEventsToken); only event streams call it. The grant names the
-// tokens whose revocation must end the stream (see StillValid).
+// (see CreateEventsToken) from an Authorization header; only event streams
+// call it. The grant names the tokens whose revocation must end the stream
+// (see StillValid).
 func (s *Service) AuthenticateEvents(ctx context.Context, secret string) (Grant, error) {
-	return s.authenticate(ctx, secret, true)
+	return s.authenticate(ctx, secret, purposeAPI, purposeEvents)
 }
 
-func (s *Service) authenticate(ctx context.Context, secret string, events bool) (Grant, error) {
+// AuthenticateEventsURL accepts only an events token: the one token that may
+// travel in a URL, where it lands in access logs, proxies and browser
+// history. A full API token there is refused even though it is valid: it
+// lives for months and opens everything.
+func (s *Service) AuthenticateEventsURL(ctx context.Context, secret string) (Grant, error) {
+	return s.authenticate(ctx, secret, purposeEvents)
+}
+
+// Token purposes (api_token.purpose).
+const (
+	purposeAPI    = "api"
+	purposeEvents = "events"
+)
+
+func (s *Service) authenticate(ctx context.Context, secret string, accept ...string) (Grant, error) {
 	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 200 {
 		return Grant{}, ErrUnauthenticated
 	}
 	t, err := s.store.TokenAuthenticate(ctx, Hash(secret))
-	if errors.Is(err, inbox.ErrNotFound) || (err == nil && t.Purpose != "api" && !events) {
+	if errors.Is(err, inbox.ErrNotFound) || (err == nil && !slices.Contains(accept, t.Purpose)) {
 		return Grant{}, ErrUnauthenticated
 	}
 	if err != nil {
 		return Grant{}, err
 	}
-	if t.Purpose == "api" {
+	if t.Purpose == purposeAPI {
 		if err := s.store.TokenTouch(ctx, t.ID); err != nil {
 			return Grant{}, err
 		}
@@ -167,7 +183,7 @@ func (s *Service) CreateEventsToken(ctx context.Context, g Grant) (string, time.
 	expires := time.Now().Add(EventsTokenTTL)
 	parent := g.TokenID
 	if _, err := s.store.TokenInsert(ctx, store.NewToken{UserID: g.Principal.UserID, Name: "events", Hash: hash,
-		Prefix: secret[:len(tokenPrefix)+6], ExpiresAt: &expires, Purpose: "events", ParentID: &parent}); err != nil {
+		Prefix: secret[:len(tokenPrefix)+6], ExpiresAt: &expires, Purpose: purposeEvents, ParentID: &parent}); err != nil {
 		return "", time.Time{}, err
 	}
 	return secret, expires, nil

@@ -180,3 +180,31 @@ func TestStillValidOutlivesTheEventsTokensOwnExpiry(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, valid)
 }
+
+func TestOnlyEventsTokensAreAcceptedFromURLs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.TestSchema(t)
+	svc := auth.NewService(store.New(s.Pool))
+	full, err := svc.CreateToken(ctx, auth.CreateTokenParams{User: "alice"})
+	require.NoError(t, err)
+	parent, err := svc.AuthenticateToken(ctx, full.Secret)
+	require.NoError(t, err)
+	events, _, err := svc.CreateEventsToken(ctx, parent)
+	require.NoError(t, err)
+
+	_, err = svc.AuthenticateEventsURL(ctx, full.Secret)
+	require.ErrorIs(t, err, auth.ErrUnauthenticated, "a full API token in a URL")
+	g, err := svc.AuthenticateEventsURL(ctx, events)
+	require.NoError(t, err)
+	require.Equal(t, "alice", g.Principal.Name)
+
+	// From a header, event streams take either; everything else only the
+	// full token.
+	for _, tok := range []string{full.Secret, events} {
+		_, err = svc.AuthenticateEvents(ctx, tok)
+		require.NoError(t, err)
+	}
+	_, err = svc.Authenticate(ctx, events)
+	require.ErrorIs(t, err, auth.ErrUnauthenticated)
+}

@@ -114,9 +114,10 @@ func TestFairShareOwnPriorityOrdersBacklog(t *testing.T) {
 		require.NoError(t, s.Schema.Pool.QueryRow(ctx, `SELECT id FROM river_job WHERE state = 'available'`).Scan(&id))
 		return id
 	}
-	// A task of higher priority displaced the one admitted before it.
-	require.Equal(t, ids[3], admitted())
-	for _, want := range []int64{ids[2], ids[0], ids[1]} { // priority 3, then the older 4, then the other 4
+	// The first came alone and was admitted; the rest wait, and are
+	// admitted by the priority their owner gave them, then age.
+	require.Equal(t, ids[0], admitted())
+	for _, want := range []int64{ids[3], ids[2], ids[1]} { // priority 2, then 3, then 4
 		_, err := s.Tasks.Cancel(ctx, u, admitted())
 		require.NoError(t, err)
 		require.Equal(t, want, admitted())

@@ -636,12 +636,6 @@ export interface components {
             status: "connected" | "needs_reauth" | "disconnected";
         };
         AccountListOutputBody: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/AccountListOutputBody.json
-             */
-            readonly $schema?: string;
             accounts: components["schemas"]["Account"][] | null;
         };
         Alert: {
@@ -678,12 +672,6 @@ export interface components {
             title: string;
         };
         AlertListOutputBody: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/AlertListOutputBody.json
-             */
-            readonly $schema?: string;
             alerts: components["schemas"]["Alert"][] | null;
         };
         AttemptError: {
@@ -718,12 +706,6 @@ export interface components {
             target: components["schemas"]["BulkTarget"];
         };
         BulkInputBody: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/BulkInputBody.json
-             */
-            readonly $schema?: string;
             /** @description Act on every task you can see (at most 1000 per request). Required when neither ids nor a filter is given: an empty selection is refused with 422 */
             all?: boolean;
             /** Format: date-time */
@@ -750,12 +732,6 @@ export interface components {
             target: components["schemas"]["BulkTarget"];
         };
         BulkOutputBody: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/BulkOutputBody.json
-             */
-            readonly $schema?: string;
             /** @description Tasks the action changed, as they are now */
             changed: components["schemas"]["Task"][] | null;
             /** @description Tasks left alone, with the reason */
@@ -792,31 +768,13 @@ export interface components {
             trash_in_gmail?: boolean;
         };
         ConnectOutputBody: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/ConnectOutputBody.json
-             */
-            readonly $schema?: string;
             /** @description Open this in the same browser; Google returns to the callback, which redirects to the dashboard */
             authorize_url: string;
         };
         CountMessagesInputBody: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/CountMessagesInputBody.json
-             */
-            readonly $schema?: string;
             target: components["schemas"]["BulkTarget"];
         };
         CountMessagesOutputBody: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/CountMessagesOutputBody.json
-             */
-            readonly $schema?: string;
             /**
              * Format: int64
              * @description Stored messages the target selects now
@@ -1088,12 +1046,6 @@ export interface components {
             run_at?: string;
         };
         CreateTaskOutputBody: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/CreateTaskOutputBody.json
-             */
-            readonly $schema?: string;
             /** @description The kind's arguments */
             args: unknown;
             /**
@@ -1168,12 +1120,6 @@ export interface components {
         };
         ErrorModel: {
             /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/ErrorModel.json
-             */
-            readonly $schema?: string;
-            /**
              * @description A human-readable explanation specific to this occurrence of the problem.
              * @example Property foo is required but is missing.
              */
@@ -1206,12 +1152,6 @@ export interface components {
             type: string;
         };
         EventsTokenOutputBody: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/EventsTokenOutputBody.json
-             */
-            readonly $schema?: string;
             /** Format: date-time */
             expires_at: string;
             /** @description Pass as ?access_token= to the event streams */
@@ -1259,23 +1199,11 @@ export interface components {
             tasks: number;
         };
         ExportListOutputBody: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/ExportListOutputBody.json
-             */
-            readonly $schema?: string;
             exports: components["schemas"]["Export"][] | null;
         };
         /** @description Writes your accounts (never their tokens), message metadata, labels and task history to one .tar.gz of JSON Lines and CSV, downloadable for 7 days. */
         ExportUserDataArgs: Record<string, never>;
         HealthOutputBody: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/HealthOutputBody.json
-             */
-            readonly $schema?: string;
             /**
              * @description ok: the process is alive; ready: it can serve requests
              * @enum {string}
@@ -1310,30 +1238,12 @@ export interface components {
             queue: string;
         };
         KindListOutputBody: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/KindListOutputBody.json
-             */
-            readonly $schema?: string;
             kinds: components["schemas"]["KindInfo"][] | null;
         };
         MarkReadInputBody: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/MarkReadInputBody.json
-             */
-            readonly $schema?: string;
             ids: number[] | null;
         };
         MarkReadOutputBody: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/MarkReadOutputBody.json
-             */
-            readonly $schema?: string;
             /** Format: int64 */
             marked: number;
         };
@@ -1408,21 +1318,9 @@ export interface components {
             state: string;
         };
         QueueListOutputBody: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/QueueListOutputBody.json
-             */
-            readonly $schema?: string;
             queues: components["schemas"]["Queue"][] | null;
         };
         RedriveInputBody: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/RedriveInputBody.json
-             */
-            readonly $schema?: string;
             /** @description Every dead letter you can see (at most 1000 per request); required when neither ids, kind nor queue is given */
             all?: boolean;
             /** @description These dead letters */
@@ -1433,12 +1331,6 @@ export interface components {
             queue?: string[] | null;
         };
         Schedule: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/Schedule.json
-             */
-            readonly $schema?: string;
             args: unknown;
             /** Format: date-time */
             created_at: string;
@@ -1707,12 +1599,6 @@ export interface components {
             timezone: string;
         };
         ScheduleListOutputBody: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/ScheduleListOutputBody.json
-             */
-            readonly $schema?: string;
             schedules: components["schemas"]["Schedule"][] | null;
         };
         /** monitor_system_health */
@@ -1802,12 +1688,6 @@ export interface components {
             reason: string;
         };
         StatsOutputBody: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/StatsOutputBody.json
-             */
-            readonly $schema?: string;
             /** @description Tasks by kind, queue and state */
             counts: components["schemas"]["TaskCount"][] | null;
             /** @description Completions and failures per minute over the last hour, oldest first */
@@ -1830,12 +1710,6 @@ export interface components {
             account_id: number;
         };
         SystemHealthOutputBody: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/SystemHealthOutputBody.json
-             */
-            readonly $schema?: string;
             /** Format: date-time */
             checked_at: string;
             /** Format: double */
@@ -1845,12 +1719,6 @@ export interface components {
             report: unknown;
         };
         Task: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/Task.json
-             */
-            readonly $schema?: string;
             /** @description The kind's arguments */
             args: unknown;
             /**
@@ -1951,12 +1819,6 @@ export interface components {
             state: "pending" | "scheduled" | "running" | "cancelling" | "retrying" | "completed" | "failed" | "cancelled";
         };
         TaskListOutputBody: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/TaskListOutputBody.json
-             */
-            readonly $schema?: string;
             /** @description Pass as cursor for the next page; absent on the last page */
             next_cursor?: string;
             tasks: components["schemas"]["Task"][] | null;
@@ -1987,12 +1849,6 @@ export interface components {
             minute: string;
         };
         UpdateScheduleInputBody: {
-            /**
-             * Format: uri
-             * @description A URL to the JSON Schema for this object.
-             * @example https://example.com/schemas/UpdateScheduleInputBody.json
-             */
-            readonly $schema?: string;
             /** @description New args, checked against the kind's schema */
             args?: unknown;
             cron?: string;
@@ -2381,7 +2237,7 @@ export interface operations {
     "stream-events": {
         parameters: {
             query?: {
-                /** @description An events token (create-events-token) for clients that cannot set headers */
+                /** @description An events token (create-events-token) for clients that cannot set headers; a full API token is refused here */
                 access_token?: string;
                 /** @description Only tasks of these kinds */
                 kind?: string[] | null;
@@ -3409,6 +3265,7 @@ export interface operations {
     "stream-task-events": {
         parameters: {
             query?: {
+                /** @description An events token (create-events-token) for clients that cannot set headers; a full API token is refused here */
                 access_token?: string;
             };
             header?: {

@@ -52,5 +52,5 @@ export function resolve(s: JSONSchema | undefined, all: Record<string, JSONSchem
 
 /** argFields lists the fields a person fills in (not read-only ones). */
 export function argFields(schema: JSONSchema | undefined): [string, JSONSchema][] {
-  return Object.entries(schema?.properties ?? {}).filter(([name, s]) => !s.readOnly && name !== "$schema");
+  return Object.entries(schema?.properties ?? {}).filter(([, s]) => !s.readOnly);
 }

@@ -5,6 +5,7 @@ import { signOut, useToken } from "./auth/session";
 import { Link } from "./components/Link";
 import { Toasts, type Toast } from "./components/Toasts";
 import { useLiveEvents } from "./hooks/useLiveEvents";
+import { AccountsPage } from "./pages/AccountsPage";
 import { AlertsPage } from "./pages/AlertsPage";
 import { ExportsPage } from "./pages/ExportsPage";
 import { OperatorsPage } from "./pages/OperatorsPage";
@@ -50,6 +51,9 @@ function route(path: string): Route {
       return { name: "alerts", title: "Alerts", page: <AlertsPage /> };
     case "/exports":
       return { name: "exports", title: "Exports", page: <ExportsPage /> };
+    // Google's consent comes back here (?connected=EMAIL or ?error=CODE).
+    case "/accounts":
+      return { name: "accounts", title: "Accounts", page: <AccountsPage /> };
     case "/operators":
       return { name: "operators", title: "Operators", page: <OperatorsPage /> };
     default:
@@ -123,6 +127,9 @@ function Shell() {
           </NavLink>
           <NavLink to="/exports" current={r.name === "exports"}>
             Exports
+          </NavLink>
+          <NavLink to="/accounts" current={r.name === "accounts"}>
+            Accounts
           </NavLink>
           {admin.data && (
             <NavLink to="/operators" current={r.name === "operators"}>

@@ -2,6 +2,7 @@
 // generates from web/openapi.json (schema.d.ts; never edit it by hand).
 import createClient, { type Middleware } from "openapi-fetch";
 import { expireSession, getToken } from "../auth/session";
+import { limitMessage, parseRetryAfter } from "../lib/limits";
 import type { components, operations, paths } from "./schema";
 
 export type Schemas = components["schemas"];
@@ -34,17 +35,33 @@ export const TASK_STATES: readonly TaskState[] = [
   "cancelled",
 ];
 
-/** ApiError is a failed call: the problem's detail, its status and field errors. */
+/**
+ * ApiError is a failed call: the problem's detail, its status and field
+ * errors, and for a 429 how many seconds the server asked to wait
+ * (Retry-After; undefined when waiting alone will not help).
+ */
 export class ApiError extends Error {
   readonly status: number;
   readonly fieldErrors: ErrorDetail[];
+  readonly retryAfter: number | undefined;
 
-  constructor(status: number, message: string, fieldErrors: ErrorDetail[] = []) {
+  constructor(status: number, message: string, fieldErrors: ErrorDetail[] = [], retryAfter?: number) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.fieldErrors = fieldErrors;
+    this.retryAfter = retryAfter;
   }
+
+  /** limited: the server refused for one of the per-user limits (429). */
+  get limited(): boolean {
+    return this.status === 429;
+  }
+}
+
+/** isLimited: the error is the server refusing for a per-user limit (429). */
+export function isLimited(err: unknown): err is ApiError {
+  return err instanceof ApiError && err.limited;
 }
 
 const auth: Middleware = {
@@ -74,6 +91,24 @@ function isProblem(v: unknown): v is Problem {
 }
 
 /**
+ * problemError turns a non-2xx answer and its (RFC 9457) body into an
+ * ApiError. A 429 reads as a sentence with the wait in words, from the
+ * problem's detail and the Retry-After header.
+ */
+export function problemError(response: Response, body: unknown): ApiError {
+  const p = isProblem(body) ? body : {};
+  if (response.status === 429) {
+    const wait = parseRetryAfter(response.headers.get("Retry-After"));
+    return new ApiError(429, limitMessage(p.detail, wait), p.errors ?? [], wait);
+  }
+  return new ApiError(
+    response.status,
+    p.detail ?? p.title ?? `HTTP ${response.status} ${response.statusText}`.trim(),
+    p.errors ?? [],
+  );
+}
+
+/**
  * call awaits an openapi-fetch call and returns its data, or throws an
  * ApiError. It checks response.ok rather than `error`: a non-2xx answer with
  * an empty body (a proxy's 502) comes back with error undefined.
@@ -88,14 +123,7 @@ export async function call<T>(
     throw new ApiError(0, `The server cannot be reached (${err instanceof Error ? err.message : String(err)})`);
   }
   const { data, error, response } = result;
-  if (!response.ok) {
-    const p = isProblem(error) ? error : {};
-    throw new ApiError(
-      response.status,
-      p.detail ?? p.title ?? `HTTP ${response.status} ${response.statusText}`.trim(),
-      p.errors ?? [],
-    );
-  }
+  if (!response.ok) throw problemError(response, error);
   return data as T;
 }
 

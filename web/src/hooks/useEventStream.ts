@@ -1,11 +1,13 @@
 import { useEffect, useEffectEvent, useState } from "react";
 import { ApiError, type StreamEvent } from "../api/client";
-import { eventsURL } from "../services/events";
+import { eventsURL, streamRefusal } from "../services/events";
 
 export type StreamStatus = "idle" | "connecting" | "live" | "reconnecting" | "ended";
 
 const EVENT_NAMES: readonly StreamEvent["event"][] = ["task", "progress", "alert"];
 const MAX_BACKOFF_MS = 15_000;
+// A 429 without Retry-After (the server always sends one today) still waits.
+const LIMITED_MS = MAX_BACKOFF_MS;
 
 /**
  * useEventStream keeps an EventSource open on `path` (null: none) and hands
@@ -13,6 +15,9 @@ const MAX_BACKOFF_MS = 15_000;
  * task's stream after its final state). Every (re)connect gets a fresh
  * events token, so a connection lost after the token expired comes back;
  * the server then starts with a snapshot, which restores what was missed.
+ * A stream refused before it opened is asked why (EventSource hides the
+ * status): a 429 (too many open streams) waits at least its Retry-After,
+ * a 403 or 404 ends the stream.
  */
 export function useEventStream(
   path: string | null,
@@ -30,9 +35,9 @@ export function useEventStream(
     const set = (s: StreamStatus) => {
       if (!stopped || s === "ended") setStatus({ path, status: s });
     };
-    const retryLater = () => {
+    const retryLater = (atLeastMs = 0) => {
       set("reconnecting");
-      const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** failures);
+      const delay = Math.max(atLeastMs, Math.min(MAX_BACKOFF_MS, 1000 * 2 ** failures));
       failures++;
       timer = setTimeout(() => void connect(), delay);
     };
@@ -53,7 +58,9 @@ export function useEventStream(
       if (stopped) return;
       const source = new EventSource(url);
       es = source;
+      let opened = false;
       source.onopen = () => {
+        opened = true;
         failures = 0;
         set("live");
       };
@@ -62,7 +69,25 @@ export function useEventStream(
         source.close();
         if (es !== source || stopped) return;
         es = null;
-        retryLater();
+        if (opened) {
+          retryLater();
+          return;
+        }
+        set("reconnecting");
+        void streamRefusal(url).then((refusal) => {
+          if (stopped) return;
+          if (refusal && (refusal.status === 403 || refusal.status === 404)) {
+            stopped = true;
+            set("ended");
+            return;
+          }
+          if (refusal?.limited) {
+            const wait = refusal.retryAfter;
+            retryLater(wait !== undefined ? wait * 1000 : LIMITED_MS);
+            return;
+          }
+          retryLater();
+        });
       };
       for (const name of EVENT_NAMES) {
         source.addEventListener(name, (m: MessageEvent<string>) => {

@@ -1,9 +1,10 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import type { Schedule } from "../api/client";
+import { isLimited, type Schedule } from "../api/client";
 import type { Args } from "../components/ArgsForm";
 import { ErrorNote } from "../components/ErrorNote";
 import { KindArgs } from "../components/KindArgs";
+import { LimitNote } from "../components/LimitNote";
 import { Link } from "../components/Link";
 import { useNow } from "../hooks/useNow";
 import { ago, dateTime } from "../lib/format";
@@ -54,7 +55,9 @@ function ScheduleForm({ editing, onDone }: { editing: Schedule | null; onDone: (
       onDone();
     },
   });
-  const { byField, other } = fieldErrors(save.error, (f) => FIELDS.has(f) || f.startsWith("args."));
+  // A refusal for a per-user limit (429) goes beside the button, where the click was.
+  const limited = isLimited(save.error);
+  const { byField, other } = fieldErrors(limited ? null : save.error, (f) => FIELDS.has(f) || f.startsWith("args."));
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -166,7 +169,9 @@ function ScheduleForm({ editing, onDone }: { editing: Schedule | null; onDone: (
           ))}
         </ul>
       )}
-      {save.isError && !other.length && !Object.keys(byField).length && <ErrorNote error={save.error} prefix="Not saved" />}
+      {save.isError && !limited && !other.length && !Object.keys(byField).length && (
+        <ErrorNote error={save.error} prefix="Not saved" />
+      )}
       {save.isError && Object.keys(byField).length > 0 && (
         <p className="error-note" role="alert">
           Not saved: see the marked fields.
@@ -179,6 +184,7 @@ function ScheduleForm({ editing, onDone }: { editing: Schedule | null; onDone: (
         <button type="button" onClick={onDone}>
           Cancel
         </button>
+        <LimitNote error={save.error} />
       </div>
     </form>
   );

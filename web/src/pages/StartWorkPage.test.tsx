@@ -36,7 +36,7 @@ function json(body: unknown, status = 200) {
 type Counted = { account: string; target: Record<string, unknown> };
 
 /** stubAPI answers the calls Start work makes; count-messages counts by label. */
-function stubAPI() {
+function stubAPI(createAnswer?: () => Response) {
   const counted: Counted[] = [];
   const created: unknown[] = [];
   const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
@@ -56,6 +56,7 @@ function stubAPI() {
     }
     if (pathname === "/api/v1/tasks" && req.method === "POST") {
       created.push(await req.json());
+      if (createAnswer) return createAnswer();
       return json({ id: 99, kind: "x", state: "pending" }, 201);
     }
     return json({ title: "Not Found" }, 404);
@@ -134,5 +135,30 @@ describe("Start work for a bulk kind", () => {
     expect(screen.queryByLabelText("I understand")).not.toBeInTheDocument();
     expect(screen.getByRole("button", { name: "Start" })).toBeEnabled();
     expect(counted).toHaveLength(0);
+  });
+});
+
+describe("Start work refused for a limit", () => {
+  it("says why beside Start, with the wait in words", async () => {
+    const user = userEvent.setup();
+    stubAPI(
+      () =>
+        new Response(
+          JSON.stringify({ title: "Too Many Requests", status: 429, detail: "you may start at most 600 tasks a minute; try again in 12s" }),
+          { status: 429, headers: { "Content-Type": "application/problem+json", "Retry-After": "12" } },
+        ),
+    );
+    renderPage();
+    await screen.findByRole("option", { name: "sync_user_emails" });
+    await user.selectOptions(screen.getByLabelText("Kind"), "sync_user_emails");
+    const account = await screen.findByRole("option", { name: "me@example.com" });
+    await user.selectOptions(screen.getByRole("combobox", { name: "account_id" }), account);
+    const start = screen.getByRole("button", { name: "Start" });
+    await user.click(start);
+
+    const note = await screen.findByRole("alert");
+    expect(note).toHaveTextContent("Slow down: you may start at most 600 tasks a minute. Try again in 12 seconds.");
+    expect(note.parentElement).toBe(start.parentElement); // beside the button
+    expect(screen.getAllByRole("alert")).toHaveLength(1); // and not again above the form
   });
 });

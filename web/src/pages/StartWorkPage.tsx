@@ -1,9 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
+import { isLimited } from "../api/client";
 import type { Args } from "../components/ArgsForm";
 import { BulkPreview } from "../components/BulkPreview";
 import { ErrorNote } from "../components/ErrorNote";
 import { KindArgs } from "../components/KindArgs";
+import { LimitNote } from "../components/LimitNote";
 import { useBulkPreview } from "../hooks/useBulkPreview";
 import { fieldErrors } from "../lib/fieldErrors";
 import { navigate } from "../router";
@@ -39,7 +41,9 @@ export function StartWorkPage() {
       navigate(t.duplicate ? `/tasks/${t.id}?duplicate=1` : `/tasks/${t.id}`);
     },
   });
-  const { byField, other } = fieldErrors(create.error, (f) => OPTION_FIELDS.has(f) || f.startsWith("args."));
+  // A refusal for a per-user limit (429) goes beside Start, where the click was.
+  const limited = isLimited(create.error);
+  const { byField, other } = fieldErrors(limited ? null : create.error, (f) => OPTION_FIELDS.has(f) || f.startsWith("args."));
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -177,7 +181,7 @@ export function StartWorkPage() {
             ))}
           </ul>
         )}
-        {create.isError && !other.length && !Object.keys(byField).length && (
+        {create.isError && !limited && !other.length && !Object.keys(byField).length && (
           <ErrorNote error={create.error} prefix="Not started" />
         )}
         {create.isError && Object.keys(byField).length > 0 && (
@@ -189,6 +193,7 @@ export function StartWorkPage() {
           <button type="submit" className="primary" disabled={!kindName || (preview.applies && !confirmed) || create.isPending}>
             {create.isPending ? "Starting…" : "Start"}
           </button>
+          <LimitNote error={create.error} />
         </div>
       </form>
     </section>

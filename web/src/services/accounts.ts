@@ -27,3 +27,13 @@ export function messageCountQuery(accountId: number, target: BulkTarget) {
     retry: false,
   });
 }
+
+/**
+ * connectAccount starts Google's consent and returns the URL to send the
+ * browser to. The answer sets an HttpOnly cookie that binds the consent to
+ * this browser (the callback refuses one without it), so the request
+ * includes credentials: the browser must store that cookie.
+ */
+export function connectAccount(): Promise<string> {
+  return call(api.POST("/api/v1/accounts/connect", { credentials: "include" })).then((b) => b.authorize_url);
+}

@@ -1,0 +1,110 @@
+import { expect, test, type Page } from "@playwright/test";
+import { mkdirSync } from "node:fs";
+
+// The Accounts page, where Google's consent comes back to (the server's
+// callback redirects to /accounts?connected=EMAIL or ?error=CODE&…). Signed
+// in as the demo user, whose demo mailbox is connected; in demo mode there
+// is no Google OAuth client, so Connect is refused.
+
+const SHOTS = new URL("../screenshots/", import.meta.url).pathname;
+mkdirSync(SHOTS, { recursive: true });
+const MAILBOX = "demo@inboxq.example";
+
+function demoToken(): string {
+  const t = process.env.E2E_DEMO_TOKEN;
+  if (!t) throw new Error("E2E_DEMO_TOKEN is not set: global-setup did not find the demo token");
+  return t;
+}
+
+async function signedIn(page: Page) {
+  await page.addInitScript((t) => localStorage.setItem("inboxq.token", t), demoToken());
+}
+
+const OTHER_BROWSER =
+  "This mailbox connection was started in another browser or by someone else, so it was refused. " +
+  "Start the connection again from Accounts in this browser.";
+
+test("a consent refused in another browser says so, until dismissed", async ({ page }) => {
+  await signedIn(page);
+  await page.goto(
+    `/accounts?${new URLSearchParams({ error: "consent_other_browser", error_description: OTHER_BROWSER })}`,
+  );
+  await expect(page.getByRole("heading", { name: "Accounts", level: 1 })).toBeVisible();
+  const banner = page.locator(".banner.bad");
+  await expect(banner).toHaveText(new RegExp(OTHER_BROWSER.replace(/[.()]/g, "\\$&")));
+  await expect(banner).toHaveAttribute("role", "alert");
+  await expect(page.getByRole("navigation").getByRole("link", { name: "Accounts" })).toHaveAttribute("aria-current", "page");
+
+  await page.reload(); // the query string is still there: so is the banner
+  await expect(banner).toBeVisible();
+  await page.screenshot({ path: `${SHOTS}accounts-error.png`, fullPage: true });
+
+  await page.getByRole("button", { name: "Dismiss" }).click();
+  await expect(banner).toHaveCount(0);
+  expect(new URL(page.url()).search).toBe("");
+  await page.reload();
+  await expect(page.getByRole("heading", { name: "Accounts", level: 1 })).toBeVisible();
+  await expect(page.locator(".banner")).toHaveCount(0);
+});
+
+test("a code without a description gets a sentence of its own", async ({ page }) => {
+  await signedIn(page);
+  await page.goto("/accounts?error=access_denied");
+  await expect(page.locator(".banner.bad")).toContainText("Access was not granted on Google's page, so nothing was connected.");
+});
+
+test("a connected mailbox is announced, and the demo account is listed", async ({ page }) => {
+  await signedIn(page);
+  await page.goto("/accounts?connected=x%40example.com");
+  await expect(page.locator(".banner.good")).toContainText("Connected x@example.com.");
+  const row = page.locator(`tr[data-account="${MAILBOX}"]`);
+  await expect(row).toBeVisible();
+  await expect(row.locator(".badge")).toHaveText("Connected");
+
+  for (const [width, name] of [
+    [1400, "accounts-wide"],
+    [390, "accounts-narrow"],
+  ] as const) {
+    await page.setViewportSize({ width, height: 900 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+  }
+});
+
+// In demo mode the server has an OAuth client of its own (the fake Gmail's),
+// so connect-account succeeds and points at the fake's /auth, which the fake
+// does not serve: what is checked is the hand-off, and that the browser kept
+// the consent cookie the callback requires.
+test("Connect keeps the consent cookie and goes to the consent URL", async ({ page, context }) => {
+  await signedIn(page);
+  await page.goto("/accounts");
+  const consent = page.waitForRequest((r) => r.isNavigationRequest() && new URL(r.url()).pathname.endsWith("/auth"));
+  await page.getByRole("button", { name: "Connect a Gmail account" }).click();
+  const url = new URL((await consent).url());
+  expect(url.searchParams.get("state")).toBeTruthy();
+  expect(url.searchParams.get("code_challenge_method")).toBe("S256");
+  const cookies = await context.cookies(new URL("/api/v1/accounts/oauth/callback", page.url()).href);
+  expect(cookies.map((c) => c.name)).toContain("inboxq_oauth");
+});
+
+// A server without any Google OAuth client answers 409 (a real server with
+// no INBOXQ_GOOGLE_CLIENT_ID outside demo mode); made here with page.route.
+test("Connect refused by the server says why as a sentence", async ({ page }) => {
+  await signedIn(page);
+  await page.route("**/api/v1/accounts/connect", (route) =>
+    route.fulfill({
+      status: 409,
+      contentType: "application/problem+json",
+      body: JSON.stringify({ title: "Conflict", status: 409, detail: "no Google OAuth client is configured (demo mode)" }),
+    }),
+  );
+  await page.goto("/accounts");
+  await page.getByRole("button", { name: "Connect a Gmail account" }).click();
+  await expect(page.locator(".actions.connect").getByRole("alert")).toHaveText(
+    "This server cannot connect Gmail accounts: no Google OAuth client is configured (demo mode).",
+  );
+  await expect(page).toHaveURL(/\/accounts$/);
+  await page.setViewportSize({ width: 390, height: 900 });
+  await page.screenshot({ path: `${SHOTS}accounts-connect-refused-narrow.png`, fullPage: true });
+});

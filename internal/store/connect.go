@@ -97,7 +97,10 @@ func createDatabase(ctx context.Context, cfg *pgx.ConnConfig) error {
 	// statement is built here rather than in queries/.
 	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{cfg.Database}.Sanitize())
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // duplicate_database
+	// duplicate_database, or the unique violation on pg_database that a
+	// concurrent CREATE DATABASE of the same name raises (two processes, or
+	// two test binaries, creating it at once on a fresh machine).
+	if errors.As(err, &pgErr) && (pgErr.Code == "42P04" || (pgErr.Code == "23505" && pgErr.ConstraintName == "pg_database_datname_index")) {
 		return nil
 	}
 	if err != nil {

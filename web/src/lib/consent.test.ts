@@ -14,11 +14,14 @@ describe("consentOutcome", () => {
       message: "Connected x@example.com. Its mail can now be synced and sorted here.",
     });
   });
-  it("says the server's description of an error", () => {
-    expect(consentOutcome(q("error=consent_other_browser&error_description=Started+elsewhere."))).toEqual({
-      ok: false,
-      message: "Started elsewhere.",
-    });
+  it("never shows the description a link carries", () => {
+    const o = consentOutcome(q("error=consent_other_browser&error_description=Call+555-0100+to+unlock+your+account"));
+    expect(o?.ok).toBe(false);
+    expect(o?.message).toContain("started in another browser");
+    expect(o?.message).not.toContain("555");
+    expect(consentOutcome(q("error=Call%20555&error_description=x"))?.message).toBe(
+      "The mailbox was not connected. Start the connection again.",
+    );
   });
   it("has a sentence for each code without a description", () => {
     for (const code of ["consent_other_browser", "consent_expired", "consent_refused", "access_denied"]) {
@@ -31,10 +34,6 @@ describe("consentOutcome", () => {
       "The mailbox was not connected (Google said “server_error”). Start the connection again.",
     );
     expect(consentOutcome(q("error=toString"))?.message).toContain("“toString”"); // not Object.prototype's
-  });
-  it("cuts a very long description", () => {
-    const o = consentOutcome(q(`error=x&error_description=${"a".repeat(1000)}`));
-    expect(o?.message).toHaveLength(400);
   });
 });
 

@@ -19,32 +19,23 @@ const MESSAGES: Record<string, string> = {
     "Access was not granted on Google's page, so nothing was connected. To connect the mailbox, start again and allow access.",
 };
 
-// A description longer than this is cut: the banner is a sentence, not a page.
-const MAX_DESCRIPTION = 400;
-
 /**
  * consentOutcome reads the callback's query parameters: connected wins; an
- * error says the description the server gave, else a sentence for its code.
+ * error gets the dashboard's own sentence for its code. The server's
+ * error_description is never shown: anyone can put text in a link to this
+ * page, and a banner must not say what a stranger wrote.
  */
 export function consentOutcome(search: URLSearchParams): ConsentOutcome {
   const connected = search.get("connected")?.trim();
-  if (connected) return { ok: true, message: `Connected ${connected}. Its mail can now be synced and sorted here.` };
+  if (connected) {
+    const who = /^[^\s<>]{1,254}$/.test(connected) ? connected : "the mailbox";
+    return { ok: true, message: `Connected ${who}. Its mail can now be synced and sorted here.` };
+  }
   const code = search.get("error")?.trim();
   if (code === undefined) return null;
-  const description = search.get("error_description")?.trim();
-  if (description) {
-    return {
-      ok: false,
-      message: description.length > MAX_DESCRIPTION ? `${description.slice(0, MAX_DESCRIPTION - 1)}…` : description,
-    };
-  }
   const known = Object.hasOwn(MESSAGES, code) ? MESSAGES[code] : undefined;
-  return {
-    ok: false,
-    message:
-      known ??
-      `The mailbox was not connected (Google said ${code ? `“${code}”` : "no more"}). Start the connection again.`,
-  };
+  const shown = /^[A-Za-z_]{1,40}$/.test(code) ? ` (Google said “${code}”)` : "";
+  return { ok: false, message: known ?? `The mailbox was not connected${shown}. Start the connection again.` };
 }
 
 /** connectError says why Connect failed, as a sentence. */

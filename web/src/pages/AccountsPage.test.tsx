@@ -60,7 +60,7 @@ describe("AccountsPage", () => {
   it("shows the callback's error until dismissed, which removes it from the URL", async () => {
     const user = userEvent.setup();
     renderAt("/accounts?error=consent_other_browser&error_description=Started+in+another+browser.&x=1");
-    expect(screen.getByRole("alert")).toHaveTextContent("Started in another browser.");
+    expect(screen.getByRole("alert")).toHaveTextContent("started in another browser or by someone else");
     await user.click(screen.getByRole("button", { name: "Dismiss" }));
     expect(window.location.search).toBe("?x=1");
     expect(screen.queryByRole("alert")).not.toBeInTheDocument();

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -56,9 +57,11 @@ func registerSchedules(api huma.API, d Deps, ks *kindSchemas) {
 
 	huma.Register(api, huma.Operation{
 		OperationID: "create-schedule", Method: http.MethodPost, Path: Prefix + "/schedules",
-		Summary: "Create a recurring task", Description: "At each tick of the cron expression (in its time zone) the task is started once, owned by you.",
+		Summary: "Create a recurring task",
+		Description: "At each tick of the cron expression (in its time zone) the task is started once, owned by you. " +
+			scheduleLimits(svc.Limits()),
 		Tags: tags, Security: bearer, DefaultStatus: http.StatusCreated, MaxBodyBytes: maxBody,
-		Errors: []int{http.StatusBadRequest, http.StatusForbidden, http.StatusConflict, http.StatusUnprocessableEntity},
+		Errors: []int{http.StatusBadRequest, http.StatusForbidden, http.StatusConflict, http.StatusUnprocessableEntity, http.StatusTooManyRequests},
 	}, func(ctx context.Context, in *CreateScheduleInput) (*ScheduleOutput, error) {
 		var body scheduleBody
 		kind, args, err := ks.decodeBody(in.RawBody, scheduleFields{}, &body, true)
@@ -141,4 +144,16 @@ func registerSchedules(api huma.API, d Deps, ks *kindSchemas) {
 	}, func(ctx context.Context, in *ScheduleIDInput) (*struct{}, error) {
 		return nil, problem(ctx, d.Logger, svc.DeleteSchedule(ctx, principal(ctx), in.ID))
 	})
+}
+
+// scheduleLimits describes the limits on schedules, as configured.
+func scheduleLimits(l tasks.Limits) string {
+	out := "@every needs a positive duration."
+	if l.MinScheduleInterval > 0 {
+		out += fmt.Sprintf(" A schedule may fire at most every %s (422 otherwise).", l.MinScheduleInterval)
+	}
+	if l.MaxSchedules > 0 {
+		out += fmt.Sprintf(" You may keep %d schedules (429 beyond).", l.MaxSchedules)
+	}
+	return out + " Admins are exempt from the interval and count limits. Due schedules are started owner by owner, in turn."
 }

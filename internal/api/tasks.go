@@ -133,9 +133,10 @@ func registerTasks(api huma.API, d Deps, ks *kindSchemas) {
 		OperationID: "create-task", Method: http.MethodPost, Path: Prefix + "/tasks",
 		Summary: "Start a task",
 		Description: "Starts a task of the given kind. The args are checked against the kind's schema. " +
-			"When the kind's uniqueness rule finds the same task in flight, the existing task is returned with duplicate=true (200).",
+			"When the kind's uniqueness rule finds the same task in flight, the existing task is returned with duplicate=true (200). " +
+			createLimits(svc.Limits()),
 		Tags: tags, Security: bearer, DefaultStatus: http.StatusCreated, MaxBodyBytes: maxBody,
-		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity},
+		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity, http.StatusTooManyRequests},
 	}, func(ctx context.Context, in *CreateTaskInput) (*CreateTaskOutput, error) {
 		var body createTaskBody
 		kind, args, err := ks.decodeBody(in.RawBody, taskOptions{}, &body, true)
@@ -326,4 +327,21 @@ type RedriveInput struct {
 		Queue []string `json:"queue,omitempty" doc:"Every dead letter in these queues"`
 		All   bool     `json:"all,omitempty" doc:"Every dead letter you can see (at most 1000 per request); required when neither ids, kind nor queue is given"`
 	}
+}
+
+// createLimits describes the limits on starting tasks, as configured.
+func createLimits(l tasks.Limits) string {
+	out := "Fair sharing: in each queue at most a few of your tasks are ready or running at once (half the queue's workers by default); " +
+		"the rest wait as pending and are admitted in turn with other users' work, ordered among yours by priority. " +
+		"Priority 1 is reserved for admins and system tasks."
+	if l.CreatesPerMinute > 0 {
+		out += fmt.Sprintf(" You may start %d tasks a minute (429 with Retry-After beyond).", l.CreatesPerMinute)
+	}
+	if l.MaxQueued > 0 {
+		out += fmt.Sprintf(" You may have %d unfinished tasks (429 beyond).", l.MaxQueued)
+	}
+	if l.RunAtHorizon > 0 {
+		out += fmt.Sprintf(" run_at may be at most %d days ahead (422 beyond).", int(l.RunAtHorizon.Hours()/24))
+	}
+	return out + " Admins are exempt from the per-user limits."
 }

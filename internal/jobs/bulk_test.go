@@ -152,3 +152,23 @@ func BenchmarkBulkBatchCalls(b *testing.B) {
 		b.Logf("archived %d messages in %d batchModify calls (⌈N/1000⌉ = %d)", n, calls, (n+999)/1000)
 	}
 }
+
+// A bulk target names at most 1,000 messages (Gmail's batch size; the
+// count-messages preview takes the same type): a 90,000-id request once
+// took 27 s.
+func TestBulkTargetsNameAtMostAThousandIDs(t *testing.T) {
+	t.Parallel()
+	env := newGmailEnv(t, 10, 1_000_000)
+	ids := make([]string, 1001)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%q", fmt.Sprint("m", i))
+	}
+	_, tok := env.User(t, "bulky", false)
+	body := fmt.Sprintf(`{"kind":"bulk_archive_emails","args":{"account_id":%d,"target":{"ids":[%s]}}}`, env.account.ID, strings.Join(ids, ","))
+	r := env.Do(t, "POST", "/api/v1/tasks", tok, body)
+	require.Equal(t, 422, r.Code, "%s", r.Body)
+	require.Contains(t, string(r.Body), "body.args.target.ids")
+	var n int
+	require.NoError(t, env.Schema.Pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job WHERE kind = 'bulk_archive_emails'`).Scan(&n))
+	require.Zero(t, n)
+}

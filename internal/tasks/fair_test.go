@@ -408,3 +408,4 @@ func TestCancelStaysCheapWithJIT(t *testing.T) {
 	}
 	require.True(t, shown, "the trigger's statements were planned and shown")
 }
+

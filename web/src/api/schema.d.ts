@@ -335,7 +335,7 @@ export interface paths {
         put?: never;
         /**
          * Create a recurring task
-         * @description At each tick of the cron expression (in its time zone) the task is started once, owned by you.
+         * @description At each tick of the cron expression (in its time zone) the task is started once, owned by you. @every needs a positive duration. A schedule may fire at most every 1m0s (422 otherwise). You may keep 50 schedules (429 beyond). Admins are exempt from the interval and count limits. Due schedules are started owner by owner, in turn.
          */
         post: operations["create-schedule"];
         delete?: never;
@@ -441,7 +441,7 @@ export interface paths {
         put?: never;
         /**
          * Start a task
-         * @description Starts a task of the given kind. The args are checked against the kind's schema. When the kind's uniqueness rule finds the same task in flight, the existing task is returned with duplicate=true (200).
+         * @description Starts a task of the given kind. The args are checked against the kind's schema. When the kind's uniqueness rule finds the same task in flight, the existing task is returned with duplicate=true (200). Fair sharing: in each queue at most a few of your tasks are ready or running at once (half the queue's workers by default); the rest wait as pending and are admitted in turn with other users' work, ordered among yours by priority. Priority 1 is reserved for admins and system tasks. You may start 600 tasks a minute (429 with Retry-After beyond). You may have 5000 unfinished tasks (429 beyond). run_at may be at most 365 days ahead (422 beyond). Admins are exempt from the per-user limits.
          */
         post: operations["create-task"];
         delete?: never;
@@ -2673,6 +2673,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Internal Server Error */
             500: {
                 headers: {
@@ -3051,6 +3060,15 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -96,6 +96,8 @@ func NewConfig(version string) huma.Config {
 	// whatever Host a client sent back into bodies (and caches), and no
 	// client reads it. /schemas/{name}.json itself still works.
 	cfg.CreateHooks = nil
+	cfg.Components.Schemas = huma.NewMapRegistry(schemaRef(""), schemaNamer)
+	cfg.Transformers = append(cfg.Transformers, typeProblems)
 	cfg.Info.Description = "Background processing for an AI email-management app on Gmail: " +
 		"start, watch and steer mailbox syncs, classification, bulk operations, exports and maintenance.\n\n" +
 		"Authenticate with `Authorization: Bearer <token>` (create one with `inboxq token create --user NAME`). " +
@@ -118,6 +120,7 @@ func Register(api huma.API, d Deps) {
 	registerEvents(api, d)
 	registerAccounts(api, d)
 	registerExports(api, d)
+	finishDocument(api.OpenAPI())
 }
 
 // NewHandler builds the HTTP handler: middleware, then the Huma API.
@@ -135,6 +138,9 @@ func NewHandler(d Deps) http.Handler {
 	if d.Metrics != nil {
 		r.Method(http.MethodGet, "/metrics", requireAdmin(d.Auth, "inboxq metrics", d.Metrics))
 	}
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		writeProblem(w, http.StatusMethodNotAllowed, req.Method+" is not allowed on "+req.URL.Path)
+	})
 	api := humachi.New(r, cfg)
 	Register(api, d)
 	if d.Dashboard != nil {

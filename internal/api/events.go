@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -29,7 +28,7 @@ type TaskEvent struct {
 	MaxAttempts int             `json:"max_attempts"`
 	Priority    int             `json:"priority"`
 	Error       string          `json:"error,omitempty" doc:"The latest attempt's error (retrying, failed)"`
-	Result      json.RawMessage `json:"result,omitempty" doc:"The task's output when completed (omitted when large: fetch the task)"`
+	Result      TaskResult      `json:"result,omitempty" doc:"The task's output when completed (omitted when large: fetch the task)"`
 	Progress    *ProgressEvent  `json:"progress,omitempty" doc:"Latest progress (snapshots only)"`
 	At          time.Time       `json:"at"`
 }
@@ -73,7 +72,7 @@ func sseEvent(e progress.Event) (string, any) {
 	case e.Task != nil:
 		t := e.Task
 		te := TaskEvent{ID: e.TaskID(), Kind: t.Kind, Queue: t.Queue, State: string(t.State), Change: t.Change(), Attempt: t.Attempt,
-			MaxAttempts: t.MaxAttempts, Priority: t.Priority, Error: t.Error, Result: t.Result, At: t.At}
+			MaxAttempts: t.MaxAttempts, Priority: t.Priority, Error: t.Error, Result: TaskResult(t.Result), At: t.At}
 		if string(te.Result) == "null" {
 			te.Result = nil
 		}

@@ -41,13 +41,9 @@ type Export struct {
 	Download  string       `json:"download" doc:"Where to GET the file"`
 }
 
-// ExportCounts is what an archive holds.
-type ExportCounts struct {
-	Accounts int64 `json:"accounts"`
-	Messages int64 `json:"messages"`
-	Labels   int64 `json:"labels" doc:"Distinct labels per account"`
-	Tasks    int64 `json:"tasks"`
-}
+// ExportCounts is what an archive holds: the store's record, which the
+// export task's result carries too, so the document has one ExportCounts.
+type ExportCounts = store.ExportCounts
 
 // ExportListOutput lists the caller's archives.
 type ExportListOutput struct {

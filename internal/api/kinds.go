@@ -17,6 +17,7 @@ import (
 // args are a named schema in the OpenAPI document; the create-task and
 // schedule bodies are a oneOf over the kinds, discriminated by "kind".
 type kindSchemas struct {
+	extras   map[reflect.Type]*huma.Schema // taskOptions, scheduleFields: built once
 	registry huma.Registry
 	args     map[string]*huma.Schema // kind → args schema (a $ref)
 	owned    map[string]bool         // kinds whose args carry a hidden owner_id
@@ -40,7 +41,11 @@ type scheduleFields struct {
 }
 
 func newKindSchemas(r huma.Registry, kinds []jobs.Kind) *kindSchemas {
-	ks := &kindSchemas{registry: r, args: map[string]*huma.Schema{}, owned: map[string]bool{}}
+	ks := &kindSchemas{registry: r, args: map[string]*huma.Schema{}, owned: map[string]bool{}, extras: map[reflect.Type]*huma.Schema{}}
+	for _, extra := range []any{taskOptions{}, scheduleFields{}} {
+		t := reflect.TypeOf(extra)
+		ks.extras[t] = r.Schema(t, false, "")
+	}
 	for _, k := range kinds {
 		hint := argsSchemaName(k.Name)
 		s := r.Schema(k.Args, true, hint)
@@ -53,8 +58,32 @@ func newKindSchemas(r huma.Registry, kinds []jobs.Kind) *kindSchemas {
 		ks.owned[k.Name] = k.Owned
 		ks.names = append(ks.names, k.Name)
 	}
+	// Responses carry a task's args and result typed by its kind: a client
+	// reads `kind`, then the matching schema. anyOf rather than oneOf:
+	// kinds whose args are alike (e.g. none) would match more than one.
+	args := &huma.Schema{Description: "A task's args: the args schema of its kind (see the task's kind). Never carries internal fields."}
+	results := &huma.Schema{Description: "What a task recorded when it completed: the result schema of its kind."}
+	seen := map[string]bool{}
+	for _, k := range kinds {
+		args.AnyOf = append(args.AnyOf, ks.args[k.Name])
+		if k.Result == nil {
+			continue
+		}
+		rs := r.Schema(k.Result, true, argsSchemaName(k.Name)+"Result")
+		if !seen[rs.Ref] {
+			seen[rs.Ref] = true
+			results.AnyOf = append(results.AnyOf, rs)
+		}
+	}
+	if len(results.AnyOf) == 0 {
+		results.Type = huma.TypeObject
+	}
+	r.Map()["TaskArgs"], r.Map()["TaskResult"] = args, results
 	return ks
 }
+
+// extraSchema is the inline schema of taskOptions or scheduleFields.
+func (ks *kindSchemas) extraSchema(extra any) *huma.Schema { return ks.extras[reflect.TypeOf(extra)] }
 
 // argsSchemaName turns sync_user_emails into SyncUserEmailsArgs.
 func argsSchemaName(kind string) string {
@@ -99,30 +128,34 @@ func (ks *kindSchemas) validateArgs(kind string, args json.RawMessage) error {
 }
 
 // bodySchema builds the oneOf body schema over the kinds, each variant
-// carrying the extra fields of `extra` (taskOptions or scheduleFields).
-func (ks *kindSchemas) bodySchema(prefix string, extra any, required ...string) *huma.Schema {
-	base := ks.registry.Schema(reflect.TypeOf(extra), false, "")
+// carrying the extra fields of `extra` (taskOptions or scheduleFields), and
+// registers it as the component `name`: a union inline in a request body
+// makes some generators (oapi-codegen) emit a body type that loses the
+// union's JSON encoding.
+func (ks *kindSchemas) bodySchema(name, prefix string, extra any, required ...string) *huma.Schema {
+	base := ks.extraSchema(extra)
 	one := &huma.Schema{Discriminator: &huma.Discriminator{PropertyName: "kind", Mapping: map[string]string{}}}
-	for _, name := range ks.names {
+	for _, kind := range ks.names {
 		props := map[string]*huma.Schema{
-			"kind": {Type: huma.TypeString, Enum: []any{name}, Description: "The task kind"},
-			"args": ks.args[name],
+			"kind": {Type: huma.TypeString, Enum: []any{kind}, Description: "The task kind"},
+			"args": ks.args[kind],
 		}
 		for p, s := range base.Properties {
 			props[p] = s
 		}
 		variant := &huma.Schema{
-			Type: huma.TypeObject, Title: name, Properties: props,
+			Type: huma.TypeObject, Title: kind, Properties: props,
 			Required:             append([]string{"kind"}, required...),
 			AdditionalProperties: false,
 		}
-		schemaName := prefix + strings.TrimSuffix(argsSchemaName(name), "Args")
+		schemaName := prefix + strings.TrimSuffix(argsSchemaName(kind), "Args")
 		ks.registry.Map()[schemaName] = variant
 		ref := "#/components/schemas/" + schemaName
 		one.OneOf = append(one.OneOf, &huma.Schema{Ref: ref})
-		one.Discriminator.Mapping[name] = ref
+		one.Discriminator.Mapping[kind] = ref
 	}
-	return one
+	ks.registry.Map()[name] = one
+	return &huma.Schema{Ref: schemaRef(name)}
 }
 
 // setJSONBody replaces the raw-body placeholder Huma documents for an
@@ -166,7 +199,7 @@ func (ks *kindSchemas) decodeBody(raw []byte, extra any, out any, requireKind bo
 			rest[k] = v
 		}
 	}
-	huma.Validate(ks.registry, ks.registry.Schema(reflect.TypeOf(extra), false, ""), pb, huma.ModeWriteToServer, rest, res)
+	huma.Validate(ks.registry, ks.extraSchema(extra), pb, huma.ModeWriteToServer, rest, res)
 
 	detailMsg := "validation failed"
 	kindV, hasKind := obj["kind"]

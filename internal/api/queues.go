@@ -77,7 +77,7 @@ type SystemHealthOutput struct {
 		CheckedAt   time.Time    `json:"checked_at"`
 		DBLatencyMS float64      `json:"db_latency_ms"`
 		Queues      []QueueDepth `json:"queues"`
-		Report      any          `json:"report" doc:"The monitor's full report: stuck jobs, failure rate, alerts raised and resolved"`
+		Report      healthReport `json:"report" doc:"The monitor's full report: stuck jobs, failure rate, alerts raised and resolved"`
 	}
 }
 
@@ -186,7 +186,7 @@ func registerQueues(api huma.API, d Deps) {
 		}
 		out := &SystemHealthOutput{}
 		out.Body.CheckedAt, out.Body.DBLatencyMS, out.Body.Queues = hc.CheckedAt, float64(hc.DBLatency.Microseconds())/1000, depthViews(hc.Queues)
-		out.Body.Report = hc.Report
+		out.Body.Report = healthReport(hc.Report)
 		return out, nil
 	})
 }

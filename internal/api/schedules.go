@@ -82,7 +82,7 @@ func registerSchedules(api huma.API, d Deps, ks *kindSchemas) {
 		}
 		return &ScheduleOutput{Body: scheduleView(s)}, nil
 	})
-	setJSONBody(api, http.MethodPost, Prefix+"/schedules", ks.bodySchema("Schedule", scheduleFields{}, "name", "cron"), "The schedule: name, cron, time zone, and the task's kind and args")
+	setJSONBody(api, http.MethodPost, Prefix+"/schedules", ks.bodySchema("CreateScheduleRequest", "Schedule", scheduleFields{}, "name", "cron"), "The schedule: name, cron, time zone, and the task's kind and args")
 
 	huma.Register(api, huma.Operation{
 		OperationID: "list-schedules", Method: http.MethodGet, Path: Prefix + "/schedules",

@@ -24,8 +24,9 @@ type CreateTaskInput struct {
 
 // CreateTaskOutput is the created (or already existing) task.
 type CreateTaskOutput struct {
-	Status int
-	Body   struct {
+	Status   int
+	Location string `header:"Location" doc:"The task's URL"`
+	Body     struct {
 		Task
 		Duplicate bool `json:"duplicate" doc:"True when the kind's uniqueness rule found this task already in flight; no new task was created"`
 	}
@@ -156,9 +157,10 @@ func registerTasks(api huma.API, d Deps, ks *kindSchemas) {
 			out.Status = http.StatusOK
 		}
 		out.Body.Task, out.Body.Duplicate = taskView(t, time.Now()), dup
+		out.Location = fmt.Sprintf("%s/tasks/%d", Prefix, t.ID)
 		return out, nil
 	})
-	setJSONBody(api, http.MethodPost, Prefix+"/tasks", ks.bodySchema("Create", taskOptions{}), "The task to start: its kind, the kind's args and options")
+	setJSONBody(api, http.MethodPost, Prefix+"/tasks", ks.bodySchema("CreateTaskRequest", "Create", taskOptions{}), "The task to start: its kind, the kind's args and options")
 
 	huma.Register(api, huma.Operation{
 		OperationID: "list-tasks", Method: http.MethodGet, Path: Prefix + "/tasks",

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/inboxq/inboxq/internal/inbox"
@@ -15,12 +14,12 @@ type Task struct {
 	Queue       string          `json:"queue"`
 	Owner       string          `json:"owner,omitempty" doc:"Owner's user name; empty for system tasks"`
 	Priority    int             `json:"priority" minimum:"1" maximum:"4" doc:"1 is the highest"`
-	State       string          `json:"state" enum:"pending,scheduled,running,cancelling,retrying,completed,failed,cancelled"`
+	State       TaskState       `json:"state"`
 	Attempt     int             `json:"attempt" doc:"Attempts started so far"`
 	MaxAttempts int             `json:"max_attempts"`
 	Errors      []AttemptError  `json:"errors" doc:"One entry per failed attempt, oldest first"`
-	Args        json.RawMessage `json:"args" doc:"The kind's arguments"`
-	Result      json.RawMessage `json:"result,omitempty" doc:"What the task recorded as its output"`
+	Args        TaskArgs        `json:"args" doc:"The kind's arguments (the args schema of its kind)"`
+	Result      TaskResult      `json:"result,omitempty" doc:"What the task recorded as its output (the result schema of its kind); absent until it completes"`
 	CreatedAt   time.Time       `json:"created_at"`
 	ScheduledAt time.Time       `json:"scheduled_at" doc:"When it became (or becomes) eligible to run"`
 	StartedAt   *time.Time      `json:"started_at,omitempty" doc:"When its latest attempt started"`
@@ -40,9 +39,9 @@ type AttemptError struct {
 
 func taskView(t inbox.Task, now time.Time) Task {
 	v := Task{
-		ID: t.ID, Kind: t.Kind, Queue: t.Queue, Owner: t.Owner, Priority: t.Priority, State: string(t.State),
+		ID: t.ID, Kind: t.Kind, Queue: t.Queue, Owner: t.Owner, Priority: t.Priority, State: TaskState(t.State),
 		Attempt: t.Attempt, MaxAttempts: t.MaxAttempts, Errors: make([]AttemptError, len(t.Errors)),
-		Args: t.Args, Result: t.Result, CreatedAt: t.CreatedAt, ScheduledAt: t.ScheduledAt,
+		Args: withoutOwner(t.Args), Result: TaskResult(t.Result), CreatedAt: t.CreatedAt, ScheduledAt: t.ScheduledAt,
 		StartedAt: t.StartedAt, FinishedAt: t.FinishedAt, ScheduleID: t.ScheduleID,
 		WaitSeconds: t.WaitDuration(now).Seconds(), RunSeconds: t.RunDuration(now).Seconds(),
 	}
@@ -72,8 +71,8 @@ type Schedule struct {
 	Cron       string          `json:"cron" doc:"Cron expression: five fields, an optional leading seconds field, or @hourly / @every 10m"`
 	Timezone   string          `json:"timezone" doc:"IANA time zone the cron expression is read in"`
 	Kind       string          `json:"kind"`
-	Args       json.RawMessage `json:"args"`
-	Priority   int             `json:"priority"`
+	Args       TaskArgs        `json:"args" doc:"The args each task gets (the args schema of its kind)"`
+	Priority   int             `json:"priority" minimum:"1" maximum:"4" doc:"Priority of the tasks it starts"`
 	Enabled    bool            `json:"enabled"`
 	NextRunAt  *time.Time      `json:"next_run_at,omitempty" doc:"Next tick; absent when disabled"`
 	LastRunAt  *time.Time      `json:"last_run_at,omitempty"`
@@ -84,7 +83,7 @@ type Schedule struct {
 
 func scheduleView(s inbox.Schedule) Schedule {
 	return Schedule{ID: s.ID, Owner: s.Owner, Name: s.Name, Cron: s.Cron, Timezone: s.Timezone, Kind: s.Kind,
-		Args: s.Args, Priority: s.Priority, Enabled: s.Enabled, NextRunAt: s.NextRunAt, LastRunAt: s.LastRunAt,
+		Args: TaskArgs(s.Args), Priority: s.Priority, Enabled: s.Enabled, NextRunAt: s.NextRunAt, LastRunAt: s.LastRunAt,
 		LastTaskID: s.LastTaskID, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
 }
 
@@ -127,18 +126,9 @@ func alertView(a inbox.Alert) Alert {
 		CreatedAt: a.CreatedAt, ResolvedAt: a.ResolvedAt, ReadAt: a.ReadAt}
 }
 
-// QueueDepth is one queue's jobs in one state.
-type QueueDepth struct {
-	Queue             string  `json:"queue"`
-	State             string  `json:"state"`
-	Jobs              int64   `json:"jobs"`
-	OldestWaitSeconds float64 `json:"oldest_wait_seconds"`
-}
+// QueueDepth is one queue's jobs in one River state: the store's record,
+// which the health check's report (a task result) carries too, so the
+// document has one QueueDepth.
+type QueueDepth = store.QueueDepth
 
-func depthViews(ds []store.QueueDepth) []QueueDepth {
-	out := make([]QueueDepth, len(ds))
-	for i, d := range ds {
-		out[i] = QueueDepth(d)
-	}
-	return out
-}
+func depthViews(ds []store.QueueDepth) []QueueDepth { return ds }

@@ -32,15 +32,15 @@ func RegisterBulk(reg *Registry, st *store.Store, g *gmail.Provider, logger *slo
 	}
 	Add(reg, &bulkWorker[BulkArchiveEmailsArgs]{mailbox: m}, Info{
 		Description: "Archives messages (removes INBOX) chosen by ids or by sender, label and age; 1000 per Gmail call.",
-		Notify:      true, Check: check,
+		Notify:      true, Check: check, Result: BulkResult{},
 	})
 	Add(reg, &bulkWorker[BulkLabelEmailsArgs]{mailbox: m}, Info{
 		Description: "Adds and removes labels (creating missing ones) on messages chosen by ids or by sender, label and age.",
-		Notify:      true, Check: check,
+		Notify:      true, Check: check, Result: BulkResult{},
 	})
 	Add(reg, &bulkWorker[BulkDeleteEmailsArgs]{mailbox: m}, Info{
 		Description: "Moves messages to the trash (recoverable for 30 days); permanent deletion needs the full mail scope and an explicit confirmation.",
-		Notify:      true, Check: check,
+		Notify:      true, Check: check, Result: BulkResult{},
 	})
 }
 

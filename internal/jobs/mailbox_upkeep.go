@@ -24,11 +24,11 @@ func RegisterUpkeep(reg *Registry, st *store.Store, g *gmail.Provider, logger *s
 	}
 	Add(reg, &SyncEmailMetadataWorker{mailbox: m}, Info{
 		Description: "Refreshes the labels and metadata of every stored message, 100 per batch; forgets the ones Gmail no longer has.",
-		Check:       check,
+		Check:       check, Result: UpkeepResult{},
 	})
 	Add(reg, &CleanupOldEmailsWorker{mailbox: m}, Info{
 		Description: "Forgets local copies of messages older than the retention period; touches Gmail only when asked, and then only to trash.",
-		Check:       check,
+		Check:       check, Result: UpkeepResult{},
 	})
 }
 

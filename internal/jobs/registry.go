@@ -33,6 +33,9 @@ type Kind struct {
 	Notify bool
 	// Check vets args for their owner (see Info.Check).
 	Check func(ctx context.Context, st *store.Store, owner int64, args river.JobArgs) error
+	// Result is the type of what the kind records as its output (nil:
+	// nothing typed); the API documents it.
+	Result reflect.Type
 
 	decode func(raw json.RawMessage) (river.JobArgs, error)
 }
@@ -48,6 +51,9 @@ type Info struct {
 	// created (e.g. the account belongs to them), inside the creating
 	// transaction.
 	Check func(ctx context.Context, st *store.Store, owner int64, args river.JobArgs) error
+	// Result is a zero value of what the kind records with
+	// river.RecordOutput, so the API can document its result's type.
+	Result any
 }
 
 // Registry holds every task kind with its worker. A kind can only be
@@ -91,6 +97,7 @@ func Add[T river.JobArgs](r *Registry, w river.Worker[T], info Info) {
 		Notify:      info.Notify,
 		Check:       info.Check,
 		Args:        reflect.TypeFor[T](),
+		Result:      typeOf(info.Result),
 		decode: func(raw json.RawMessage) (river.JobArgs, error) {
 			args := new(T)
 			if len(bytes.TrimSpace(raw)) > 0 {
@@ -159,4 +166,11 @@ func (k Kind) NewArgs(raw json.RawMessage, owner int64) (river.JobArgs, error) {
 		args = ptr.Elem().Interface().(river.JobArgs)
 	}
 	return args, nil
+}
+
+func typeOf(v any) reflect.Type {
+	if v == nil {
+		return nil
+	}
+	return reflect.TypeOf(v)
 }

@@ -37,11 +37,11 @@ func RegisterSync(reg *Registry, st *store.Store, g *gmail.Provider, logger *slo
 	}
 	Add(reg, &SyncUserEmailsWorker{mailbox: m}, Info{
 		Description: "Full sync: lists the whole mailbox and stores every message's metadata; resumable, page by page.",
-		Notify:      true, Check: check,
+		Notify:      true, Check: check, Result: SyncResult{},
 	})
 	Add(reg, &IncrementalSyncWorker{mailbox: m}, Info{
 		Description: "Applies Gmail's history since the last sync (added, deleted, relabelled); starts a full sync when the history expired.",
-		Check:       check,
+		Check:       check, Result: IncrementalResult{},
 	})
 }
 

@@ -42,7 +42,7 @@ func (e Export) Expired(now time.Time) bool {
 type ExportCounts struct {
 	Accounts int64 `json:"accounts"`
 	Messages int64 `json:"messages"`
-	Labels   int64 `json:"labels"`
+	Labels   int64 `json:"labels" doc:"Distinct labels per account"`
 	Tasks    int64 `json:"tasks"`
 }
 

@@ -15,9 +15,9 @@ export type Alert = Schemas["Alert"];
 export type Schedule = Schemas["Schedule"];
 export type Queue = Schemas["Queue"];
 export type KindInfo = Schemas["KindInfo"];
-export type BulkResult = Schemas["BulkOutputBody"];
+export type BulkResult = Schemas["BulkOutcome"];
 export type ThroughputPoint = Schemas["ThroughputPoint"];
-export type SystemHealth = Schemas["SystemHealthOutputBody"];
+export type SystemHealth = Schemas["SystemHealth"];
 export type ErrorDetail = Schemas["ErrorDetail"];
 
 /** One Server-Sent Event of the event streams, typed from the document. */

@@ -635,7 +635,7 @@ export interface components {
              */
             status: "connected" | "needs_reauth" | "disconnected";
         };
-        AccountListOutputBody: {
+        AccountList: {
             accounts: components["schemas"]["Account"][] | null;
         };
         Alert: {
@@ -671,8 +671,11 @@ export interface components {
             task_id?: number;
             title: string;
         };
-        AlertListOutputBody: {
+        AlertPage: {
             alerts: components["schemas"]["Alert"][] | null;
+        };
+        AlertSelection: {
+            ids: number[] | null;
         };
         AttemptError: {
             /** Format: date-time */
@@ -705,19 +708,6 @@ export interface components {
             permanent?: boolean;
             target: components["schemas"]["BulkTarget"];
         };
-        BulkInputBody: {
-            /** @description Act on every task you can see (at most 1000 per request). Required when neither ids nor a filter is given: an empty selection is refused with 422 */
-            all?: boolean;
-            /** Format: date-time */
-            created_from?: string;
-            /** Format: date-time */
-            created_to?: string;
-            /** @description These tasks (at most 1000); or leave out and filter */
-            ids?: number[] | null;
-            kind?: string[] | null;
-            queue?: string[] | null;
-            state?: ("pending" | "scheduled" | "running" | "cancelling" | "retrying" | "completed" | "failed" | "cancelled")[] | null;
-        };
         /** @description Adds and removes labels (creating missing ones) on messages chosen by ids or by sender, label and age. */
         BulkLabelEmailsArgs: {
             /**
@@ -731,11 +721,17 @@ export interface components {
             remove?: string[] | null;
             target: components["schemas"]["BulkTarget"];
         };
-        BulkOutputBody: {
+        BulkOutcome: {
             /** @description Tasks the action changed, as they are now */
             changed: components["schemas"]["Task"][] | null;
             /** @description Tasks left alone, with the reason */
             skipped: components["schemas"]["SkippedTask"][] | null;
+        };
+        BulkResult: {
+            /** Format: int64 */
+            batch_calls: number;
+            /** Format: int64 */
+            messages: number;
         };
         BulkTarget: {
             /** @description Sender contains this (case-insensitive) */
@@ -767,19 +763,18 @@ export interface components {
             /** @description Also move them to Gmail's trash (recoverable for 30 days); never deletes for good */
             trash_in_gmail?: boolean;
         };
-        ConnectOutputBody: {
+        CleanupTokensResult: {
+            /** Format: int64 */
+            deleted: number;
+            /** Format: int64 */
+            exports_deleted: number;
+        };
+        Consent: {
             /** @description Open this in the same browser; Google returns to the callback, which redirects to the dashboard */
             authorize_url: string;
         };
-        CountMessagesInputBody: {
+        CountMessagesRequest: {
             target: components["schemas"]["BulkTarget"];
-        };
-        CountMessagesOutputBody: {
-            /**
-             * Format: int64
-             * @description Stored messages the target selects now
-             */
-            count: number;
         };
         /** backup_user_data */
         CreateBackupUserData: {
@@ -997,6 +992,7 @@ export interface components {
              */
             run_at?: string;
         };
+        CreateScheduleRequest: components["schemas"]["ScheduleBackupUserData"] | components["schemas"]["ScheduleBulkArchiveEmails"] | components["schemas"]["ScheduleBulkDeleteEmails"] | components["schemas"]["ScheduleBulkLabelEmails"] | components["schemas"]["ScheduleCleanupExpiredTokens"] | components["schemas"]["ScheduleCleanupOldEmails"] | components["schemas"]["ScheduleExportUserData"] | components["schemas"]["ScheduleIncrementalSync"] | components["schemas"]["ScheduleMonitorSystemHealth"] | components["schemas"]["ScheduleSyncEmailMetadata"] | components["schemas"]["ScheduleSyncUserEmails"];
         /** sync_email_metadata */
         CreateSyncEmailMetadata: {
             args?: components["schemas"]["SyncEmailMetadataArgs"];
@@ -1045,70 +1041,21 @@ export interface components {
              */
             run_at?: string;
         };
-        CreateTaskOutputBody: {
-            /** @description The kind's arguments */
-            args: unknown;
-            /**
-             * Format: int64
-             * @description Attempts started so far
-             */
-            attempt: number;
-            /** Format: date-time */
-            created_at: string;
-            /** @description True when the kind's uniqueness rule found this task already in flight; no new task was created */
+        CreateTaskRequest: components["schemas"]["CreateBackupUserData"] | components["schemas"]["CreateBulkArchiveEmails"] | components["schemas"]["CreateBulkDeleteEmails"] | components["schemas"]["CreateBulkLabelEmails"] | components["schemas"]["CreateCleanupExpiredTokens"] | components["schemas"]["CreateCleanupOldEmails"] | components["schemas"]["CreateExportUserData"] | components["schemas"]["CreateIncrementalSync"] | components["schemas"]["CreateMonitorSystemHealth"] | components["schemas"]["CreateSyncEmailMetadata"] | components["schemas"]["CreateSyncUserEmails"];
+        /** @description The task, and whether it was already in flight. */
+        CreatedTask: components["schemas"]["Task"] & {
+            /** @description True when the kind's uniqueness rule found this task already in flight (status 200); no new task was created */
             duplicate: boolean;
-            /** @description One entry per failed attempt, oldest first */
-            errors: components["schemas"]["AttemptError"][] | null;
-            /** Format: date-time */
-            finished_at?: string;
-            /**
-             * Format: int64
-             * @description Task id
-             */
-            id: number;
-            /** @description What the task does */
-            kind: string;
-            /** Format: int64 */
-            max_attempts: number;
-            /** @description Owner's user name; empty for system tasks */
-            owner?: string;
-            /**
-             * Format: int64
-             * @description 1 is the highest
-             */
-            priority: number;
-            /** @description What the worker last reported: done, total, percent, stage, message, rate and ETA */
-            progress?: components["schemas"]["ProgressEvent"];
-            queue: string;
-            /** @description What the task recorded as its output */
-            result?: unknown;
-            /**
-             * Format: double
-             * @description Run time of its latest attempt (so far)
-             */
-            run_seconds: number;
-            /**
-             * Format: int64
-             * @description The schedule that started it
-             */
-            schedule_id?: number;
-            /**
-             * Format: date-time
-             * @description When it became (or becomes) eligible to run
-             */
-            scheduled_at: string;
-            /**
-             * Format: date-time
-             * @description When its latest attempt started
-             */
-            started_at?: string;
-            /** @enum {string} */
-            state: "pending" | "scheduled" | "running" | "cancelling" | "retrying" | "completed" | "failed" | "cancelled";
-            /**
-             * Format: double
-             * @description Time spent queued before its latest attempt (so far)
-             */
-            wait_seconds: number;
+        };
+        DeadLetterSelection: {
+            /** @description Every dead letter you can see (at most 1000 per request); required when neither ids, kind nor queue is given */
+            all?: boolean;
+            /** @description These dead letters */
+            ids?: number[] | null;
+            /** @description Every dead letter of these kinds */
+            kind?: string[] | null;
+            /** @description Every dead letter in these queues */
+            queue?: string[] | null;
         };
         ErrorDetail: {
             /** @description Where the error occurred, e.g. 'body.items[3].tags' or 'path.thing-id' */
@@ -1145,13 +1092,12 @@ export interface components {
             title?: string;
             /**
              * Format: uri
-             * @description A URI reference to human-readable documentation for the error.
-             * @default about:blank
-             * @example https://example.com/errors/example
+             * @description What kind of problem, for programs to act on: `urn:inboxq:problem:bad_request`, `urn:inboxq:problem:conflict`, `urn:inboxq:problem:forbidden`, `urn:inboxq:problem:gone`, `urn:inboxq:problem:internal`, `urn:inboxq:problem:invalid`, `urn:inboxq:problem:limit_reached`, `urn:inboxq:problem:method_not_allowed`, `urn:inboxq:problem:not_found`, `urn:inboxq:problem:too_large`, `urn:inboxq:problem:unauthenticated`, `urn:inboxq:problem:unavailable`, `urn:inboxq:problem:unsupported_media_type`.
+             * @example urn:inboxq:problem:not_found
              */
-            type: string;
+            type?: string;
         };
-        EventsTokenOutputBody: {
+        EventsToken: {
             /** Format: date-time */
             expires_at: string;
             /** @description Pass as ?access_token= to the event streams */
@@ -1198,17 +1144,60 @@ export interface components {
             /** Format: int64 */
             tasks: number;
         };
-        ExportListOutputBody: {
+        ExportList: {
             exports: components["schemas"]["Export"][] | null;
+        };
+        ExportResult: {
+            counts: components["schemas"]["ExportCounts"];
+            /** Format: date-time */
+            expires_at?: string;
+            /** Format: int64 */
+            export_id: number;
+            kind: string;
+            /** Format: int64 */
+            pruned_backups?: number;
+            sha256: string;
+            /** Format: int64 */
+            size: number;
         };
         /** @description Writes your accounts (never their tokens), message metadata, labels and task history to one .tar.gz of JSON Lines and CSV, downloadable for 7 days. */
         ExportUserDataArgs: Record<string, never>;
-        HealthOutputBody: {
+        Health: {
             /**
              * @description ok: the process is alive; ready: it can serve requests
              * @enum {string}
              */
             status: "ok" | "ready";
+        };
+        HealthReport: {
+            alerts_raised: string[] | null;
+            alerts_resolved: string[] | null;
+            /** Format: int64 */
+            check_id: number;
+            /** Format: int64 */
+            completed: number;
+            /** Format: int64 */
+            db_latency_us: number;
+            /** Format: int64 */
+            failed: number;
+            /** Format: double */
+            failure_rate: number;
+            /** Format: int64 */
+            pruned_checks: number;
+            queues: components["schemas"]["QueueDepth"][] | null;
+            /** Format: int64 */
+            stuck_jobs: number;
+        };
+        IncrementalResult: {
+            /** Format: int64 */
+            deleted: number;
+            /** Format: int64 */
+            full_sync_task_id?: number;
+            /** Format: int64 */
+            history_id: number;
+            reason?: string;
+            /** Format: int64 */
+            updated: number;
         };
         /** @description Applies Gmail's history since the last sync (added, deleted, relabelled); starts a full sync when the history expired. */
         IncrementalSyncArgs: {
@@ -1237,15 +1226,19 @@ export interface components {
             priority: number;
             queue: string;
         };
-        KindListOutputBody: {
+        KindList: {
             kinds: components["schemas"]["KindInfo"][] | null;
         };
-        MarkReadInputBody: {
-            ids: number[] | null;
-        };
-        MarkReadOutputBody: {
+        MarkReadResult: {
             /** Format: int64 */
             marked: number;
+        };
+        MessageCount: {
+            /**
+             * Format: int64
+             * @description Stored messages the target selects now
+             */
+            count: number;
         };
         /** @description Measures database latency, queue depths and ages, stuck jobs and failure rates; raises and resolves alerts. */
         MonitorSystemHealthArgs: Record<string, never>;
@@ -1317,21 +1310,12 @@ export interface components {
             queue: string;
             state: string;
         };
-        QueueListOutputBody: {
+        QueueList: {
             queues: components["schemas"]["Queue"][] | null;
         };
-        RedriveInputBody: {
-            /** @description Every dead letter you can see (at most 1000 per request); required when neither ids, kind nor queue is given */
-            all?: boolean;
-            /** @description These dead letters */
-            ids?: number[] | null;
-            /** @description Every dead letter of these kinds */
-            kind?: string[] | null;
-            /** @description Every dead letter in these queues */
-            queue?: string[] | null;
-        };
         Schedule: {
-            args: unknown;
+            /** @description The args each task gets (the args schema of its kind) */
+            args: components["schemas"]["TaskArgs"];
             /** Format: date-time */
             created_at: string;
             /** @description Cron expression: five fields, an optional leading seconds field, or @hourly / @every 10m */
@@ -1355,7 +1339,10 @@ export interface components {
             next_run_at?: string;
             /** @description Owner's user name; empty for built-in schedules */
             owner?: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Priority of the tasks it starts
+             */
             priority: number;
             /** @description IANA time zone the cron expression is read in */
             timezone: string;
@@ -1470,6 +1457,16 @@ export interface components {
              */
             timezone: string;
         };
+        ScheduleChange: {
+            /** @description New args, checked against the kind's schema */
+            args?: unknown;
+            cron?: string;
+            enabled?: boolean;
+            name?: string;
+            /** Format: int64 */
+            priority?: number;
+            timezone?: string;
+        };
         /** cleanup_expired_tokens */
         ScheduleCleanupExpiredTokens: {
             args?: components["schemas"]["CleanupExpiredTokensArgs"];
@@ -1551,26 +1548,6 @@ export interface components {
              */
             timezone: string;
         };
-        ScheduleFields: {
-            /**
-             * @description Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
-             * @example 0 3 * * *
-             */
-            cron: string;
-            /** @description Default true */
-            enabled?: boolean;
-            name: string;
-            /**
-             * Format: int64
-             * @default 2
-             */
-            priority: number;
-            /**
-             * @description IANA time zone, e.g. Europe/Paris
-             * @default UTC
-             */
-            timezone: string;
-        };
         /** incremental_sync */
         ScheduleIncrementalSync: {
             args?: components["schemas"]["IncrementalSyncArgs"];
@@ -1598,7 +1575,7 @@ export interface components {
              */
             timezone: string;
         };
-        ScheduleListOutputBody: {
+        ScheduleList: {
             schedules: components["schemas"]["Schedule"][] | null;
         };
         /** monitor_system_health */
@@ -1687,7 +1664,7 @@ export interface components {
             id: number;
             reason: string;
         };
-        StatsOutputBody: {
+        Stats: {
             /** @description Tasks by kind, queue and state */
             counts: components["schemas"]["TaskCount"][] | null;
             /** @description Completions and failures per minute over the last hour, oldest first */
@@ -1701,6 +1678,16 @@ export interface components {
              */
             account_id: number;
         };
+        SyncResult: {
+            /** Format: int64 */
+            history_id: number;
+            /** Format: int64 */
+            messages: number;
+            /** Format: int64 */
+            pages: number;
+            /** Format: double */
+            quota_units: number;
+        };
         /** @description Full sync: lists the whole mailbox and stores every message's metadata; resumable, page by page. */
         SyncUserEmailsArgs: {
             /**
@@ -1709,18 +1696,18 @@ export interface components {
              */
             account_id: number;
         };
-        SystemHealthOutputBody: {
+        SystemHealth: {
             /** Format: date-time */
             checked_at: string;
             /** Format: double */
             db_latency_ms: number;
             queues: components["schemas"]["QueueDepth"][] | null;
             /** @description The monitor's full report: stuck jobs, failure rate, alerts raised and resolved */
-            report: unknown;
+            report: components["schemas"]["HealthReport"];
         };
         Task: {
-            /** @description The kind's arguments */
-            args: unknown;
+            /** @description The kind's arguments (the args schema of its kind) */
+            args: components["schemas"]["TaskArgs"];
             /**
              * Format: int64
              * @description Attempts started so far
@@ -1751,8 +1738,8 @@ export interface components {
             /** @description What the worker last reported: done, total, percent, stage, message, rate and ETA */
             progress?: components["schemas"]["ProgressEvent"];
             queue: string;
-            /** @description What the task recorded as its output */
-            result?: unknown;
+            /** @description What the task recorded as its output (the result schema of its kind); absent until it completes */
+            result?: components["schemas"]["TaskResult"];
             /**
              * Format: double
              * @description Run time of its latest attempt (so far)
@@ -1773,14 +1760,15 @@ export interface components {
              * @description When its latest attempt started
              */
             started_at?: string;
-            /** @enum {string} */
-            state: "pending" | "scheduled" | "running" | "cancelling" | "retrying" | "completed" | "failed" | "cancelled";
+            state: components["schemas"]["TaskState"];
             /**
              * Format: double
              * @description Time spent queued before its latest attempt (so far)
              */
             wait_seconds: number;
         };
+        /** @description A task's args: the args schema of its kind (see the task's kind). Never carries internal fields. */
+        TaskArgs: components["schemas"]["BackupUserDataArgs"] | components["schemas"]["BulkArchiveEmailsArgs"] | components["schemas"]["BulkDeleteEmailsArgs"] | components["schemas"]["BulkLabelEmailsArgs"] | components["schemas"]["CleanupExpiredTokensArgs"] | components["schemas"]["CleanupOldEmailsArgs"] | components["schemas"]["ExportUserDataArgs"] | components["schemas"]["IncrementalSyncArgs"] | components["schemas"]["MonitorSystemHealthArgs"] | components["schemas"]["SyncEmailMetadataArgs"] | components["schemas"]["SyncUserEmailsArgs"];
         TaskCount: {
             kind: string;
             queue: string;
@@ -1814,32 +1802,35 @@ export interface components {
             progress?: components["schemas"]["ProgressEvent"];
             queue: string;
             /** @description The task's output when completed (omitted when large: fetch the task) */
-            result?: unknown;
+            result?: components["schemas"]["TaskResult"];
             /** @enum {string} */
             state: "pending" | "scheduled" | "running" | "cancelling" | "retrying" | "completed" | "failed" | "cancelled";
         };
-        TaskListOutputBody: {
+        TaskPage: {
             /** @description Pass as cursor for the next page; absent on the last page */
             next_cursor?: string;
             tasks: components["schemas"]["Task"][] | null;
         };
-        TaskOptions: {
-            /**
-             * Format: int64
-             * @description Attempts before the task fails; the kind's default when absent
-             */
-            max_attempts?: number;
-            /**
-             * Format: int64
-             * @description 1 (highest) to 4; the kind's default when absent
-             */
-            priority?: number;
-            /**
-             * Format: date-time
-             * @description Start no earlier than this time; now when absent
-             */
-            run_at?: string;
+        /** @description What a task recorded when it completed: the result schema of its kind. */
+        TaskResult: components["schemas"]["ExportResult"] | components["schemas"]["BulkResult"] | components["schemas"]["CleanupTokensResult"] | components["schemas"]["UpkeepResult"] | components["schemas"]["IncrementalResult"] | components["schemas"]["HealthReport"] | components["schemas"]["SyncResult"];
+        TaskSelection: {
+            /** @description Act on every task you can see (at most 1000 per request). Required when neither ids nor a filter is given: an empty selection is refused with 422 */
+            all?: boolean;
+            /** Format: date-time */
+            created_from?: string;
+            /** Format: date-time */
+            created_to?: string;
+            /** @description These tasks (at most 1000); or leave out and filter */
+            ids?: number[] | null;
+            kind?: string[] | null;
+            queue?: string[] | null;
+            state?: ("pending" | "scheduled" | "running" | "cancelling" | "retrying" | "completed" | "failed" | "cancelled")[] | null;
         };
+        /**
+         * @description A task's state: pending (queued, or waiting for your fair share of a queue), scheduled (waiting for its time), running, cancelling (asked to stop, its worker has not yet), retrying (failed, will run again), completed, failed (attempts exhausted or gave up), cancelled.
+         * @enum {string}
+         */
+        TaskState: "pending" | "scheduled" | "running" | "cancelling" | "retrying" | "completed" | "failed" | "cancelled";
         ThroughputPoint: {
             /** Format: int64 */
             completed: number;
@@ -1848,15 +1839,13 @@ export interface components {
             /** Format: date-time */
             minute: string;
         };
-        UpdateScheduleInputBody: {
-            /** @description New args, checked against the kind's schema */
-            args?: unknown;
-            cron?: string;
-            enabled?: boolean;
-            name?: string;
+        UpkeepResult: {
             /** Format: int64 */
-            priority?: number;
-            timezone?: string;
+            messages: number;
+            /** Format: int64 */
+            removed: number;
+            /** Format: int64 */
+            trashed_in_gmail?: number;
         };
     };
     responses: never;
@@ -1882,11 +1871,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccountListOutputBody"];
+                    "application/json": components["schemas"]["AccountList"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error (the detail is logged, never sent) */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1912,7 +1910,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ConnectOutputBody"];
+                    "application/json": components["schemas"]["Consent"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
             /** @description Conflict */
@@ -2008,6 +2015,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -2048,7 +2064,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CountMessagesInputBody"];
+                "application/json": components["schemas"]["CountMessagesRequest"];
             };
         };
         responses: {
@@ -2058,7 +2074,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CountMessagesOutputBody"];
+                    "application/json": components["schemas"]["MessageCount"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
             /** @description Not Found */
@@ -2111,11 +2136,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AlertListOutputBody"];
+                    "application/json": components["schemas"]["AlertPage"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error (the detail is logged, never sent) */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2134,7 +2168,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["MarkReadInputBody"];
+                "application/json": components["schemas"]["AlertSelection"];
             };
         };
         responses: {
@@ -2144,11 +2178,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MarkReadOutputBody"];
+                    "application/json": components["schemas"]["MarkReadResult"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error (the detail is logged, never sent) */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2178,11 +2221,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TaskListOutputBody"];
+                    "application/json": components["schemas"]["TaskPage"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error (the detail is logged, never sent) */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2201,7 +2253,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RedriveInputBody"];
+                "application/json": components["schemas"]["DeadLetterSelection"];
             };
         };
         responses: {
@@ -2211,7 +2263,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["BulkOutputBody"];
+                    "application/json": components["schemas"]["BulkOutcome"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
             /** @description Unprocessable Entity */
@@ -2293,6 +2354,15 @@ export interface operations {
                     })[];
                 };
             };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Unprocessable Entity */
             422: {
                 headers: {
@@ -2337,11 +2407,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["EventsTokenOutputBody"];
+                    "application/json": components["schemas"]["EventsToken"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error (the detail is logged, never sent) */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2366,11 +2445,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ExportListOutputBody"];
+                    "application/json": components["schemas"]["ExportList"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error (the detail is logged, never sent) */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2402,6 +2490,15 @@ export interface operations {
                 };
                 content: {
                     "application/gzip": string;
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
             /** @description Not Found */
@@ -2457,11 +2554,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["QueueListOutputBody"];
+                    "application/json": components["schemas"]["QueueList"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error (the detail is logged, never sent) */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2489,6 +2595,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
             };
             /** @description Forbidden */
             403: {
@@ -2547,6 +2662,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Forbidden */
             403: {
                 headers: {
@@ -2600,11 +2724,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ScheduleListOutputBody"];
+                    "application/json": components["schemas"]["ScheduleList"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error (the detail is logged, never sent) */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2624,7 +2757,7 @@ export interface operations {
         /** @description The schedule: name, cron, time zone, and the task's kind and args */
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ScheduleBackupUserData"] | components["schemas"]["ScheduleBulkArchiveEmails"] | components["schemas"]["ScheduleBulkDeleteEmails"] | components["schemas"]["ScheduleBulkLabelEmails"] | components["schemas"]["ScheduleCleanupExpiredTokens"] | components["schemas"]["ScheduleCleanupOldEmails"] | components["schemas"]["ScheduleExportUserData"] | components["schemas"]["ScheduleIncrementalSync"] | components["schemas"]["ScheduleMonitorSystemHealth"] | components["schemas"]["ScheduleSyncEmailMetadata"] | components["schemas"]["ScheduleSyncUserEmails"];
+                "application/json": components["schemas"]["CreateScheduleRequest"];
             };
         };
         responses: {
@@ -2639,6 +2772,15 @@ export interface operations {
             };
             /** @description Bad Request */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2713,6 +2855,15 @@ export interface operations {
                     "application/json": components["schemas"]["Schedule"];
                 };
             };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -2760,6 +2911,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -2800,7 +2960,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["UpdateScheduleInputBody"];
+                "application/json": components["schemas"]["ScheduleChange"];
             };
         };
         responses: {
@@ -2811,6 +2971,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
             /** @description Not Found */
@@ -2866,11 +3035,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["StatsOutputBody"];
+                    "application/json": components["schemas"]["Stats"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error (the detail is logged, never sent) */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2895,7 +3073,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SystemHealthOutputBody"];
+                    "application/json": components["schemas"]["SystemHealth"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
             /** @description Forbidden */
@@ -2942,11 +3129,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["KindListOutputBody"];
+                    "application/json": components["schemas"]["KindList"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error (the detail is logged, never sent) */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2985,11 +3181,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TaskListOutputBody"];
+                    "application/json": components["schemas"]["TaskPage"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error (the detail is logged, never sent) */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3009,17 +3214,27 @@ export interface operations {
         /** @description The task to start: its kind, the kind's args and options */
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateBackupUserData"] | components["schemas"]["CreateBulkArchiveEmails"] | components["schemas"]["CreateBulkDeleteEmails"] | components["schemas"]["CreateBulkLabelEmails"] | components["schemas"]["CreateCleanupExpiredTokens"] | components["schemas"]["CreateCleanupOldEmails"] | components["schemas"]["CreateExportUserData"] | components["schemas"]["CreateIncrementalSync"] | components["schemas"]["CreateMonitorSystemHealth"] | components["schemas"]["CreateSyncEmailMetadata"] | components["schemas"]["CreateSyncUserEmails"];
+                "application/json": components["schemas"]["CreateTaskRequest"];
             };
         };
         responses: {
-            /** @description Created */
-            201: {
+            /** @description The same task was already in flight (the kind's uniqueness rule): it is returned with duplicate=true */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CreateTaskOutputBody"];
+                    "application/json": components["schemas"]["CreatedTask"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedTask"];
                 };
             };
             /** @description Bad Request */
@@ -3096,7 +3311,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["BulkInputBody"];
+                "application/json": components["schemas"]["TaskSelection"];
             };
         };
         responses: {
@@ -3106,7 +3321,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["BulkOutputBody"];
+                    "application/json": components["schemas"]["BulkOutcome"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
             /** @description Unprocessable Entity */
@@ -3138,7 +3362,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["BulkInputBody"];
+                "application/json": components["schemas"]["TaskSelection"];
             };
         };
         responses: {
@@ -3148,7 +3372,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["BulkOutputBody"];
+                    "application/json": components["schemas"]["BulkOutcome"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
             /** @description Unprocessable Entity */
@@ -3190,6 +3423,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
             /** @description Not Found */
@@ -3240,6 +3482,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
             /** @description Not Found */
@@ -3338,6 +3589,15 @@ export interface operations {
                     })[];
                 };
             };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -3397,6 +3657,15 @@ export interface operations {
                     "application/json": components["schemas"]["Task"];
                 };
             };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -3450,11 +3719,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HealthOutputBody"];
+                    "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Internal error (the detail is logged, never sent) */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3479,7 +3748,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HealthOutputBody"];
+                    "application/json": components["schemas"]["Health"];
                 };
             };
             /** @description Internal Server Error */

@@ -128,12 +128,12 @@ describe("useTaskStatus", () => {
     act(() => last().emit("progress", { id: 8, done: 1, rate: 1, at }));
     expect(result.current.task?.progress?.done).toBe(50);
 
-    served = task({ state: "completed", attempt: 1, started_at: at, finished_at: at, result: { messages: 200 } });
+    served = task({ state: "completed", attempt: 1, started_at: at, finished_at: at, result: { messages: 200, pages: 2, history_id: 1, quota_units: 10 } });
     act(() =>
-      last().emit("task", { id: 7, kind: "sync_user_emails", queue: "sync", state: "completed", change: "completed", attempt: 1, max_attempts: 10, priority: 2, result: { messages: 200 }, at }),
+      last().emit("task", { id: 7, kind: "sync_user_emails", queue: "sync", state: "completed", change: "completed", attempt: 1, max_attempts: 10, priority: 2, result: { messages: 200, pages: 2, history_id: 1, quota_units: 10 }, at }),
     );
     await waitFor(() => expect(result.current.task?.state).toBe("completed"));
-    expect(result.current.task?.result).toEqual({ messages: 200 });
+    expect(result.current.task?.result).toEqual({ messages: 200, pages: 2, history_id: 1, quota_units: 10 });
     expect(last().readyState).toBe(FakeEventSource.CLOSED);
     await waitFor(() => expect(result.current.stream).toBe("idle"));
     expect(FakeEventSource.instances).toHaveLength(1);

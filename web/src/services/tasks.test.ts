@@ -41,13 +41,13 @@ describe("EventApplier", () => {
     const qc = new QueryClient();
     seed(qc, all, [task(2), task(1)]);
     const ev = new EventApplier(qc, 10);
-    ev.task(event(1, { state: "completed", change: "completed", result: { n: 3 } }));
+    ev.task(event(1, { state: "completed", change: "completed", result: { messages: 3, removed: 0 } }));
     ev.progress({ id: 2, done: 5, total: 10, percent: 50, rate: 1, at });
     expect(listed(qc, all)?.map((t) => [t.id, t.state, t.progress?.done])).toEqual([
       [2, "running", 5],
       [1, "completed", undefined],
     ]);
-    expect(listed(qc, all)?.[1]?.result).toEqual({ n: 3 });
+    expect(listed(qc, all)?.[1]?.result).toEqual({ messages: 3, removed: 0 });
     ev.dispose();
   });
 

@@ -19,7 +19,7 @@ import {
 import type { operations } from "../api/schema";
 
 export type TaskFilters = { state: TaskState[]; kind: string[]; queue: string[] };
-export type TaskPage = Schemas["TaskListOutputBody"];
+export type TaskPage = Schemas["TaskPage"];
 
 export const PAGE_SIZE = 50;
 

@@ -183,7 +183,7 @@ func (s *Service) List(ctx context.Context, p inbox.Principal, f inbox.TaskFilte
 	}
 	f.Limit = min(f.Limit, MaxPageSize)
 	if cursor != "" {
-		after, err := decodeCursor(cursor)
+		after, err := DecodeCursor(cursor)
 		if err != nil {
 			return nil, "", err
 		}
@@ -198,7 +198,7 @@ func (s *Service) List(ctx context.Context, p inbox.Principal, f inbox.TaskFilte
 	next := ""
 	if len(tasks) > want {
 		tasks = tasks[:want]
-		next = encodeCursor(tasks[want-1].ID)
+		next = EncodeCursor(tasks[want-1].ID)
 	}
 	return tasks, next, nil
 }
@@ -437,11 +437,15 @@ func (s *Service) Health(ctx context.Context) (store.HealthCheck, error) {
 	return s.store.HealthCheckLatest(ctx)
 }
 
-func encodeCursor(id int64) string {
+// EncodeCursor makes the opaque page cursor that resumes a list after the
+// item with id. Every paged list of the API uses it.
+func EncodeCursor(id int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("t" + strconv.FormatInt(id, 10)))
 }
 
-func decodeCursor(c string) (int64, error) {
+// DecodeCursor reads a cursor made by EncodeCursor (inbox.ErrInvalid if it
+// is not one).
+func DecodeCursor(c string) (int64, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	if err == nil && len(raw) > 1 && raw[0] == 't' {
 		if id, err := strconv.ParseInt(string(raw[1:]), 10, 64); err == nil && id > 0 {

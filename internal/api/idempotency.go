@@ -33,7 +33,7 @@ const (
 	// idempotencyStale is when a claim whose request never finished (its
 	// process died) lapses and the key may run again: longer than any
 	// request may take (the server's WriteTimeout is a minute).
-	idempotencyStale = 5 * time.Minute
+	idempotencyStale  = 5 * time.Minute
 	maxIdempotencyKey = 255
 )
 

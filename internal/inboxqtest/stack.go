@@ -146,7 +146,7 @@ func NewStack(t testing.TB, opts StackOptions) *Stack {
 	s.Handler = api.NewHandler(api.Deps{
 		Hub: s.Hub, Heartbeat: opts.Heartbeat,
 		StreamsPerUser: opts.StreamsPerUser, StreamMaxLife: opts.StreamMaxLife, SnapshotTasks: opts.SnapshotTasks,
-		Logger: Logger(t), Version: "test", Tasks: s.Tasks, Auth: s.Auth,
+		Logger: Logger(t), Version: "test", Tasks: s.Tasks, Auth: s.Auth, Idempotency: s.Store,
 		Ready:   func(context.Context) error { return nil },
 		RiverUI: ui, Metrics: promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}),
 	})

@@ -418,7 +418,8 @@ func (s *Service) Stats(ctx context.Context, p inbox.Principal) (Stats, error) {
 
 // Alerts lists the caller's alerts (admins also see system alerts).
 func (s *Service) Alerts(ctx context.Context, p inbox.Principal, unreadOnly bool, beforeID int64, limit int) ([]inbox.Alert, error) {
-	if limit <= 0 || limit > MaxPageSize {
+	// MaxPageSize+1: a full page and one more, to tell whether another follows.
+	if limit <= 0 || limit > MaxPageSize+1 {
 		limit = DefaultPageSize
 	}
 	return s.store.AlertList(ctx, p, unreadOnly, beforeID, limit)

@@ -203,5 +203,12 @@ func writeStatusErr(api huma.API, hctx huma.Context, err error) {
 	if !errors.As(err, &se) {
 		se = huma.Error500InternalServerError("internal error")
 	}
-	_ = huma.WriteErr(api, hctx, se.GetStatus(), se.Error())
+	var details []error
+	var em *huma.ErrorModel
+	if errors.As(err, &em) {
+		for _, e := range em.Errors {
+			details = append(details, e)
+		}
+	}
+	_ = huma.WriteErr(api, hctx, se.GetStatus(), se.Error(), details...)
 }

@@ -5,3 +5,11 @@ SELECT inboxq_quota_take(@bucket::text, @units::float8, @rate::float8, @burst::f
 -- Stops every worker from calling for a bucket until a time (Retry-After).
 INSERT INTO gmail_quota (bucket, tokens, blocked_until) VALUES (@bucket, 0, @until)
 ON CONFLICT (bucket) DO UPDATE SET blocked_until = greatest(gmail_quota.blocked_until, excluded.blocked_until), tokens = 0;
+
+-- name: QuotaPeek :one
+-- A bucket's tokens now, as inboxq_quota_take would see them, without
+-- taking any (an unknown bucket is full).
+SELECT coalesce((
+    SELECT least(@burst::float8, tokens + extract(epoch FROM greatest(clock_timestamp(), updated_at) - updated_at) * @rate::float8)
+    FROM gmail_quota WHERE bucket = @bucket::text
+), @burst::float8)::float8 AS tokens;

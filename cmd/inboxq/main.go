@@ -114,9 +114,13 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer, summary strin
 
 var errHelp = errors.New("help shown")
 
+// version is the module version the build stamped: a release tag, or since
+// Go 1.24 a pseudo-version from the VCS commit for `go build` in a
+// checkout. Builds without one (`go run`, tests) say "dev", never Go's
+// "(devel)", so the committed web/openapi.json stays the same across commits.
 func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
-	return "(devel)"
+	return "dev"
 }

@@ -198,6 +198,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 			Version:        version(),
 			Tasks:          svc,
 			Auth:           auth.NewService(st),
+			Idempotency:    st,
 			RiverUI:        ui,
 			Metrics:        promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}),
 			Ready:          readiness(st, pool, w.schema),

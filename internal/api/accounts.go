@@ -62,7 +62,8 @@ type Account struct {
 // AccountListOutput lists the caller's accounts.
 type AccountListOutput struct {
 	Body struct {
-		Accounts []Account `json:"accounts"`
+		Accounts   []Account `json:"accounts"`
+		NextCursor string    `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
 	}
 }
 
@@ -173,12 +174,17 @@ func registerAccounts(api huma.API, d Deps) {
 	huma.Register(api, huma.Operation{
 		OperationID: "list-accounts", Method: http.MethodGet, Path: Prefix + "/accounts",
 		Summary: "List your Gmail accounts", Tags: tags, Security: bearer,
-	}, func(ctx context.Context, _ *struct{}) (*AccountListOutput, error) {
+	}, func(ctx context.Context, in *PageInput) (*AccountListOutput, error) {
 		as, err := d.Accounts.List(ctx, principal(ctx).UserID)
 		if err != nil {
 			return nil, problem(ctx, d.Logger, err)
 		}
 		out := &AccountListOutput{}
+		// Read whole (a user connects a few mailboxes), then paged.
+		as, out.Body.NextCursor, err = pageOf(as, func(a inbox.Account) int64 { return a.ID }, false, in.Cursor, in.Limit)
+		if err != nil {
+			return nil, err
+		}
 		out.Body.Accounts = make([]Account, len(as))
 		for i, a := range as {
 			out.Body.Accounts[i] = Account{ID: a.ID, Email: a.Email, Status: a.Status, Scopes: a.Scopes,

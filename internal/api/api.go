@@ -18,7 +18,6 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/inboxq/inboxq/internal/auth"
 	"github.com/inboxq/inboxq/internal/progress"
@@ -62,6 +61,9 @@ type Deps struct {
 	Accounts Accounts
 	// Exports lists users' archives and serves their files (nil: no such operations).
 	Exports Exports
+	// Idempotency keeps responses for Idempotency-Key replays (nil: the
+	// header is ignored).
+	Idempotency IdempotencyStore
 	// Dashboard is the built web app (web.Dist's "dist"), served at / with
 	// a fallback to index.html for paths outside the API.
 	Dashboard fs.FS
@@ -105,6 +107,11 @@ func NewConfig(version string) huma.Config {
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		securityScheme: {Type: "http", Scheme: "bearer", Description: "An inboxq API token (iq_…)"},
 	}
+	cfg.Info.Description += "\n\n" + conventionsDoc
+	// Relative: the document describes whichever host serves it.
+	cfg.Servers = []*huma.Server{{URL: "/", Description: "This server"}}
+	cfg.Security = bearer
+	cfg.Tags = tags
 	return cfg
 }
 
@@ -112,6 +119,7 @@ func NewConfig(version string) huma.Config {
 // openapi command all call it, so the document always matches the server.
 func Register(api huma.API, d Deps) {
 	api.UseMiddleware(authenticate(api, d))
+	useConventions(api, d)
 	registerHealth(api, d)
 	ks := newKindSchemas(api.OpenAPI().Components.Schemas, d.Tasks.Kinds().Kinds())
 	registerTasks(api, d, ks)
@@ -126,7 +134,7 @@ func Register(api huma.API, d Deps) {
 // NewHandler builds the HTTP handler: middleware, then the Huma API.
 func NewHandler(d Deps) http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID)
+	r.Use(requestID)
 	r.Use(accessLog(d.Logger))
 	r.Use(recoverer(d.Logger))
 	cfg := NewConfig(d.Version)

@@ -18,6 +18,23 @@ const securityScheme = "bearer"
 // bearer marks an operation as needing a token.
 var bearer = []map[string][]string{{securityScheme: {}}}
 
+// anonymous is the security of operations open to all: the document's
+// top-level requirement is bearer, so they must say so (an empty
+// requirement object). documentConventions sets it on operations that
+// declare no security.
+var anonymous = []map[string][]string{{}}
+
+// needsToken reports whether op needs a token: it has a requirement that
+// names a scheme.
+func needsToken(op *huma.Operation) bool {
+	for _, req := range op.Security {
+		if len(req) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 type principalKey struct{}
 
 // principal returns the authenticated caller; operations that declare
@@ -59,7 +76,7 @@ func tokenFrom(h string) string {
 // token; others pass untouched.
 func authenticate(api huma.API, d Deps) func(huma.Context, func(huma.Context)) {
 	return func(hctx huma.Context, next func(huma.Context)) {
-		if len(hctx.Operation().Security) == 0 {
+		if !needsToken(hctx.Operation()) {
 			next(hctx)
 			return
 		}

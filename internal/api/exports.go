@@ -48,7 +48,8 @@ type ExportCounts = store.ExportCounts
 // ExportListOutput lists the caller's archives.
 type ExportListOutput struct {
 	Body struct {
-		Exports []Export `json:"exports"`
+		Exports    []Export `json:"exports"`
+		NextCursor string   `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
 	}
 }
 
@@ -81,12 +82,17 @@ func registerExports(api huma.API, d Deps) {
 		Summary:     "List your exports and backups",
 		Description: "Archives written by export_user_data and backup_user_data tasks, newest first. Expired ones are left out.",
 		Tags:        tags, Security: bearer,
-	}, func(ctx context.Context, _ *struct{}) (*ExportListOutput, error) {
+	}, func(ctx context.Context, in *PageInput) (*ExportListOutput, error) {
 		es, err := d.Exports.List(ctx, principal(ctx).UserID)
 		if err != nil {
 			return nil, problem(ctx, d.Logger, err)
 		}
 		out := &ExportListOutput{}
+		// Read whole (live archives only, capped by Exports.List), then paged.
+		es, out.Body.NextCursor, err = pageOf(es, func(e store.Export) int64 { return e.ID }, true, in.Cursor, in.Limit)
+		if err != nil {
+			return nil, err
+		}
 		out.Body.Exports = make([]Export, len(es))
 		for i, e := range es {
 			out.Body.Exports[i] = exportView(e)

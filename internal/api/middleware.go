@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"crypto/rand"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -61,4 +63,37 @@ func recoverer(logger *slog.Logger) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// requestIDHeader names the request id every response carries.
+const requestIDHeader = "X-Request-Id"
+
+// requestID gives every request an id, logged with it and sent back in
+// X-Request-Id. A client's own X-Request-Id is kept when it is a short safe
+// token (so it can be searched for in our logs); anything else is replaced,
+// since it goes into logs and headers. It stores the id where chi's
+// middleware.GetReqID finds it.
+func requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(requestIDHeader)
+		if !safeRequestID(id) {
+			id = rand.Text()
+		}
+		w.Header().Set(requestIDHeader, id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), middleware.RequestIDKey, id)))
+	})
+}
+
+// safeRequestID allows 1 to 64 of A-Z a-z 0-9 - _ . :
+func safeRequestID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':'
+		if !ok {
+			return false
+		}
+	}
+	return true
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/inboxq/inboxq/internal/tasks"
 )
 
 // QueueListOutput lists the queues.
@@ -45,15 +47,17 @@ type ThroughputPoint struct {
 
 // AlertListInput filters alerts.
 type AlertListInput struct {
-	Unread   bool  `query:"unread" doc:"Only unread alerts"`
-	BeforeID int64 `query:"before_id" minimum:"0" doc:"Page: alerts older than this id"`
-	Limit    int   `query:"limit" minimum:"1" maximum:"500" default:"50"`
+	Unread   bool   `query:"unread" doc:"Only unread alerts"`
+	BeforeID int64  `query:"before_id" minimum:"0" deprecated:"true" doc:"Deprecated: use cursor. Alerts older than this id"`
+	Limit    int    `query:"limit" minimum:"1" maximum:"500" default:"50"`
+	Cursor   string `query:"cursor" maxLength:"64" doc:"next_cursor of the previous page"`
 }
 
 // AlertListOutput lists alerts, newest first.
 type AlertListOutput struct {
 	Body struct {
-		Alerts []Alert `json:"alerts"`
+		Alerts     []Alert `json:"alerts"`
+		NextCursor string  `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
 	}
 }
 
@@ -146,12 +150,23 @@ func registerQueues(api huma.API, d Deps) {
 		OperationID: "list-alerts", Method: http.MethodGet, Path: Prefix + "/alerts",
 		Summary: "List alerts", Description: "Your alerts, newest first; admins also see the health monitor's.",
 		Tags: []string{"Alerts"}, Security: bearer,
-	}, func(ctx context.Context, in *AlertListInput) (*AlertListOutput, error) {
-		as, err := svc.Alerts(ctx, principal(ctx), in.Unread, in.BeforeID, in.Limit)
+	}, func(ctx context.Context, in *AlertListInput) (out *AlertListOutput, err error) {
+		before := in.BeforeID
+		if in.Cursor != "" {
+			if before, err = tasks.DecodeCursor(in.Cursor); err != nil {
+				return nil, badCursor(in.Cursor)
+			}
+		}
+		// One more than asked says whether there is a next page.
+		as, err := svc.Alerts(ctx, principal(ctx), in.Unread, before, in.Limit+1)
 		if err != nil {
 			return nil, problem(ctx, d.Logger, err)
 		}
-		out := &AlertListOutput{}
+		out = &AlertListOutput{}
+		if len(as) > in.Limit {
+			as = as[:in.Limit]
+			out.Body.NextCursor = tasks.EncodeCursor(as[len(as)-1].ID)
+		}
 		out.Body.Alerts = make([]Alert, len(as))
 		for i, a := range as {
 			out.Body.Alerts[i] = alertView(a)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/tasks"
 )
 
@@ -19,8 +20,15 @@ type ScheduleOutput struct {
 // ScheduleListOutput lists schedules.
 type ScheduleListOutput struct {
 	Body struct {
-		Schedules []Schedule `json:"schedules"`
+		Schedules  []Schedule `json:"schedules"`
+		NextCursor string     `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
 	}
+}
+
+// PageInput pages a list: limit and cursor.
+type PageInput struct {
+	Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"100"`
+	Cursor string `query:"cursor" maxLength:"64" doc:"next_cursor of the previous page"`
 }
 
 // ScheduleIDInput names a schedule.
@@ -86,14 +94,19 @@ func registerSchedules(api huma.API, d Deps, ks *kindSchemas) {
 
 	huma.Register(api, huma.Operation{
 		OperationID: "list-schedules", Method: http.MethodGet, Path: Prefix + "/schedules",
-		Summary: "List recurring tasks", Description: "Your schedules; admins see every schedule, built-in ones included.",
+		Summary: "List recurring tasks", Description: "Your schedules, oldest first; admins see every schedule, built-in ones included.",
 		Tags: tags, Security: bearer,
-	}, func(ctx context.Context, _ *struct{}) (*ScheduleListOutput, error) {
+	}, func(ctx context.Context, in *PageInput) (*ScheduleListOutput, error) {
 		ss, err := svc.Schedules(ctx, principal(ctx))
 		if err != nil {
 			return nil, problem(ctx, d.Logger, err)
 		}
 		out := &ScheduleListOutput{}
+		// Read whole (a user keeps at most Limits.MaxSchedules), then paged.
+		ss, out.Body.NextCursor, err = pageOf(ss, func(s inbox.Schedule) int64 { return s.ID }, false, in.Cursor, in.Limit)
+		if err != nil {
+			return nil, err
+		}
 		out.Body.Schedules = make([]Schedule, len(ss))
 		for i, s := range ss {
 			out.Body.Schedules[i] = scheduleView(s)

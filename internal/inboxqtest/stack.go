@@ -146,7 +146,7 @@ func NewStack(t testing.TB, opts StackOptions) *Stack {
 	s.Handler = api.NewHandler(api.Deps{
 		Hub: s.Hub, Heartbeat: opts.Heartbeat,
 		StreamsPerUser: opts.StreamsPerUser, StreamMaxLife: opts.StreamMaxLife, SnapshotTasks: opts.SnapshotTasks,
-		Logger: Logger(t), Version: "test", Tasks: s.Tasks, Auth: s.Auth,
+		Logger: Logger(t), Version: "test", Tasks: s.Tasks, Auth: s.Auth, Idempotency: s.Store,
 		Ready:   func(context.Context) error { return nil },
 		RiverUI: ui, Metrics: promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}),
 	})
@@ -178,6 +178,12 @@ func (r Response) JSON(t testing.TB, v any) {
 // (sent as is) or anything JSON-encodable.
 func (s *Stack) Do(t testing.TB, method, path, token string, body any) Response {
 	t.Helper()
+	return s.DoWith(t, method, path, token, body, nil)
+}
+
+// DoWith is Do with extra request headers.
+func (s *Stack) DoWith(t testing.TB, method, path, token string, body any, header http.Header) Response {
+	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -196,6 +202,9 @@ func (s *Stack) Do(t testing.TB, method, path, token string, body any) Response 
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for name, values := range header {
+		req.Header[name] = values
 	}
 	rec := httptest.NewRecorder()
 	s.Handler.ServeHTTP(rec, req)

@@ -216,7 +216,12 @@ type CleanupExpiredTokensWorker struct {
 type CleanupTokensResult struct {
 	Deleted        int64 `json:"deleted"`
 	ExportsDeleted int64 `json:"exports_deleted"`
+	// IdempotencyKeysDeleted counts kept Idempotency-Key responses pruned.
+	IdempotencyKeysDeleted int64 `json:"idempotency_keys_deleted"`
 }
+
+// idempotencyKeyRetention is how long an Idempotency-Key's response is kept.
+const idempotencyKeyRetention = 24 * time.Hour
 
 // Work deletes expired tokens, and revoked ones past their retention.
 func (w *CleanupExpiredTokensWorker) Work(ctx context.Context, job *river.Job[CleanupExpiredTokensArgs]) error {
@@ -226,6 +231,10 @@ func (w *CleanupExpiredTokensWorker) Work(ctx context.Context, job *river.Job[Cl
 		return err
 	}
 	res := CleanupTokensResult{Deleted: n}
+	// Idempotency-Key responses are replayed for 24 hours (internal/api/idempotency.go).
+	if res.IdempotencyKeysDeleted, err = w.Store.IdempotencyKeyPrune(ctx, now.Add(-idempotencyKeyRetention)); err != nil {
+		return err
+	}
 	if w.ExportDir != "" {
 		if res.ExportsDeleted, err = PruneExports(ctx, w.Store, w.ExportDir); err != nil {
 			return err

@@ -169,6 +169,13 @@ func (s *Store) QuotaTake(ctx context.Context, bucket string, units, rate, burst
 	return time.Duration(secs * float64(time.Second)), nil
 }
 
+// QuotaPeek returns a bucket's tokens now without taking any; an unknown
+// bucket is full (burst).
+func (s *Store) QuotaPeek(ctx context.Context, bucket string, rate, burst float64) (float64, error) {
+	n, err := s.q.QuotaPeek(ctx, dbsqlc.QuotaPeekParams{Bucket: bucket, Rate: rate, Burst: burst})
+	return n, translate(err, "reading quota")
+}
+
 // QuotaBlock stops calls for a bucket until a time.
 func (s *Store) QuotaBlock(ctx context.Context, bucket string, until time.Time) error {
 	return translate(s.q.QuotaBlock(ctx, dbsqlc.QuotaBlockParams{Bucket: bucket, Until: &until}), "blocking quota")

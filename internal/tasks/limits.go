@@ -53,7 +53,7 @@ func (s *Service) checkCreate(ctx context.Context, st *store.Store, p inbox.Prin
 		return nil
 	}
 	if n := s.limits.CreatesPerMinute; n > 0 {
-		wait, err := st.QuotaTake(ctx, "api:create:"+strconv.FormatInt(p.UserID, 10), 1, float64(n)/60, float64(n))
+		wait, err := st.QuotaTake(ctx, createBucket(p), 1, float64(n)/60, float64(n))
 		if err != nil {
 			return err
 		}
@@ -145,3 +145,35 @@ func humanDuration(d time.Duration) string {
 	}
 	return d.String()
 }
+
+// CreateQuota is the state of a user's task-creation bucket.
+type CreateQuota struct {
+	// Limit is the bucket's size: the tasks one may start in a burst (and per minute).
+	Limit int
+	// Remaining is how many tasks one may start now.
+	Remaining int
+	// Reset is how long until the bucket is full again.
+	Reset time.Duration
+}
+
+// CreateQuota reads the caller's creation bucket without taking from it;
+// ok is false when no rate limit applies (admins, or none configured).
+func (s *Service) CreateQuota(ctx context.Context, p inbox.Principal) (q CreateQuota, ok bool, err error) {
+	n := s.limits.CreatesPerMinute
+	if n <= 0 || p.IsAdmin() {
+		return CreateQuota{}, false, nil
+	}
+	rate := float64(n) / 60
+	tokens, err := s.store.QuotaPeek(ctx, createBucket(p), rate, float64(n))
+	if err != nil {
+		return CreateQuota{}, false, err
+	}
+	tokens = max(tokens, 0)
+	return CreateQuota{
+		Limit: n, Remaining: int(tokens),
+		Reset: time.Duration((float64(n) - tokens) / rate * float64(time.Second)),
+	}, true, nil
+}
+
+// createBucket names a user's task-creation bucket in gmail_quota.
+func createBucket(p inbox.Principal) string { return "api:create:" + strconv.FormatInt(p.UserID, 10) }

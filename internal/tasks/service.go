@@ -183,7 +183,7 @@ func (s *Service) List(ctx context.Context, p inbox.Principal, f inbox.TaskFilte
 	}
 	f.Limit = min(f.Limit, MaxPageSize)
 	if cursor != "" {
-		after, err := decodeCursor(cursor)
+		after, err := DecodeCursor(cursor)
 		if err != nil {
 			return nil, "", err
 		}
@@ -198,7 +198,7 @@ func (s *Service) List(ctx context.Context, p inbox.Principal, f inbox.TaskFilte
 	next := ""
 	if len(tasks) > want {
 		tasks = tasks[:want]
-		next = encodeCursor(tasks[want-1].ID)
+		next = EncodeCursor(tasks[want-1].ID)
 	}
 	return tasks, next, nil
 }
@@ -418,7 +418,8 @@ func (s *Service) Stats(ctx context.Context, p inbox.Principal) (Stats, error) {
 
 // Alerts lists the caller's alerts (admins also see system alerts).
 func (s *Service) Alerts(ctx context.Context, p inbox.Principal, unreadOnly bool, beforeID int64, limit int) ([]inbox.Alert, error) {
-	if limit <= 0 || limit > MaxPageSize {
+	// MaxPageSize+1: a full page and one more, to tell whether another follows.
+	if limit <= 0 || limit > MaxPageSize+1 {
 		limit = DefaultPageSize
 	}
 	return s.store.AlertList(ctx, p, unreadOnly, beforeID, limit)
@@ -437,11 +438,15 @@ func (s *Service) Health(ctx context.Context) (store.HealthCheck, error) {
 	return s.store.HealthCheckLatest(ctx)
 }
 
-func encodeCursor(id int64) string {
+// EncodeCursor makes the opaque page cursor that resumes a list after the
+// item with id. Every paged list of the API uses it.
+func EncodeCursor(id int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("t" + strconv.FormatInt(id, 10)))
 }
 
-func decodeCursor(c string) (int64, error) {
+// DecodeCursor reads a cursor made by EncodeCursor (inbox.ErrInvalid if it
+// is not one).
+func DecodeCursor(c string) (int64, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	if err == nil && len(raw) > 1 && raw[0] == 't' {
 		if id, err := strconv.ParseInt(string(raw[1:]), 10, 64); err == nil && id > 0 {

@@ -26,6 +26,28 @@ func (q *Queries) QuotaBlock(ctx context.Context, arg QuotaBlockParams) error {
 	return err
 }
 
+const quotaPeek = `-- name: QuotaPeek :one
+SELECT coalesce((
+    SELECT least($1::float8, tokens + extract(epoch FROM greatest(clock_timestamp(), updated_at) - updated_at) * $2::float8)
+    FROM gmail_quota WHERE bucket = $3::text
+), $1::float8)::float8 AS tokens
+`
+
+type QuotaPeekParams struct {
+	Burst  float64 `json:"burst"`
+	Rate   float64 `json:"rate"`
+	Bucket string  `json:"bucket"`
+}
+
+// A bucket's tokens now, as inboxq_quota_take would see them, without
+// taking any (an unknown bucket is full).
+func (q *Queries) QuotaPeek(ctx context.Context, arg QuotaPeekParams) (float64, error) {
+	row := q.db.QueryRow(ctx, quotaPeek, arg.Burst, arg.Rate, arg.Bucket)
+	var tokens float64
+	err := row.Scan(&tokens)
+	return tokens, err
+}
+
 const quotaTake = `-- name: QuotaTake :one
 SELECT inboxq_quota_take($1::text, $2::float8, $3::float8, $4::float8)::float8 AS wait_seconds
 `

@@ -144,6 +144,16 @@ type HealthCheck struct {
 	Report      []byte    `json:"report"`
 }
 
+type IdempotencyKey struct {
+	UserID      int64     `json:"user_id"`
+	Key         string    `json:"key"`
+	RequestHash []byte    `json:"request_hash"`
+	Status      int32     `json:"status"`
+	Headers     []byte    `json:"headers"`
+	Body        []byte    `json:"body"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
 type InboxqMigration struct {
 	Version   int32     `json:"version"`
 	Name      string    `json:"name"`

@@ -329,7 +329,7 @@ export interface paths {
         };
         /**
          * List recurring tasks
-         * @description Your schedules; admins see every schedule, built-in ones included.
+         * @description Your schedules, oldest first; admins see every schedule, built-in ones included.
          */
         get: operations["list-schedules"];
         put?: never;
@@ -637,6 +637,8 @@ export interface components {
         };
         AccountList: {
             accounts: components["schemas"]["Account"][] | null;
+            /** @description Pass as cursor for the next page; absent on the last page */
+            next_cursor?: string;
         };
         Alert: {
             /** Format: date-time */
@@ -673,6 +675,8 @@ export interface components {
         };
         AlertPage: {
             alerts: components["schemas"]["Alert"][] | null;
+            /** @description Pass as cursor for the next page; absent on the last page */
+            next_cursor?: string;
         };
         AlertSelection: {
             ids: number[] | null;
@@ -768,6 +772,8 @@ export interface components {
             deleted: number;
             /** Format: int64 */
             exports_deleted: number;
+            /** Format: int64 */
+            idempotency_keys_deleted: number;
         };
         Consent: {
             /** @description Open this in the same browser; Google returns to the callback, which redirects to the dashboard */
@@ -1146,6 +1152,8 @@ export interface components {
         };
         ExportList: {
             exports: components["schemas"]["Export"][] | null;
+            /** @description Pass as cursor for the next page; absent on the last page */
+            next_cursor?: string;
         };
         ExportResult: {
             counts: components["schemas"]["ExportCounts"];
@@ -1576,6 +1584,8 @@ export interface components {
             timezone: string;
         };
         ScheduleList: {
+            /** @description Pass as cursor for the next page; absent on the last page */
+            next_cursor?: string;
             schedules: components["schemas"]["Schedule"][] | null;
         };
         /** monitor_system_health */
@@ -1858,7 +1868,11 @@ export type $defs = Record<string, never>;
 export interface operations {
     "list-accounts": {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1868,6 +1882,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description RFC 8288 link to the next page, <…?cursor=…>; rel="next"; absent on the last page */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1876,6 +1892,15 @@ export interface operations {
             };
             /** @description No valid token: send `Authorization: Bearer <token>` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1977,6 +2002,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Unprocessable Entity */
             422: {
                 headers: {
@@ -2000,7 +2034,10 @@ export interface operations {
     "disconnect-account": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -2011,6 +2048,8 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2026,6 +2065,15 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2056,7 +2104,10 @@ export interface operations {
     "count-messages": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -2071,6 +2122,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2088,6 +2141,15 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2120,9 +2182,11 @@ export interface operations {
             query?: {
                 /** @description Only unread alerts */
                 unread?: boolean;
-                /** @description Page: alerts older than this id */
+                /** @description Deprecated: use cursor. Alerts older than this id */
                 before_id?: number;
                 limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -2133,6 +2197,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description RFC 8288 link to the next page, <…?cursor=…>; rel="next"; absent on the last page */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2141,6 +2207,15 @@ export interface operations {
             };
             /** @description No valid token: send `Authorization: Bearer <token>` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2162,7 +2237,10 @@ export interface operations {
     "mark-alerts-read": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2175,6 +2253,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2183,6 +2263,24 @@ export interface operations {
             };
             /** @description No valid token: send `Authorization: Bearer <token>` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2218,6 +2316,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description RFC 8288 link to the next page, <…?cursor=…>; rel="next"; absent on the last page */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2226,6 +2326,15 @@ export interface operations {
             };
             /** @description No valid token: send `Authorization: Bearer <token>` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2247,7 +2356,10 @@ export interface operations {
     "redrive-dead-letters": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2260,6 +2372,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2268,6 +2382,15 @@ export interface operations {
             };
             /** @description No valid token: send `Authorization: Bearer <token>` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2432,7 +2555,11 @@ export interface operations {
     };
     "list-exports": {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2442,6 +2569,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description RFC 8288 link to the next page, <…?cursor=…>; rel="next"; absent on the last page */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2450,6 +2579,15 @@ export interface operations {
             };
             /** @description No valid token: send `Authorization: Bearer <token>` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2580,7 +2718,10 @@ export interface operations {
     "pause-queue": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Queue name */
                 name: string;
@@ -2592,6 +2733,8 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2616,6 +2759,15 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2646,7 +2798,10 @@ export interface operations {
     "resume-queue": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Queue name */
                 name: string;
@@ -2658,6 +2813,8 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2689,6 +2846,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Unprocessable Entity */
             422: {
                 headers: {
@@ -2711,7 +2877,11 @@ export interface operations {
     };
     "list-schedules": {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2721,6 +2891,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description RFC 8288 link to the next page, <…?cursor=…>; rel="next"; absent on the last page */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2729,6 +2901,15 @@ export interface operations {
             };
             /** @description No valid token: send `Authorization: Bearer <token>` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2750,7 +2931,10 @@ export interface operations {
     "create-schedule": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2764,6 +2948,8 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2838,7 +3024,10 @@ export interface operations {
     "get-schedule": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags from earlier responses; when one still matches, the answer is 304 with no body */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: number;
             };
@@ -2849,64 +3038,18 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description Weak validator of the body, leaving out wait_seconds and run_seconds (they grow with the clock): send it back in If-None-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Schedule"];
                 };
             };
-            /** @description No valid token: send `Authorization: Bearer <token>` */
-            401: {
+            /** @description Not Modified: an If-None-Match ETag still matches; no body */
+            304: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ErrorModel"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ErrorModel"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ErrorModel"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ErrorModel"];
-                };
-            };
-        };
-    };
-    "delete-schedule": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description No Content */
-            204: {
-                headers: {
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2949,10 +3092,83 @@ export interface operations {
             };
         };
     };
+    "delete-schedule": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
     "update-schedule": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -2967,6 +3183,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3169,7 +3387,10 @@ export interface operations {
                 /** @description next_cursor of the previous page */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description ETags from earlier responses; when one still matches, the answer is 304 with no body */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3178,14 +3399,35 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description Weak validator of the body, leaving out wait_seconds and run_seconds (they grow with the clock): send it back in If-None-Match */
+                    ETag?: string;
+                    /** @description RFC 8288 link to the next page, <…?cursor=…>; rel="next"; absent on the last page */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TaskPage"];
                 };
             };
+            /** @description Not Modified: an If-None-Match ETag still matches; no body */
+            304: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description No valid token: send `Authorization: Bearer <token>` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3207,7 +3449,10 @@ export interface operations {
     "create-task": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3230,7 +3475,15 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     Location?: string;
+                    /** @description Tasks you may start in a burst (the bucket refills this many a minute); absent when no limit applies to you */
+                    "RateLimit-Limit"?: number;
+                    /** @description Tasks you may start now */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the bucket is full again */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3264,6 +3517,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Request Entity Too Large */
             413: {
                 headers: {
@@ -3285,6 +3547,12 @@ export interface operations {
             /** @description Too Many Requests */
             429: {
                 headers: {
+                    /** @description Tasks you may start in a burst (the bucket refills this many a minute); absent when no limit applies to you */
+                    "RateLimit-Limit"?: number;
+                    /** @description Tasks you may start now */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the bucket is full again */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3305,7 +3573,10 @@ export interface operations {
     "cancel-tasks": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3318,6 +3589,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3326,6 +3599,15 @@ export interface operations {
             };
             /** @description No valid token: send `Authorization: Bearer <token>` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3356,7 +3638,10 @@ export interface operations {
     "retry-tasks": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3369,6 +3654,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3377,6 +3664,15 @@ export interface operations {
             };
             /** @description No valid token: send `Authorization: Bearer <token>` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3407,7 +3703,10 @@ export interface operations {
     "get-task": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags from earlier responses; when one still matches, the answer is 304 with no body */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description Task id */
                 id: number;
@@ -3419,11 +3718,21 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description Weak validator of the body, leaving out wait_seconds and run_seconds (they grow with the clock): send it back in If-None-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Task"];
                 };
+            };
+            /** @description Not Modified: an If-None-Match ETag still matches; no body */
+            304: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description No valid token: send `Authorization: Bearer <token>` */
             401: {
@@ -3466,7 +3775,10 @@ export interface operations {
     "cancel-task": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Task id */
                 id: number;
@@ -3478,6 +3790,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3639,7 +3953,10 @@ export interface operations {
     "retry-task": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Task id */
                 id: number;
@@ -3651,6 +3968,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3722,6 +4041,15 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Internal error (the detail is logged, never sent) */
             500: {
                 headers: {
@@ -3749,6 +4077,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
             /** @description Internal Server Error */

@@ -173,7 +173,8 @@ func registerAccounts(api huma.API, d Deps) {
 	tags := []string{"Accounts"}
 	huma.Register(api, huma.Operation{
 		OperationID: "list-accounts", Method: http.MethodGet, Path: Prefix + "/accounts",
-		Summary: "List your Gmail accounts", Tags: tags, Security: bearer,
+		Summary: "List your Gmail accounts", Description: "Your connected mailboxes with their status (connected, needs_reauth, disconnected), scopes and sync times. Tokens are never returned.",
+		Tags: tags, Security: bearer,
 	}, func(ctx context.Context, in *PageInput) (*AccountListOutput, error) {
 		as, err := d.Accounts.List(ctx, principal(ctx).UserID)
 		if err != nil {

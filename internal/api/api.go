@@ -104,6 +104,8 @@ func NewConfig(version string) huma.Config {
 		"start, watch and steer mailbox syncs, classification, bulk operations, exports and maintenance.\n\n" +
 		"Authenticate with `Authorization: Bearer <token>` (create one with `inboxq token create --user NAME`). " +
 		"Errors are RFC 9457 problem+json; another user's task is a 404."
+	cfg.Info.Contact = &huma.Contact{Name: "inboxq", URL: "https://github.com/inboxq/inboxq"}
+	cfg.Info.License = &huma.License{Name: "Proprietary", Identifier: "LicenseRef-Proprietary"}
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		securityScheme: {Type: "http", Scheme: "bearer", Description: "An inboxq API token (iq_…)"},
 	}

@@ -99,7 +99,9 @@ func (a TaskResult) MarshalJSON() ([]byte, error) { return json.RawMessage(a).Ma
 func (a *TaskResult) UnmarshalJSON(b []byte) error { return (*json.RawMessage)(a).UnmarshalJSON(b) }
 
 // Schema refers to the TaskResult component kindSchemas builds.
-func (TaskResult) Schema(huma.Registry) *huma.Schema { return &huma.Schema{Ref: schemaRef("TaskResult")} }
+func (TaskResult) Schema(huma.Registry) *huma.Schema {
+	return &huma.Schema{Ref: schemaRef("TaskResult")}
+}
 
 // healthReport is the health monitor's report as recorded (JSON), typed in
 // the document by the monitor's own report type.

@@ -19,18 +19,18 @@ import (
 // TaskEvent is a task's new state: sent when it changes, and as a snapshot
 // on connect.
 type TaskEvent struct {
-	ID          int64           `json:"id" doc:"Task id"`
-	Kind        string          `json:"kind"`
-	Queue       string          `json:"queue"`
-	State       string          `json:"state" enum:"pending,scheduled,running,cancelling,retrying,completed,failed,cancelled"`
-	Change      string          `json:"change" enum:"snapshot,created,started,requeued,scheduled,cancelling,retrying,completed,failed,cancelled" doc:"What happened"`
-	Attempt     int             `json:"attempt"`
-	MaxAttempts int             `json:"max_attempts"`
-	Priority    int             `json:"priority"`
-	Error       string          `json:"error,omitempty" doc:"The latest attempt's error (retrying, failed)"`
-	Result      TaskResult      `json:"result,omitempty" doc:"The task's output when completed (omitted when large: fetch the task)"`
-	Progress    *ProgressEvent  `json:"progress,omitempty" doc:"Latest progress (snapshots only)"`
-	At          time.Time       `json:"at"`
+	ID          int64          `json:"id" doc:"Task id"`
+	Kind        string         `json:"kind"`
+	Queue       string         `json:"queue"`
+	State       string         `json:"state" enum:"pending,scheduled,running,cancelling,retrying,completed,failed,cancelled"`
+	Change      string         `json:"change" enum:"snapshot,created,started,requeued,scheduled,cancelling,retrying,completed,failed,cancelled" doc:"What happened"`
+	Attempt     int            `json:"attempt"`
+	MaxAttempts int            `json:"max_attempts"`
+	Priority    int            `json:"priority"`
+	Error       string         `json:"error,omitempty" doc:"The latest attempt's error (retrying, failed)"`
+	Result      TaskResult     `json:"result,omitempty" doc:"The task's output when completed (omitted when large: fetch the task)"`
+	Progress    *ProgressEvent `json:"progress,omitempty" doc:"Latest progress (snapshots only)"`
+	At          time.Time      `json:"at"`
 }
 
 // ProgressEvent is a task's newly reported progress.

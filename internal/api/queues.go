@@ -176,7 +176,8 @@ func registerQueues(api huma.API, d Deps) {
 
 	huma.Register(api, huma.Operation{
 		OperationID: "mark-alerts-read", Method: http.MethodPost, Path: Prefix + "/alerts/read",
-		Summary: "Mark alerts read", Tags: []string{"Alerts"}, Security: bearer,
+		Summary: "Mark alerts read", Description: "Marks your alerts (admins: system alerts too) read; ids that are not yours are ignored. Returns how many changed.",
+		Tags: []string{"Alerts"}, Security: bearer,
 	}, func(ctx context.Context, in *MarkReadInput) (*MarkReadOutput, error) {
 		n, err := svc.MarkAlertsRead(ctx, principal(ctx), in.Body.IDs)
 		if err != nil {
@@ -189,7 +190,8 @@ func registerQueues(api huma.API, d Deps) {
 
 	huma.Register(api, huma.Operation{
 		OperationID: "get-system-health", Method: http.MethodGet, Path: Prefix + "/system/health",
-		Summary: "Latest health check (admins)", Tags: []string{"Stats"}, Security: bearer,
+		Summary: "Latest health check (admins)", Description: "What the health monitor (a system task, every minute) measured last: database latency, queue depths and waits, stuck jobs, failure rate, and the alerts it raised or resolved. 404 before its first run.",
+		Tags: []string{"Stats"}, Security: bearer,
 		Errors: []int{http.StatusForbidden, http.StatusNotFound},
 	}, func(ctx context.Context, _ *struct{}) (*SystemHealthOutput, error) {
 		if !principal(ctx).IsAdmin() {

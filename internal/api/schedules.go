@@ -116,7 +116,8 @@ func registerSchedules(api huma.API, d Deps, ks *kindSchemas) {
 
 	huma.Register(api, huma.Operation{
 		OperationID: "get-schedule", Method: http.MethodGet, Path: Prefix + "/schedules/{id}",
-		Summary: "Get a recurring task", Tags: tags, Security: bearer, Errors: []int{http.StatusNotFound},
+		Summary: "Get a recurring task", Description: "One of your schedules (admins: any), with its next and last run and the task it last started. Another user's schedule is a 404.",
+		Tags: tags, Security: bearer, Errors: []int{http.StatusNotFound},
 	}, func(ctx context.Context, in *ScheduleIDInput) (*ScheduleOutput, error) {
 		s, err := svc.Schedule(ctx, principal(ctx), in.ID)
 		if err != nil {

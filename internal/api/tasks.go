@@ -178,7 +178,8 @@ func registerTasks(api huma.API, d Deps, ks *kindSchemas) {
 
 	huma.Register(api, huma.Operation{
 		OperationID: "get-task", Method: http.MethodGet, Path: Prefix + "/tasks/{id}",
-		Summary: "Get a task", Tags: tags, Security: bearer, Errors: []int{http.StatusNotFound},
+		Summary: "Get a task", Description: "One of your tasks (admins: any): its state, attempts and their errors, progress, timing, typed args and result. Another user's task is a 404.",
+		Tags: tags, Security: bearer, Errors: []int{http.StatusNotFound},
 	}, func(ctx context.Context, in *TaskIDInput) (*TaskOutput, error) {
 		t, err := svc.Get(ctx, principal(ctx), in.ID)
 		if err != nil {

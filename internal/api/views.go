@@ -9,25 +9,25 @@ import (
 
 // Task is a task as the API shows it.
 type Task struct {
-	ID          int64           `json:"id" doc:"Task id"`
-	Kind        string          `json:"kind" doc:"What the task does"`
-	Queue       string          `json:"queue"`
-	Owner       string          `json:"owner,omitempty" doc:"Owner's user name; empty for system tasks"`
-	Priority    int             `json:"priority" minimum:"1" maximum:"4" doc:"1 is the highest"`
-	State       TaskState       `json:"state"`
-	Attempt     int             `json:"attempt" doc:"Attempts started so far"`
-	MaxAttempts int             `json:"max_attempts"`
-	Errors      []AttemptError  `json:"errors" doc:"One entry per failed attempt, oldest first"`
-	Args        TaskArgs        `json:"args" doc:"The kind's arguments (the args schema of its kind)"`
-	Result      TaskResult      `json:"result,omitempty" doc:"What the task recorded as its output (the result schema of its kind); absent until it completes"`
-	CreatedAt   time.Time       `json:"created_at"`
-	ScheduledAt time.Time       `json:"scheduled_at" doc:"When it became (or becomes) eligible to run"`
-	StartedAt   *time.Time      `json:"started_at,omitempty" doc:"When its latest attempt started"`
-	FinishedAt  *time.Time      `json:"finished_at,omitempty"`
-	WaitSeconds float64         `json:"wait_seconds" doc:"Time spent queued before its latest attempt (so far)"`
-	RunSeconds  float64         `json:"run_seconds" doc:"Run time of its latest attempt (so far)"`
-	ScheduleID  *int64          `json:"schedule_id,omitempty" doc:"The schedule that started it"`
-	Progress    *ProgressEvent  `json:"progress,omitempty" doc:"What the worker last reported: done, total, percent, stage, message, rate and ETA"`
+	ID          int64          `json:"id" doc:"Task id"`
+	Kind        string         `json:"kind" doc:"What the task does"`
+	Queue       string         `json:"queue"`
+	Owner       string         `json:"owner,omitempty" doc:"Owner's user name; empty for system tasks"`
+	Priority    int            `json:"priority" minimum:"1" maximum:"4" doc:"1 is the highest"`
+	State       TaskState      `json:"state"`
+	Attempt     int            `json:"attempt" doc:"Attempts started so far"`
+	MaxAttempts int            `json:"max_attempts"`
+	Errors      []AttemptError `json:"errors" doc:"One entry per failed attempt, oldest first"`
+	Args        TaskArgs       `json:"args" doc:"The kind's arguments (the args schema of its kind)"`
+	Result      TaskResult     `json:"result,omitempty" doc:"What the task recorded as its output (the result schema of its kind); absent until it completes"`
+	CreatedAt   time.Time      `json:"created_at"`
+	ScheduledAt time.Time      `json:"scheduled_at" doc:"When it became (or becomes) eligible to run"`
+	StartedAt   *time.Time     `json:"started_at,omitempty" doc:"When its latest attempt started"`
+	FinishedAt  *time.Time     `json:"finished_at,omitempty"`
+	WaitSeconds float64        `json:"wait_seconds" doc:"Time spent queued before its latest attempt (so far)"`
+	RunSeconds  float64        `json:"run_seconds" doc:"Run time of its latest attempt (so far)"`
+	ScheduleID  *int64         `json:"schedule_id,omitempty" doc:"The schedule that started it"`
+	Progress    *ProgressEvent `json:"progress,omitempty" doc:"What the worker last reported: done, total, percent, stage, message, rate and ETA"`
 }
 
 // AttemptError is one failed attempt.
@@ -65,20 +65,20 @@ func taskViews(ts []inbox.Task) []Task {
 
 // Schedule is a recurring task as the API shows it.
 type Schedule struct {
-	ID         int64           `json:"id"`
-	Owner      string          `json:"owner,omitempty" doc:"Owner's user name; empty for built-in schedules"`
-	Name       string          `json:"name"`
-	Cron       string          `json:"cron" doc:"Cron expression: five fields, an optional leading seconds field, or @hourly / @every 10m"`
-	Timezone   string          `json:"timezone" doc:"IANA time zone the cron expression is read in"`
-	Kind       string          `json:"kind"`
-	Args       TaskArgs        `json:"args" doc:"The args each task gets (the args schema of its kind)"`
-	Priority   int             `json:"priority" minimum:"1" maximum:"4" doc:"Priority of the tasks it starts"`
-	Enabled    bool            `json:"enabled"`
-	NextRunAt  *time.Time      `json:"next_run_at,omitempty" doc:"Next tick; absent when disabled"`
-	LastRunAt  *time.Time      `json:"last_run_at,omitempty"`
-	LastTaskID *int64          `json:"last_task_id,omitempty" doc:"The task started at the last tick"`
-	CreatedAt  time.Time       `json:"created_at"`
-	UpdatedAt  time.Time       `json:"updated_at"`
+	ID         int64      `json:"id"`
+	Owner      string     `json:"owner,omitempty" doc:"Owner's user name; empty for built-in schedules"`
+	Name       string     `json:"name"`
+	Cron       string     `json:"cron" doc:"Cron expression: five fields, an optional leading seconds field, or @hourly / @every 10m"`
+	Timezone   string     `json:"timezone" doc:"IANA time zone the cron expression is read in"`
+	Kind       string     `json:"kind"`
+	Args       TaskArgs   `json:"args" doc:"The args each task gets (the args schema of its kind)"`
+	Priority   int        `json:"priority" minimum:"1" maximum:"4" doc:"Priority of the tasks it starts"`
+	Enabled    bool       `json:"enabled"`
+	NextRunAt  *time.Time `json:"next_run_at,omitempty" doc:"Next tick; absent when disabled"`
+	LastRunAt  *time.Time `json:"last_run_at,omitempty"`
+	LastTaskID *int64     `json:"last_task_id,omitempty" doc:"The task started at the last tick"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
 }
 
 func scheduleView(s inbox.Schedule) Schedule {

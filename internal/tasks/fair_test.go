@@ -408,4 +408,3 @@ func TestCancelStaysCheapWithJIT(t *testing.T) {
 	}
 	require.True(t, shown, "the trigger's statements were planned and shown")
 }
-

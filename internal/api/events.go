@@ -89,11 +89,46 @@ func sseEvent(e progress.Event) (string, any) {
 	}
 }
 
-var eventTypes = map[string]any{"task": TaskEvent{}, "progress": ProgressEvent{}, "alert": AlertEvent{}}
+// SnapshotEnd ends the snapshot a stream starts with when it cannot resume
+// from Last-Event-ID.
+type SnapshotEnd struct {
+	Count     int  `json:"count" doc:"How many task events the snapshot held"`
+	Truncated bool `json:"truncated" doc:"The snapshot was cut at its limit: older tasks in the window were left out (list them with list-tasks)"`
+}
+
+// The events the streams send, for the document.
+var (
+	taskStreamEvent = streamEvent{name: "task", schema: "TaskEventMessage", data: TaskEvent{},
+		doc: "A task's new state (change says what happened; snapshot: its state on connect)."}
+	progressStreamEvent = streamEvent{name: "progress", schema: "ProgressEventMessage", data: ProgressEvent{},
+		doc: "A task's newly reported progress; sent only when done, total, stage or message changed."}
+	alertStreamEvent = streamEvent{name: "alert", schema: "AlertEventMessage", data: AlertEvent{},
+		doc: "A new alert for the caller."}
+	snapshotEndStreamEvent = streamEvent{name: "snapshot_end", schema: "SnapshotEndMessage", data: SnapshotEnd{},
+		doc: "The end of the snapshot. The snapshot's task events carry no id; this one carries the stream's position " +
+			"when the snapshot was read, so a client that drops mid-snapshot reconnects with its previous id and gets the snapshot again."}
+)
+
+// resumeDoc tells clients how to read and resume a stream.
+const resumeDoc = "\n\nThe response body never ends on its own: read it incrementally, event by event (an SSE client such as EventSource, " +
+	"or a streaming read of the body), never as a whole; a client that buffers the body waits forever. " +
+	"Each event is an `event:` line naming it, a JSON `data:` line and, on most, an `id:` line. " +
+	"The stream first sends `retry: 2000` (the reconnection delay, in ms). " +
+	"To resume, send the last id received in the Last-Event-ID header (EventSource does so itself when it reconnects) " +
+	"or, from a new connection, as the `last_event_id` query parameter: the server replays what followed it while it still holds it, " +
+	"and otherwise sends a fresh snapshot: task events without ids, ended by a `snapshot_end` event that carries the id to resume from."
+
+func lastEventID(header, query string) string {
+	if header != "" {
+		return header // a reconnecting EventSource: newer than its URL's query
+	}
+	return query
+}
 
 // EventsInput opens the caller's event stream.
 type EventsInput struct {
 	LastEventID string   `header:"Last-Event-ID" doc:"Resume after this event (browsers send it when they reconnect)"`
+	LastEventQ  string   `query:"last_event_id" doc:"Resume after this event, for a new connection (a new EventSource cannot set Last-Event-ID); the header wins"`
 	AccessToken string   `query:"access_token" doc:"An events token (create-events-token) for clients that cannot set headers; a full API token is refused here"`
 	Kind        []string `query:"kind" doc:"Only tasks of these kinds"`
 }
@@ -101,7 +136,8 @@ type EventsInput struct {
 // TaskEventsInput opens one task's event stream.
 type TaskEventsInput struct {
 	ID          int64  `path:"id" minimum:"1"`
-	LastEventID string `header:"Last-Event-ID"`
+	LastEventID string `header:"Last-Event-ID" doc:"Resume after this event (browsers send it when they reconnect)"`
+	LastEventQ  string `query:"last_event_id" doc:"Resume after this event, for a new connection (a new EventSource cannot set Last-Event-ID); the header wins"`
 	AccessToken string `query:"access_token" doc:"An events token (create-events-token) for clients that cannot set headers; a full API token is refused here"`
 }
 
@@ -134,10 +170,10 @@ func registerEvents(api huma.API, d Deps) {
 		Description: "Server-Sent Events for every change of your tasks (admins: all tasks), their progress, and your alerts. " +
 			fmt.Sprintf("It starts with a snapshot of tasks in flight or finished in the last 10 minutes (the newest %d at most; ", d.snapshotTasks()) +
 			"each without arguments, and without its result when that is large: fetch the task), then streams live. " +
-			"Reconnect with Last-Event-ID to resume without gaps." + limits,
+			"It sends task, progress, alert and snapshot_end events." + resumeDoc + limits,
 		Tags: tags, Security: bearer, Metadata: map[string]any{"events": true}, Errors: []int{http.StatusTooManyRequests},
 	}
-	streamDoc(api, &opAll, eventTypes)
+	streamDoc(api, &opAll, []streamEvent{taskStreamEvent, progressStreamEvent, alertStreamEvent, snapshotEndStreamEvent})
 	huma.Register(api, opAll, func(ctx context.Context, in *EventsInput) (*huma.StreamResponse, error) {
 		p := principal(ctx)
 		release, err := slots.acquire(p.UserID)
@@ -147,10 +183,16 @@ func registerEvents(api huma.API, d Deps) {
 		return &huma.StreamResponse{Body: func(hctx huma.Context) {
 			defer release()
 			f := progress.Filter{Caller: p, Kinds: in.Kind}
-			snapshot := func(ctx context.Context) ([]progress.Event, error) {
-				ts, err := d.Tasks.Snapshot(ctx, p, 10*time.Minute, d.snapshotTasks())
+			snapshot := func(ctx context.Context) ([]progress.Event, bool, error) {
+				// One more than the limit tells whether the snapshot is cut.
+				limit := d.snapshotTasks()
+				ts, err := d.Tasks.Snapshot(ctx, p, 10*time.Minute, limit+1)
 				if err != nil {
-					return nil, err
+					return nil, false, err
+				}
+				truncated := len(ts) > limit
+				if truncated {
+					ts = ts[:limit] // newest first: the oldest goes
 				}
 				evs := make([]progress.Event, 0, len(ts))
 				for i := len(ts) - 1; i >= 0; i-- {
@@ -158,9 +200,9 @@ func registerEvents(api huma.API, d Deps) {
 						evs = append(evs, progress.SnapshotEvent(ts[i]))
 					}
 				}
-				return evs, nil
+				return evs, truncated, nil
 			}
-			serveStream(hctx, d, grant(ctx), f, in.LastEventID, snapshot, nil)
+			serveStream(hctx, d, grant(ctx), f, lastEventID(in.LastEventID, in.LastEventQ), snapshot, nil)
 		}}, nil
 	})
 
@@ -168,11 +210,12 @@ func registerEvents(api huma.API, d Deps) {
 		OperationID: "stream-task-events", Method: http.MethodGet, Path: Prefix + "/tasks/{id}/events",
 		Summary: "Stream one task's events",
 		Description: "Server-Sent Events for one task: its current state first, then every change and progress report; " +
-			"the stream ends after the task finishes." + limits,
+			"the stream ends after the task finishes. It sends task, progress and snapshot_end events (alerts go to stream-events only)." +
+			resumeDoc + limits,
 		Tags: tags, Security: bearer, Metadata: map[string]any{"events": true},
 		Errors: []int{http.StatusNotFound, http.StatusTooManyRequests},
 	}
-	streamDoc(api, &opOne, eventTypes)
+	streamDoc(api, &opOne, []streamEvent{taskStreamEvent, progressStreamEvent, snapshotEndStreamEvent})
 	huma.Register(api, opOne, func(ctx context.Context, in *TaskEventsInput) (*huma.StreamResponse, error) {
 		p := principal(ctx)
 		if _, err := d.Tasks.Get(ctx, p, in.ID); err != nil {
@@ -184,15 +227,15 @@ func registerEvents(api huma.API, d Deps) {
 		}
 		return &huma.StreamResponse{Body: func(hctx huma.Context) {
 			defer release()
-			snapshot := func(ctx context.Context) ([]progress.Event, error) {
+			snapshot := func(ctx context.Context) ([]progress.Event, bool, error) {
 				t, err := d.Tasks.Get(ctx, p, in.ID)
 				if err != nil {
-					return nil, err
+					return nil, false, err
 				}
-				return []progress.Event{progress.SnapshotEvent(t)}, nil
+				return []progress.Event{progress.SnapshotEvent(t)}, false, nil
 			}
 			done := func(e progress.Event) bool { return e.Task != nil && e.Task.State.Finished() }
-			serveStream(hctx, d, grant(ctx), progress.Filter{Caller: p, TaskID: in.ID}, in.LastEventID, snapshot, done)
+			serveStream(hctx, d, grant(ctx), progress.Filter{Caller: p, TaskID: in.ID}, lastEventID(in.LastEventID, in.LastEventQ), snapshot, done)
 		}}, nil
 	})
 
@@ -220,7 +263,7 @@ func registerEvents(api huma.API, d Deps) {
 // (announced by the hub, or found by the re-check at each heartbeat when
 // the announcement was missed), or the stream has lived its maximum life.
 func serveStream(hctx huma.Context, d Deps, g auth.Grant, f progress.Filter, lastID string,
-	snapshot func(context.Context) ([]progress.Event, error), done func(progress.Event) bool) {
+	snapshot func(context.Context) (evs []progress.Event, truncated bool, err error), done func(progress.Event) bool) {
 	ctx := hctx.Context()
 	_, w := humachi.Unwrap(hctx)
 	f.Tokens = g.Tokens()
@@ -233,24 +276,34 @@ func serveStream(hctx huma.Context, d Deps, g auth.Grant, f progress.Filter, las
 	}
 	// Subscribed before reading the snapshot: nothing can fall in between.
 	if !caughtUp {
-		evs, err := snapshot(ctx)
+		// The snapshot's events carry no id: a client that drops in the
+		// middle keeps the id it came with and gets the whole snapshot
+		// again. Only the closing snapshot_end carries one, the hub's
+		// position when the snapshot was read, which resumes after it.
+		evs, truncated, err := snapshot(ctx)
 		if err != nil {
 			d.Logger.WarnContext(ctx, "event_snapshot_failed", "err", err)
 			return
 		}
-		replay = evs
+		finished := false
+		for _, e := range evs {
+			name, data := sseEvent(e)
+			if s.event(name, "", data) != nil {
+				return
+			}
+			finished = finished || (done != nil && done(e))
+		}
+		if s.event(snapshotEndStreamEvent.name, cursor, SnapshotEnd{Count: len(evs), Truncated: truncated}) != nil || finished {
+			return
+		}
 	}
 	for _, e := range replay {
 		if e.Revoked != nil {
 			_ = s.comment("token revoked")
 			return
 		}
-		id := e.ID
-		if id == "" {
-			id = cursor
-		}
 		name, data := sseEvent(e)
-		if s.event(name, id, data) != nil {
+		if s.event(name, e.ID, data) != nil {
 			return
 		}
 		if done != nil && done(e) {

@@ -300,6 +300,7 @@ func TestThousandClientsLeaveNoGoroutinesBehind(t *testing.T) {
 	// One event reaches all of them.
 	create(t, s, alice, map[string]any{"kind": "test_echo", "args": map[string]any{"message": "to all"}})
 	for _, c := range clients {
+		require.Equal(t, "snapshot_end", c.Next(t, 20*time.Second).Name, "an empty snapshot, then live")
 		ev := c.Next(t, 20*time.Second)
 		require.Equal(t, "task", ev.Name)
 	}

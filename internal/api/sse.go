@@ -6,39 +6,57 @@ import (
 	"io"
 	"net/http"
 	"reflect"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 )
 
-// streamDoc documents a text/event-stream response the way Huma's sse
-// package does (an array of oneOf {event, data, id, retry}), so clients
-// generated from the document type every event. The stream itself is
-// written by stream below: it needs string event ids, comments for
-// heartbeats and per-write deadlines, which Huma's sse writer lacks.
-func streamDoc(api huma.API, op *huma.Operation, events map[string]any) {
+// streamEvent is one named event a stream sends, as the document lists it.
+type streamEvent struct {
+	name   string // the SSE event name (event: line)
+	schema string // the component that describes the whole event
+	data   any    // the payload (data: line, JSON)
+	doc    string
+}
+
+// streamDoc documents a text/event-stream response so that clients can be
+// generated from it: the response schema describes one event (what OpenAPI
+// 3.2 calls the itemSchema of a sequential media type), a oneOf of one
+// component per event name, each with a const "event" discriminator and its
+// "data" payload. openapi-typescript makes that a discriminated union.
+// It is deliberately not an array (as Huma's sse.Register writes it), which
+// generators read as "each item is a list of events". The stream itself is
+// written by stream below: it needs string event ids, events without ids,
+// comments for heartbeats and per-write deadlines, which Huma's sse writer
+// lacks.
+func streamDoc(api huma.API, op *huma.Operation, events []streamEvent) {
+	reg := api.OpenAPI().Components.Schemas
 	var variants []*huma.Schema
-	for name, v := range events {
-		variants = append(variants, &huma.Schema{
-			Title: "Event " + name,
-			Type:  huma.TypeObject,
+	mapping := map[string]string{}
+	for _, e := range events {
+		ref := "#/components/schemas/" + e.schema
+		reg.Map()[e.schema] = &huma.Schema{
+			Type:        huma.TypeObject,
+			Description: e.doc,
 			Properties: map[string]*huma.Schema{
-				"id":    {Type: huma.TypeString, Description: "Event id; send it back as Last-Event-ID to resume."},
-				"event": {Type: huma.TypeString, Description: "The event name.", Extensions: map[string]any{"const": name}},
-				"data":  api.OpenAPI().Components.Schemas.Schema(reflect.TypeOf(v), true, name),
-				"retry": {Type: huma.TypeInteger, Description: "Reconnection delay hint in milliseconds."},
+				"event": {Type: huma.TypeString, Description: "The event name (the event: line).", Extensions: map[string]any{"const": e.name}},
+				"data":  reg.Schema(reflect.TypeOf(e.data), true, e.name),
+				"id": {Type: huma.TypeString, Description: "The event id (the id: line), when it has one; " +
+					"send the last one received back as Last-Event-ID (or last_event_id) to resume after it."},
+				"retry": {Type: huma.TypeInteger, Description: "Reconnection delay hint in milliseconds (the retry: line)."},
 			},
-			Required: []string{"data", "event"},
-		})
+			Required: []string{"event", "data"},
+		}
+		variants = append(variants, &huma.Schema{Ref: ref})
+		mapping[e.name] = ref
 	}
-	slices.SortFunc(variants, func(a, b *huma.Schema) int { return strings.Compare(a.Title, b.Title) })
 	op.Responses = map[string]*huma.Response{"200": {
-		Description: "A stream of Server-Sent Events. A comment line is sent about every 15 s as a heartbeat.",
+		Description: "An endless stream of Server-Sent Events (text/event-stream): read it incrementally, never as a whole. " +
+			"The schema describes one event; the stream is a sequence of them, with a comment line about every 15 s as a heartbeat.",
 		Content: map[string]*huma.MediaType{"text/event-stream": {Schema: &huma.Schema{
-			Title: "Server Sent Events", Type: huma.TypeArray,
-			Items: &huma.Schema{Extensions: map[string]any{"oneOf": variants}},
+			Title:         "Server-Sent Event",
+			OneOf:         variants,
+			Discriminator: &huma.Discriminator{PropertyName: "event", Mapping: mapping},
 		}}},
 	}}
 }

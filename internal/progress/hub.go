@@ -168,7 +168,8 @@ type Filter struct {
 	// Caller is who subscribes: users get their own events; admins get
 	// every task's, and the system alerts.
 	Caller inbox.Principal
-	// TaskID, when set, limits events to one task.
+	// TaskID, when set, limits events to one task's changes and progress
+	// (no alerts, even about the task).
 	TaskID int64
 	// Kinds, when set, limits task and progress events to these kinds.
 	Kinds []string
@@ -182,8 +183,8 @@ func (f Filter) match(e Event) bool {
 	if e.Revoked != nil {
 		return slices.Contains(f.Tokens, e.Revoked.ID)
 	}
-	if f.TaskID != 0 && e.TaskID() != f.TaskID {
-		return false
+	if f.TaskID != 0 && (e.TaskID() != f.TaskID || e.Alert != nil) {
+		return false // a task's stream: its changes and progress; alerts go to the caller's stream
 	}
 	if len(f.Kinds) > 0 && e.Alert == nil {
 		found := false

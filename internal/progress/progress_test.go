@@ -104,6 +104,37 @@ func TestReporterCoalescesAndAlwaysWritesTheLatest(t *testing.T) {
 	}))
 }
 
+func TestRepeatedNumbersRaiseOneProgressEvent(t *testing.T) {
+	t.Parallel()
+	s := inboxqtest.TestSchema(t)
+	st := store.New(s.Pool)
+	id := insertJob(t, s, 7)
+	conn := listen(t, s)
+
+	mw := &progress.Middleware{Store: st, Interval: time.Millisecond, Logger: inboxqtest.Logger(t)}
+	require.NoError(t, mw.Work(context.Background(), jobRow(t, s, id), func(ctx context.Context) error {
+		r := progress.From(ctx)
+		// A page fetch that reports where it is, twice, with nothing new
+		// in between (the final flush would write the second).
+		for range 2 {
+			r.SetTotal(29)
+			r.Set(3)
+			r.Stage("fetching", "page 3")
+			r.Flush(ctx)
+		}
+		return nil
+	}))
+
+	var progressNotes []map[string]any
+	for _, n := range drain(t, conn, 300*time.Millisecond) {
+		if n["t"] == "progress" {
+			progressNotes = append(progressNotes, n)
+		}
+	}
+	require.Len(t, progressNotes, 1, "the same numbers reported again show a client nothing new")
+	require.EqualValues(t, 3, progressNotes[0]["done"])
+}
+
 func TestJobsWithoutReportsWriteNothing(t *testing.T) {
 	t.Parallel()
 	s := inboxqtest.TestSchema(t)

@@ -50,6 +50,10 @@ type Reporter struct {
 	rateDone  int64
 	rateAt    time.Time
 	loaded    bool
+	// written is what the last write stored: a write that would show a
+	// client nothing new (same done, total, stage and message) is skipped,
+	// so it raises no event.
+	written *inbox.Progress
 }
 
 func newReporter(ctx context.Context, st *store.Store, w *Writer, job *rivertype.JobRow, every time.Duration, logger *slog.Logger) *Reporter {
@@ -83,6 +87,7 @@ func (r *Reporter) loadLocked() {
 		r.cur = prev
 		r.cur.Rate = 0
 		r.rateDone = prev.Done
+		r.written = &prev
 	}
 }
 
@@ -163,6 +168,12 @@ func (r *Reporter) Flush(ctx context.Context) {
 // stored. A failed write is logged, not returned: progress must never fail
 // the work it describes.
 func (r *Reporter) writeLocked(ctx context.Context, wait bool) {
+	if r.written != nil && sameVisible(*r.written, r.cur) {
+		// Nothing a client shows changed (a report repeated the numbers):
+		// no write, no event. The rate is left as last written.
+		r.dirty = false
+		return
+	}
 	now := time.Now()
 	if dt := now.Sub(r.rateAt).Seconds(); dt >= 0.05 {
 		inst := float64(r.cur.Done-r.rateDone) / dt
@@ -188,6 +199,15 @@ func (r *Reporter) writeLocked(ctx context.Context, wait bool) {
 		return
 	}
 	r.dirty, r.lastWrite = false, now
+	written := r.cur
+	r.written = &written
+}
+
+// sameVisible reports whether two progress reports show the same: done,
+// total, stage and message (rate and time alone change every write).
+func sameVisible(a, b inbox.Progress) bool {
+	return a.Done == b.Done && a.Stage == b.Stage && a.Message == b.Message &&
+		(a.Total == nil) == (b.Total == nil) && (a.Total == nil || *a.Total == *b.Total)
 }
 
 type reporterKey struct{}

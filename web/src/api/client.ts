@@ -3,7 +3,7 @@
 import createClient, { type Middleware } from "openapi-fetch";
 import { expireSession, getToken } from "../auth/session";
 import { limitMessage, parseRetryAfter } from "../lib/limits";
-import type { components, operations, paths } from "./schema";
+import type { components, paths } from "./schema";
 
 export type Schemas = components["schemas"];
 export type Task = Schemas["Task"];
@@ -19,10 +19,6 @@ export type BulkResult = Schemas["BulkOutcome"];
 export type ThroughputPoint = Schemas["ThroughputPoint"];
 export type SystemHealth = Schemas["SystemHealth"];
 export type ErrorDetail = Schemas["ErrorDetail"];
-
-/** One Server-Sent Event of the event streams, typed from the document. */
-export type StreamEvent =
-  operations["stream-events"]["responses"][200]["content"]["text/event-stream"][number];
 
 export const TASK_STATES: readonly TaskState[] = [
   "pending",

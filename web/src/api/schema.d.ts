@@ -11,7 +11,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List your Gmail accounts */
+        /**
+         * List your Gmail accounts
+         * @description Your connected mailboxes with their status (connected, needs_reauth, disconnected), scopes and sync times. Tokens are never returned.
+         */
         get: operations["list-accounts"];
         put?: never;
         post?: never;
@@ -130,7 +133,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Mark alerts read */
+        /**
+         * Mark alerts read
+         * @description Marks your alerts (admins: system alerts too) read; ids that are not yours are ignored. Returns how many changed.
+         */
         post: operations["mark-alerts-read"];
         delete?: never;
         options?: never;
@@ -187,7 +193,9 @@ export interface paths {
         };
         /**
          * Stream your tasks' events
-         * @description Server-Sent Events for every change of your tasks (admins: all tasks), their progress, and your alerts. It starts with a snapshot of tasks in flight or finished in the last 10 minutes (the newest 200 at most; each without arguments, and without its result when that is large: fetch the task), then streams live. Reconnect with Last-Event-ID to resume without gaps.
+         * @description Server-Sent Events for every change of your tasks (admins: all tasks), their progress, and your alerts. It starts with a snapshot of tasks in flight or finished in the last 10 minutes (the newest 200 at most; each without arguments, and without its result when that is large: fetch the task), then streams live. It sends task, progress, alert and snapshot_end events.
+         *
+         *     The response body never ends on its own: read it incrementally, event by event (an SSE client such as EventSource, or a streaming read of the body), never as a whole; a client that buffers the body waits forever. Each event is an `event:` line naming it, a JSON `data:` line and, on most, an `id:` line. The stream first sends `retry: 2000` (the reconnection delay, in ms). To resume, send the last id received in the Last-Event-ID header (EventSource does so itself when it reconnects) or, from a new connection, as the `last_event_id` query parameter: the server replays what followed it while it still holds it, and otherwise sends a fresh snapshot: task events without ids, ended by a `snapshot_end` event that carries the id to resume from.
          *
          *     Limits: each user may hold 10 open event streams per server process (both operations count; admins too); one more is refused with 429 and Retry-After. A stream ends when the token it was opened with, or the API token that minted that events token, is revoked or expires, and after at most 1h: the server then sends a retry hint and closes it, and the client reconnects with a fresh token.
          */
@@ -351,7 +359,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a recurring task */
+        /**
+         * Get a recurring task
+         * @description One of your schedules (admins: any), with its next and last run and the task it last started. Another user's schedule is a 404.
+         */
         get: operations["get-schedule"];
         put?: never;
         post?: never;
@@ -396,7 +407,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Latest health check (admins) */
+        /**
+         * Latest health check (admins)
+         * @description What the health monitor (a system task, every minute) measured last: database latency, queue depths and waits, stuck jobs, failure rate, and the alerts it raised or resolved. 404 before its first run.
+         */
         get: operations["get-system-health"];
         put?: never;
         post?: never;
@@ -497,7 +511,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a task */
+        /**
+         * Get a task
+         * @description One of your tasks (admins: any): its state, attempts and their errors, progress, timing, typed args and result. Another user's task is a 404.
+         */
         get: operations["get-task"];
         put?: never;
         post?: never;
@@ -536,7 +553,9 @@ export interface paths {
         };
         /**
          * Stream one task's events
-         * @description Server-Sent Events for one task: its current state first, then every change and progress report; the stream ends after the task finishes.
+         * @description Server-Sent Events for one task: its current state first, then every change and progress report; the stream ends after the task finishes. It sends task, progress and snapshot_end events (alerts go to stream-events only).
+         *
+         *     The response body never ends on its own: read it incrementally, event by event (an SSE client such as EventSource, or a streaming read of the body), never as a whole; a client that buffers the body waits forever. Each event is an `event:` line naming it, a JSON `data:` line and, on most, an `id:` line. The stream first sends `retry: 2000` (the reconnection delay, in ms). To resume, send the last id received in the Last-Event-ID header (EventSource does so itself when it reconnects) or, from a new connection, as the `last_event_id` query parameter: the server replays what followed it while it still holds it, and otherwise sends a fresh snapshot: task events without ids, ended by a `snapshot_end` event that carries the id to resume from.
          *
          *     Limits: each user may hold 10 open event streams per server process (both operations count; admins too); one more is refused with 429 and Retry-After. A stream ends when the token it was opened with, or the API token that minted that events token, is revoked or expires, and after at most 1h: the server then sends a retry hint and closes it, and the client reconnects with a fresh token.
          */
@@ -672,6 +691,19 @@ export interface components {
             /** Format: int64 */
             task_id?: number;
             title: string;
+        };
+        /** @description A new alert for the caller. */
+        AlertEventMessage: {
+            data: components["schemas"]["AlertEvent"];
+            /**
+             * @description The event name (the event: line). (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            event: "alert";
+            /** @description The event id (the id: line), when it has one; send the last one received back as Last-Event-ID (or last_event_id) to resume after it. */
+            id?: string;
+            /** @description Reconnection delay hint in milliseconds (the retry: line). */
+            retry?: number;
         };
         AlertPage: {
             alerts: components["schemas"]["Alert"][] | null;
@@ -1280,6 +1312,19 @@ export interface components {
              */
             total?: number;
         };
+        /** @description A task's newly reported progress; sent only when done, total, stage or message changed. */
+        ProgressEventMessage: {
+            data: components["schemas"]["ProgressEvent"];
+            /**
+             * @description The event name (the event: line). (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            event: "progress";
+            /** @description The event id (the id: line), when it has one; send the last one received back as Last-Event-ID (or last_event_id) to resume after it. */
+            id?: string;
+            /** @description Reconnection delay hint in milliseconds (the retry: line). */
+            retry?: number;
+        };
         Queue: {
             /**
              * Format: int64
@@ -1674,6 +1719,28 @@ export interface components {
             id: number;
             reason: string;
         };
+        SnapshotEnd: {
+            /**
+             * Format: int64
+             * @description How many task events the snapshot held
+             */
+            count: number;
+            /** @description The snapshot was cut at its limit: older tasks in the window were left out (list them with list-tasks) */
+            truncated: boolean;
+        };
+        /** @description The end of the snapshot. The snapshot's task events carry no id; this one carries the stream's position when the snapshot was read, so a client that drops mid-snapshot reconnects with its previous id and gets the snapshot again. */
+        SnapshotEndMessage: {
+            data: components["schemas"]["SnapshotEnd"];
+            /**
+             * @description The event name (the event: line). (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            event: "snapshot_end";
+            /** @description The event id (the id: line), when it has one; send the last one received back as Last-Event-ID (or last_event_id) to resume after it. */
+            id?: string;
+            /** @description Reconnection delay hint in milliseconds (the retry: line). */
+            retry?: number;
+        };
         Stats: {
             /** @description Tasks by kind, queue and state */
             counts: components["schemas"]["TaskCount"][] | null;
@@ -1815,6 +1882,19 @@ export interface components {
             result?: components["schemas"]["TaskResult"];
             /** @enum {string} */
             state: "pending" | "scheduled" | "running" | "cancelling" | "retrying" | "completed" | "failed" | "cancelled";
+        };
+        /** @description A task's new state (change says what happened; snapshot: its state on connect). */
+        TaskEventMessage: {
+            data: components["schemas"]["TaskEvent"];
+            /**
+             * @description The event name (the event: line). (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            event: "task";
+            /** @description The event id (the id: line), when it has one; send the last one received back as Last-Event-ID (or last_event_id) to resume after it. */
+            id?: string;
+            /** @description Reconnection delay hint in milliseconds (the retry: line). */
+            retry?: number;
         };
         TaskPage: {
             /** @description Pass as cursor for the next page; absent on the last page */
@@ -2421,6 +2501,8 @@ export interface operations {
     "stream-events": {
         parameters: {
             query?: {
+                /** @description Resume after this event, for a new connection (a new EventSource cannot set Last-Event-ID); the header wins */
+                last_event_id?: string;
                 /** @description An events token (create-events-token) for clients that cannot set headers; a full API token is refused here */
                 access_token?: string;
                 /** @description Only tasks of these kinds */
@@ -2435,46 +2517,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A stream of Server-Sent Events. A comment line is sent about every 15 s as a heartbeat. */
+            /** @description An endless stream of Server-Sent Events (text/event-stream): read it incrementally, never as a whole. The schema describes one event; the stream is a sequence of them, with a comment line about every 15 s as a heartbeat. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": ({
-                        data: components["schemas"]["AlertEvent"];
-                        /**
-                         * @description The event name.
-                         * @constant
-                         */
-                        event: "alert";
-                        /** @description Event id; send it back as Last-Event-ID to resume. */
-                        id?: string;
-                        /** @description Reconnection delay hint in milliseconds. */
-                        retry?: number;
-                    } | {
-                        data: components["schemas"]["ProgressEvent"];
-                        /**
-                         * @description The event name.
-                         * @constant
-                         */
-                        event: "progress";
-                        /** @description Event id; send it back as Last-Event-ID to resume. */
-                        id?: string;
-                        /** @description Reconnection delay hint in milliseconds. */
-                        retry?: number;
-                    } | {
-                        data: components["schemas"]["TaskEvent"];
-                        /**
-                         * @description The event name.
-                         * @constant
-                         */
-                        event: "task";
-                        /** @description Event id; send it back as Last-Event-ID to resume. */
-                        id?: string;
-                        /** @description Reconnection delay hint in milliseconds. */
-                        retry?: number;
-                    })[];
+                    "text/event-stream": components["schemas"]["TaskEventMessage"] | components["schemas"]["ProgressEventMessage"] | components["schemas"]["AlertEventMessage"] | components["schemas"]["SnapshotEndMessage"];
                 };
             };
             /** @description No valid token: send `Authorization: Bearer <token>` */
@@ -3848,10 +3897,13 @@ export interface operations {
     "stream-task-events": {
         parameters: {
             query?: {
+                /** @description Resume after this event, for a new connection (a new EventSource cannot set Last-Event-ID); the header wins */
+                last_event_id?: string;
                 /** @description An events token (create-events-token) for clients that cannot set headers; a full API token is refused here */
                 access_token?: string;
             };
             header?: {
+                /** @description Resume after this event (browsers send it when they reconnect) */
                 "Last-Event-ID"?: string;
             };
             path: {
@@ -3861,46 +3913,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A stream of Server-Sent Events. A comment line is sent about every 15 s as a heartbeat. */
+            /** @description An endless stream of Server-Sent Events (text/event-stream): read it incrementally, never as a whole. The schema describes one event; the stream is a sequence of them, with a comment line about every 15 s as a heartbeat. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": ({
-                        data: components["schemas"]["AlertEvent"];
-                        /**
-                         * @description The event name.
-                         * @constant
-                         */
-                        event: "alert";
-                        /** @description Event id; send it back as Last-Event-ID to resume. */
-                        id?: string;
-                        /** @description Reconnection delay hint in milliseconds. */
-                        retry?: number;
-                    } | {
-                        data: components["schemas"]["ProgressEvent"];
-                        /**
-                         * @description The event name.
-                         * @constant
-                         */
-                        event: "progress";
-                        /** @description Event id; send it back as Last-Event-ID to resume. */
-                        id?: string;
-                        /** @description Reconnection delay hint in milliseconds. */
-                        retry?: number;
-                    } | {
-                        data: components["schemas"]["TaskEvent"];
-                        /**
-                         * @description The event name.
-                         * @constant
-                         */
-                        event: "task";
-                        /** @description Event id; send it back as Last-Event-ID to resume. */
-                        id?: string;
-                        /** @description Reconnection delay hint in milliseconds. */
-                        retry?: number;
-                    })[];
+                    "text/event-stream": components["schemas"]["TaskEventMessage"] | components["schemas"]["ProgressEventMessage"] | components["schemas"]["SnapshotEndMessage"];
                 };
             };
             /** @description No valid token: send `Authorization: Bearer <token>` */

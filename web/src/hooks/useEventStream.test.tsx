@@ -7,15 +7,34 @@ class FakeEventSource {
   static instances: FakeEventSource[] = [];
   readonly url: string;
   readyState = 0;
+  closes = 0;
   onopen: (() => void) | null = null;
   onerror: (() => void) | null = null;
+  onmessage: (() => void) | null = null;
+  private readonly listeners = new Map<string, ((e: MessageEvent<string>) => void)[]>();
   constructor(url: string) {
     this.url = url;
     FakeEventSource.instances.push(this);
   }
-  addEventListener() {}
+  addEventListener(name: string, fn: (e: MessageEvent<string>) => void) {
+    this.listeners.set(name, [...(this.listeners.get(name) ?? []), fn]);
+  }
   close() {
+    this.closes++;
     this.readyState = FakeEventSource.CLOSED;
+  }
+  emit(name: string, data: unknown, lastEventId = "") {
+    for (const fn of this.listeners.get(name) ?? []) fn(new MessageEvent(name, { data: JSON.stringify(data), lastEventId }));
+  }
+  /** The connection dropped: the browser reconnects by itself. */
+  drop() {
+    this.readyState = 0;
+    this.onerror?.();
+  }
+  /** A (re)connection was refused: the browser gives up. */
+  refuse() {
+    this.readyState = FakeEventSource.CLOSED;
+    this.onerror?.();
   }
 }
 
@@ -63,11 +82,11 @@ afterEach(() => {
 describe("useEventStream", () => {
   it("waits out a 429's Retry-After before it reconnects", async () => {
     streamAnswer = () => refused({ "Retry-After": "7" });
-    const { result, unmount } = renderHook(() => useEventStream("/api/v1/events", () => {}));
+    const { result, unmount } = renderHook(() => useEventStream("/api/v1/events", "stream-events", () => {}));
     await settle();
     expect(count()).toBe(1);
 
-    act(() => last().onerror?.());
+    act(() => last().refuse());
     await settle();
     expect(probes).toEqual(["/api/v1/events"]);
     expect(result.current).toBe("reconnecting");
@@ -82,9 +101,9 @@ describe("useEventStream", () => {
 
   it("waits even when a 429 names no wait", async () => {
     streamAnswer = () => refused({});
-    const { unmount } = renderHook(() => useEventStream("/api/v1/events", () => {}));
+    const { unmount } = renderHook(() => useEventStream("/api/v1/events", "stream-events", () => {}));
     await settle();
-    act(() => last().onerror?.());
+    act(() => last().refuse());
     await settle();
     await advance(14_000);
     expect(count()).toBe(1);
@@ -94,16 +113,41 @@ describe("useEventStream", () => {
     unmount();
   });
 
-  it("reconnects a stream that had opened after the usual backoff, without a probe", async () => {
+  it("leaves a dropped connection to the browser: the same EventSource, no probe, no new token", async () => {
     streamAnswer = () => refused({ "Retry-After": "7" });
-    const { unmount } = renderHook(() => useEventStream("/api/v1/events", () => {}));
+    const { result, unmount } = renderHook(() => useEventStream("/api/v1/events", "stream-events", () => {}));
     await settle();
     act(() => last().onopen?.());
-    act(() => last().onerror?.());
+    expect(result.current).toBe("live");
+    act(() => last().drop());
+    expect(result.current).toBe("reconnecting");
+    await advance(30_000);
+    await settle();
+    expect(count()).toBe(1);
+    expect(last().closes).toBe(0);
+    expect(probes).toEqual([]);
+    act(() => last().onopen?.()); // the browser got back in, with Last-Event-ID
+    expect(result.current).toBe("live");
+    unmount();
+  });
+
+  it("opens a new EventSource with a fresh token and the last event id when the browser gives up", async () => {
+    streamAnswer = () =>
+      new Response(JSON.stringify({ status: 401, detail: "token expired" }), {
+        status: 401,
+        headers: { "Content-Type": "application/problem+json" },
+      });
+    const { unmount } = renderHook(() => useEventStream("/api/v1/events", "stream-events", () => {}));
+    await settle();
+    act(() => last().onopen?.());
+    act(() => last().emit("snapshot_end", { count: 0, truncated: false }, "ab-41"));
+    act(() => last().refuse()); // reconnecting with the expired events token was refused
+    await settle();
+    expect(probes).toEqual(["/api/v1/events"]);
     await advance(1_100);
     await settle();
-    expect(probes).toEqual([]);
     expect(count()).toBe(2);
+    expect(last().url).toBe("/api/v1/events?access_token=evt&last_event_id=ab-41");
     unmount();
   });
 
@@ -113,9 +157,9 @@ describe("useEventStream", () => {
         status: 404,
         headers: { "Content-Type": "application/problem+json" },
       });
-    const { result, unmount } = renderHook(() => useEventStream("/api/v1/tasks/9/events", () => {}));
+    const { result, unmount } = renderHook(() => useEventStream("/api/v1/tasks/9/events", "stream-task-events", () => {}));
     await settle();
-    act(() => last().onerror?.());
+    act(() => last().refuse());
     await settle();
     expect(result.current).toBe("ended");
     await advance(30_000);

@@ -36,7 +36,9 @@ class FakeEventSource {
   emit(name: string, data: unknown) {
     for (const fn of this.listeners.get(name) ?? []) fn(new MessageEvent(name, { data: JSON.stringify(data) }));
   }
-  fail() {
+  /** A reconnection was refused (the events token expired): the browser gives up. */
+  refuse() {
+    this.readyState = FakeEventSource.CLOSED;
     this.onerror?.();
   }
 }
@@ -75,6 +77,7 @@ const fetchMock = vi.fn(async (input: RequestInfo | URL) => {
     return json({ token: `evt${tokens}`, expires_at: created });
   }
   if (req.method === "GET" && path === "/api/v1/tasks/7") return json(served);
+  if (req.method === "GET" && path === "/api/v1/tasks/7/events") return json({ detail: "token expired" }, 401);
   return json({ detail: "not found" }, 404);
 });
 
@@ -151,13 +154,12 @@ describe("useTaskStatus", () => {
     expect(result.current.task?.errors).toEqual([{ attempt: 1, at: created, error: "quota exceeded" }]);
   });
 
-  it("reconnects with a fresh events token after the connection drops", async () => {
+  it("reconnects with a fresh events token when its token is refused", async () => {
     setup();
     await waitFor(() => expect(FakeEventSource.instances).toHaveLength(1));
     const first = last();
     act(() => first.open());
-    act(() => first.fail());
-    expect(first.readyState).toBe(FakeEventSource.CLOSED);
+    act(() => first.refuse());
     await waitFor(() => expect(FakeEventSource.instances).toHaveLength(2), { timeout: 3000 });
     expect(last().url).toBe("/api/v1/tasks/7/events?access_token=evt2");
   });

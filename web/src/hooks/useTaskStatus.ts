@@ -16,7 +16,7 @@ export function useTaskStatus(id: number) {
   useEffect(() => () => applier.dispose(), [applier]);
 
   const watching = query.data !== undefined && !isFinished(query.data.state);
-  const stream: StreamStatus = useEventStream(watching ? taskEventsPath(id) : null, (ev) => {
+  const stream: StreamStatus = useEventStream(watching ? taskEventsPath(id) : null, "stream-task-events", (ev) => {
     if (ev.event === "task" && ev.data.id === id) {
       applier.task(ev.data);
       return isFinished(ev.data.state);

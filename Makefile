@@ -5,7 +5,7 @@ SHELL := /usr/bin/env bash
 
 GO        ?= go
 BIN       := bin/inboxq
-GENERATED := db/river internal/store/dbsqlc web/openapi.json
+GENERATED := db/river internal/store/dbsqlc web/openapi.json internal/apiclient
 RIVER_PGX := github.com/riverqueue/river/riverdriver/riverpgxv5
 WEB_TYPES := web/src/api/schema.d.ts
 # `make run` builds the dashboard first when web/dist holds no build yet.
@@ -36,6 +36,7 @@ generate: ## regenerate River's schema copy, the sqlc code and web/openapi.json
 	chmod 644 db/river/*.sql
 	$(GO) tool sqlc generate
 	$(GO) run ./cmd/inboxq openapi > web/openapi.json
+	$(GO) tool oapi-codegen -config internal/apiclient/oapi-codegen.yaml web/openapi.json
 
 .PHONY: verify
 verify: generate ## fail when generated code is stale or go.mod is untidy
@@ -45,9 +46,12 @@ verify: generate ## fail when generated code is stale or go.mod is untidy
 		git status --short -- $(GENERATED); exit 1; fi
 
 .PHONY: lint
-lint: ## go vet and staticcheck (pinned in go.mod)
+lint: ## go vet, staticcheck (pinned in go.mod), and the API document through Redocly and Spectral (pinned in web/)
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+	@if [ ! -d web/node_modules ]; then cd web && npm ci --no-audit --no-fund; fi
+	cd web && npx redocly lint openapi.json --config redocly.yaml --format stylish
+	cd web && npx spectral lint openapi.json --ruleset .spectral.yaml --fail-severity warn
 
 .PHONY: bench
 bench: ## run the benchmarks (throughput vs raw River, latencies, Gmail) and print their figures

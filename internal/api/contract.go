@@ -210,6 +210,16 @@ func finishDocument(oapi *huma.OpenAPI) {
 		}
 	}
 	schemas := oapi.Components.Schemas.Map()
+	// Lists are never null: the server always sends [] for none. (Huma marks
+	// arrays nullable by default, which generated clients turn into
+	// pointers to slices.)
+	for _, s := range schemas {
+		walkSchema(s, func(s *huma.Schema) {
+			if s.Type == huma.TypeArray {
+				s.Nullable = false
+			}
+		})
+	}
 	// The body create-task answers with is a Task and one more field.
 	if _, ok := schemas["CreatedTask"]; ok {
 		schemas["CreatedTask"] = &huma.Schema{
@@ -242,6 +252,23 @@ func finishDocument(oapi *huma.OpenAPI) {
 			t.Description = "What kind of problem, for programs to act on: " + strings.Join(types, ", ") + "."
 			t.Default = nil
 			t.Examples = []any{ProblemType(http.StatusNotFound)}
+		}
+	}
+}
+
+// walkSchema calls fn on s and every schema inside it.
+func walkSchema(s *huma.Schema, fn func(*huma.Schema)) {
+	if s == nil {
+		return
+	}
+	fn(s)
+	walkSchema(s.Items, fn)
+	for _, p := range s.Properties {
+		walkSchema(p, fn)
+	}
+	for _, group := range [][]*huma.Schema{s.OneOf, s.AnyOf, s.AllOf} {
+		for _, sub := range group {
+			walkSchema(sub, fn)
 		}
 	}
 }

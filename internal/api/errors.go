@@ -30,6 +30,10 @@ func problem(ctx context.Context, logger *slog.Logger, err error) error {
 	case errors.Is(err, inbox.ErrConflict):
 		return huma.Error409Conflict(msg)
 	case errors.Is(err, inbox.ErrInvalid):
+		var fe *inbox.FieldError
+		if errors.As(err, &fe) {
+			return huma.Error422UnprocessableEntity(msg, &huma.ErrorDetail{Location: fieldLocation(fe.Field), Message: fe.Msg})
+		}
 		return huma.Error422UnprocessableEntity(msg)
 	case errors.Is(err, inbox.ErrForbidden):
 		return huma.Error403Forbidden(msg)
@@ -59,12 +63,26 @@ func detail(err error) string {
 		msg = strings.TrimSuffix(msg, ": "+s.Error())
 	}
 	if errors.Is(err, inbox.ErrNotFound) {
-		// Say what was not found, never why (it may be someone else's).
-		if i := strings.Index(msg, ":"); i > 0 {
-			return msg[:i] + ": not found"
+		// Say what was not found, never why (it may be someone else's),
+		// nor the step that looked ("getting task" → "task not found").
+		what, _, _ := strings.Cut(msg, ":")
+		words := strings.Fields(what)
+		if len(words) > 1 && strings.HasSuffix(words[0], "ing") {
+			words = words[1:]
 		}
+		return strings.Join(words, " ") + " not found"
 	}
 	return msg
+}
+
+// fieldLocation is where a domain error's field was in the request, in
+// Huma's notation: list paging reads the query, everything else the body.
+func fieldLocation(field string) string {
+	switch field {
+	case "cursor", "limit":
+		return "query." + field
+	}
+	return "body." + field
 }
 
 // limited is a 429 with Retry-After when waiting helps (RFC 6585).

@@ -89,7 +89,7 @@ func TestExportsDownloadOnlyForTheOwnerUntilExpiry(t *testing.T) {
 
 	// Another user's archive, or none, is a 404; no token is a 401.
 	p := problemOf(t, s.Do(t, http.MethodGet, e.Download, bobTok, nil), http.StatusNotFound)
-	require.Equal(t, fmt.Sprintf("export %d: not found", e.ID), p.Detail)
+	require.Equal(t, fmt.Sprintf("export %d not found", e.ID), p.Detail)
 	problemOf(t, s.Do(t, http.MethodGet, fmt.Sprintf("/api/v1/exports/%d/download", e.ID+100), aliceTok, nil), http.StatusNotFound)
 	problemOf(t, s.Do(t, http.MethodGet, e.Download, "", nil), http.StatusUnauthorized)
 	r = s.Do(t, http.MethodGet, "/api/v1/exports", bobTok, nil)

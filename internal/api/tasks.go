@@ -44,13 +44,13 @@ type TaskIDInput struct {
 
 // ListTasksInput filters and pages the task list.
 type ListTasksInput struct {
-	State       []string  `query:"state" enum:"pending,scheduled,running,cancelling,retrying,completed,failed,cancelled" doc:"Only these states (repeat or comma-separate)"`
-	Kind        []string  `query:"kind" doc:"Only these kinds"`
-	Queue       []string  `query:"queue" doc:"Only these queues"`
-	CreatedFrom time.Time `query:"created_from" doc:"Created at or after (RFC 3339)"`
-	CreatedTo   time.Time `query:"created_to" doc:"Created before (RFC 3339)"`
-	Limit       int       `query:"limit" minimum:"1" maximum:"500" default:"50"`
-	Cursor      string    `query:"cursor" maxLength:"64" doc:"next_cursor of the previous page"`
+	State       []TaskState `query:"state" doc:"Only these states (repeat or comma-separate)"`
+	Kind        []string    `query:"kind" doc:"Only these kinds"`
+	Queue       []string    `query:"queue" doc:"Only these queues"`
+	CreatedFrom time.Time   `query:"created_from" doc:"Created at or after (RFC 3339)"`
+	CreatedTo   time.Time   `query:"created_to" doc:"Created before (RFC 3339)"`
+	Limit       int         `query:"limit" minimum:"1" maximum:"500" default:"50"`
+	Cursor      string      `query:"cursor" maxLength:"64" doc:"next_cursor of the previous page"`
 }
 
 func (in ListTasksInput) filter() inbox.TaskFilter {
@@ -72,13 +72,13 @@ type TaskListOutput struct {
 // BulkInput selects tasks by ids, or by filter.
 type BulkInput struct {
 	Body struct {
-		IDs         []int64   `json:"ids,omitempty" maxItems:"1000" doc:"These tasks (at most 1000); or leave out and filter"`
-		All         bool      `json:"all,omitempty" doc:"Act on every task you can see (at most 1000 per request). Required when neither ids nor a filter is given: an empty selection is refused with 422"`
-		State       []string  `json:"state,omitempty" enum:"pending,scheduled,running,cancelling,retrying,completed,failed,cancelled"`
-		Kind        []string  `json:"kind,omitempty"`
-		Queue       []string  `json:"queue,omitempty"`
-		CreatedFrom time.Time `json:"created_from,omitempty"`
-		CreatedTo   time.Time `json:"created_to,omitempty"`
+		IDs         []int64     `json:"ids,omitempty" maxItems:"1000" doc:"These tasks (at most 1000); or leave out and filter"`
+		All         bool        `json:"all,omitempty" doc:"Act on every task you can see (at most 1000 per request). Required when neither ids nor a filter is given: an empty selection is refused with 422"`
+		State       []TaskState `json:"state,omitempty" doc:"Only tasks in these states"`
+		Kind        []string    `json:"kind,omitempty"`
+		Queue       []string    `json:"queue,omitempty"`
+		CreatedFrom time.Time   `json:"created_from,omitempty"`
+		CreatedTo   time.Time   `json:"created_to,omitempty"`
 	}
 }
 

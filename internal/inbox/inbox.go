@@ -4,7 +4,10 @@
 // layer may depend on it.
 package inbox
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors. Adapters translate their own errors into these once, at
 // their boundary; the API maps them to HTTP status codes in one place.
@@ -37,4 +40,24 @@ const (
 // Queues lists every queue inboxq works, in a stable order.
 func Queues() []string {
 	return []string{QueueSync, QueueClassify, QueueBulk, QueueMaintenance, QueueDefault}
+}
+
+// FieldError is invalid input in one named field (e.g. "cron",
+// "args.account_id", "cursor"); the API reports the field as the error's
+// location. errors.Is(err, ErrInvalid) holds.
+type FieldError struct {
+	// Field is the input's path: its name, or dotted for nested fields.
+	Field string
+	// Msg says what is wrong, as a sentence.
+	Msg string
+}
+
+func (e *FieldError) Error() string { return e.Msg }
+
+// Is makes errors.Is(err, ErrInvalid) hold.
+func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
+
+// Invalid returns a FieldError for field.
+func Invalid(field, format string, args ...any) error {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }

@@ -26,7 +26,7 @@ func RegisterBulk(reg *Registry, st *store.Store, g *gmail.Provider, logger *slo
 			return err
 		}
 		if d, ok := args.(BulkDeleteEmailsArgs); ok && d.Permanent && d.Confirm != "delete permanently" {
-			return fmt.Errorf(`permanent deletion cannot be undone: set confirm to "delete permanently": %w`, inbox.ErrInvalid)
+			return inbox.Invalid("args.confirm", `permanent deletion cannot be undone: set confirm to "delete permanently"`)
 		}
 		return checkAccount(ctx, st, owner, b.Account())
 	}
@@ -56,7 +56,7 @@ type BulkTarget struct {
 // Check refuses a target that selects nothing in particular.
 func (t BulkTarget) Check() error {
 	if len(t.IDs) == 0 && t.From == "" && t.Label == "" && t.OlderThanDays == 0 {
-		return fmt.Errorf("choose messages: ids, or at least one of from, label, older_than_days: %w", inbox.ErrInvalid)
+		return inbox.Invalid("args.target", "choose messages: ids, or at least one of from, label, older_than_days")
 	}
 	return nil
 }

@@ -49,7 +49,7 @@ func RegisterSync(reg *Registry, st *store.Store, g *gmail.Provider, logger *slo
 func checkAccount(ctx context.Context, st *store.Store, owner, account int64) error {
 	if _, err := st.AccountGet(ctx, account, &owner); err != nil {
 		if errors.Is(err, inbox.ErrNotFound) {
-			return fmt.Errorf("account %d: you have no such account: %w", account, inbox.ErrInvalid)
+			return inbox.Invalid("args.account_id", "account %d: you have no such account", account)
 		}
 		return err
 	}

@@ -47,7 +47,7 @@ func DefaultLimits() Limits {
 // requests.
 func (s *Service) checkCreate(ctx context.Context, st *store.Store, p inbox.Principal, runAt time.Time) error {
 	if !runAt.IsZero() && s.limits.RunAtHorizon > 0 && time.Until(runAt) > s.limits.RunAtHorizon {
-		return fmt.Errorf("run_at may be at most %s ahead: %w", humanDuration(s.limits.RunAtHorizon), inbox.ErrInvalid)
+		return inbox.Invalid("run_at", "run_at may be at most %s ahead", humanDuration(s.limits.RunAtHorizon))
 	}
 	if p.IsAdmin() {
 		return nil
@@ -82,7 +82,7 @@ func (s *Service) checkScheduleLimits(ctx context.Context, p inbox.Principal, ex
 	if rest, ok := strings.CutPrefix(strings.TrimSpace(expr), "@every "); ok {
 		d, err := time.ParseDuration(strings.TrimSpace(rest))
 		if err != nil || d <= 0 {
-			return fmt.Errorf("cron %q: @every needs a positive duration such as 5m: %w", expr, inbox.ErrInvalid)
+			return inbox.Invalid("cron", "cron %q: @every needs a positive duration such as 5m", expr)
 		}
 	}
 	if p.IsAdmin() {
@@ -90,7 +90,7 @@ func (s *Service) checkScheduleLimits(ctx context.Context, p inbox.Principal, ex
 	}
 	if min := s.limits.MinScheduleInterval; min > 0 {
 		if gap, ok := shortestGap(expr, tz); ok && gap < min {
-			return fmt.Errorf("cron %q fires every %s; schedules may fire at most every %s: %w", expr, humanDuration(gap), humanDuration(min), inbox.ErrInvalid)
+			return inbox.Invalid("cron", "cron %q fires every %s; schedules may fire at most every %s", expr, humanDuration(gap), humanDuration(min))
 		}
 	}
 	if n := s.limits.MaxSchedules; creating && n > 0 {

@@ -24,19 +24,19 @@ var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | 
 // schedule's next tick after now.
 func ParseCron(expr, tz string, now time.Time) (time.Time, error) {
 	if strings.Contains(expr, "TZ=") {
-		return time.Time{}, fmt.Errorf("put the time zone in the timezone field, not the cron expression: %w", inbox.ErrInvalid)
+		return time.Time{}, inbox.Invalid("cron", "put the time zone in the timezone field, not the cron expression")
 	}
 	loc, err := time.LoadLocation(tz)
 	if err != nil || tz == "" || strings.EqualFold(tz, "local") {
-		return time.Time{}, fmt.Errorf("timezone %q is not an IANA time zone such as UTC or Europe/Paris: %w", tz, inbox.ErrInvalid)
+		return time.Time{}, inbox.Invalid("timezone", "timezone %q is not an IANA time zone such as UTC or Europe/Paris", tz)
 	}
 	sched, err := cronParser.Parse(expr)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("cron %q: %s: %w", expr, err.Error(), inbox.ErrInvalid)
+		return time.Time{}, inbox.Invalid("cron", "cron %q: %s", expr, err.Error())
 	}
 	next := sched.Next(now.In(loc))
 	if next.IsZero() {
-		return time.Time{}, fmt.Errorf("cron %q never fires: %w", expr, inbox.ErrInvalid)
+		return time.Time{}, inbox.Invalid("cron", "cron %q never fires", expr)
 	}
 	return next.UTC(), nil
 }
@@ -54,13 +54,13 @@ type ScheduleParams struct {
 
 func (s *Service) checkSchedule(ctx context.Context, p inbox.Principal, sp ScheduleParams, creating bool) (*time.Time, error) {
 	if n := len(strings.TrimSpace(sp.Name)); n == 0 || n > 100 {
-		return nil, fmt.Errorf("name must be 1-100 characters: %w", inbox.ErrInvalid)
+		return nil, inbox.Invalid("name", "name must be 1-100 characters")
 	}
 	if sp.Priority < 1 || sp.Priority > 4 {
-		return nil, fmt.Errorf("priority must be 1-4: %w", inbox.ErrInvalid)
+		return nil, inbox.Invalid("priority", "priority must be 1-4")
 	}
 	if sp.Priority == 1 && !p.IsAdmin() {
-		return nil, fmt.Errorf("priority 1 is reserved for admins and system tasks; use 2 (high) to 4 (low): %w", inbox.ErrInvalid)
+		return nil, inbox.Invalid("priority", "priority 1 is reserved for admins and system tasks; use 2 (high) to 4 (low)")
 	}
 	k, err := s.ValidateArgs(p, sp.Kind, sp.Args)
 	if err != nil {

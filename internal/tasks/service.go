@@ -93,7 +93,7 @@ func (s *Service) Create(ctx context.Context, p inbox.Principal, cp CreateParams
 func (s *Service) ValidateArgs(p inbox.Principal, kind string, args json.RawMessage) (jobs.Kind, error) {
 	k, ok := s.kinds.Kind(kind)
 	if !ok {
-		return k, fmt.Errorf("unknown kind %q; valid kinds: %s: %w", kind, strings.Join(s.kinds.Names(), ", "), inbox.ErrInvalid)
+		return k, inbox.Invalid("kind", "unknown kind %q; valid kinds: %s", kind, strings.Join(s.kinds.Names(), ", "))
 	}
 	if k.AdminOnly && !p.IsAdmin() {
 		return k, fmt.Errorf("only admins may start %s tasks: %w", kind, inbox.ErrForbidden)
@@ -119,13 +119,13 @@ func (s *Service) createTx(ctx context.Context, tx pgx.Tx, st *store.Store, p in
 		}
 	}
 	if cp.Priority < 0 || cp.Priority > 4 {
-		return inbox.Task{}, false, fmt.Errorf("priority must be 1-4: %w", inbox.ErrInvalid)
+		return inbox.Task{}, false, inbox.Invalid("priority", "priority must be 1-4")
 	}
 	if cp.Priority == 1 && !p.IsAdmin() {
-		return inbox.Task{}, false, fmt.Errorf("priority 1 is reserved for admins and system tasks; use 2 (high) to 4 (low): %w", inbox.ErrInvalid)
+		return inbox.Task{}, false, inbox.Invalid("priority", "priority 1 is reserved for admins and system tasks; use 2 (high) to 4 (low)")
 	}
 	if cp.MaxAttempts < 0 || cp.MaxAttempts > 100 {
-		return inbox.Task{}, false, fmt.Errorf("max_attempts must be 1-100: %w", inbox.ErrInvalid)
+		return inbox.Task{}, false, inbox.Invalid("max_attempts", "max_attempts must be 1-100")
 	}
 	if err := s.checkCreate(ctx, st, p, cp.RunAt); err != nil {
 		return inbox.Task{}, false, err
@@ -453,7 +453,7 @@ func DecodeCursor(c string) (int64, error) {
 			return id, nil
 		}
 	}
-	return 0, fmt.Errorf("cursor %q is not one this API returned: %w", c, inbox.ErrInvalid)
+	return 0, inbox.Invalid("cursor", "cursor %q is not one this API returned", c)
 }
 
 // Snapshot returns the caller's tasks in flight and those finished within

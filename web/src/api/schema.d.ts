@@ -647,7 +647,7 @@ export interface components {
              * @description Messages seen by the last full sync
              */
             messages_total?: number;
-            scopes: string[] | null;
+            scopes: string[];
             /**
              * @description needs_reauth: Google revoked access; connect again
              * @enum {string}
@@ -655,7 +655,7 @@ export interface components {
             status: "connected" | "needs_reauth" | "disconnected";
         };
         AccountList: {
-            accounts: components["schemas"]["Account"][] | null;
+            accounts: components["schemas"]["Account"][];
             /** @description Pass as cursor for the next page; absent on the last page */
             next_cursor?: string;
         };
@@ -706,12 +706,12 @@ export interface components {
             retry?: number;
         };
         AlertPage: {
-            alerts: components["schemas"]["Alert"][] | null;
+            alerts: components["schemas"]["Alert"][];
             /** @description Pass as cursor for the next page; absent on the last page */
             next_cursor?: string;
         };
         AlertSelection: {
-            ids: number[] | null;
+            ids: number[];
         };
         AttemptError: {
             /** Format: date-time */
@@ -752,16 +752,16 @@ export interface components {
              */
             account_id: number;
             /** @description Label names to add; missing user labels are created */
-            add?: string[] | null;
+            add?: string[];
             /** @description Label names or ids to remove */
-            remove?: string[] | null;
+            remove?: string[];
             target: components["schemas"]["BulkTarget"];
         };
         BulkOutcome: {
             /** @description Tasks the action changed, as they are now */
-            changed: components["schemas"]["Task"][] | null;
+            changed: components["schemas"]["Task"][];
             /** @description Tasks left alone, with the reason */
-            skipped: components["schemas"]["SkippedTask"][] | null;
+            skipped: components["schemas"]["SkippedTask"][];
         };
         BulkResult: {
             /** Format: int64 */
@@ -773,7 +773,7 @@ export interface components {
             /** @description Sender contains this (case-insensitive) */
             from?: string;
             /** @description These messages (at most 1000, Gmail's batch size; for more, choose by sender, label or age); or leave out and filter */
-            ids?: string[] | null;
+            ids?: string[];
             /** @description Has this label id, e.g. CATEGORY_PROMOTIONS or INBOX */
             label?: string;
             /**
@@ -1089,11 +1089,11 @@ export interface components {
             /** @description Every dead letter you can see (at most 1000 per request); required when neither ids, kind nor queue is given */
             all?: boolean;
             /** @description These dead letters */
-            ids?: number[] | null;
+            ids?: number[];
             /** @description Every dead letter of these kinds */
-            kind?: string[] | null;
+            kind?: string[];
             /** @description Every dead letter in these queues */
-            queue?: string[] | null;
+            queue?: string[];
         };
         ErrorDetail: {
             /** @description Where the error occurred, e.g. 'body.items[3].tags' or 'path.thing-id' */
@@ -1110,7 +1110,7 @@ export interface components {
              */
             detail?: string;
             /** @description Optional list of individual error details */
-            errors?: components["schemas"]["ErrorDetail"][] | null;
+            errors?: components["schemas"]["ErrorDetail"][];
             /**
              * Format: uri
              * @description A URI reference that identifies the specific occurrence of the problem.
@@ -1183,7 +1183,7 @@ export interface components {
             tasks: number;
         };
         ExportList: {
-            exports: components["schemas"]["Export"][] | null;
+            exports: components["schemas"]["Export"][];
             /** @description Pass as cursor for the next page; absent on the last page */
             next_cursor?: string;
         };
@@ -1210,8 +1210,8 @@ export interface components {
             status: "ok" | "ready";
         };
         HealthReport: {
-            alerts_raised: string[] | null;
-            alerts_resolved: string[] | null;
+            alerts_raised: string[];
+            alerts_resolved: string[];
             /** Format: int64 */
             check_id: number;
             /** Format: int64 */
@@ -1224,7 +1224,7 @@ export interface components {
             failure_rate: number;
             /** Format: int64 */
             pruned_checks: number;
-            queues: components["schemas"]["QueueDepth"][] | null;
+            queues: components["schemas"]["QueueDepth"][];
             /** Format: int64 */
             stuck_jobs: number;
         };
@@ -1267,7 +1267,7 @@ export interface components {
             queue: string;
         };
         KindList: {
-            kinds: components["schemas"]["KindInfo"][] | null;
+            kinds: components["schemas"]["KindInfo"][];
         };
         MarkReadResult: {
             /** Format: int64 */
@@ -1364,7 +1364,7 @@ export interface components {
             state: string;
         };
         QueueList: {
-            queues: components["schemas"]["Queue"][] | null;
+            queues: components["schemas"]["Queue"][];
         };
         Schedule: {
             /** @description The args each task gets (the args schema of its kind) */
@@ -1631,7 +1631,7 @@ export interface components {
         ScheduleList: {
             /** @description Pass as cursor for the next page; absent on the last page */
             next_cursor?: string;
-            schedules: components["schemas"]["Schedule"][] | null;
+            schedules: components["schemas"]["Schedule"][];
         };
         /** monitor_system_health */
         ScheduleMonitorSystemHealth: {
@@ -1743,9 +1743,9 @@ export interface components {
         };
         Stats: {
             /** @description Tasks by kind, queue and state */
-            counts: components["schemas"]["TaskCount"][] | null;
+            counts: components["schemas"]["TaskCount"][];
             /** @description Completions and failures per minute over the last hour, oldest first */
-            throughput: components["schemas"]["ThroughputPoint"][] | null;
+            throughput: components["schemas"]["ThroughputPoint"][];
         };
         /** @description Refreshes the labels and metadata of every stored message, 100 per batch; forgets the ones Gmail no longer has. */
         SyncEmailMetadataArgs: {
@@ -1778,7 +1778,7 @@ export interface components {
             checked_at: string;
             /** Format: double */
             db_latency_ms: number;
-            queues: components["schemas"]["QueueDepth"][] | null;
+            queues: components["schemas"]["QueueDepth"][];
             /** @description The monitor's full report: stuck jobs, failure rate, alerts raised and resolved */
             report: components["schemas"]["HealthReport"];
         };
@@ -1793,7 +1793,7 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             /** @description One entry per failed attempt, oldest first */
-            errors: components["schemas"]["AttemptError"][] | null;
+            errors: components["schemas"]["AttemptError"][];
             /** Format: date-time */
             finished_at?: string;
             /**
@@ -1899,7 +1899,7 @@ export interface components {
         TaskPage: {
             /** @description Pass as cursor for the next page; absent on the last page */
             next_cursor?: string;
-            tasks: components["schemas"]["Task"][] | null;
+            tasks: components["schemas"]["Task"][];
         };
         /** @description What a task recorded when it completed: the result schema of its kind. */
         TaskResult: components["schemas"]["ExportResult"] | components["schemas"]["BulkResult"] | components["schemas"]["CleanupTokensResult"] | components["schemas"]["UpkeepResult"] | components["schemas"]["IncrementalResult"] | components["schemas"]["HealthReport"] | components["schemas"]["SyncResult"];
@@ -1911,10 +1911,11 @@ export interface components {
             /** Format: date-time */
             created_to?: string;
             /** @description These tasks (at most 1000); or leave out and filter */
-            ids?: number[] | null;
-            kind?: string[] | null;
-            queue?: string[] | null;
-            state?: ("pending" | "scheduled" | "running" | "cancelling" | "retrying" | "completed" | "failed" | "cancelled")[] | null;
+            ids?: number[];
+            kind?: string[];
+            queue?: string[];
+            /** @description Only tasks in these states */
+            state?: components["schemas"]["TaskState"][];
         };
         /**
          * @description A task's state: pending (queued, or waiting for your fair share of a queue), scheduled (waiting for its time), running, cancelling (asked to stop, its worker has not yet), retrying (failed, will run again), completed, failed (attempts exhausted or gave up), cancelled.
@@ -3423,7 +3424,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only these states (repeat or comma-separate) */
-                state?: ("pending" | "scheduled" | "running" | "cancelling" | "retrying" | "completed" | "failed" | "cancelled")[] | null;
+                state?: components["schemas"]["TaskState"][] | null;
                 /** @description Only these kinds */
                 kind?: string[] | null;
                 /** @description Only these queues */

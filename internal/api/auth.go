@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -96,6 +98,16 @@ func authenticate(api huma.API, d Deps) func(huma.Context, func(huma.Context)) {
 			g, err = d.Auth.AuthenticateEvents(hctx.Context(), header)
 		default:
 			g, err = d.Auth.AuthenticateToken(hctx.Context(), header)
+		}
+		if err != nil && !errors.Is(err, auth.ErrUnauthenticated) {
+			// Not a bad token: the database could not say (an outage). A
+			// 401 here would sign every user out; a 503 keeps the session.
+			if d.Logger != nil {
+				d.Logger.WarnContext(hctx.Context(), "authentication_unavailable", slog.Any("err", err))
+			}
+			hctx.SetHeader("Retry-After", "5")
+			_ = huma.WriteErr(api, hctx, http.StatusServiceUnavailable, "the service cannot check tokens right now; try again shortly")
+			return
 		}
 		if err != nil {
 			hctx.SetHeader("WWW-Authenticate", `Bearer realm="inboxq"`)

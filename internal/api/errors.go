@@ -43,7 +43,7 @@ func problem(ctx context.Context, logger *slog.Logger, err error) error {
 		return huma.NewError(499, "request cancelled")
 	case errors.Is(err, inbox.ErrUnavailable):
 		logger.WarnContext(ctx, "unavailable", slog.Any("err", err))
-		return huma.Error503ServiceUnavailable("service unavailable, try again")
+		return unavailable()
 	}
 	var se huma.StatusError
 	if errors.As(err, &se) {
@@ -94,4 +94,11 @@ func limited(err error, msg string) error {
 		return huma.ErrorWithHeaders(e, http.Header{"Retry-After": {strconv.Itoa(secs)}})
 	}
 	return e
+}
+
+// unavailable is the 503 of an outage (the database unreachable or
+// restarting): a client keeps its session and tries again.
+func unavailable() error {
+	return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable("the service cannot reach its database right now; try again shortly"),
+		http.Header{"Retry-After": {"5"}})
 }

@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -47,6 +51,9 @@ func translate(err error, what string) error {
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("%s: %w", what, inbox.ErrNotFound)
+	}
+	if Unavailable(err) {
+		return fmt.Errorf("%s: %w: %w", what, inbox.ErrUnavailable, err)
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -152,4 +159,22 @@ func secondsToDuration(s float64) time.Duration { return time.Duration(s * float
 func (s *Store) CurrentSchema(ctx context.Context) (string, error) {
 	name, err := s.q.CurrentSchema(ctx)
 	return name, translate(err, "reading current schema")
+}
+
+// Unavailable reports whether err means the database cannot be reached or
+// is restarting (no connection, a connection lost, the server shutting down
+// or starting up), as opposed to a statement's own failure.
+func Unavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || pgconn.Timeout(err) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Class 08: connection exception; 57P01-03: admin shutdown, crash
+		// shutdown, cannot connect now.
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
 }

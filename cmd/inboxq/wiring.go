@@ -217,11 +217,15 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 	}
 
 	// Shutdown.
+	var failed error
 	select {
 	case <-ctx.Done():
 		logger.InfoContext(ctx, "stopping", slog.Duration("timeout", cfg.ShutdownTimeout))
 	case err := <-serveErr:
+		// The API is gone: stop everything and exit non-zero, so that a
+		// supervisor restarts the process instead of keeping a deaf one.
 		logger.ErrorContext(ctx, "http_server_failed", slog.Any("err", err))
+		failed = fmt.Errorf("http server: %w", err)
 	}
 	if srv != nil {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
@@ -234,7 +238,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 	stopBackground()
 	<-schedulerDone
 	logger.InfoContext(ctx, "stopped")
-	return nil
+	return failed
 }
 
 // openDatabase connects and either migrates or checks that nothing is pending.

@@ -34,6 +34,19 @@ func TestHealthAndReadiness(t *testing.T) {
 	require.JSONEq(t, `{"status":"ready"}`, resp.Body.String())
 }
 
+// A hung database does not hang the readiness probe: it answers 503.
+func TestReadinessAnswersWhileTheDatabaseHangs(t *testing.T) {
+	t.Parallel()
+	_, tapi := humatest.New(t, api.NewConfig("test"))
+	api.Register(tapi, api.Deps{Logger: inboxqtest.Logger(t), Tasks: noTasks(), Ready: func(ctx context.Context) error {
+		<-ctx.Done() // a query that never returns, until its context ends
+		return ctx.Err()
+	}})
+	resp := tapi.Get("/readyz")
+	require.Equal(t, http.StatusServiceUnavailable, resp.Code)
+	require.Contains(t, resp.Body.String(), "deadline exceeded")
+}
+
 func TestHandlerRecoversFromPanics(t *testing.T) {
 	t.Parallel()
 	h := api.NewHandler(api.Deps{Logger: inboxqtest.Logger(t), Tasks: noTasks(), Ready: func(context.Context) error { panic("boom") }})

@@ -33,10 +33,10 @@ type taskOptions struct {
 
 // scheduleFields are the schedule body fields besides kind and args.
 type scheduleFields struct {
-	Name     string `json:"name" minLength:"1" maxLength:"100"`
+	Name     string `json:"name" minLength:"1" maxLength:"100" doc:"A name for people, e.g. Nightly backup"`
 	Cron     string `json:"cron" minLength:"1" maxLength:"200" doc:"Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m" example:"0 3 * * *"`
 	Timezone string `json:"timezone,omitempty" default:"UTC" doc:"IANA time zone, e.g. Europe/Paris"`
-	Priority int    `json:"priority,omitempty" minimum:"1" maximum:"4" default:"2"`
+	Priority int    `json:"priority,omitempty" minimum:"1" maximum:"4" default:"2" doc:"Priority of the tasks it starts, 1 (highest) to 4"`
 	Enabled  *bool  `json:"enabled,omitempty" doc:"Default true"`
 }
 

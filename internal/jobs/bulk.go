@@ -179,8 +179,8 @@ type bulkCursor struct {
 
 // BulkResult is a bulk action's recorded output.
 type BulkResult struct {
-	Messages   int64 `json:"messages"`
-	BatchCalls int   `json:"batch_calls"`
+	Messages   int64 `json:"messages" doc:"Messages changed (archived, relabelled or deleted)"`
+	BatchCalls int   `json:"batch_calls" doc:"Gmail batch calls made, up to 1000 messages each"`
 }
 
 type bulkWorker[T bulkArgs] struct {

@@ -50,8 +50,13 @@ func newKindSchemas(r huma.Registry, kinds []jobs.Kind) *kindSchemas {
 		hint := argsSchemaName(k.Name)
 		s := r.Schema(k.Args, true, hint)
 		if s.Ref != "" {
-			if target := r.SchemaFromRef(s.Ref); target != nil && target.Description == "" {
-				target.Description = k.Description
+			if target := r.SchemaFromRef(s.Ref); target != nil {
+				if target.Description == "" {
+					target.Description = k.Description
+				}
+				if ex, ok := argsExample(k); ok && len(target.Examples) == 0 {
+					target.Examples = []any{ex}
+				}
 			}
 		}
 		ks.args[k.Name] = s
@@ -234,4 +239,21 @@ func (ks *kindSchemas) decodeBody(raw []byte, extra any, out any, requireKind bo
 		return "", nil, huma.Error422UnprocessableEntity("the body does not fit: " + err.Error())
 	}
 	return kind, args, nil
+}
+
+// argsExample is the kind's example args as JSON would carry them, without
+// the hidden owner_id.
+func argsExample(k jobs.Kind) (any, bool) {
+	if k.Example == nil {
+		return nil, false
+	}
+	raw, err := json.Marshal(k.Example)
+	if err != nil {
+		panic(fmt.Sprintf("api: example of kind %s: %v", k.Name, err))
+	}
+	var v any
+	if err := json.Unmarshal(withoutOwner(raw), &v); err != nil {
+		panic(fmt.Sprintf("api: example of kind %s: %v", k.Name, err))
+	}
+	return v, true
 }

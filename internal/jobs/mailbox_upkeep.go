@@ -25,10 +25,12 @@ func RegisterUpkeep(reg *Registry, st *store.Store, g *gmail.Provider, logger *s
 	Add(reg, &SyncEmailMetadataWorker{mailbox: m}, Info{
 		Description: "Refreshes the labels and metadata of every stored message, 100 per batch; forgets the ones Gmail no longer has.",
 		Check:       check, Result: UpkeepResult{},
+		Example: SyncEmailMetadataArgs{AccountArgs: exampleAccount},
 	})
 	Add(reg, &CleanupOldEmailsWorker{mailbox: m}, Info{
 		Description: "Forgets local copies of messages older than the retention period; touches Gmail only when asked, and then only to trash.",
 		Check:       check, Result: UpkeepResult{},
+		Example: CleanupOldEmailsArgs{AccountArgs: exampleAccount, OlderThanDays: 365},
 	})
 }
 

@@ -38,10 +38,12 @@ func RegisterSync(reg *Registry, st *store.Store, g *gmail.Provider, logger *slo
 	Add(reg, &SyncUserEmailsWorker{mailbox: m}, Info{
 		Description: "Full sync: lists the whole mailbox and stores every message's metadata; resumable, page by page.",
 		Notify:      true, Check: check, Result: SyncResult{},
+		Example: SyncUserEmailsArgs{AccountArgs: exampleAccount},
 	})
 	Add(reg, &IncrementalSyncWorker{mailbox: m}, Info{
 		Description: "Applies Gmail's history since the last sync (added, deleted, relabelled); starts a full sync when the history expired.",
 		Check:       check, Result: IncrementalResult{},
+		Example: IncrementalSyncArgs{AccountArgs: exampleAccount},
 	})
 }
 
@@ -65,6 +67,9 @@ type AccountArgs struct {
 	Owned
 	AccountID int64 `json:"account_id" minimum:"1" river:"unique" doc:"The Gmail account (see list-accounts)"`
 }
+
+// exampleAccount is the account of the kinds' example args.
+var exampleAccount = AccountArgs{AccountID: 1}
 
 // Account returns the account the task works on.
 func (a AccountArgs) Account() int64 { return a.AccountID }

@@ -34,7 +34,7 @@ type Accounts interface {
 
 // CountMessagesInput is a bulk target to preview.
 type CountMessagesInput struct {
-	ID   int64 `path:"id" minimum:"1"`
+	ID   int64 `path:"id" minimum:"1" doc:"Account id"`
 	Body struct {
 		Target jobs.BulkTarget `json:"target"`
 	}
@@ -49,20 +49,20 @@ type CountMessagesOutput struct {
 
 // Account is a connected mailbox as the API shows it.
 type Account struct {
-	ID            int64      `json:"id"`
-	Email         string     `json:"email"`
+	ID            int64      `json:"id" doc:"Account id"`
+	Email         string     `json:"email" doc:"The Gmail address"`
 	Status        string     `json:"status" enum:"connected,needs_reauth,disconnected" doc:"needs_reauth: Google revoked access; connect again"`
-	Scopes        []string   `json:"scopes"`
+	Scopes        []string   `json:"scopes" doc:"OAuth scopes Google granted, e.g. https://www.googleapis.com/auth/gmail.modify"`
 	MessagesTotal *int64     `json:"messages_total,omitempty" doc:"Messages seen by the last full sync"`
-	FullSyncedAt  *time.Time `json:"full_synced_at,omitempty"`
-	LastSyncedAt  *time.Time `json:"last_synced_at,omitempty"`
-	CreatedAt     time.Time  `json:"created_at"`
+	FullSyncedAt  *time.Time `json:"full_synced_at,omitempty" doc:"When the last full sync finished; absent before the first"`
+	LastSyncedAt  *time.Time `json:"last_synced_at,omitempty" doc:"When the last sync (full or incremental) finished; absent before the first"`
+	CreatedAt     time.Time  `json:"created_at" doc:"When the account was first connected"`
 }
 
 // AccountListOutput lists the caller's accounts.
 type AccountListOutput struct {
 	Body struct {
-		Accounts   []Account `json:"accounts"`
+		Accounts   []Account `json:"accounts" doc:"Your accounts, oldest first"`
 		NextCursor string    `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
 	}
 }
@@ -128,8 +128,8 @@ type ConnectOutput struct {
 // CallbackInput is Google's redirect.
 type CallbackInput struct {
 	tlsInput
-	Code    string `query:"code" maxLength:"2048"`
-	State   string `query:"state" maxLength:"256"`
+	Code    string `query:"code" maxLength:"2048" doc:"Authorization code from Google; absent when the person declined"`
+	State   string `query:"state" maxLength:"256" doc:"The consent's state, as connect-account sent it to Google"`
 	Error   string `query:"error" doc:"Set by Google when the person declined"`
 	Browser string `cookie:"inboxq_oauth" doc:"Set by connect-account in the browser that started the consent"`
 }
@@ -163,7 +163,7 @@ func storableText(s string) bool {
 
 // AccountIDInput names an account.
 type AccountIDInput struct {
-	ID int64 `path:"id" minimum:"1"`
+	ID int64 `path:"id" minimum:"1" doc:"Account id"`
 }
 
 func registerAccounts(api huma.API, d Deps) {

@@ -20,41 +20,41 @@ import (
 // on connect.
 type TaskEvent struct {
 	ID          int64          `json:"id" doc:"Task id"`
-	Kind        string         `json:"kind"`
-	Queue       string         `json:"queue"`
-	State       string         `json:"state" enum:"pending,scheduled,running,cancelling,retrying,completed,failed,cancelled"`
+	Kind        string         `json:"kind" doc:"The task's kind"`
+	Queue       string         `json:"queue" doc:"The task's queue"`
+	State       string         `json:"state" enum:"pending,scheduled,running,cancelling,retrying,completed,failed,cancelled" doc:"The task's state after the change"`
 	Change      string         `json:"change" enum:"snapshot,created,started,requeued,scheduled,cancelling,retrying,completed,failed,cancelled" doc:"What happened"`
-	Attempt     int            `json:"attempt"`
-	MaxAttempts int            `json:"max_attempts"`
-	Priority    int            `json:"priority"`
+	Attempt     int            `json:"attempt" doc:"Attempts started so far"`
+	MaxAttempts int            `json:"max_attempts" doc:"Attempts allowed before the task fails for good"`
+	Priority    int            `json:"priority" doc:"1 (highest) to 4"`
 	Error       string         `json:"error,omitempty" doc:"The latest attempt's error (retrying, failed)"`
 	Result      TaskResult     `json:"result,omitempty" doc:"The task's output when completed (omitted when large: fetch the task)"`
 	Progress    *ProgressEvent `json:"progress,omitempty" doc:"Latest progress (snapshots only)"`
-	At          time.Time      `json:"at"`
+	At          time.Time      `json:"at" doc:"When the change happened"`
 }
 
 // ProgressEvent is a task's newly reported progress.
 type ProgressEvent struct {
 	ID         int64     `json:"id" doc:"Task id"`
-	Done       int64     `json:"done"`
+	Done       int64     `json:"done" doc:"Items done so far (messages, rows...)"`
 	Total      *int64    `json:"total,omitempty" doc:"Absent while unknown"`
-	Percent    *float64  `json:"percent,omitempty"`
-	Stage      string    `json:"stage,omitempty"`
-	Message    string    `json:"message,omitempty"`
+	Percent    *float64  `json:"percent,omitempty" doc:"done ÷ total × 100 (0 to 100); absent while the total is unknown"`
+	Stage      string    `json:"stage,omitempty" doc:"The step under way, e.g. fetching or done; absent when the kind reports none"`
+	Message    string    `json:"message,omitempty" doc:"Detail for people, e.g. page 3; may be absent"`
 	Rate       float64   `json:"rate" doc:"Items per second, recently"`
 	ETASeconds *float64  `json:"eta_seconds,omitempty" doc:"Estimated time left at the recent rate"`
-	At         time.Time `json:"at"`
+	At         time.Time `json:"at" doc:"When the worker reported it"`
 }
 
 // AlertEvent is a new notification.
 type AlertEvent struct {
-	ID       int64     `json:"id"`
-	Severity string    `json:"severity" enum:"info,warning,critical"`
-	Title    string    `json:"title"`
-	Message  string    `json:"message"`
-	TaskID   *int64    `json:"task_id,omitempty"`
+	ID       int64     `json:"id" doc:"Alert id"`
+	Severity string    `json:"severity" enum:"info,warning,critical" doc:"How urgent: info, warning or critical"`
+	Title    string    `json:"title" doc:"One-line summary"`
+	Message  string    `json:"message" doc:"What happened, in a sentence or two"`
+	TaskID   *int64    `json:"task_id,omitempty" doc:"The task it is about (e.g. one that failed); absent when it concerns no single task"`
 	System   bool      `json:"system" doc:"A health alert, for admins"`
-	At       time.Time `json:"at"`
+	At       time.Time `json:"at" doc:"When it was raised"`
 }
 
 func progressEvent(id int64, p inbox.Progress) *ProgressEvent {
@@ -135,7 +135,7 @@ type EventsInput struct {
 
 // TaskEventsInput opens one task's event stream.
 type TaskEventsInput struct {
-	ID          int64  `path:"id" minimum:"1"`
+	ID          int64  `path:"id" minimum:"1" doc:"Task id"`
 	LastEventID string `header:"Last-Event-ID" doc:"Resume after this event (browsers send it when they reconnect)"`
 	LastEventQ  string `query:"last_event_id" doc:"Resume after this event, for a new connection (a new EventSource cannot set Last-Event-ID); the header wins"`
 	AccessToken string `query:"access_token" doc:"An events token (create-events-token) for clients that cannot set headers; a full API token is refused here"`
@@ -145,7 +145,7 @@ type TaskEventsInput struct {
 type EventsTokenOutput struct {
 	Body struct {
 		Token     string    `json:"token" doc:"Pass as ?access_token= to the event streams"`
-		ExpiresAt time.Time `json:"expires_at"`
+		ExpiresAt time.Time `json:"expires_at" doc:"When the token stops working; ask for a new one before then"`
 	}
 }
 

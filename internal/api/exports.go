@@ -30,13 +30,13 @@ type Exports interface {
 
 // Export is an archive of the caller's data as the API shows it.
 type Export struct {
-	ID        int64        `json:"id"`
+	ID        int64        `json:"id" doc:"Archive id"`
 	TaskID    int64        `json:"task_id" doc:"The task that wrote it"`
-	Kind      string       `json:"kind" enum:"export,backup"`
+	Kind      string       `json:"kind" enum:"export,backup" doc:"export: asked for, kept 7 days; backup: taken by backup_user_data, the newest 5 kept"`
 	Size      int64        `json:"size" doc:"Bytes"`
 	SHA256    string       `json:"sha256" doc:"Hex SHA-256 of the file, to check a download"`
 	Counts    ExportCounts `json:"counts"`
-	CreatedAt time.Time    `json:"created_at"`
+	CreatedAt time.Time    `json:"created_at" doc:"When the archive was written"`
 	ExpiresAt *time.Time   `json:"expires_at,omitempty" doc:"When the archive is deleted; backups have none (the newest 5 are kept)"`
 	Download  string       `json:"download" doc:"Where to GET the file"`
 }
@@ -48,14 +48,14 @@ type ExportCounts = store.ExportCounts
 // ExportListOutput lists the caller's archives.
 type ExportListOutput struct {
 	Body struct {
-		Exports    []Export `json:"exports"`
+		Exports    []Export `json:"exports" doc:"Your archives, newest first; expired ones are left out"`
 		NextCursor string   `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
 	}
 }
 
 // ExportIDInput names an archive.
 type ExportIDInput struct {
-	ID int64 `path:"id" minimum:"1"`
+	ID int64 `path:"id" minimum:"1" doc:"Archive id"`
 }
 
 // ExportDownloadOutput is the archive's file.

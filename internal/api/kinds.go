@@ -33,10 +33,10 @@ type taskOptions struct {
 
 // scheduleFields are the schedule body fields besides kind and args.
 type scheduleFields struct {
-	Name     string `json:"name" minLength:"1" maxLength:"100"`
+	Name     string `json:"name" minLength:"1" maxLength:"100" doc:"A name for people, e.g. Nightly backup"`
 	Cron     string `json:"cron" minLength:"1" maxLength:"200" doc:"Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m" example:"0 3 * * *"`
 	Timezone string `json:"timezone,omitempty" default:"UTC" doc:"IANA time zone, e.g. Europe/Paris"`
-	Priority int    `json:"priority,omitempty" minimum:"1" maximum:"4" default:"2"`
+	Priority int    `json:"priority,omitempty" minimum:"1" maximum:"4" default:"2" doc:"Priority of the tasks it starts, 1 (highest) to 4"`
 	Enabled  *bool  `json:"enabled,omitempty" doc:"Default true"`
 }
 
@@ -50,8 +50,13 @@ func newKindSchemas(r huma.Registry, kinds []jobs.Kind) *kindSchemas {
 		hint := argsSchemaName(k.Name)
 		s := r.Schema(k.Args, true, hint)
 		if s.Ref != "" {
-			if target := r.SchemaFromRef(s.Ref); target != nil && target.Description == "" {
-				target.Description = k.Description
+			if target := r.SchemaFromRef(s.Ref); target != nil {
+				if target.Description == "" {
+					target.Description = k.Description
+				}
+				if ex, ok := argsExample(k); ok && len(target.Examples) == 0 {
+					target.Examples = []any{ex}
+				}
 			}
 		}
 		ks.args[k.Name] = s
@@ -234,4 +239,21 @@ func (ks *kindSchemas) decodeBody(raw []byte, extra any, out any, requireKind bo
 		return "", nil, huma.Error422UnprocessableEntity("the body does not fit: " + err.Error())
 	}
 	return kind, args, nil
+}
+
+// argsExample is the kind's example args as JSON would carry them, without
+// the hidden owner_id.
+func argsExample(k jobs.Kind) (any, bool) {
+	if k.Example == nil {
+		return nil, false
+	}
+	raw, err := json.Marshal(k.Example)
+	if err != nil {
+		panic(fmt.Sprintf("api: example of kind %s: %v", k.Name, err))
+	}
+	var v any
+	if err := json.Unmarshal(withoutOwner(raw), &v); err != nil {
+		panic(fmt.Sprintf("api: example of kind %s: %v", k.Name, err))
+	}
+	return v, true
 }

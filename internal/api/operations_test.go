@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/danielgtaylor/huma/v2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/inboxq/inboxq/internal/api"
@@ -224,5 +226,105 @@ func TestOpenAPIDocumentsEveryKindAndOperation(t *testing.T) {
 		"list-schedules", "get-schedule", "update-schedule", "delete-schedule", "get-stats", "list-alerts", "mark-alerts-read",
 		"get-system-health", "list-task-kinds", "get-health", "get-readiness", "stream-events", "stream-task-events", "create-events-token"} {
 		require.True(t, ids[id], id)
+	}
+}
+
+// TestOpenAPIDescribesEverything holds the document's rule: every operation,
+// parameter and schema property says what it is, and every task kind's
+// args come with an example that its schema accepts. It builds the document
+// as `inboxq openapi` does, from the real kinds.
+func TestOpenAPIDescribesEverything(t *testing.T) {
+	t.Parallel()
+	reg := jobs.NewRegistry()
+	jobs.RegisterMaintenance(reg, nil, jobs.DefaultHealthThresholds(), "")
+	jobs.RegisterSync(reg, nil, nil, nil, 0)
+	jobs.RegisterBulk(reg, nil, nil, nil)
+	jobs.RegisterExport(reg, nil, "", nil)
+	jobs.RegisterUpkeep(reg, nil, nil, nil)
+	raw, err := api.OpenAPI("test", tasks.NewService(nil, nil, reg, nil))
+	require.NoError(t, err)
+	var doc struct {
+		Components struct {
+			Schemas map[string]map[string]any `json:"schemas"`
+		} `json:"components"`
+		Paths map[string]map[string]struct {
+			OperationID string `json:"operationId"`
+			Description string `json:"description"`
+			Parameters  []struct {
+				Name        string `json:"name"`
+				In          string `json:"in"`
+				Description string `json:"description"`
+			} `json:"parameters"`
+		} `json:"paths"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &doc))
+
+	var missing []string
+	var walk func(at string, s map[string]any)
+	walk = func(at string, s map[string]any) {
+		props, _ := s["properties"].(map[string]any)
+		for name, p := range props {
+			ps, _ := p.(map[string]any)
+			if _, ref := ps["$ref"]; !ref && ps["description"] == nil {
+				missing = append(missing, at+"."+name)
+			}
+			walk(at+"."+name, ps)
+		}
+		if items, ok := s["items"].(map[string]any); ok {
+			walk(at+"[]", items)
+		}
+		if extra, ok := s["additionalProperties"].(map[string]any); ok {
+			walk(at+"{}", extra)
+		}
+		for _, union := range []string{"oneOf", "anyOf", "allOf"} {
+			members, _ := s[union].([]any)
+			for i, m := range members {
+				ms, _ := m.(map[string]any)
+				walk(fmt.Sprintf("%s(%s %d)", at, union, i), ms)
+			}
+		}
+	}
+	for name, s := range doc.Components.Schemas {
+		walk(name, s)
+	}
+	for path, methods := range doc.Paths {
+		for method, op := range methods {
+			if op.Description == "" {
+				missing = append(missing, fmt.Sprintf("operation %s %s", method, path))
+			}
+			for _, p := range op.Parameters {
+				if p.Description == "" {
+					missing = append(missing, fmt.Sprintf("%s: %s parameter %s", op.OperationID, p.In, p.Name))
+				}
+			}
+		}
+	}
+	slices.Sort(missing)
+	require.Empty(t, missing, "add a doc tag on the Go field that produces each of these")
+
+	// Each kind's args schema carries an example, which that schema accepts.
+	schemas := huma.NewMapRegistry("#/components/schemas/", huma.DefaultSchemaNamer)
+	require.NotEmpty(t, reg.Kinds())
+	const prefix = "#/components/schemas/"
+	mapping := doc.Components.Schemas["CreateTaskRequest"]["discriminator"].(map[string]any)["mapping"].(map[string]any)
+	for _, k := range reg.Kinds() {
+		// The kind's create-task variant names its args schema.
+		variant, _ := mapping[k.Name].(string)
+		require.NotEmpty(t, variant, "kind %s is not in CreateTaskRequest", k.Name)
+		args := doc.Components.Schemas[strings.TrimPrefix(variant, prefix)]["properties"].(map[string]any)["args"].(map[string]any)
+		name := strings.TrimPrefix(args["$ref"].(string), prefix)
+		s := doc.Components.Schemas[name]
+		require.NotNil(t, s, "kind %s: no args schema %s", k.Name, name)
+		examples, _ := s["examples"].([]any)
+		require.NotEmpty(t, examples, "kind %s: its args schema %s has no example (set jobs.Info.Example)", k.Name, name)
+		for _, ex := range examples {
+			res := &huma.ValidateResult{}
+			huma.Validate(schemas, schemas.Schema(k.Args, true, ""), huma.NewPathBuffer(nil, 0), huma.ModeWriteToServer, ex, res)
+			require.Empty(t, res.Errors, "kind %s: example %v", k.Name, ex)
+			b, err := json.Marshal(ex)
+			require.NoError(t, err)
+			_, err = k.NewArgs(b, 1)
+			require.NoError(t, err, "kind %s: example %s", k.Name, b)
+		}
 	}
 }

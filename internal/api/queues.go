@@ -13,7 +13,7 @@ import (
 // QueueListOutput lists the queues.
 type QueueListOutput struct {
 	Body struct {
-		Queues []Queue `json:"queues"`
+		Queues []Queue `json:"queues" doc:"Every queue, by name"`
 	}
 }
 
@@ -32,31 +32,31 @@ type StatsOutput struct {
 
 // TaskCount is a number of tasks of one kind, in one queue and state.
 type TaskCount struct {
-	Kind  string `json:"kind"`
-	Queue string `json:"queue"`
-	State string `json:"state"`
-	Tasks int64  `json:"tasks"`
+	Kind  string `json:"kind" doc:"Task kind"`
+	Queue string `json:"queue" doc:"Queue name"`
+	State string `json:"state" doc:"Task state (one of TaskState)"`
+	Tasks int64  `json:"tasks" doc:"How many tasks"`
 }
 
 // ThroughputPoint is one minute.
 type ThroughputPoint struct {
-	Minute    time.Time `json:"minute"`
-	Completed int64     `json:"completed"`
-	Failed    int64     `json:"failed"`
+	Minute    time.Time `json:"minute" doc:"Start of the minute"`
+	Completed int64     `json:"completed" doc:"Tasks completed during that minute"`
+	Failed    int64     `json:"failed" doc:"Tasks that failed for good during that minute"`
 }
 
 // AlertListInput filters alerts.
 type AlertListInput struct {
 	Unread   bool   `query:"unread" doc:"Only unread alerts"`
 	BeforeID int64  `query:"before_id" minimum:"0" deprecated:"true" doc:"Deprecated: use cursor. Alerts older than this id"`
-	Limit    int    `query:"limit" minimum:"1" maximum:"500" default:"50"`
+	Limit    int    `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"Page size"`
 	Cursor   string `query:"cursor" maxLength:"64" doc:"next_cursor of the previous page"`
 }
 
 // AlertListOutput lists alerts, newest first.
 type AlertListOutput struct {
 	Body struct {
-		Alerts     []Alert `json:"alerts"`
+		Alerts     []Alert `json:"alerts" doc:"Alerts, newest first"`
 		NextCursor string  `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
 	}
 }
@@ -64,23 +64,23 @@ type AlertListOutput struct {
 // MarkReadInput names alerts to mark read.
 type MarkReadInput struct {
 	Body struct {
-		IDs []int64 `json:"ids" minItems:"1" maxItems:"1000"`
+		IDs []int64 `json:"ids" minItems:"1" maxItems:"1000" doc:"Alert ids (1 to 1000); ids that are not yours are ignored"`
 	}
 }
 
 // MarkReadOutput says how many alerts changed.
 type MarkReadOutput struct {
 	Body struct {
-		Marked int64 `json:"marked"`
+		Marked int64 `json:"marked" doc:"Alerts that were unread and are now read"`
 	}
 }
 
 // SystemHealthOutput is the latest health check.
 type SystemHealthOutput struct {
 	Body struct {
-		CheckedAt   time.Time    `json:"checked_at"`
-		DBLatencyMS float64      `json:"db_latency_ms"`
-		Queues      []QueueDepth `json:"queues"`
+		CheckedAt   time.Time    `json:"checked_at" doc:"When the check ran"`
+		DBLatencyMS float64      `json:"db_latency_ms" doc:"One database round trip, in milliseconds"`
+		Queues      []QueueDepth `json:"queues" doc:"Unfinished jobs per queue and state when the check ran"`
 		Report      healthReport `json:"report" doc:"The monitor's full report: stuck jobs, failure rate, alerts raised and resolved"`
 	}
 }

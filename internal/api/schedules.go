@@ -20,20 +20,20 @@ type ScheduleOutput struct {
 // ScheduleListOutput lists schedules.
 type ScheduleListOutput struct {
 	Body struct {
-		Schedules  []Schedule `json:"schedules"`
+		Schedules  []Schedule `json:"schedules" doc:"Schedules, oldest first"`
 		NextCursor string     `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
 	}
 }
 
 // PageInput pages a list: limit and cursor.
 type PageInput struct {
-	Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"100"`
+	Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"100" doc:"Page size"`
 	Cursor string `query:"cursor" maxLength:"64" doc:"next_cursor of the previous page"`
 }
 
 // ScheduleIDInput names a schedule.
 type ScheduleIDInput struct {
-	ID int64 `path:"id" minimum:"1"`
+	ID int64 `path:"id" minimum:"1" doc:"Schedule id"`
 }
 
 // CreateScheduleInput is a raw body validated per kind.
@@ -43,14 +43,14 @@ type CreateScheduleInput struct {
 
 // UpdateScheduleInput changes a schedule; absent fields stay.
 type UpdateScheduleInput struct {
-	ID   int64 `path:"id" minimum:"1"`
+	ID   int64 `path:"id" minimum:"1" doc:"Schedule id"`
 	Body struct {
-		Name     *string         `json:"name,omitempty" minLength:"1" maxLength:"100"`
-		Cron     *string         `json:"cron,omitempty" minLength:"1" maxLength:"200"`
-		Timezone *string         `json:"timezone,omitempty"`
+		Name     *string         `json:"name,omitempty" minLength:"1" maxLength:"100" doc:"New name"`
+		Cron     *string         `json:"cron,omitempty" minLength:"1" maxLength:"200" doc:"New cron expression: five fields, an optional leading seconds field, or @hourly / @every 10m" example:"0 3 * * *"`
+		Timezone *string         `json:"timezone,omitempty" doc:"New IANA time zone, e.g. Europe/Paris"`
 		Args     json.RawMessage `json:"args,omitempty" doc:"New args, checked against the kind's schema"`
-		Priority *int            `json:"priority,omitempty" minimum:"1" maximum:"4"`
-		Enabled  *bool           `json:"enabled,omitempty"`
+		Priority *int            `json:"priority,omitempty" minimum:"1" maximum:"4" doc:"New priority of the tasks it starts, 1 (highest) to 4"`
+		Enabled  *bool           `json:"enabled,omitempty" doc:"false pauses the schedule; true resumes it"`
 	}
 }
 

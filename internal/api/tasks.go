@@ -49,7 +49,7 @@ type ListTasksInput struct {
 	Queue       []string    `query:"queue" doc:"Only these queues"`
 	CreatedFrom time.Time   `query:"created_from" doc:"Created at or after (RFC 3339)"`
 	CreatedTo   time.Time   `query:"created_to" doc:"Created before (RFC 3339)"`
-	Limit       int         `query:"limit" minimum:"1" maximum:"500" default:"50"`
+	Limit       int         `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"Page size"`
 	Cursor      string      `query:"cursor" maxLength:"64" doc:"next_cursor of the previous page"`
 }
 
@@ -64,7 +64,7 @@ func (in ListTasksInput) filter() inbox.TaskFilter {
 // TaskListOutput is one page of tasks.
 type TaskListOutput struct {
 	Body struct {
-		Tasks      []Task `json:"tasks"`
+		Tasks      []Task `json:"tasks" doc:"Tasks, newest first"`
 		NextCursor string `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
 	}
 }
@@ -75,10 +75,10 @@ type BulkInput struct {
 		IDs         []int64     `json:"ids,omitempty" maxItems:"1000" doc:"These tasks (at most 1000); or leave out and filter"`
 		All         bool        `json:"all,omitempty" doc:"Act on every task you can see (at most 1000 per request). Required when neither ids nor a filter is given: an empty selection is refused with 422"`
 		State       []TaskState `json:"state,omitempty" doc:"Only tasks in these states"`
-		Kind        []string    `json:"kind,omitempty"`
-		Queue       []string    `json:"queue,omitempty"`
-		CreatedFrom time.Time   `json:"created_from,omitempty"`
-		CreatedTo   time.Time   `json:"created_to,omitempty"`
+		Kind        []string    `json:"kind,omitempty" doc:"Only tasks of these kinds"`
+		Queue       []string    `json:"queue,omitempty" doc:"Only tasks in these queues"`
+		CreatedFrom time.Time   `json:"created_from,omitempty" doc:"Only tasks created at or after this time"`
+		CreatedTo   time.Time   `json:"created_to,omitempty" doc:"Only tasks created before this time"`
 	}
 }
 
@@ -101,8 +101,8 @@ type BulkOutput struct {
 
 // SkippedTask is a task a bulk action left alone.
 type SkippedTask struct {
-	ID     int64  `json:"id"`
-	Reason string `json:"reason"`
+	ID     int64  `json:"id" doc:"Task id"`
+	Reason string `json:"reason" doc:"Why it was left alone, e.g. not found, or a state the action does not apply to"`
 }
 
 func bulkOutput(r tasks.BulkResult) *BulkOutput {
@@ -117,9 +117,9 @@ func bulkOutput(r tasks.BulkResult) *BulkOutput {
 
 // KindInfo describes a task kind.
 type KindInfo struct {
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	Queue       string `json:"queue"`
+	Name        string `json:"name" doc:"Kind name, the kind field of create-task"`
+	Description string `json:"description" doc:"What a task of this kind does"`
+	Queue       string `json:"queue" doc:"Queue its tasks run in"`
 	Priority    int    `json:"priority" doc:"Default priority"`
 	MaxAttempts int    `json:"max_attempts" doc:"Default attempts"`
 	AdminOnly   bool   `json:"admin_only" doc:"Only admins may start it"`
@@ -310,16 +310,16 @@ func registerTasks(api huma.API, d Deps, ks *kindSchemas) {
 // KindListOutput lists the task kinds.
 type KindListOutput struct {
 	Body struct {
-		Kinds []KindInfo `json:"kinds"`
+		Kinds []KindInfo `json:"kinds" doc:"Every kind, by name"`
 	}
 }
 
 // DeadLettersInput filters the dead letters.
 type DeadLettersInput struct {
-	Kind   []string `query:"kind"`
-	Queue  []string `query:"queue"`
-	Limit  int      `query:"limit" minimum:"1" maximum:"500" default:"50"`
-	Cursor string   `query:"cursor" maxLength:"64"`
+	Kind   []string `query:"kind" doc:"Only dead letters of these kinds"`
+	Queue  []string `query:"queue" doc:"Only dead letters in these queues"`
+	Limit  int      `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"Page size"`
+	Cursor string   `query:"cursor" maxLength:"64" doc:"next_cursor of the previous page"`
 }
 
 // RedriveInput selects dead letters to run again.

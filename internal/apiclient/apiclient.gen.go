@@ -279,6 +279,24 @@ func (e ExportKind) Valid() bool {
 	}
 }
 
+// Defines values for ExportResultKind.
+const (
+	ExportResultKindBackup ExportResultKind = "backup"
+	ExportResultKindExport ExportResultKind = "export"
+)
+
+// Valid indicates whether the value is a known member of the ExportResultKind enum.
+func (e ExportResultKind) Valid() bool {
+	switch e {
+	case ExportResultKindBackup:
+		return true
+	case ExportResultKindExport:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	Ok    HealthStatus = "ok"
@@ -623,15 +641,26 @@ func (e TaskState) Valid() bool {
 
 // Account defines model for Account.
 type Account struct {
-	CreatedAt    time.Time  `json:"created_at"`
-	Email        string     `json:"email"`
+	// CreatedAt When the account was first connected
+	CreatedAt time.Time `json:"created_at"`
+
+	// Email The Gmail address
+	Email string `json:"email"`
+
+	// FullSyncedAt When the last full sync finished; absent before the first
 	FullSyncedAt *time.Time `json:"full_synced_at,omitempty"`
-	Id           int64      `json:"id"`
+
+	// Id Account id
+	Id int64 `json:"id"`
+
+	// LastSyncedAt When the last sync (full or incremental) finished; absent before the first
 	LastSyncedAt *time.Time `json:"last_synced_at,omitempty"`
 
 	// MessagesTotal Messages seen by the last full sync
-	MessagesTotal *int64   `json:"messages_total,omitempty"`
-	Scopes        []string `json:"scopes"`
+	MessagesTotal *int64 `json:"messages_total,omitempty"`
+
+	// Scopes OAuth scopes Google granted, e.g. https://www.googleapis.com/auth/gmail.modify
+	Scopes []string `json:"scopes"`
 
 	// Status needs_reauth: Google revoked access; connect again
 	Status AccountStatus `json:"status"`
@@ -642,6 +671,7 @@ type AccountStatus string
 
 // AccountList defines model for AccountList.
 type AccountList struct {
+	// Accounts Your accounts, oldest first
 	Accounts []Account `json:"accounts"`
 
 	// NextCursor Pass as cursor for the next page; absent on the last page
@@ -650,37 +680,59 @@ type AccountList struct {
 
 // Alert defines model for Alert.
 type Alert struct {
-	CreatedAt time.Time  `json:"created_at"`
-	Id        int64      `json:"id"`
-	Message   string     `json:"message"`
-	ReadAt    *time.Time `json:"read_at,omitempty"`
+	// CreatedAt When it was raised
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Alert id
+	Id int64 `json:"id"`
+
+	// Message What happened, in a sentence or two
+	Message string `json:"message"`
+
+	// ReadAt When it was marked read; absent while unread
+	ReadAt *time.Time `json:"read_at,omitempty"`
 
 	// ResolvedAt When the condition cleared
-	ResolvedAt *time.Time    `json:"resolved_at,omitempty"`
-	Severity   AlertSeverity `json:"severity"`
+	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
+
+	// Severity How urgent: info, warning or critical
+	Severity AlertSeverity `json:"severity"`
 
 	// System Raised for admins by the health monitor
-	System bool   `json:"system"`
-	Title  string `json:"title"`
+	System bool `json:"system"`
+
+	// Title One-line summary
+	Title string `json:"title"`
 }
 
-// AlertSeverity defines model for Alert.Severity.
+// AlertSeverity How urgent: info, warning or critical
 type AlertSeverity string
 
 // AlertEvent defines model for AlertEvent.
 type AlertEvent struct {
-	At       time.Time          `json:"at"`
-	Id       int64              `json:"id"`
-	Message  string             `json:"message"`
+	// At When it was raised
+	At time.Time `json:"at"`
+
+	// Id Alert id
+	Id int64 `json:"id"`
+
+	// Message What happened, in a sentence or two
+	Message string `json:"message"`
+
+	// Severity How urgent: info, warning or critical
 	Severity AlertEventSeverity `json:"severity"`
 
 	// System A health alert, for admins
-	System bool   `json:"system"`
+	System bool `json:"system"`
+
+	// TaskId The task it is about (e.g. one that failed); absent when it concerns no single task
 	TaskId *int64 `json:"task_id,omitempty"`
-	Title  string `json:"title"`
+
+	// Title One-line summary
+	Title string `json:"title"`
 }
 
-// AlertEventSeverity defines model for AlertEvent.Severity.
+// AlertEventSeverity How urgent: info, warning or critical
 type AlertEventSeverity string
 
 // AlertEventMessage A new alert for the caller.
@@ -702,6 +754,7 @@ type AlertEventMessageEvent string
 
 // AlertPage defines model for AlertPage.
 type AlertPage struct {
+	// Alerts Alerts, newest first
 	Alerts []Alert `json:"alerts"`
 
 	// NextCursor Pass as cursor for the next page; absent on the last page
@@ -710,20 +763,30 @@ type AlertPage struct {
 
 // AlertSelection defines model for AlertSelection.
 type AlertSelection struct {
+	// Ids Alert ids (1 to 1000); ids that are not yours are ignored
 	Ids []int64 `json:"ids"`
 }
 
 // AttemptError defines model for AttemptError.
 type AttemptError struct {
-	At      time.Time `json:"at"`
-	Attempt int64     `json:"attempt"`
-	Error   string    `json:"error"`
+	// At When it failed
+	At time.Time `json:"at"`
+
+	// Attempt Which attempt failed, from 1
+	Attempt int64 `json:"attempt"`
+
+	// Error The error the attempt ended with
+	Error string `json:"error"`
 }
 
 // BackupUserDataArgs The export's archive, kept as a backup: meant for a schedule; the newest 5 per user are kept. Restore with `inboxq restore`.
+//
+// Examples: {}
 type BackupUserDataArgs = map[string]interface{}
 
 // BulkArchiveEmailsArgs Archives messages (removes INBOX) chosen by ids or by sender, label and age; 1000 per Gmail call.
+//
+// Examples: {"account_id":1,"target":{"from":"newsletter@example.com","older_than_days":30}}
 type BulkArchiveEmailsArgs struct {
 	// AccountId The Gmail account (see list-accounts)
 	AccountId int64      `json:"account_id"`
@@ -731,6 +794,8 @@ type BulkArchiveEmailsArgs struct {
 }
 
 // BulkDeleteEmailsArgs Moves messages to the trash (recoverable for 30 days); permanent deletion needs the full mail scope and an explicit confirmation.
+//
+// Examples: {"account_id":1,"target":{"ids":["18f3a2b4c5d6e7f8","18f3a2b4c5d6e7f9"]}}
 type BulkDeleteEmailsArgs struct {
 	// AccountId The Gmail account (see list-accounts)
 	AccountId int64 `json:"account_id"`
@@ -744,6 +809,8 @@ type BulkDeleteEmailsArgs struct {
 }
 
 // BulkLabelEmailsArgs Adds and removes labels (creating missing ones) on messages chosen by ids or by sender, label and age.
+//
+// Examples: {"account_id":1,"add":["Old promotions"],"remove":["INBOX"],"target":{"label":"CATEGORY_PROMOTIONS","older_than_days":90}}
 type BulkLabelEmailsArgs struct {
 	// AccountId The Gmail account (see list-accounts)
 	AccountId int64 `json:"account_id"`
@@ -767,8 +834,11 @@ type BulkOutcome struct {
 
 // BulkResult defines model for BulkResult.
 type BulkResult struct {
+	// BatchCalls Gmail batch calls made, up to 1000 messages each
 	BatchCalls int64 `json:"batch_calls"`
-	Messages   int64 `json:"messages"`
+
+	// Messages Messages changed (archived, relabelled or deleted)
+	Messages int64 `json:"messages"`
 }
 
 // BulkTarget defines model for BulkTarget.
@@ -787,9 +857,13 @@ type BulkTarget struct {
 }
 
 // CleanupExpiredTokensArgs Deletes API tokens that have expired, revoked tokens after 30 days, and expired export archives.
+//
+// Examples: {}
 type CleanupExpiredTokensArgs = map[string]interface{}
 
 // CleanupOldEmailsArgs Forgets local copies of messages older than the retention period; touches Gmail only when asked, and then only to trash.
+//
+// Examples: {"account_id":1,"older_than_days":365}
 type CleanupOldEmailsArgs struct {
 	// AccountId The Gmail account (see list-accounts)
 	AccountId int64 `json:"account_id"`
@@ -803,8 +877,13 @@ type CleanupOldEmailsArgs struct {
 
 // CleanupTokensResult defines model for CleanupTokensResult.
 type CleanupTokensResult struct {
-	Deleted                int64 `json:"deleted"`
-	ExportsDeleted         int64 `json:"exports_deleted"`
+	// Deleted API tokens deleted: expired ones, and revoked ones after 30 days
+	Deleted int64 `json:"deleted"`
+
+	// ExportsDeleted Expired export archives deleted; 0 on processes that keep no archives
+	ExportsDeleted int64 `json:"exports_deleted"`
+
+	// IdempotencyKeysDeleted Saved Idempotency-Key responses older than 24 hours deleted
 	IdempotencyKeysDeleted int64 `json:"idempotency_keys_deleted"`
 }
 
@@ -822,6 +901,8 @@ type CountMessagesRequest struct {
 // CreateBackupUserData defines model for CreateBackupUserData.
 type CreateBackupUserData struct {
 	// Args The export's archive, kept as a backup: meant for a schedule; the newest 5 per user are kept. Restore with `inboxq restore`.
+	//
+	// Examples: {}
 	Args *BackupUserDataArgs `json:"args,omitempty"`
 
 	// Kind The task kind
@@ -843,6 +924,8 @@ type CreateBackupUserDataKind string
 // CreateBulkArchiveEmails defines model for CreateBulkArchiveEmails.
 type CreateBulkArchiveEmails struct {
 	// Args Archives messages (removes INBOX) chosen by ids or by sender, label and age; 1000 per Gmail call.
+	//
+	// Examples: {"account_id":1,"target":{"from":"newsletter@example.com","older_than_days":30}}
 	Args *BulkArchiveEmailsArgs `json:"args,omitempty"`
 
 	// Kind The task kind
@@ -864,6 +947,8 @@ type CreateBulkArchiveEmailsKind string
 // CreateBulkDeleteEmails defines model for CreateBulkDeleteEmails.
 type CreateBulkDeleteEmails struct {
 	// Args Moves messages to the trash (recoverable for 30 days); permanent deletion needs the full mail scope and an explicit confirmation.
+	//
+	// Examples: {"account_id":1,"target":{"ids":["18f3a2b4c5d6e7f8","18f3a2b4c5d6e7f9"]}}
 	Args *BulkDeleteEmailsArgs `json:"args,omitempty"`
 
 	// Kind The task kind
@@ -885,6 +970,8 @@ type CreateBulkDeleteEmailsKind string
 // CreateBulkLabelEmails defines model for CreateBulkLabelEmails.
 type CreateBulkLabelEmails struct {
 	// Args Adds and removes labels (creating missing ones) on messages chosen by ids or by sender, label and age.
+	//
+	// Examples: {"account_id":1,"add":["Old promotions"],"remove":["INBOX"],"target":{"label":"CATEGORY_PROMOTIONS","older_than_days":90}}
 	Args *BulkLabelEmailsArgs `json:"args,omitempty"`
 
 	// Kind The task kind
@@ -906,6 +993,8 @@ type CreateBulkLabelEmailsKind string
 // CreateCleanupExpiredTokens defines model for CreateCleanupExpiredTokens.
 type CreateCleanupExpiredTokens struct {
 	// Args Deletes API tokens that have expired, revoked tokens after 30 days, and expired export archives.
+	//
+	// Examples: {}
 	Args *CleanupExpiredTokensArgs `json:"args,omitempty"`
 
 	// Kind The task kind
@@ -927,6 +1016,8 @@ type CreateCleanupExpiredTokensKind string
 // CreateCleanupOldEmails defines model for CreateCleanupOldEmails.
 type CreateCleanupOldEmails struct {
 	// Args Forgets local copies of messages older than the retention period; touches Gmail only when asked, and then only to trash.
+	//
+	// Examples: {"account_id":1,"older_than_days":365}
 	Args *CleanupOldEmailsArgs `json:"args,omitempty"`
 
 	// Kind The task kind
@@ -948,6 +1039,8 @@ type CreateCleanupOldEmailsKind string
 // CreateExportUserData defines model for CreateExportUserData.
 type CreateExportUserData struct {
 	// Args Writes your accounts (never their tokens), message metadata, labels and task history to one .tar.gz of JSON Lines and CSV, downloadable for 7 days.
+	//
+	// Examples: {}
 	Args *ExportUserDataArgs `json:"args,omitempty"`
 
 	// Kind The task kind
@@ -969,6 +1062,8 @@ type CreateExportUserDataKind string
 // CreateIncrementalSync defines model for CreateIncrementalSync.
 type CreateIncrementalSync struct {
 	// Args Applies Gmail's history since the last sync (added, deleted, relabelled); starts a full sync when the history expired.
+	//
+	// Examples: {"account_id":1}
 	Args *IncrementalSyncArgs `json:"args,omitempty"`
 
 	// Kind The task kind
@@ -990,6 +1085,8 @@ type CreateIncrementalSyncKind string
 // CreateMonitorSystemHealth defines model for CreateMonitorSystemHealth.
 type CreateMonitorSystemHealth struct {
 	// Args Measures database latency, queue depths and ages, stuck jobs and failure rates; raises and resolves alerts.
+	//
+	// Examples: {}
 	Args *MonitorSystemHealthArgs `json:"args,omitempty"`
 
 	// Kind The task kind
@@ -1016,6 +1113,8 @@ type CreateScheduleRequest struct {
 // CreateSyncEmailMetadata defines model for CreateSyncEmailMetadata.
 type CreateSyncEmailMetadata struct {
 	// Args Refreshes the labels and metadata of every stored message, 100 per batch; forgets the ones Gmail no longer has.
+	//
+	// Examples: {"account_id":1}
 	Args *SyncEmailMetadataArgs `json:"args,omitempty"`
 
 	// Kind The task kind
@@ -1037,6 +1136,8 @@ type CreateSyncEmailMetadataKind string
 // CreateSyncUserEmails defines model for CreateSyncUserEmails.
 type CreateSyncUserEmails struct {
 	// Args Full sync: lists the whole mailbox and stores every message's metadata; resumable, page by page.
+	//
+	// Examples: {"account_id":1}
 	Args *SyncUserEmailsArgs `json:"args,omitempty"`
 
 	// Kind The task kind
@@ -1066,22 +1167,28 @@ type CreatedTask struct {
 	Args TaskArgs `json:"args"`
 
 	// Attempt Attempts started so far
-	Attempt   int64     `json:"attempt"`
+	Attempt int64 `json:"attempt"`
+
+	// CreatedAt When the task was created
 	CreatedAt time.Time `json:"created_at"`
 
 	// Duplicate True when the kind's uniqueness rule found this task already in flight (status 200); no new task was created
 	Duplicate bool `json:"duplicate"`
 
 	// Errors One entry per failed attempt, oldest first
-	Errors     []AttemptError `json:"errors"`
-	FinishedAt *time.Time     `json:"finished_at,omitempty"`
+	Errors []AttemptError `json:"errors"`
+
+	// FinishedAt When it completed, failed for good or was cancelled; absent while unfinished
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
 
 	// Id Task id
 	Id int64 `json:"id"`
 
 	// Kind What the task does
-	Kind        string `json:"kind"`
-	MaxAttempts int64  `json:"max_attempts"`
+	Kind string `json:"kind"`
+
+	// MaxAttempts Attempts allowed before the task fails for good
+	MaxAttempts int64 `json:"max_attempts"`
 
 	// Owner Owner's user name; empty for system tasks
 	Owner *string `json:"owner,omitempty"`
@@ -1091,7 +1198,9 @@ type CreatedTask struct {
 
 	// Progress What the worker last reported: done, total, percent, stage, message, rate and ETA
 	Progress *ProgressEvent `json:"progress,omitempty"`
-	Queue    string         `json:"queue"`
+
+	// Queue Queue it runs in (see list-queues)
+	Queue string `json:"queue"`
 
 	// Result What the task recorded as its output (the result schema of its kind); absent until it completes
 	Result *TaskResult `json:"result,omitempty"`
@@ -1175,6 +1284,7 @@ type ErrorModel struct {
 
 // EventsToken defines model for EventsToken.
 type EventsToken struct {
+	// ExpiresAt When the token stops working; ask for a new one before then
 	ExpiresAt time.Time `json:"expires_at"`
 
 	// Token Pass as ?access_token= to the event streams
@@ -1183,16 +1293,22 @@ type EventsToken struct {
 
 // Export defines model for Export.
 type Export struct {
-	Counts    ExportCounts `json:"counts"`
-	CreatedAt time.Time    `json:"created_at"`
+	Counts ExportCounts `json:"counts"`
+
+	// CreatedAt When the archive was written
+	CreatedAt time.Time `json:"created_at"`
 
 	// Download Where to GET the file
 	Download string `json:"download"`
 
 	// ExpiresAt When the archive is deleted; backups have none (the newest 5 are kept)
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-	Id        int64      `json:"id"`
-	Kind      ExportKind `json:"kind"`
+
+	// Id Archive id
+	Id int64 `json:"id"`
+
+	// Kind export: asked for, kept 7 days; backup: taken by backup_user_data, the newest 5 kept
+	Kind ExportKind `json:"kind"`
 
 	// Sha256 Hex SHA-256 of the file, to check a download
 	Sha256 string `json:"sha256"`
@@ -1204,21 +1320,27 @@ type Export struct {
 	TaskId int64 `json:"task_id"`
 }
 
-// ExportKind defines model for Export.Kind.
+// ExportKind export: asked for, kept 7 days; backup: taken by backup_user_data, the newest 5 kept
 type ExportKind string
 
 // ExportCounts defines model for ExportCounts.
 type ExportCounts struct {
+	// Accounts Gmail accounts (never their tokens)
 	Accounts int64 `json:"accounts"`
 
 	// Labels Distinct labels per account
-	Labels   int64 `json:"labels"`
+	Labels int64 `json:"labels"`
+
+	// Messages Stored message metadata records
 	Messages int64 `json:"messages"`
-	Tasks    int64 `json:"tasks"`
+
+	// Tasks Tasks in the task history
+	Tasks int64 `json:"tasks"`
 }
 
 // ExportList defines model for ExportList.
 type ExportList struct {
+	// Exports Your archives, newest first; expired ones are left out
 	Exports []Export `json:"exports"`
 
 	// NextCursor Pass as cursor for the next page; absent on the last page
@@ -1227,16 +1349,33 @@ type ExportList struct {
 
 // ExportResult defines model for ExportResult.
 type ExportResult struct {
-	Counts        ExportCounts `json:"counts"`
-	ExpiresAt     *time.Time   `json:"expires_at,omitempty"`
-	ExportId      int64        `json:"export_id"`
-	Kind          string       `json:"kind"`
-	PrunedBackups *int64       `json:"pruned_backups,omitempty"`
-	Sha256        string       `json:"sha256"`
-	Size          int64        `json:"size"`
+	Counts ExportCounts `json:"counts"`
+
+	// ExpiresAt When an export is deleted (7 days on); absent for backups
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// ExportId The archive's id (see list-exports, download-export)
+	ExportId int64 `json:"export_id"`
+
+	// Kind export or backup
+	Kind ExportResultKind `json:"kind"`
+
+	// PrunedBackups Older backups deleted to keep the newest 5; absent for exports and when none
+	PrunedBackups *int64 `json:"pruned_backups,omitempty"`
+
+	// Sha256 Hex SHA-256 of the file, to check a download
+	Sha256 string `json:"sha256"`
+
+	// Size Size of the archive file, in bytes
+	Size int64 `json:"size"`
 }
 
+// ExportResultKind export or backup
+type ExportResultKind string
+
 // ExportUserDataArgs Writes your accounts (never their tokens), message metadata, labels and task history to one .tar.gz of JSON Lines and CSV, downloadable for 7 days.
+//
+// Examples: {}
 type ExportUserDataArgs = map[string]interface{}
 
 // Health defines model for Health.
@@ -1250,28 +1389,58 @@ type HealthStatus string
 
 // HealthReport defines model for HealthReport.
 type HealthReport struct {
-	AlertsRaised   []string     `json:"alerts_raised"`
-	AlertsResolved []string     `json:"alerts_resolved"`
-	CheckId        int64        `json:"check_id"`
-	Completed      int64        `json:"completed"`
-	DbLatencyUs    int64        `json:"db_latency_us"`
-	Failed         int64        `json:"failed"`
-	FailureRate    float64      `json:"failure_rate"`
-	PrunedChecks   int64        `json:"pruned_checks"`
-	Queues         []QueueDepth `json:"queues"`
-	StuckJobs      int64        `json:"stuck_jobs"`
+	// AlertsRaised Alert keys this check raised, e.g. health:db_latency or health:queue_wait:sync; empty when none
+	AlertsRaised []string `json:"alerts_raised"`
+
+	// AlertsResolved Alert keys this check resolved (their condition cleared); empty when none
+	AlertsResolved []string `json:"alerts_resolved"`
+
+	// CheckId Id of the recorded health check
+	CheckId int64 `json:"check_id"`
+
+	// Completed Tasks completed in the last 15 minutes
+	Completed int64 `json:"completed"`
+
+	// DbLatencyUs One database round trip, in microseconds (µs)
+	DbLatencyUs int64 `json:"db_latency_us"`
+
+	// Failed Tasks that failed for good in the last 15 minutes
+	Failed int64 `json:"failed"`
+
+	// FailureRate failed ÷ (completed + failed), 0 to 1; 0 when none finished
+	FailureRate float64 `json:"failure_rate"`
+
+	// PrunedChecks Health checks older than 7 days deleted
+	PrunedChecks int64 `json:"pruned_checks"`
+
+	// Queues Unfinished jobs per queue and state
+	Queues []QueueDepth `json:"queues"`
+
+	// StuckJobs Running attempts started more than 30 minutes ago
+	StuckJobs int64 `json:"stuck_jobs"`
 }
 
 // IncrementalResult defines model for IncrementalResult.
 type IncrementalResult struct {
-	Deleted        int64   `json:"deleted"`
-	FullSyncTaskId *int64  `json:"full_sync_task_id,omitempty"`
-	HistoryId      int64   `json:"history_id"`
-	Reason         *string `json:"reason,omitempty"`
-	Updated        int64   `json:"updated"`
+	// Deleted Messages deleted in Gmail and removed here; 0 when a full sync was started instead
+	Deleted int64 `json:"deleted"`
+
+	// FullSyncTaskId The full sync (sync_user_emails) task started instead, or already in flight; absent when the history was applied
+	FullSyncTaskId *int64 `json:"full_sync_task_id,omitempty"`
+
+	// HistoryId Gmail's history id the account is now synced to; 0 when a full sync was started instead
+	HistoryId int64 `json:"history_id"`
+
+	// Reason Why a full sync was started instead, e.g. gmail's history expired; absent when the history was applied
+	Reason *string `json:"reason,omitempty"`
+
+	// Updated Messages added or relabelled, re-read and stored; 0 when a full sync was started instead
+	Updated int64 `json:"updated"`
 }
 
 // IncrementalSyncArgs Applies Gmail's history since the last sync (added, deleted, relabelled); starts a full sync when the history expired.
+//
+// Examples: {"account_id":1}
 type IncrementalSyncArgs struct {
 	// AccountId The Gmail account (see list-accounts)
 	AccountId int64 `json:"account_id"`
@@ -1283,25 +1452,33 @@ type KindInfo struct {
 	AdminOnly bool `json:"admin_only"`
 
 	// ArgsSchema Name of its args schema in this document
-	ArgsSchema  string `json:"args_schema"`
+	ArgsSchema string `json:"args_schema"`
+
+	// Description What a task of this kind does
 	Description string `json:"description"`
 
 	// MaxAttempts Default attempts
-	MaxAttempts int64  `json:"max_attempts"`
-	Name        string `json:"name"`
+	MaxAttempts int64 `json:"max_attempts"`
+
+	// Name Kind name, the kind field of create-task
+	Name string `json:"name"`
 
 	// Priority Default priority
-	Priority int64  `json:"priority"`
-	Queue    string `json:"queue"`
+	Priority int64 `json:"priority"`
+
+	// Queue Queue its tasks run in
+	Queue string `json:"queue"`
 }
 
 // KindList defines model for KindList.
 type KindList struct {
+	// Kinds Every kind, by name
 	Kinds []KindInfo `json:"kinds"`
 }
 
 // MarkReadResult defines model for MarkReadResult.
 type MarkReadResult struct {
+	// Marked Alerts that were unread and are now read
 	Marked int64 `json:"marked"`
 }
 
@@ -1312,23 +1489,34 @@ type MessageCount struct {
 }
 
 // MonitorSystemHealthArgs Measures database latency, queue depths and ages, stuck jobs and failure rates; raises and resolves alerts.
+//
+// Examples: {}
 type MonitorSystemHealthArgs = map[string]interface{}
 
 // ProgressEvent defines model for ProgressEvent.
 type ProgressEvent struct {
-	At   time.Time `json:"at"`
-	Done int64     `json:"done"`
+	// At When the worker reported it
+	At time.Time `json:"at"`
+
+	// Done Items done so far (messages, rows...)
+	Done int64 `json:"done"`
 
 	// EtaSeconds Estimated time left at the recent rate
 	EtaSeconds *float64 `json:"eta_seconds,omitempty"`
 
 	// Id Task id
-	Id      int64    `json:"id"`
-	Message *string  `json:"message,omitempty"`
+	Id int64 `json:"id"`
+
+	// Message Detail for people, e.g. page 3; may be absent
+	Message *string `json:"message,omitempty"`
+
+	// Percent done ÷ total × 100 (0 to 100); absent while the total is unknown
 	Percent *float64 `json:"percent,omitempty"`
 
 	// Rate Items per second, recently
-	Rate  float64 `json:"rate"`
+	Rate float64 `json:"rate"`
+
+	// Stage The step under way, e.g. fetching or done; absent when the kind reports none
 	Stage *string `json:"stage,omitempty"`
 
 	// Total Absent while unknown
@@ -1355,51 +1543,91 @@ type ProgressEventMessageEvent string
 // Queue defines model for Queue.
 type Queue struct {
 	// Available Jobs waiting for a worker
-	Available           int64  `json:"available"`
-	CompletedLastHour   int64  `json:"completed_last_hour"`
-	CompletedLastMinute int64  `json:"completed_last_minute"`
-	FailedLastHour      int64  `json:"failed_last_hour"`
-	Name                string `json:"name"`
+	Available int64 `json:"available"`
+
+	// CompletedLastHour Tasks completed in the last 60 minutes
+	CompletedLastHour int64 `json:"completed_last_hour"`
+
+	// CompletedLastMinute Tasks completed in the last 60 seconds
+	CompletedLastMinute int64 `json:"completed_last_minute"`
+
+	// FailedLastHour Tasks that failed for good in the last 60 minutes
+	FailedLastHour int64 `json:"failed_last_hour"`
+
+	// Name Queue name
+	Name string `json:"name"`
 
 	// OldestWaitSeconds Age of the oldest job waiting
-	OldestWaitSeconds float64    `json:"oldest_wait_seconds"`
-	Paused            bool       `json:"paused"`
-	PausedAt          *time.Time `json:"paused_at,omitempty"`
-	Pending           int64      `json:"pending"`
-	Retryable         int64      `json:"retryable"`
-	Running           int64      `json:"running"`
-	Scheduled         int64      `json:"scheduled"`
+	OldestWaitSeconds float64 `json:"oldest_wait_seconds"`
+
+	// Paused True: workers start no new tasks from it until it is resumed
+	Paused bool `json:"paused"`
+
+	// PausedAt When it was paused; absent while running
+	PausedAt *time.Time `json:"paused_at,omitempty"`
+
+	// Pending Tasks held back beyond their owner's fair share of the queue
+	Pending int64 `json:"pending"`
+
+	// Retryable Tasks that failed an attempt and wait to run again
+	Retryable int64 `json:"retryable"`
+
+	// Running Tasks running now
+	Running int64 `json:"running"`
+
+	// Scheduled Tasks waiting for their start time
+	Scheduled int64 `json:"scheduled"`
 }
 
 // QueueDepth defines model for QueueDepth.
 type QueueDepth struct {
-	Jobs              int64   `json:"jobs"`
+	// Jobs Jobs in this queue and state
+	Jobs int64 `json:"jobs"`
+
+	// OldestWaitSeconds Seconds the oldest available job has waited; 0 for other states
 	OldestWaitSeconds float64 `json:"oldest_wait_seconds"`
-	Queue             string  `json:"queue"`
-	State             string  `json:"state"`
+
+	// Queue Queue name
+	Queue string `json:"queue"`
+
+	// State Job state: available (waiting for a worker), running, retryable (failed an attempt, will run again), scheduled (waiting for its time), pending (held back)
+	State string `json:"state"`
 }
 
 // QueueList defines model for QueueList.
 type QueueList struct {
+	// Queues Every queue, by name
 	Queues []Queue `json:"queues"`
 }
 
 // Schedule defines model for Schedule.
 type Schedule struct {
 	// Args The args each task gets (the args schema of its kind)
-	Args      TaskArgs  `json:"args"`
+	Args TaskArgs `json:"args"`
+
+	// CreatedAt When the schedule was created
 	CreatedAt time.Time `json:"created_at"`
 
 	// Cron Cron expression: five fields, an optional leading seconds field, or @hourly / @every 10m
-	Cron      string     `json:"cron"`
-	Enabled   bool       `json:"enabled"`
-	Id        int64      `json:"id"`
-	Kind      string     `json:"kind"`
+	Cron string `json:"cron"`
+
+	// Enabled False: the schedule starts no tasks until enabled again
+	Enabled bool `json:"enabled"`
+
+	// Id Schedule id
+	Id int64 `json:"id"`
+
+	// Kind Kind of the tasks it starts (see list-kinds)
+	Kind string `json:"kind"`
+
+	// LastRunAt The last tick that started a task; absent before the first
 	LastRunAt *time.Time `json:"last_run_at,omitempty"`
 
 	// LastTaskId The task started at the last tick
 	LastTaskId *int64 `json:"last_task_id,omitempty"`
-	Name       string `json:"name"`
+
+	// Name A name for people
+	Name string `json:"name"`
 
 	// NextRunAt Next tick; absent when disabled
 	NextRunAt *time.Time `json:"next_run_at,omitempty"`
@@ -1411,13 +1639,17 @@ type Schedule struct {
 	Priority int64 `json:"priority"`
 
 	// Timezone IANA time zone the cron expression is read in
-	Timezone  string    `json:"timezone"`
+	Timezone string `json:"timezone"`
+
+	// UpdatedAt When it was last changed
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // ScheduleBackupUserData defines model for ScheduleBackupUserData.
 type ScheduleBackupUserData struct {
 	// Args The export's archive, kept as a backup: meant for a schedule; the newest 5 per user are kept. Restore with `inboxq restore`.
+	//
+	// Examples: {}
 	Args *BackupUserDataArgs `json:"args,omitempty"`
 
 	// Cron Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
@@ -1429,9 +1661,13 @@ type ScheduleBackupUserData struct {
 	Enabled *bool `json:"enabled,omitempty"`
 
 	// Kind The task kind
-	Kind     ScheduleBackupUserDataKind `json:"kind"`
-	Name     string                     `json:"name"`
-	Priority *int64                     `json:"priority,omitempty"`
+	Kind ScheduleBackupUserDataKind `json:"kind"`
+
+	// Name A name for people, e.g. Nightly backup
+	Name string `json:"name"`
+
+	// Priority Priority of the tasks it starts, 1 (highest) to 4
+	Priority *int64 `json:"priority,omitempty"`
 
 	// Timezone IANA time zone, e.g. Europe/Paris
 	Timezone *string `json:"timezone,omitempty"`
@@ -1443,6 +1679,8 @@ type ScheduleBackupUserDataKind string
 // ScheduleBulkArchiveEmails defines model for ScheduleBulkArchiveEmails.
 type ScheduleBulkArchiveEmails struct {
 	// Args Archives messages (removes INBOX) chosen by ids or by sender, label and age; 1000 per Gmail call.
+	//
+	// Examples: {"account_id":1,"target":{"from":"newsletter@example.com","older_than_days":30}}
 	Args *BulkArchiveEmailsArgs `json:"args,omitempty"`
 
 	// Cron Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
@@ -1454,9 +1692,13 @@ type ScheduleBulkArchiveEmails struct {
 	Enabled *bool `json:"enabled,omitempty"`
 
 	// Kind The task kind
-	Kind     ScheduleBulkArchiveEmailsKind `json:"kind"`
-	Name     string                        `json:"name"`
-	Priority *int64                        `json:"priority,omitempty"`
+	Kind ScheduleBulkArchiveEmailsKind `json:"kind"`
+
+	// Name A name for people, e.g. Nightly backup
+	Name string `json:"name"`
+
+	// Priority Priority of the tasks it starts, 1 (highest) to 4
+	Priority *int64 `json:"priority,omitempty"`
 
 	// Timezone IANA time zone, e.g. Europe/Paris
 	Timezone *string `json:"timezone,omitempty"`
@@ -1468,6 +1710,8 @@ type ScheduleBulkArchiveEmailsKind string
 // ScheduleBulkDeleteEmails defines model for ScheduleBulkDeleteEmails.
 type ScheduleBulkDeleteEmails struct {
 	// Args Moves messages to the trash (recoverable for 30 days); permanent deletion needs the full mail scope and an explicit confirmation.
+	//
+	// Examples: {"account_id":1,"target":{"ids":["18f3a2b4c5d6e7f8","18f3a2b4c5d6e7f9"]}}
 	Args *BulkDeleteEmailsArgs `json:"args,omitempty"`
 
 	// Cron Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
@@ -1479,9 +1723,13 @@ type ScheduleBulkDeleteEmails struct {
 	Enabled *bool `json:"enabled,omitempty"`
 
 	// Kind The task kind
-	Kind     ScheduleBulkDeleteEmailsKind `json:"kind"`
-	Name     string                       `json:"name"`
-	Priority *int64                       `json:"priority,omitempty"`
+	Kind ScheduleBulkDeleteEmailsKind `json:"kind"`
+
+	// Name A name for people, e.g. Nightly backup
+	Name string `json:"name"`
+
+	// Priority Priority of the tasks it starts, 1 (highest) to 4
+	Priority *int64 `json:"priority,omitempty"`
 
 	// Timezone IANA time zone, e.g. Europe/Paris
 	Timezone *string `json:"timezone,omitempty"`
@@ -1493,6 +1741,8 @@ type ScheduleBulkDeleteEmailsKind string
 // ScheduleBulkLabelEmails defines model for ScheduleBulkLabelEmails.
 type ScheduleBulkLabelEmails struct {
 	// Args Adds and removes labels (creating missing ones) on messages chosen by ids or by sender, label and age.
+	//
+	// Examples: {"account_id":1,"add":["Old promotions"],"remove":["INBOX"],"target":{"label":"CATEGORY_PROMOTIONS","older_than_days":90}}
 	Args *BulkLabelEmailsArgs `json:"args,omitempty"`
 
 	// Cron Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
@@ -1504,9 +1754,13 @@ type ScheduleBulkLabelEmails struct {
 	Enabled *bool `json:"enabled,omitempty"`
 
 	// Kind The task kind
-	Kind     ScheduleBulkLabelEmailsKind `json:"kind"`
-	Name     string                      `json:"name"`
-	Priority *int64                      `json:"priority,omitempty"`
+	Kind ScheduleBulkLabelEmailsKind `json:"kind"`
+
+	// Name A name for people, e.g. Nightly backup
+	Name string `json:"name"`
+
+	// Priority Priority of the tasks it starts, 1 (highest) to 4
+	Priority *int64 `json:"priority,omitempty"`
 
 	// Timezone IANA time zone, e.g. Europe/Paris
 	Timezone *string `json:"timezone,omitempty"`
@@ -1518,17 +1772,31 @@ type ScheduleBulkLabelEmailsKind string
 // ScheduleChange defines model for ScheduleChange.
 type ScheduleChange struct {
 	// Args New args, checked against the kind's schema
-	Args     interface{} `json:"args,omitempty"`
-	Cron     *string     `json:"cron,omitempty"`
-	Enabled  *bool       `json:"enabled,omitempty"`
-	Name     *string     `json:"name,omitempty"`
-	Priority *int64      `json:"priority,omitempty"`
-	Timezone *string     `json:"timezone,omitempty"`
+	Args interface{} `json:"args,omitempty"`
+
+	// Cron New cron expression: five fields, an optional leading seconds field, or @hourly / @every 10m
+	//
+	// Examples: 0 3 * * *
+	Cron *string `json:"cron,omitempty"`
+
+	// Enabled false pauses the schedule; true resumes it
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Name New name
+	Name *string `json:"name,omitempty"`
+
+	// Priority New priority of the tasks it starts, 1 (highest) to 4
+	Priority *int64 `json:"priority,omitempty"`
+
+	// Timezone New IANA time zone, e.g. Europe/Paris
+	Timezone *string `json:"timezone,omitempty"`
 }
 
 // ScheduleCleanupExpiredTokens defines model for ScheduleCleanupExpiredTokens.
 type ScheduleCleanupExpiredTokens struct {
 	// Args Deletes API tokens that have expired, revoked tokens after 30 days, and expired export archives.
+	//
+	// Examples: {}
 	Args *CleanupExpiredTokensArgs `json:"args,omitempty"`
 
 	// Cron Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
@@ -1540,9 +1808,13 @@ type ScheduleCleanupExpiredTokens struct {
 	Enabled *bool `json:"enabled,omitempty"`
 
 	// Kind The task kind
-	Kind     ScheduleCleanupExpiredTokensKind `json:"kind"`
-	Name     string                           `json:"name"`
-	Priority *int64                           `json:"priority,omitempty"`
+	Kind ScheduleCleanupExpiredTokensKind `json:"kind"`
+
+	// Name A name for people, e.g. Nightly backup
+	Name string `json:"name"`
+
+	// Priority Priority of the tasks it starts, 1 (highest) to 4
+	Priority *int64 `json:"priority,omitempty"`
 
 	// Timezone IANA time zone, e.g. Europe/Paris
 	Timezone *string `json:"timezone,omitempty"`
@@ -1554,6 +1826,8 @@ type ScheduleCleanupExpiredTokensKind string
 // ScheduleCleanupOldEmails defines model for ScheduleCleanupOldEmails.
 type ScheduleCleanupOldEmails struct {
 	// Args Forgets local copies of messages older than the retention period; touches Gmail only when asked, and then only to trash.
+	//
+	// Examples: {"account_id":1,"older_than_days":365}
 	Args *CleanupOldEmailsArgs `json:"args,omitempty"`
 
 	// Cron Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
@@ -1565,9 +1839,13 @@ type ScheduleCleanupOldEmails struct {
 	Enabled *bool `json:"enabled,omitempty"`
 
 	// Kind The task kind
-	Kind     ScheduleCleanupOldEmailsKind `json:"kind"`
-	Name     string                       `json:"name"`
-	Priority *int64                       `json:"priority,omitempty"`
+	Kind ScheduleCleanupOldEmailsKind `json:"kind"`
+
+	// Name A name for people, e.g. Nightly backup
+	Name string `json:"name"`
+
+	// Priority Priority of the tasks it starts, 1 (highest) to 4
+	Priority *int64 `json:"priority,omitempty"`
 
 	// Timezone IANA time zone, e.g. Europe/Paris
 	Timezone *string `json:"timezone,omitempty"`
@@ -1579,6 +1857,8 @@ type ScheduleCleanupOldEmailsKind string
 // ScheduleExportUserData defines model for ScheduleExportUserData.
 type ScheduleExportUserData struct {
 	// Args Writes your accounts (never their tokens), message metadata, labels and task history to one .tar.gz of JSON Lines and CSV, downloadable for 7 days.
+	//
+	// Examples: {}
 	Args *ExportUserDataArgs `json:"args,omitempty"`
 
 	// Cron Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
@@ -1590,9 +1870,13 @@ type ScheduleExportUserData struct {
 	Enabled *bool `json:"enabled,omitempty"`
 
 	// Kind The task kind
-	Kind     ScheduleExportUserDataKind `json:"kind"`
-	Name     string                     `json:"name"`
-	Priority *int64                     `json:"priority,omitempty"`
+	Kind ScheduleExportUserDataKind `json:"kind"`
+
+	// Name A name for people, e.g. Nightly backup
+	Name string `json:"name"`
+
+	// Priority Priority of the tasks it starts, 1 (highest) to 4
+	Priority *int64 `json:"priority,omitempty"`
 
 	// Timezone IANA time zone, e.g. Europe/Paris
 	Timezone *string `json:"timezone,omitempty"`
@@ -1604,6 +1888,8 @@ type ScheduleExportUserDataKind string
 // ScheduleIncrementalSync defines model for ScheduleIncrementalSync.
 type ScheduleIncrementalSync struct {
 	// Args Applies Gmail's history since the last sync (added, deleted, relabelled); starts a full sync when the history expired.
+	//
+	// Examples: {"account_id":1}
 	Args *IncrementalSyncArgs `json:"args,omitempty"`
 
 	// Cron Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
@@ -1615,9 +1901,13 @@ type ScheduleIncrementalSync struct {
 	Enabled *bool `json:"enabled,omitempty"`
 
 	// Kind The task kind
-	Kind     ScheduleIncrementalSyncKind `json:"kind"`
-	Name     string                      `json:"name"`
-	Priority *int64                      `json:"priority,omitempty"`
+	Kind ScheduleIncrementalSyncKind `json:"kind"`
+
+	// Name A name for people, e.g. Nightly backup
+	Name string `json:"name"`
+
+	// Priority Priority of the tasks it starts, 1 (highest) to 4
+	Priority *int64 `json:"priority,omitempty"`
 
 	// Timezone IANA time zone, e.g. Europe/Paris
 	Timezone *string `json:"timezone,omitempty"`
@@ -1629,13 +1919,17 @@ type ScheduleIncrementalSyncKind string
 // ScheduleList defines model for ScheduleList.
 type ScheduleList struct {
 	// NextCursor Pass as cursor for the next page; absent on the last page
-	NextCursor *string    `json:"next_cursor,omitempty"`
-	Schedules  []Schedule `json:"schedules"`
+	NextCursor *string `json:"next_cursor,omitempty"`
+
+	// Schedules Schedules, oldest first
+	Schedules []Schedule `json:"schedules"`
 }
 
 // ScheduleMonitorSystemHealth defines model for ScheduleMonitorSystemHealth.
 type ScheduleMonitorSystemHealth struct {
 	// Args Measures database latency, queue depths and ages, stuck jobs and failure rates; raises and resolves alerts.
+	//
+	// Examples: {}
 	Args *MonitorSystemHealthArgs `json:"args,omitempty"`
 
 	// Cron Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
@@ -1647,9 +1941,13 @@ type ScheduleMonitorSystemHealth struct {
 	Enabled *bool `json:"enabled,omitempty"`
 
 	// Kind The task kind
-	Kind     ScheduleMonitorSystemHealthKind `json:"kind"`
-	Name     string                          `json:"name"`
-	Priority *int64                          `json:"priority,omitempty"`
+	Kind ScheduleMonitorSystemHealthKind `json:"kind"`
+
+	// Name A name for people, e.g. Nightly backup
+	Name string `json:"name"`
+
+	// Priority Priority of the tasks it starts, 1 (highest) to 4
+	Priority *int64 `json:"priority,omitempty"`
 
 	// Timezone IANA time zone, e.g. Europe/Paris
 	Timezone *string `json:"timezone,omitempty"`
@@ -1661,6 +1959,8 @@ type ScheduleMonitorSystemHealthKind string
 // ScheduleSyncEmailMetadata defines model for ScheduleSyncEmailMetadata.
 type ScheduleSyncEmailMetadata struct {
 	// Args Refreshes the labels and metadata of every stored message, 100 per batch; forgets the ones Gmail no longer has.
+	//
+	// Examples: {"account_id":1}
 	Args *SyncEmailMetadataArgs `json:"args,omitempty"`
 
 	// Cron Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
@@ -1672,9 +1972,13 @@ type ScheduleSyncEmailMetadata struct {
 	Enabled *bool `json:"enabled,omitempty"`
 
 	// Kind The task kind
-	Kind     ScheduleSyncEmailMetadataKind `json:"kind"`
-	Name     string                        `json:"name"`
-	Priority *int64                        `json:"priority,omitempty"`
+	Kind ScheduleSyncEmailMetadataKind `json:"kind"`
+
+	// Name A name for people, e.g. Nightly backup
+	Name string `json:"name"`
+
+	// Priority Priority of the tasks it starts, 1 (highest) to 4
+	Priority *int64 `json:"priority,omitempty"`
 
 	// Timezone IANA time zone, e.g. Europe/Paris
 	Timezone *string `json:"timezone,omitempty"`
@@ -1686,6 +1990,8 @@ type ScheduleSyncEmailMetadataKind string
 // ScheduleSyncUserEmails defines model for ScheduleSyncUserEmails.
 type ScheduleSyncUserEmails struct {
 	// Args Full sync: lists the whole mailbox and stores every message's metadata; resumable, page by page.
+	//
+	// Examples: {"account_id":1}
 	Args *SyncUserEmailsArgs `json:"args,omitempty"`
 
 	// Cron Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
@@ -1697,9 +2003,13 @@ type ScheduleSyncUserEmails struct {
 	Enabled *bool `json:"enabled,omitempty"`
 
 	// Kind The task kind
-	Kind     ScheduleSyncUserEmailsKind `json:"kind"`
-	Name     string                     `json:"name"`
-	Priority *int64                     `json:"priority,omitempty"`
+	Kind ScheduleSyncUserEmailsKind `json:"kind"`
+
+	// Name A name for people, e.g. Nightly backup
+	Name string `json:"name"`
+
+	// Priority Priority of the tasks it starts, 1 (highest) to 4
+	Priority *int64 `json:"priority,omitempty"`
 
 	// Timezone IANA time zone, e.g. Europe/Paris
 	Timezone *string `json:"timezone,omitempty"`
@@ -1710,7 +2020,10 @@ type ScheduleSyncUserEmailsKind string
 
 // SkippedTask defines model for SkippedTask.
 type SkippedTask struct {
-	Id     int64  `json:"id"`
+	// Id Task id
+	Id int64 `json:"id"`
+
+	// Reason Why it was left alone, e.g. not found, or a state the action does not apply to
 	Reason string `json:"reason"`
 }
 
@@ -1750,6 +2063,8 @@ type Stats struct {
 }
 
 // SyncEmailMetadataArgs Refreshes the labels and metadata of every stored message, 100 per batch; forgets the ones Gmail no longer has.
+//
+// Examples: {"account_id":1}
 type SyncEmailMetadataArgs struct {
 	// AccountId The Gmail account (see list-accounts)
 	AccountId int64 `json:"account_id"`
@@ -1757,13 +2072,22 @@ type SyncEmailMetadataArgs struct {
 
 // SyncResult defines model for SyncResult.
 type SyncResult struct {
-	HistoryId  int64   `json:"history_id"`
-	Messages   int64   `json:"messages"`
-	Pages      int64   `json:"pages"`
+	// HistoryId Gmail's history id when the sync began; the next incremental sync starts from it
+	HistoryId int64 `json:"history_id"`
+
+	// Messages Messages listed and stored (spam and trash are skipped)
+	Messages int64 `json:"messages"`
+
+	// Pages Pages of up to 100 messages fetched from Gmail
+	Pages int64 `json:"pages"`
+
+	// QuotaUnits Gmail API quota units spent by the last run slice (a long sync runs in several slices; earlier ones are not counted)
 	QuotaUnits float64 `json:"quota_units"`
 }
 
 // SyncUserEmailsArgs Full sync: lists the whole mailbox and stores every message's metadata; resumable, page by page.
+//
+// Examples: {"account_id":1}
 type SyncUserEmailsArgs struct {
 	// AccountId The Gmail account (see list-accounts)
 	AccountId int64 `json:"account_id"`
@@ -1771,9 +2095,14 @@ type SyncUserEmailsArgs struct {
 
 // SystemHealth defines model for SystemHealth.
 type SystemHealth struct {
-	CheckedAt   time.Time    `json:"checked_at"`
-	DbLatencyMs float64      `json:"db_latency_ms"`
-	Queues      []QueueDepth `json:"queues"`
+	// CheckedAt When the check ran
+	CheckedAt time.Time `json:"checked_at"`
+
+	// DbLatencyMs One database round trip, in milliseconds
+	DbLatencyMs float64 `json:"db_latency_ms"`
+
+	// Queues Unfinished jobs per queue and state when the check ran
+	Queues []QueueDepth `json:"queues"`
 
 	// Report The monitor's full report: stuck jobs, failure rate, alerts raised and resolved
 	Report HealthReport `json:"report"`
@@ -1785,19 +2114,25 @@ type Task struct {
 	Args TaskArgs `json:"args"`
 
 	// Attempt Attempts started so far
-	Attempt   int64     `json:"attempt"`
+	Attempt int64 `json:"attempt"`
+
+	// CreatedAt When the task was created
 	CreatedAt time.Time `json:"created_at"`
 
 	// Errors One entry per failed attempt, oldest first
-	Errors     []AttemptError `json:"errors"`
-	FinishedAt *time.Time     `json:"finished_at,omitempty"`
+	Errors []AttemptError `json:"errors"`
+
+	// FinishedAt When it completed, failed for good or was cancelled; absent while unfinished
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
 
 	// Id Task id
 	Id int64 `json:"id"`
 
 	// Kind What the task does
-	Kind        string `json:"kind"`
-	MaxAttempts int64  `json:"max_attempts"`
+	Kind string `json:"kind"`
+
+	// MaxAttempts Attempts allowed before the task fails for good
+	MaxAttempts int64 `json:"max_attempts"`
 
 	// Owner Owner's user name; empty for system tasks
 	Owner *string `json:"owner,omitempty"`
@@ -1807,7 +2142,9 @@ type Task struct {
 
 	// Progress What the worker last reported: done, total, percent, stage, message, rate and ETA
 	Progress *ProgressEvent `json:"progress,omitempty"`
-	Queue    string         `json:"queue"`
+
+	// Queue Queue it runs in (see list-queues)
+	Queue string `json:"queue"`
 
 	// Result What the task recorded as its output (the result schema of its kind); absent until it completes
 	Result *TaskResult `json:"result,omitempty"`
@@ -1838,16 +2175,26 @@ type TaskArgs struct {
 
 // TaskCount defines model for TaskCount.
 type TaskCount struct {
-	Kind  string `json:"kind"`
+	// Kind Task kind
+	Kind string `json:"kind"`
+
+	// Queue Queue name
 	Queue string `json:"queue"`
+
+	// State Task state (one of TaskState)
 	State string `json:"state"`
-	Tasks int64  `json:"tasks"`
+
+	// Tasks How many tasks
+	Tasks int64 `json:"tasks"`
 }
 
 // TaskEvent defines model for TaskEvent.
 type TaskEvent struct {
-	At      time.Time `json:"at"`
-	Attempt int64     `json:"attempt"`
+	// At When the change happened
+	At time.Time `json:"at"`
+
+	// Attempt Attempts started so far
+	Attempt int64 `json:"attempt"`
 
 	// Change What happened
 	Change TaskEventChange `json:"change"`
@@ -1856,24 +2203,34 @@ type TaskEvent struct {
 	Error *string `json:"error,omitempty"`
 
 	// Id Task id
-	Id          int64  `json:"id"`
-	Kind        string `json:"kind"`
-	MaxAttempts int64  `json:"max_attempts"`
-	Priority    int64  `json:"priority"`
+	Id int64 `json:"id"`
+
+	// Kind The task's kind
+	Kind string `json:"kind"`
+
+	// MaxAttempts Attempts allowed before the task fails for good
+	MaxAttempts int64 `json:"max_attempts"`
+
+	// Priority 1 (highest) to 4
+	Priority int64 `json:"priority"`
 
 	// Progress Latest progress (snapshots only)
 	Progress *ProgressEvent `json:"progress,omitempty"`
-	Queue    string         `json:"queue"`
+
+	// Queue The task's queue
+	Queue string `json:"queue"`
 
 	// Result The task's output when completed (omitted when large: fetch the task)
-	Result *TaskResult    `json:"result,omitempty"`
-	State  TaskEventState `json:"state"`
+	Result *TaskResult `json:"result,omitempty"`
+
+	// State The task's state after the change
+	State TaskEventState `json:"state"`
 }
 
 // TaskEventChange What happened
 type TaskEventChange string
 
-// TaskEventState defines model for TaskEvent.State.
+// TaskEventState The task's state after the change
 type TaskEventState string
 
 // TaskEventMessage A task's new state (change says what happened; snapshot: its state on connect).
@@ -1897,7 +2254,9 @@ type TaskEventMessageEvent string
 type TaskPage struct {
 	// NextCursor Pass as cursor for the next page; absent on the last page
 	NextCursor *string `json:"next_cursor,omitempty"`
-	Tasks      []Task  `json:"tasks"`
+
+	// Tasks Tasks, newest first
+	Tasks []Task `json:"tasks"`
 }
 
 // TaskResult What a task recorded when it completed: the result schema of its kind.
@@ -1908,13 +2267,21 @@ type TaskResult struct {
 // TaskSelection defines model for TaskSelection.
 type TaskSelection struct {
 	// All Act on every task you can see (at most 1000 per request). Required when neither ids nor a filter is given: an empty selection is refused with 422
-	All         *bool      `json:"all,omitempty"`
+	All *bool `json:"all,omitempty"`
+
+	// CreatedFrom Only tasks created at or after this time
 	CreatedFrom *time.Time `json:"created_from,omitempty"`
-	CreatedTo   *time.Time `json:"created_to,omitempty"`
+
+	// CreatedTo Only tasks created before this time
+	CreatedTo *time.Time `json:"created_to,omitempty"`
 
 	// Ids These tasks (at most 1000); or leave out and filter
-	Ids   *[]int64  `json:"ids,omitempty"`
-	Kind  *[]string `json:"kind,omitempty"`
+	Ids *[]int64 `json:"ids,omitempty"`
+
+	// Kind Only tasks of these kinds
+	Kind *[]string `json:"kind,omitempty"`
+
+	// Queue Only tasks in these queues
 	Queue *[]string `json:"queue,omitempty"`
 
 	// State Only tasks in these states
@@ -1926,20 +2293,31 @@ type TaskState string
 
 // ThroughputPoint defines model for ThroughputPoint.
 type ThroughputPoint struct {
-	Completed int64     `json:"completed"`
-	Failed    int64     `json:"failed"`
-	Minute    time.Time `json:"minute"`
+	// Completed Tasks completed during that minute
+	Completed int64 `json:"completed"`
+
+	// Failed Tasks that failed for good during that minute
+	Failed int64 `json:"failed"`
+
+	// Minute Start of the minute
+	Minute time.Time `json:"minute"`
 }
 
 // UpkeepResult defines model for UpkeepResult.
 type UpkeepResult struct {
-	Messages       int64  `json:"messages"`
-	Removed        int64  `json:"removed"`
+	// Messages Stored messages looked at (sync_email_metadata: re-read from Gmail; cleanup_old_emails: forgotten)
+	Messages int64 `json:"messages"`
+
+	// Removed Local copies forgotten (sync_email_metadata: gone from Gmail; cleanup_old_emails: past the retention)
+	Removed int64 `json:"removed"`
+
+	// TrashedInGmail Messages moved to Gmail's trash (cleanup_old_emails with trash_in_gmail); absent when none
 	TrashedInGmail *int64 `json:"trashed_in_gmail,omitempty"`
 }
 
 // ListAccountsParams defines parameters for ListAccounts.
 type ListAccountsParams struct {
+	// Limit Page size
 	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor next_cursor of the previous page
@@ -1948,7 +2326,10 @@ type ListAccountsParams struct {
 
 // OauthCallbackParams defines parameters for OauthCallback.
 type OauthCallbackParams struct {
-	Code  *string `form:"code,omitempty" json:"code,omitempty"`
+	// Code Authorization code from Google; absent when the person declined
+	Code *string `form:"code,omitempty" json:"code,omitempty"`
+
+	// State The consent's state, as connect-account sent it to Google
 	State *string `form:"state,omitempty" json:"state,omitempty"`
 
 	// Error Set by Google when the person declined
@@ -1977,7 +2358,9 @@ type ListAlertsParams struct {
 
 	// BeforeId Deprecated: use cursor. Alerts older than this id
 	BeforeId *int64 `form:"before_id,omitempty" json:"before_id,omitempty"`
-	Limit    *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Limit Page size
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor next_cursor of the previous page
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
@@ -1991,10 +2374,17 @@ type MarkAlertsReadParams struct {
 
 // ListDeadLettersParams defines parameters for ListDeadLetters.
 type ListDeadLettersParams struct {
-	Kind   *[]string `form:"kind,omitempty" json:"kind,omitempty"`
-	Queue  *[]string `form:"queue,omitempty" json:"queue,omitempty"`
-	Limit  *int64    `form:"limit,omitempty" json:"limit,omitempty"`
-	Cursor *string   `form:"cursor,omitempty" json:"cursor,omitempty"`
+	// Kind Only dead letters of these kinds
+	Kind *[]string `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// Queue Only dead letters in these queues
+	Queue *[]string `form:"queue,omitempty" json:"queue,omitempty"`
+
+	// Limit Page size
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // RedriveDeadLettersParams defines parameters for RedriveDeadLetters.
@@ -2020,6 +2410,7 @@ type StreamEventsParams struct {
 
 // ListExportsParams defines parameters for ListExports.
 type ListExportsParams struct {
+	// Limit Page size
 	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor next_cursor of the previous page
@@ -2040,6 +2431,7 @@ type ResumeQueueParams struct {
 
 // ListSchedulesParams defines parameters for ListSchedules.
 type ListSchedulesParams struct {
+	// Limit Page size
 	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor next_cursor of the previous page
@@ -2086,7 +2478,9 @@ type ListTasksParams struct {
 
 	// CreatedTo Created before (RFC 3339)
 	CreatedTo *time.Time `form:"created_to,omitempty" json:"created_to,omitempty"`
-	Limit     *int64     `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Limit Page size
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor next_cursor of the previous page
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`

@@ -33,14 +33,18 @@ func RegisterBulk(reg *Registry, st *store.Store, g *gmail.Provider, logger *slo
 	Add(reg, &bulkWorker[BulkArchiveEmailsArgs]{mailbox: m}, Info{
 		Description: "Archives messages (removes INBOX) chosen by ids or by sender, label and age; 1000 per Gmail call.",
 		Notify:      true, Check: check, Result: BulkResult{},
+		Example: BulkArchiveEmailsArgs{AccountArgs: exampleAccount, Target: BulkTarget{From: "newsletter@example.com", OlderThanDays: 30}},
 	})
 	Add(reg, &bulkWorker[BulkLabelEmailsArgs]{mailbox: m}, Info{
 		Description: "Adds and removes labels (creating missing ones) on messages chosen by ids or by sender, label and age.",
 		Notify:      true, Check: check, Result: BulkResult{},
+		Example: BulkLabelEmailsArgs{AccountArgs: exampleAccount, Target: BulkTarget{Label: "CATEGORY_PROMOTIONS", OlderThanDays: 90},
+			Add: []string{"Old promotions"}, Remove: []string{"INBOX"}},
 	})
 	Add(reg, &bulkWorker[BulkDeleteEmailsArgs]{mailbox: m}, Info{
 		Description: "Moves messages to the trash (recoverable for 30 days); permanent deletion needs the full mail scope and an explicit confirmation.",
 		Notify:      true, Check: check, Result: BulkResult{},
+		Example: BulkDeleteEmailsArgs{AccountArgs: exampleAccount, Target: BulkTarget{IDs: []string{"18f3a2b4c5d6e7f8", "18f3a2b4c5d6e7f9"}}},
 	})
 }
 
@@ -179,8 +183,8 @@ type bulkCursor struct {
 
 // BulkResult is a bulk action's recorded output.
 type BulkResult struct {
-	Messages   int64 `json:"messages"`
-	BatchCalls int   `json:"batch_calls"`
+	Messages   int64 `json:"messages" doc:"Messages changed (archived, relabelled or deleted)"`
+	BatchCalls int   `json:"batch_calls" doc:"Gmail batch calls made, up to 1000 messages each"`
 }
 
 type bulkWorker[T bulkArgs] struct {

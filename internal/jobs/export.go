@@ -35,11 +35,11 @@ func RegisterExport(reg *Registry, st *store.Store, dir string, logger *slog.Log
 	a := archiver{store: st, dir: dir, logger: logger}
 	Add(reg, &archiveWorker[ExportUserDataArgs]{archiver: a}, Info{
 		Description: "Writes your accounts (never their tokens), message metadata, labels and task history to one .tar.gz of JSON Lines and CSV, downloadable for 7 days.",
-		Notify:      true, Result: ExportResult{},
+		Notify:      true, Result: ExportResult{}, Example: ExportUserDataArgs{},
 	})
 	Add(reg, &archiveWorker[BackupUserDataArgs]{archiver: a}, Info{
 		Description: "The export's archive, kept as a backup: meant for a schedule; the newest 5 per user are kept. Restore with `inboxq restore`.",
-		Result:      ExportResult{},
+		Result:      ExportResult{}, Example: BackupUserDataArgs{},
 	})
 }
 
@@ -183,13 +183,13 @@ type ExportedTask struct {
 
 // ExportResult is an export's or a backup's recorded output.
 type ExportResult struct {
-	ExportID      int64              `json:"export_id"`
-	Kind          string             `json:"kind"`
-	Size          int64              `json:"size"`
-	SHA256        string             `json:"sha256"`
+	ExportID      int64              `json:"export_id" doc:"The archive's id (see list-exports, download-export)"`
+	Kind          string             `json:"kind" enum:"export,backup" doc:"export or backup"`
+	Size          int64              `json:"size" doc:"Size of the archive file, in bytes"`
+	SHA256        string             `json:"sha256" doc:"Hex SHA-256 of the file, to check a download"`
 	Counts        store.ExportCounts `json:"counts"`
-	ExpiresAt     *time.Time         `json:"expires_at,omitempty"`
-	PrunedBackups int64              `json:"pruned_backups,omitempty"`
+	ExpiresAt     *time.Time         `json:"expires_at,omitempty" doc:"When an export is deleted (7 days on); absent for backups"`
+	PrunedBackups int64              `json:"pruned_backups,omitempty" doc:"Older backups deleted to keep the newest 5; absent for exports and when none"`
 }
 
 // archiver is what the export workers share.

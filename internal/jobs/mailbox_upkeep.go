@@ -25,10 +25,12 @@ func RegisterUpkeep(reg *Registry, st *store.Store, g *gmail.Provider, logger *s
 	Add(reg, &SyncEmailMetadataWorker{mailbox: m}, Info{
 		Description: "Refreshes the labels and metadata of every stored message, 100 per batch; forgets the ones Gmail no longer has.",
 		Check:       check, Result: UpkeepResult{},
+		Example: SyncEmailMetadataArgs{AccountArgs: exampleAccount},
 	})
 	Add(reg, &CleanupOldEmailsWorker{mailbox: m}, Info{
 		Description: "Forgets local copies of messages older than the retention period; touches Gmail only when asked, and then only to trash.",
 		Check:       check, Result: UpkeepResult{},
+		Example: CleanupOldEmailsArgs{AccountArgs: exampleAccount, OlderThanDays: 365},
 	})
 }
 
@@ -66,9 +68,9 @@ type upkeepCursor struct {
 
 // UpkeepResult is the recorded output of the upkeep kinds.
 type UpkeepResult struct {
-	Messages int64 `json:"messages"`
-	Removed  int64 `json:"removed"`
-	Trashed  int64 `json:"trashed_in_gmail,omitempty"`
+	Messages int64 `json:"messages" doc:"Stored messages looked at (sync_email_metadata: re-read from Gmail; cleanup_old_emails: forgotten)"`
+	Removed  int64 `json:"removed" doc:"Local copies forgotten (sync_email_metadata: gone from Gmail; cleanup_old_emails: past the retention)"`
+	Trashed  int64 `json:"trashed_in_gmail,omitempty" doc:"Messages moved to Gmail's trash (cleanup_old_emails with trash_in_gmail); absent when none"`
 }
 
 // Work walks the stored ids in order, 100 per batch, and commits each

@@ -16,11 +16,11 @@ import (
 func RegisterMaintenance(reg *Registry, st *store.Store, th HealthThresholds, exportDir string) {
 	Add(reg, &MonitorSystemHealthWorker{Store: st, Thresholds: th}, Info{
 		Description: "Measures database latency, queue depths and ages, stuck jobs and failure rates; raises and resolves alerts.",
-		AdminOnly:   true, Result: HealthReport{},
+		AdminOnly:   true, Result: HealthReport{}, Example: MonitorSystemHealthArgs{},
 	})
 	Add(reg, &CleanupExpiredTokensWorker{Store: st, ExportDir: exportDir}, Info{
 		Description: "Deletes API tokens that have expired, revoked tokens after 30 days, and expired export archives.",
-		AdminOnly:   true, Result: CleanupTokensResult{},
+		AdminOnly:   true, Result: CleanupTokensResult{}, Example: CleanupExpiredTokensArgs{},
 	})
 }
 
@@ -76,16 +76,16 @@ type MonitorSystemHealthWorker struct {
 
 // HealthReport is the recorded output of a health check.
 type HealthReport struct {
-	CheckID        int64              `json:"check_id"`
-	DBLatencyUS    int64              `json:"db_latency_us"`
-	Queues         []store.QueueDepth `json:"queues"`
-	StuckJobs      int64              `json:"stuck_jobs"`
-	Completed      int64              `json:"completed"`
-	Failed         int64              `json:"failed"`
-	FailureRate    float64            `json:"failure_rate"`
-	AlertsRaised   []string           `json:"alerts_raised"`
-	AlertsResolved []string           `json:"alerts_resolved"`
-	PrunedChecks   int64              `json:"pruned_checks"`
+	CheckID        int64              `json:"check_id" doc:"Id of the recorded health check"`
+	DBLatencyUS    int64              `json:"db_latency_us" doc:"One database round trip, in microseconds (µs)"`
+	Queues         []store.QueueDepth `json:"queues" doc:"Unfinished jobs per queue and state"`
+	StuckJobs      int64              `json:"stuck_jobs" doc:"Running attempts started more than 30 minutes ago"`
+	Completed      int64              `json:"completed" doc:"Tasks completed in the last 15 minutes"`
+	Failed         int64              `json:"failed" doc:"Tasks that failed for good in the last 15 minutes"`
+	FailureRate    float64            `json:"failure_rate" minimum:"0" maximum:"1" doc:"failed ÷ (completed + failed), 0 to 1; 0 when none finished"`
+	AlertsRaised   []string           `json:"alerts_raised" doc:"Alert keys this check raised, e.g. health:db_latency or health:queue_wait:sync; empty when none"`
+	AlertsResolved []string           `json:"alerts_resolved" doc:"Alert keys this check resolved (their condition cleared); empty when none"`
+	PrunedChecks   int64              `json:"pruned_checks" doc:"Health checks older than 7 days deleted"`
 }
 
 // condition is one thing the monitor checks.
@@ -214,10 +214,10 @@ type CleanupExpiredTokensWorker struct {
 
 // CleanupTokensResult is the recorded output of a token cleanup.
 type CleanupTokensResult struct {
-	Deleted        int64 `json:"deleted"`
-	ExportsDeleted int64 `json:"exports_deleted"`
+	Deleted        int64 `json:"deleted" doc:"API tokens deleted: expired ones, and revoked ones after 30 days"`
+	ExportsDeleted int64 `json:"exports_deleted" doc:"Expired export archives deleted; 0 on processes that keep no archives"`
 	// IdempotencyKeysDeleted counts kept Idempotency-Key responses pruned.
-	IdempotencyKeysDeleted int64 `json:"idempotency_keys_deleted"`
+	IdempotencyKeysDeleted int64 `json:"idempotency_keys_deleted" doc:"Saved Idempotency-Key responses older than 24 hours deleted"`
 }
 
 // idempotencyKeyRetention is how long an Idempotency-Key's response is kept.

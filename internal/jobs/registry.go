@@ -36,6 +36,8 @@ type Kind struct {
 	// Result is the type of what the kind records as its output (nil:
 	// nothing typed); the API documents it.
 	Result reflect.Type
+	// Example is sample args (see Info.Example).
+	Example any
 
 	decode func(raw json.RawMessage) (river.JobArgs, error)
 }
@@ -54,6 +56,10 @@ type Info struct {
 	// Result is a zero value of what the kind records with
 	// river.RecordOutput, so the API can document its result's type.
 	Result any
+	// Example is sample args of the kind, as a client would send them: the
+	// API document shows it on the kind's args schema (its JSON, without
+	// owner_id). Every kind people can start should have one.
+	Example any
 }
 
 // Registry holds every task kind with its worker. A kind can only be
@@ -98,6 +104,7 @@ func Add[T river.JobArgs](r *Registry, w river.Worker[T], info Info) {
 		Check:       info.Check,
 		Args:        reflect.TypeFor[T](),
 		Result:      typeOf(info.Result),
+		Example:     info.Example,
 		decode: func(raw json.RawMessage) (river.JobArgs, error) {
 			args := new(T)
 			if len(bytes.TrimSpace(raw)) > 0 {

@@ -38,10 +38,12 @@ func RegisterSync(reg *Registry, st *store.Store, g *gmail.Provider, logger *slo
 	Add(reg, &SyncUserEmailsWorker{mailbox: m}, Info{
 		Description: "Full sync: lists the whole mailbox and stores every message's metadata; resumable, page by page.",
 		Notify:      true, Check: check, Result: SyncResult{},
+		Example: SyncUserEmailsArgs{AccountArgs: exampleAccount},
 	})
 	Add(reg, &IncrementalSyncWorker{mailbox: m}, Info{
 		Description: "Applies Gmail's history since the last sync (added, deleted, relabelled); starts a full sync when the history expired.",
 		Check:       check, Result: IncrementalResult{},
+		Example: IncrementalSyncArgs{AccountArgs: exampleAccount},
 	})
 }
 
@@ -65,6 +67,9 @@ type AccountArgs struct {
 	Owned
 	AccountID int64 `json:"account_id" minimum:"1" river:"unique" doc:"The Gmail account (see list-accounts)"`
 }
+
+// exampleAccount is the account of the kinds' example args.
+var exampleAccount = AccountArgs{AccountID: 1}
 
 // Account returns the account the task works on.
 func (a AccountArgs) Account() int64 { return a.AccountID }
@@ -183,10 +188,10 @@ func (w *SyncUserEmailsWorker) Timeout(*river.Job[SyncUserEmailsArgs]) time.Dura
 
 // SyncResult is a full sync's recorded output.
 type SyncResult struct {
-	Messages  int64   `json:"messages"`
-	Pages     int     `json:"pages"`
-	HistoryID uint64  `json:"history_id"`
-	Units     float64 `json:"quota_units"`
+	Messages  int64   `json:"messages" doc:"Messages listed and stored (spam and trash are skipped)"`
+	Pages     int     `json:"pages" doc:"Pages of up to 100 messages fetched from Gmail"`
+	HistoryID uint64  `json:"history_id" doc:"Gmail's history id when the sync began; the next incremental sync starts from it"`
+	Units     float64 `json:"quota_units" doc:"Gmail API quota units spent by the last run slice (a long sync runs in several slices; earlier ones are not counted)"`
 }
 
 // Work lists the mailbox page by page from its checkpoint; each page's
@@ -270,11 +275,11 @@ const maxHistoryChanges = 5000
 
 // IncrementalResult is an incremental sync's recorded output.
 type IncrementalResult struct {
-	Updated       int    `json:"updated"`
-	Deleted       int    `json:"deleted"`
-	HistoryID     uint64 `json:"history_id"`
-	FullSyncStart *int64 `json:"full_sync_task_id,omitempty"`
-	Reason        string `json:"reason,omitempty"`
+	Updated       int    `json:"updated" doc:"Messages added or relabelled, re-read and stored; 0 when a full sync was started instead"`
+	Deleted       int    `json:"deleted" doc:"Messages deleted in Gmail and removed here; 0 when a full sync was started instead"`
+	HistoryID     uint64 `json:"history_id" doc:"Gmail's history id the account is now synced to; 0 when a full sync was started instead"`
+	FullSyncStart *int64 `json:"full_sync_task_id,omitempty" doc:"The full sync (sync_user_emails) task started instead, or already in flight; absent when the history was applied"`
+	Reason        string `json:"reason,omitempty" doc:"Why a full sync was started instead, e.g. gmail's history expired; absent when the history was applied"`
 }
 
 // Work reads the history since the account's cursor, re-fetches what was

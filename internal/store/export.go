@@ -40,10 +40,10 @@ func (e Export) Expired(now time.Time) bool {
 
 // ExportCounts is what an archive holds.
 type ExportCounts struct {
-	Accounts int64 `json:"accounts"`
-	Messages int64 `json:"messages"`
+	Accounts int64 `json:"accounts" doc:"Gmail accounts (never their tokens)"`
+	Messages int64 `json:"messages" doc:"Stored message metadata records"`
 	Labels   int64 `json:"labels" doc:"Distinct labels per account"`
-	Tasks    int64 `json:"tasks"`
+	Tasks    int64 `json:"tasks" doc:"Tasks in the task history"`
 }
 
 func exportFrom(e dbsqlc.Export) Export {

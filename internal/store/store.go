@@ -82,10 +82,10 @@ func (s *Store) Ping(ctx context.Context) (time.Duration, error) {
 
 // QueueDepth is the number of jobs of one queue in one state.
 type QueueDepth struct {
-	Queue             string  `json:"queue"`
-	State             string  `json:"state"`
-	Jobs              int64   `json:"jobs"`
-	OldestWaitSeconds float64 `json:"oldest_wait_seconds"`
+	Queue             string  `json:"queue" doc:"Queue name"`
+	State             string  `json:"state" doc:"Job state: available (waiting for a worker), running, retryable (failed an attempt, will run again), scheduled (waiting for its time), pending (held back)"`
+	Jobs              int64   `json:"jobs" doc:"Jobs in this queue and state"`
+	OldestWaitSeconds float64 `json:"oldest_wait_seconds" doc:"Seconds the oldest available job has waited; 0 for other states"`
 }
 
 // QueueDepths counts unfinished jobs per queue and state.

@@ -4302,7 +4302,7 @@ type ClientInterface interface {
 
 	// GetReadiness Readiness
 	//
-	// Answers 200 when the database is reachable and its migrations are current, else 503 with the reason.
+	// Answers 200 when the database is reachable and its migrations are current, else 503 with the reason, within 2 seconds whatever the database does.
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5047,7 +5047,7 @@ func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (
 
 // GetReadiness Readiness
 //
-// Answers 200 when the database is reachable and its migrations are current, else 503 with the reason.
+// Answers 200 when the database is reachable and its migrations are current, else 503 with the reason, within 2 seconds whatever the database does.
 //
 // Corresponds with GET /readyz (the `GetReadiness` operationId).
 func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7376,7 +7376,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetReadinessWithResponse Readiness
 	//
-	// Answers 200 when the database is reachable and its migrations are current, else 503 with the reason.
+	// Answers 200 when the database is reachable and its migrations are current, else 503 with the reason, within 2 seconds whatever the database does.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10527,7 +10527,7 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 
 // GetReadinessWithResponse Readiness
 //
-// Answers 200 when the database is reachable and its migrations are current, else 503 with the reason.
+// Answers 200 when the database is reachable and its migrations are current, else 503 with the reason, within 2 seconds whatever the database does.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -617,7 +617,7 @@ export interface paths {
         };
         /**
          * Readiness
-         * @description Answers 200 when the database is reachable and its migrations are current, else 503 with the reason.
+         * @description Answers 200 when the database is reachable and its migrations are current, else 503 with the reason, within 2 seconds whatever the database does.
          */
         get: operations["get-readiness"];
         put?: never;
@@ -633,20 +633,34 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         Account: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the account was first connected
+             */
             created_at: string;
+            /** @description The Gmail address */
             email: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the last full sync finished; absent before the first
+             */
             full_synced_at?: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Account id
+             */
             id: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the last sync (full or incremental) finished; absent before the first
+             */
             last_synced_at?: string;
             /**
              * Format: int64
              * @description Messages seen by the last full sync
              */
             messages_total?: number;
+            /** @description OAuth scopes Google granted, e.g. https://www.googleapis.com/auth/gmail.modify */
             scopes: string[];
             /**
              * @description needs_reauth: Google revoked access; connect again
@@ -655,41 +669,70 @@ export interface components {
             status: "connected" | "needs_reauth" | "disconnected";
         };
         AccountList: {
+            /** @description Your accounts, oldest first */
             accounts: components["schemas"]["Account"][];
             /** @description Pass as cursor for the next page; absent on the last page */
             next_cursor?: string;
         };
         Alert: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was raised
+             */
             created_at: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Alert id
+             */
             id: number;
+            /** @description What happened, in a sentence or two */
             message: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was marked read; absent while unread
+             */
             read_at?: string;
             /**
              * Format: date-time
              * @description When the condition cleared
              */
             resolved_at?: string;
-            /** @enum {string} */
+            /**
+             * @description How urgent: info, warning or critical
+             * @enum {string}
+             */
             severity: "info" | "warning" | "critical";
             /** @description Raised for admins by the health monitor */
             system: boolean;
+            /** @description One-line summary */
             title: string;
         };
         AlertEvent: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was raised
+             */
             at: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Alert id
+             */
             id: number;
+            /** @description What happened, in a sentence or two */
             message: string;
-            /** @enum {string} */
+            /**
+             * @description How urgent: info, warning or critical
+             * @enum {string}
+             */
             severity: "info" | "warning" | "critical";
             /** @description A health alert, for admins */
             system: boolean;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The task it is about (e.g. one that failed); absent when it concerns no single task
+             */
             task_id?: number;
+            /** @description One-line summary */
             title: string;
         };
         /** @description A new alert for the caller. */
@@ -706,23 +749,44 @@ export interface components {
             retry?: number;
         };
         AlertPage: {
+            /** @description Alerts, newest first */
             alerts: components["schemas"]["Alert"][];
             /** @description Pass as cursor for the next page; absent on the last page */
             next_cursor?: string;
         };
         AlertSelection: {
+            /** @description Alert ids (1 to 1000); ids that are not yours are ignored */
             ids: number[];
         };
         AttemptError: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it failed
+             */
             at: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Which attempt failed, from 1
+             */
             attempt: number;
+            /** @description The error the attempt ended with */
             error: string;
         };
-        /** @description The export's archive, kept as a backup: meant for a schedule; the newest 5 per user are kept. Restore with `inboxq restore`. */
+        /**
+         * @description The export's archive, kept as a backup: meant for a schedule; the newest 5 per user are kept. Restore with `inboxq restore`.
+         * @example {}
+         */
         BackupUserDataArgs: Record<string, never>;
-        /** @description Archives messages (removes INBOX) chosen by ids or by sender, label and age; 1000 per Gmail call. */
+        /**
+         * @description Archives messages (removes INBOX) chosen by ids or by sender, label and age; 1000 per Gmail call.
+         * @example {
+         *       "account_id": 1,
+         *       "target": {
+         *         "from": "newsletter@example.com",
+         *         "older_than_days": 30
+         *       }
+         *     }
+         */
         BulkArchiveEmailsArgs: {
             /**
              * Format: int64
@@ -731,7 +795,18 @@ export interface components {
             account_id: number;
             target: components["schemas"]["BulkTarget"];
         };
-        /** @description Moves messages to the trash (recoverable for 30 days); permanent deletion needs the full mail scope and an explicit confirmation. */
+        /**
+         * @description Moves messages to the trash (recoverable for 30 days); permanent deletion needs the full mail scope and an explicit confirmation.
+         * @example {
+         *       "account_id": 1,
+         *       "target": {
+         *         "ids": [
+         *           "18f3a2b4c5d6e7f8",
+         *           "18f3a2b4c5d6e7f9"
+         *         ]
+         *       }
+         *     }
+         */
         BulkDeleteEmailsArgs: {
             /**
              * Format: int64
@@ -744,7 +819,22 @@ export interface components {
             permanent?: boolean;
             target: components["schemas"]["BulkTarget"];
         };
-        /** @description Adds and removes labels (creating missing ones) on messages chosen by ids or by sender, label and age. */
+        /**
+         * @description Adds and removes labels (creating missing ones) on messages chosen by ids or by sender, label and age.
+         * @example {
+         *       "account_id": 1,
+         *       "add": [
+         *         "Old promotions"
+         *       ],
+         *       "remove": [
+         *         "INBOX"
+         *       ],
+         *       "target": {
+         *         "label": "CATEGORY_PROMOTIONS",
+         *         "older_than_days": 90
+         *       }
+         *     }
+         */
         BulkLabelEmailsArgs: {
             /**
              * Format: int64
@@ -764,9 +854,15 @@ export interface components {
             skipped: components["schemas"]["SkippedTask"][];
         };
         BulkResult: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Gmail batch calls made, up to 1000 messages each
+             */
             batch_calls: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Messages changed (archived, relabelled or deleted)
+             */
             messages: number;
         };
         BulkTarget: {
@@ -782,9 +878,18 @@ export interface components {
              */
             older_than_days?: number;
         };
-        /** @description Deletes API tokens that have expired, revoked tokens after 30 days, and expired export archives. */
+        /**
+         * @description Deletes API tokens that have expired, revoked tokens after 30 days, and expired export archives.
+         * @example {}
+         */
         CleanupExpiredTokensArgs: Record<string, never>;
-        /** @description Forgets local copies of messages older than the retention period; touches Gmail only when asked, and then only to trash. */
+        /**
+         * @description Forgets local copies of messages older than the retention period; touches Gmail only when asked, and then only to trash.
+         * @example {
+         *       "account_id": 1,
+         *       "older_than_days": 365
+         *     }
+         */
         CleanupOldEmailsArgs: {
             /**
              * Format: int64
@@ -800,11 +905,20 @@ export interface components {
             trash_in_gmail?: boolean;
         };
         CleanupTokensResult: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description API tokens deleted: expired ones, and revoked ones after 30 days
+             */
             deleted: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Expired export archives deleted; 0 on processes that keep no archives
+             */
             exports_deleted: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Saved Idempotency-Key responses older than 24 hours deleted
+             */
             idempotency_keys_deleted: number;
         };
         Consent: {
@@ -1136,14 +1250,20 @@ export interface components {
             type?: string;
         };
         EventsToken: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the token stops working; ask for a new one before then
+             */
             expires_at: string;
             /** @description Pass as ?access_token= to the event streams */
             token: string;
         };
         Export: {
             counts: components["schemas"]["ExportCounts"];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the archive was written
+             */
             created_at: string;
             /** @description Where to GET the file */
             download: string;
@@ -1152,9 +1272,15 @@ export interface components {
              * @description When the archive is deleted; backups have none (the newest 5 are kept)
              */
             expires_at?: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Archive id
+             */
             id: number;
-            /** @enum {string} */
+            /**
+             * @description export: asked for, kept 7 days; backup: taken by backup_user_data, the newest 5 kept
+             * @enum {string}
+             */
             kind: "export" | "backup";
             /** @description Hex SHA-256 of the file, to check a download */
             sha256: string;
@@ -1170,37 +1296,67 @@ export interface components {
             task_id: number;
         };
         ExportCounts: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Gmail accounts (never their tokens)
+             */
             accounts: number;
             /**
              * Format: int64
              * @description Distinct labels per account
              */
             labels: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Stored message metadata records
+             */
             messages: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Tasks in the task history
+             */
             tasks: number;
         };
         ExportList: {
+            /** @description Your archives, newest first; expired ones are left out */
             exports: components["schemas"]["Export"][];
             /** @description Pass as cursor for the next page; absent on the last page */
             next_cursor?: string;
         };
         ExportResult: {
             counts: components["schemas"]["ExportCounts"];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When an export is deleted (7 days on); absent for backups
+             */
             expires_at?: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The archive's id (see list-exports, download-export)
+             */
             export_id: number;
-            kind: string;
-            /** Format: int64 */
+            /**
+             * @description export or backup
+             * @enum {string}
+             */
+            kind: "export" | "backup";
+            /**
+             * Format: int64
+             * @description Older backups deleted to keep the newest 5; absent for exports and when none
+             */
             pruned_backups?: number;
+            /** @description Hex SHA-256 of the file, to check a download */
             sha256: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Size of the archive file, in bytes
+             */
             size: number;
         };
-        /** @description Writes your accounts (never their tokens), message metadata, labels and task history to one .tar.gz of JSON Lines and CSV, downloadable for 7 days. */
+        /**
+         * @description Writes your accounts (never their tokens), message metadata, labels and task history to one .tar.gz of JSON Lines and CSV, downloadable for 7 days.
+         * @example {}
+         */
         ExportUserDataArgs: Record<string, never>;
         Health: {
             /**
@@ -1210,36 +1366,78 @@ export interface components {
             status: "ok" | "ready";
         };
         HealthReport: {
+            /** @description Alert keys this check raised, e.g. health:db_latency or health:queue_wait:sync; empty when none */
             alerts_raised: string[];
+            /** @description Alert keys this check resolved (their condition cleared); empty when none */
             alerts_resolved: string[];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Id of the recorded health check
+             */
             check_id: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Tasks completed in the last 15 minutes
+             */
             completed: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description One database round trip, in microseconds (µs)
+             */
             db_latency_us: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Tasks that failed for good in the last 15 minutes
+             */
             failed: number;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description failed ÷ (completed + failed), 0 to 1; 0 when none finished
+             */
             failure_rate: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Health checks older than 7 days deleted
+             */
             pruned_checks: number;
+            /** @description Unfinished jobs per queue and state */
             queues: components["schemas"]["QueueDepth"][];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Running attempts started more than 30 minutes ago
+             */
             stuck_jobs: number;
         };
         IncrementalResult: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Messages deleted in Gmail and removed here; 0 when a full sync was started instead
+             */
             deleted: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The full sync (sync_user_emails) task started instead, or already in flight; absent when the history was applied
+             */
             full_sync_task_id?: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Gmail's history id the account is now synced to; 0 when a full sync was started instead
+             */
             history_id: number;
+            /** @description Why a full sync was started instead, e.g. gmail's history expired; absent when the history was applied */
             reason?: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Messages added or relabelled, re-read and stored; 0 when a full sync was started instead
+             */
             updated: number;
         };
-        /** @description Applies Gmail's history since the last sync (added, deleted, relabelled); starts a full sync when the history expired. */
+        /**
+         * @description Applies Gmail's history since the last sync (added, deleted, relabelled); starts a full sync when the history expired.
+         * @example {
+         *       "account_id": 1
+         *     }
+         */
         IncrementalSyncArgs: {
             /**
              * Format: int64
@@ -1252,25 +1450,32 @@ export interface components {
             admin_only: boolean;
             /** @description Name of its args schema in this document */
             args_schema: string;
+            /** @description What a task of this kind does */
             description: string;
             /**
              * Format: int64
              * @description Default attempts
              */
             max_attempts: number;
+            /** @description Kind name, the kind field of create-task */
             name: string;
             /**
              * Format: int64
              * @description Default priority
              */
             priority: number;
+            /** @description Queue its tasks run in */
             queue: string;
         };
         KindList: {
+            /** @description Every kind, by name */
             kinds: components["schemas"]["KindInfo"][];
         };
         MarkReadResult: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Alerts that were unread and are now read
+             */
             marked: number;
         };
         MessageCount: {
@@ -1280,12 +1485,21 @@ export interface components {
              */
             count: number;
         };
-        /** @description Measures database latency, queue depths and ages, stuck jobs and failure rates; raises and resolves alerts. */
+        /**
+         * @description Measures database latency, queue depths and ages, stuck jobs and failure rates; raises and resolves alerts.
+         * @example {}
+         */
         MonitorSystemHealthArgs: Record<string, never>;
         ProgressEvent: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the worker reported it
+             */
             at: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Items done so far (messages, rows...)
+             */
             done: number;
             /**
              * Format: double
@@ -1297,14 +1511,19 @@ export interface components {
              * @description Task id
              */
             id: number;
+            /** @description Detail for people, e.g. page 3; may be absent */
             message?: string;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description done ÷ total × 100 (0 to 100); absent while the total is unknown
+             */
             percent?: number;
             /**
              * Format: double
              * @description Items per second, recently
              */
             rate: number;
+            /** @description The step under way, e.g. fetching or done; absent when the kind reports none */
             stage?: string;
             /**
              * Format: int64
@@ -1331,59 +1550,106 @@ export interface components {
              * @description Jobs waiting for a worker
              */
             available: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Tasks completed in the last 60 minutes
+             */
             completed_last_hour: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Tasks completed in the last 60 seconds
+             */
             completed_last_minute: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Tasks that failed for good in the last 60 minutes
+             */
             failed_last_hour: number;
+            /** @description Queue name */
             name: string;
             /**
              * Format: double
              * @description Age of the oldest job waiting
              */
             oldest_wait_seconds: number;
+            /** @description True: workers start no new tasks from it until it is resumed */
             paused: boolean;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was paused; absent while running
+             */
             paused_at?: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Tasks held back beyond their owner's fair share of the queue
+             */
             pending: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Tasks that failed an attempt and wait to run again
+             */
             retryable: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Tasks running now
+             */
             running: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Tasks waiting for their start time
+             */
             scheduled: number;
         };
         QueueDepth: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Jobs in this queue and state
+             */
             jobs: number;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description Seconds the oldest available job has waited; 0 for other states
+             */
             oldest_wait_seconds: number;
+            /** @description Queue name */
             queue: string;
+            /** @description Job state: available (waiting for a worker), running, retryable (failed an attempt, will run again), scheduled (waiting for its time), pending (held back) */
             state: string;
         };
         QueueList: {
+            /** @description Every queue, by name */
             queues: components["schemas"]["Queue"][];
         };
         Schedule: {
             /** @description The args each task gets (the args schema of its kind) */
             args: components["schemas"]["TaskArgs"];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the schedule was created
+             */
             created_at: string;
             /** @description Cron expression: five fields, an optional leading seconds field, or @hourly / @every 10m */
             cron: string;
+            /** @description False: the schedule starts no tasks until enabled again */
             enabled: boolean;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Schedule id
+             */
             id: number;
+            /** @description Kind of the tasks it starts (see list-kinds) */
             kind: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description The last tick that started a task; absent before the first
+             */
             last_run_at?: string;
             /**
              * Format: int64
              * @description The task started at the last tick
              */
             last_task_id?: number;
+            /** @description A name for people */
             name: string;
             /**
              * Format: date-time
@@ -1399,7 +1665,10 @@ export interface components {
             priority: number;
             /** @description IANA time zone the cron expression is read in */
             timezone: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was last changed
+             */
             updated_at: string;
         };
         /** backup_user_data */
@@ -1417,9 +1686,11 @@ export interface components {
              * @enum {string}
              */
             kind: "backup_user_data";
+            /** @description A name for people, e.g. Nightly backup */
             name: string;
             /**
              * Format: int64
+             * @description Priority of the tasks it starts, 1 (highest) to 4
              * @default 2
              */
             priority: number;
@@ -1444,9 +1715,11 @@ export interface components {
              * @enum {string}
              */
             kind: "bulk_archive_emails";
+            /** @description A name for people, e.g. Nightly backup */
             name: string;
             /**
              * Format: int64
+             * @description Priority of the tasks it starts, 1 (highest) to 4
              * @default 2
              */
             priority: number;
@@ -1471,9 +1744,11 @@ export interface components {
              * @enum {string}
              */
             kind: "bulk_delete_emails";
+            /** @description A name for people, e.g. Nightly backup */
             name: string;
             /**
              * Format: int64
+             * @description Priority of the tasks it starts, 1 (highest) to 4
              * @default 2
              */
             priority: number;
@@ -1498,9 +1773,11 @@ export interface components {
              * @enum {string}
              */
             kind: "bulk_label_emails";
+            /** @description A name for people, e.g. Nightly backup */
             name: string;
             /**
              * Format: int64
+             * @description Priority of the tasks it starts, 1 (highest) to 4
              * @default 2
              */
             priority: number;
@@ -1513,11 +1790,21 @@ export interface components {
         ScheduleChange: {
             /** @description New args, checked against the kind's schema */
             args?: unknown;
+            /**
+             * @description New cron expression: five fields, an optional leading seconds field, or @hourly / @every 10m
+             * @example 0 3 * * *
+             */
             cron?: string;
+            /** @description false pauses the schedule; true resumes it */
             enabled?: boolean;
+            /** @description New name */
             name?: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description New priority of the tasks it starts, 1 (highest) to 4
+             */
             priority?: number;
+            /** @description New IANA time zone, e.g. Europe/Paris */
             timezone?: string;
         };
         /** cleanup_expired_tokens */
@@ -1535,9 +1822,11 @@ export interface components {
              * @enum {string}
              */
             kind: "cleanup_expired_tokens";
+            /** @description A name for people, e.g. Nightly backup */
             name: string;
             /**
              * Format: int64
+             * @description Priority of the tasks it starts, 1 (highest) to 4
              * @default 2
              */
             priority: number;
@@ -1562,9 +1851,11 @@ export interface components {
              * @enum {string}
              */
             kind: "cleanup_old_emails";
+            /** @description A name for people, e.g. Nightly backup */
             name: string;
             /**
              * Format: int64
+             * @description Priority of the tasks it starts, 1 (highest) to 4
              * @default 2
              */
             priority: number;
@@ -1589,9 +1880,11 @@ export interface components {
              * @enum {string}
              */
             kind: "export_user_data";
+            /** @description A name for people, e.g. Nightly backup */
             name: string;
             /**
              * Format: int64
+             * @description Priority of the tasks it starts, 1 (highest) to 4
              * @default 2
              */
             priority: number;
@@ -1616,9 +1909,11 @@ export interface components {
              * @enum {string}
              */
             kind: "incremental_sync";
+            /** @description A name for people, e.g. Nightly backup */
             name: string;
             /**
              * Format: int64
+             * @description Priority of the tasks it starts, 1 (highest) to 4
              * @default 2
              */
             priority: number;
@@ -1631,6 +1926,7 @@ export interface components {
         ScheduleList: {
             /** @description Pass as cursor for the next page; absent on the last page */
             next_cursor?: string;
+            /** @description Schedules, oldest first */
             schedules: components["schemas"]["Schedule"][];
         };
         /** monitor_system_health */
@@ -1648,9 +1944,11 @@ export interface components {
              * @enum {string}
              */
             kind: "monitor_system_health";
+            /** @description A name for people, e.g. Nightly backup */
             name: string;
             /**
              * Format: int64
+             * @description Priority of the tasks it starts, 1 (highest) to 4
              * @default 2
              */
             priority: number;
@@ -1675,9 +1973,11 @@ export interface components {
              * @enum {string}
              */
             kind: "sync_email_metadata";
+            /** @description A name for people, e.g. Nightly backup */
             name: string;
             /**
              * Format: int64
+             * @description Priority of the tasks it starts, 1 (highest) to 4
              * @default 2
              */
             priority: number;
@@ -1702,9 +2002,11 @@ export interface components {
              * @enum {string}
              */
             kind: "sync_user_emails";
+            /** @description A name for people, e.g. Nightly backup */
             name: string;
             /**
              * Format: int64
+             * @description Priority of the tasks it starts, 1 (highest) to 4
              * @default 2
              */
             priority: number;
@@ -1715,8 +2017,12 @@ export interface components {
             timezone: string;
         };
         SkippedTask: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Task id
+             */
             id: number;
+            /** @description Why it was left alone, e.g. not found, or a state the action does not apply to */
             reason: string;
         };
         SnapshotEnd: {
@@ -1747,7 +2053,12 @@ export interface components {
             /** @description Completions and failures per minute over the last hour, oldest first */
             throughput: components["schemas"]["ThroughputPoint"][];
         };
-        /** @description Refreshes the labels and metadata of every stored message, 100 per batch; forgets the ones Gmail no longer has. */
+        /**
+         * @description Refreshes the labels and metadata of every stored message, 100 per batch; forgets the ones Gmail no longer has.
+         * @example {
+         *       "account_id": 1
+         *     }
+         */
         SyncEmailMetadataArgs: {
             /**
              * Format: int64
@@ -1756,16 +2067,33 @@ export interface components {
             account_id: number;
         };
         SyncResult: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Gmail's history id when the sync began; the next incremental sync starts from it
+             */
             history_id: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Messages listed and stored (spam and trash are skipped)
+             */
             messages: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Pages of up to 100 messages fetched from Gmail
+             */
             pages: number;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description Gmail API quota units spent by the last run slice (a long sync runs in several slices; earlier ones are not counted)
+             */
             quota_units: number;
         };
-        /** @description Full sync: lists the whole mailbox and stores every message's metadata; resumable, page by page. */
+        /**
+         * @description Full sync: lists the whole mailbox and stores every message's metadata; resumable, page by page.
+         * @example {
+         *       "account_id": 1
+         *     }
+         */
         SyncUserEmailsArgs: {
             /**
              * Format: int64
@@ -1774,10 +2102,17 @@ export interface components {
             account_id: number;
         };
         SystemHealth: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the check ran
+             */
             checked_at: string;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description One database round trip, in milliseconds
+             */
             db_latency_ms: number;
+            /** @description Unfinished jobs per queue and state when the check ran */
             queues: components["schemas"]["QueueDepth"][];
             /** @description The monitor's full report: stuck jobs, failure rate, alerts raised and resolved */
             report: components["schemas"]["HealthReport"];
@@ -1790,11 +2125,17 @@ export interface components {
              * @description Attempts started so far
              */
             attempt: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the task was created
+             */
             created_at: string;
             /** @description One entry per failed attempt, oldest first */
             errors: components["schemas"]["AttemptError"][];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it completed, failed for good or was cancelled; absent while unfinished
+             */
             finished_at?: string;
             /**
              * Format: int64
@@ -1803,7 +2144,10 @@ export interface components {
             id: number;
             /** @description What the task does */
             kind: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Attempts allowed before the task fails for good
+             */
             max_attempts: number;
             /** @description Owner's user name; empty for system tasks */
             owner?: string;
@@ -1814,6 +2158,7 @@ export interface components {
             priority: number;
             /** @description What the worker last reported: done, total, percent, stage, message, rate and ETA */
             progress?: components["schemas"]["ProgressEvent"];
+            /** @description Queue it runs in (see list-queues) */
             queue: string;
             /** @description What the task recorded as its output (the result schema of its kind); absent until it completes */
             result?: components["schemas"]["TaskResult"];
@@ -1847,16 +2192,28 @@ export interface components {
         /** @description A task's args: the args schema of its kind (see the task's kind). Never carries internal fields. */
         TaskArgs: components["schemas"]["BackupUserDataArgs"] | components["schemas"]["BulkArchiveEmailsArgs"] | components["schemas"]["BulkDeleteEmailsArgs"] | components["schemas"]["BulkLabelEmailsArgs"] | components["schemas"]["CleanupExpiredTokensArgs"] | components["schemas"]["CleanupOldEmailsArgs"] | components["schemas"]["ExportUserDataArgs"] | components["schemas"]["IncrementalSyncArgs"] | components["schemas"]["MonitorSystemHealthArgs"] | components["schemas"]["SyncEmailMetadataArgs"] | components["schemas"]["SyncUserEmailsArgs"];
         TaskCount: {
+            /** @description Task kind */
             kind: string;
+            /** @description Queue name */
             queue: string;
+            /** @description Task state (one of TaskState) */
             state: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many tasks
+             */
             tasks: number;
         };
         TaskEvent: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the change happened
+             */
             at: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Attempts started so far
+             */
             attempt: number;
             /**
              * @description What happened
@@ -1870,17 +2227,28 @@ export interface components {
              * @description Task id
              */
             id: number;
+            /** @description The task's kind */
             kind: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Attempts allowed before the task fails for good
+             */
             max_attempts: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description 1 (highest) to 4
+             */
             priority: number;
             /** @description Latest progress (snapshots only) */
             progress?: components["schemas"]["ProgressEvent"];
+            /** @description The task's queue */
             queue: string;
             /** @description The task's output when completed (omitted when large: fetch the task) */
             result?: components["schemas"]["TaskResult"];
-            /** @enum {string} */
+            /**
+             * @description The task's state after the change
+             * @enum {string}
+             */
             state: "pending" | "scheduled" | "running" | "cancelling" | "retrying" | "completed" | "failed" | "cancelled";
         };
         /** @description A task's new state (change says what happened; snapshot: its state on connect). */
@@ -1899,6 +2267,7 @@ export interface components {
         TaskPage: {
             /** @description Pass as cursor for the next page; absent on the last page */
             next_cursor?: string;
+            /** @description Tasks, newest first */
             tasks: components["schemas"]["Task"][];
         };
         /** @description What a task recorded when it completed: the result schema of its kind. */
@@ -1906,13 +2275,21 @@ export interface components {
         TaskSelection: {
             /** @description Act on every task you can see (at most 1000 per request). Required when neither ids nor a filter is given: an empty selection is refused with 422 */
             all?: boolean;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description Only tasks created at or after this time
+             */
             created_from?: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description Only tasks created before this time
+             */
             created_to?: string;
             /** @description These tasks (at most 1000); or leave out and filter */
             ids?: number[];
+            /** @description Only tasks of these kinds */
             kind?: string[];
+            /** @description Only tasks in these queues */
             queue?: string[];
             /** @description Only tasks in these states */
             state?: components["schemas"]["TaskState"][];
@@ -1923,19 +2300,37 @@ export interface components {
          */
         TaskState: "pending" | "scheduled" | "running" | "cancelling" | "retrying" | "completed" | "failed" | "cancelled";
         ThroughputPoint: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Tasks completed during that minute
+             */
             completed: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Tasks that failed for good during that minute
+             */
             failed: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description Start of the minute
+             */
             minute: string;
         };
         UpkeepResult: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Stored messages looked at (sync_email_metadata: re-read from Gmail; cleanup_old_emails: forgotten)
+             */
             messages: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Local copies forgotten (sync_email_metadata: gone from Gmail; cleanup_old_emails: past the retention)
+             */
             removed: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Messages moved to Gmail's trash (cleanup_old_emails with trash_in_gmail); absent when none
+             */
             trashed_in_gmail?: number;
         };
     };
@@ -1950,6 +2345,7 @@ export interface operations {
     "list-accounts": {
         parameters: {
             query?: {
+                /** @description Page size */
                 limit?: number;
                 /** @description next_cursor of the previous page */
                 cursor?: string;
@@ -2051,7 +2447,9 @@ export interface operations {
     "oauth-callback": {
         parameters: {
             query?: {
+                /** @description Authorization code from Google; absent when the person declined */
                 code?: string;
+                /** @description The consent's state, as connect-account sent it to Google */
                 state?: string;
                 /** @description Set by Google when the person declined */
                 error?: string;
@@ -2120,6 +2518,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @description Account id */
                 id: number;
             };
             cookie?: never;
@@ -2190,6 +2589,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @description Account id */
                 id: number;
             };
             cookie?: never;
@@ -2265,6 +2665,7 @@ export interface operations {
                 unread?: boolean;
                 /** @description Deprecated: use cursor. Alerts older than this id */
                 before_id?: number;
+                /** @description Page size */
                 limit?: number;
                 /** @description next_cursor of the previous page */
                 cursor?: string;
@@ -2383,9 +2784,13 @@ export interface operations {
     "list-dead-letters": {
         parameters: {
             query?: {
+                /** @description Only dead letters of these kinds */
                 kind?: string[] | null;
+                /** @description Only dead letters in these queues */
                 queue?: string[] | null;
+                /** @description Page size */
                 limit?: number;
+                /** @description next_cursor of the previous page */
                 cursor?: string;
             };
             header?: never;
@@ -2606,6 +3011,7 @@ export interface operations {
     "list-exports": {
         parameters: {
             query?: {
+                /** @description Page size */
                 limit?: number;
                 /** @description next_cursor of the previous page */
                 cursor?: string;
@@ -2661,6 +3067,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description Archive id */
                 id: number;
             };
             cookie?: never;
@@ -2928,6 +3335,7 @@ export interface operations {
     "list-schedules": {
         parameters: {
             query?: {
+                /** @description Page size */
                 limit?: number;
                 /** @description next_cursor of the previous page */
                 cursor?: string;
@@ -3079,6 +3487,7 @@ export interface operations {
                 "If-None-Match"?: string;
             };
             path: {
+                /** @description Schedule id */
                 id: number;
             };
             cookie?: never;
@@ -3150,6 +3559,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @description Schedule id */
                 id: number;
             };
             cookie?: never;
@@ -3220,6 +3630,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @description Schedule id */
                 id: number;
             };
             cookie?: never;
@@ -3433,6 +3844,7 @@ export interface operations {
                 created_from?: string;
                 /** @description Created before (RFC 3339) */
                 created_to?: string;
+                /** @description Page size */
                 limit?: number;
                 /** @description next_cursor of the previous page */
                 cursor?: string;
@@ -3908,6 +4320,7 @@ export interface operations {
                 "Last-Event-ID"?: string;
             };
             path: {
+                /** @description Task id */
                 id: number;
             };
             cookie?: never;

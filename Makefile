@@ -67,4 +67,9 @@ test-web: web ## unit tests, lint, typecheck, e2e in headless Chromium
 	@if ! git diff --quiet -- $(WEB_TYPES) || [ -n "$$(git ls-files --others --exclude-standard -- $(WEB_TYPES))" ]; then \
 		echo "$(WEB_TYPES) is stale (web/openapi.json changed); run make web and commit it"; exit 1; fi
 	$(GO) build -o $(BIN) ./cmd/inboxq
+	@if [ -z "$${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Debian's chromium for the end-to-end tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation; \
+		else echo "the end-to-end tests need Chromium: sudo apt-get install chromium (or set CHROMIUM_PATH)"; exit 1; fi; fi
 	cd web && npx tsc -b && npx eslint . && npx vitest run && npx playwright test

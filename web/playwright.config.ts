@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { defineConfig } from "@playwright/test";
 
 // End-to-end tests run the real server (bin/inboxq, with web/dist embedded:
@@ -16,7 +16,12 @@ env.E2E_PORT ??= execFileSync(
   ["-e", "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"],
   { encoding: "utf8" },
 ).trim();
-env.E2E_DB ??= "inboxq_e2e";
+// The database and the server's data directory belong to this checkout and
+// this run: two checkouts, or a run beside `make run`, never share them. The
+// database is named after the checkout's path and reset on each run; the
+// data directory (exports) sits in test-results, which Playwright empties.
+env.E2E_DB ??= `inboxq_e2e_${createHash("sha256").update(new URL("..", import.meta.url).pathname).digest("hex").slice(0, 10)}`;
+env.E2E_DATA_DIR ??= new URL("./test-results/data", import.meta.url).pathname;
 env.E2E_DATABASE_URL ??= `postgres://127.0.0.1:5432/${env.E2E_DB}?sslmode=disable`;
 // A throwaway key for the OAuth tokens the server seals.
 env.E2E_SECRET_KEY ??= randomBytes(32).toString("base64");
@@ -77,6 +82,7 @@ export default defineConfig({
       INBOXQ_LOG_LEVEL: "warn",
       INBOXQ_SHUTDOWN_TIMEOUT: "2s",
       INBOXQ_SECRET_KEY: env.E2E_SECRET_KEY,
+      INBOXQ_DATA_DIR: env.E2E_DATA_DIR,
     },
   },
 });

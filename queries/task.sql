@@ -71,7 +71,6 @@ SELECT sqlc.embed(j),
 FROM river_job j
 LEFT JOIN task_progress p ON p.job_id = j.id
 WHERE inboxq_job_owner(j.args) = @owner::bigint
-  AND j.args ? 'owner_id'
   AND (sqlc.narg(states)::text[] IS NULL OR (j.state = ANY (inboxq_task_river_states(sqlc.narg(states)::text[]))
                                               AND (j.state NOT IN ('running', 'cancelled')
                                                    OR inboxq_task_state(j.state, j.metadata, j.errors) = ANY (sqlc.narg(states)::text[]))))

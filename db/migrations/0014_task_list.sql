@@ -13,9 +13,13 @@
 
 -- A user's tasks, newest first. Partial and narrow (a bigint and the id):
 -- system jobs (no owner) are not indexed, and River's updates, which are
--- never HOT, pay for one small entry per owned job and state change.
+-- never HOT, pay for one small entry per owned job and state change. The
+-- predicate is the key's IS NOT NULL, which "inboxq_job_owner(args) = N"
+-- implies: with `args ? 'owner_id'` the query had to repeat that test,
+-- which the planner estimates at 0.1 % without statistics, and then it
+-- preferred reading and sorting all of a user's tasks.
 CREATE INDEX river_job_inboxq_owner_idx ON river_job (inboxq_job_owner(args), id DESC)
-    WHERE args ? 'owner_id';
+    WHERE inboxq_job_owner(args) IS NOT NULL;
 
 -- inboxq_task_river_states returns the River states whose jobs may show as
 -- one of the given task states: a coarse, sargable filter. inboxq_task_state
@@ -45,4 +49,4 @@ $$;
 CREATE INDEX river_job_inboxq_ended_badly_idx ON river_job (id)
     WHERE state IN ('discarded', 'cancelled');
 CREATE INDEX river_job_inboxq_owner_ended_badly_idx ON river_job (inboxq_job_owner(args), id)
-    WHERE state IN ('discarded', 'cancelled') AND args ? 'owner_id';
+    WHERE state IN ('discarded', 'cancelled') AND inboxq_job_owner(args) IS NOT NULL;

@@ -394,7 +394,6 @@ SELECT j.id, j.state, j.attempt, j.max_attempts, j.attempted_at, j.created_at, j
 FROM river_job j
 LEFT JOIN task_progress p ON p.job_id = j.id
 WHERE inboxq_job_owner(j.args) = $1::bigint
-  AND j.args ? 'owner_id'
   AND ($2::text[] IS NULL OR (j.state = ANY (inboxq_task_river_states($2::text[]))
                                               AND (j.state NOT IN ('running', 'cancelled')
                                                    OR inboxq_task_state(j.state, j.metadata, j.errors) = ANY ($2::text[]))))

@@ -61,7 +61,8 @@ LIMIT @max_rows;
 -- name: TaskListByOwner :many
 -- One user's tasks, newest first: TaskList's filters over
 -- river_job_inboxq_owner_idx (0014), read in id order, so a page costs
--- max_rows rows (at most the user's own tasks), not the table. A separate
+-- about max_rows rows (at most the user's own tasks), not the table; dead
+-- letters and cancelled tasks over river_job_inboxq_owner_ended_badly_idx. A separate
 -- statement rather than an optional owner: a prepared statement's generic
 -- plan could not use the index for "owner IS NULL OR owner = N".
 SELECT sqlc.embed(j),
@@ -74,7 +75,12 @@ WHERE inboxq_job_owner(j.args) = @owner::bigint
   AND (sqlc.narg(states)::text[] IS NULL OR (j.state = ANY (inboxq_task_river_states(sqlc.narg(states)::text[]))
                                               AND (j.state NOT IN ('running', 'cancelled')
                                                    OR inboxq_task_state(j.state, j.metadata, j.errors) = ANY (sqlc.narg(states)::text[]))))
-  AND (sqlc.narg(kinds)::text[] IS NULL OR j.kind = ANY (sqlc.narg(kinds)::text[]))
+  -- COLLATE "C" (equality is the same for every deterministic collation)
+  -- keeps River's index on kind out of this plan while its statistics
+  -- still count: with it the planner ANDed the user's index with every job
+  -- of the kind (44,601 entries at 1M jobs, 13 ms) instead of reading the
+  -- user's tasks in order until a page is found (about 1 ms).
+  AND (sqlc.narg(kinds)::text[] IS NULL OR j.kind COLLATE "C" = ANY (sqlc.narg(kinds)::text[]))
   AND (sqlc.narg(queues)::text[] IS NULL OR j.queue = ANY (sqlc.narg(queues)::text[]))
   AND (sqlc.narg(ids)::bigint[] IS NULL OR j.id = ANY (sqlc.narg(ids)::bigint[]))
   AND (sqlc.narg(created_from)::timestamptz IS NULL OR j.created_at >= sqlc.narg(created_from))

@@ -42,8 +42,9 @@ func (s *Store) TaskLock(ctx context.Context, id int64, owner *int64) (inbox.Tas
 }
 
 // TaskList lists tasks in the owner scope (nil: all), newest first. A user's
-// list and an admin's are separate statements, each with a plan that reads
-// about one page of rows whatever the table's size (see queries/task.sql).
+// list and an admin's are separate statements, each planned for its call's
+// filters (customPlans), with a plan that reads about one page of rows
+// whatever the table's size (see queries/task.sql, 0014_task_list.sql).
 func (s *Store) TaskList(ctx context.Context, f inbox.TaskFilter, owner *int64) ([]inbox.Task, error) {
 	p := dbsqlc.TaskListParams{
 		Kinds:   nilIfEmpty(f.Kinds),
@@ -66,10 +67,10 @@ func (s *Store) TaskList(ctx context.Context, f inbox.TaskFilter, owner *int64) 
 	var rows []dbsqlc.TaskListRow
 	var err error
 	if owner == nil {
-		rows, err = s.q.TaskList(ctx, p)
+		rows, err = s.planned.TaskList(ctx, p)
 	} else {
 		var owned []dbsqlc.TaskListByOwnerRow
-		owned, err = s.q.TaskListByOwner(ctx, dbsqlc.TaskListByOwnerParams{
+		owned, err = s.planned.TaskListByOwner(ctx, dbsqlc.TaskListByOwnerParams{
 			Owner: *owner, States: p.States, Kinds: p.Kinds, Queues: p.Queues, Ids: p.Ids,
 			CreatedFrom: p.CreatedFrom, CreatedTo: p.CreatedTo, AfterID: p.AfterID, MaxRows: p.MaxRows,
 		})

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -166,44 +167,38 @@ func BenchmarkTaskList1M(b *testing.B) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// explainAll logs the plan of each case as the store runs it: a prepared
-// statement, executed more than five times so that PostgreSQL has made its
-// choice between custom and generic plans.
+// explainAll logs the plan of each case as the store runs it: the
+// generated statement, unnamed (pgx.QueryExecModeExec), so planned for the
+// call's values.
 func explainAll(b *testing.B, pool *pgxpool.Pool, cases []taskListCase, when string) {
 	b.Helper()
 	ctx := context.Background()
-	conn, err := pool.Acquire(ctx)
-	require.NoError(b, err)
-	defer conn.Release()
-	for _, name := range []string{"taskList", "taskListByOwner"} {
-		_, err := conn.Exec(ctx, "PREPARE "+name+" AS "+generatedQuery(b, name))
-		require.NoError(b, err)
-	}
-	defer func() { _, _ = conn.Exec(ctx, "DEALLOCATE taskList; DEALLOCATE taskListByOwner") }()
 	for _, c := range cases {
 		f := c.filter
-		var states []string
+		var states, kinds, queues []string
 		for _, s := range f.States {
 			states = append(states, string(s))
 		}
-		args := fmt.Sprintf("%s, %s, %s, NULL, NULL, NULL, %s, %d",
-			textArray(states), textArray(f.Kinds), textArray(f.Queues), nullableID(f.AfterID), f.Limit)
-		stmt := "EXECUTE taskList(" + args + ")"
+		kinds, queues = f.Kinds, f.Queues
+		var after *int64
+		if f.AfterID > 0 {
+			after = &f.AfterID
+		}
+		args := []any{pgx.QueryExecModeExec, states, kinds, queues, []int64(nil), (*time.Time)(nil), (*time.Time)(nil), after, int32(f.Limit)}
+		sql := generatedQuery(b, "taskList")
 		if c.owner != nil {
-			stmt = fmt.Sprintf("EXECUTE taskListByOwner(%d, %s)", *c.owner, args)
+			sql = generatedQuery(b, "taskListByOwner")
+			args = slices.Insert(args, 1, any(*c.owner))
 		}
+		rows, err := pool.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+sql, args...)
+		require.NoError(b, err)
 		var plan []string
-		for range 7 {
-			plan = plan[:0]
-			rows, err := conn.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+stmt)
-			require.NoError(b, err)
-			for rows.Next() {
-				var line string
-				require.NoError(b, rows.Scan(&line))
-				plan = append(plan, line)
-			}
-			require.NoError(b, rows.Err())
+		for rows.Next() {
+			var line string
+			require.NoError(b, rows.Scan(&line))
+			plan = append(plan, line)
 		}
+		require.NoError(b, rows.Err())
 		text := strings.Join(plan, "\n")
 		b.Logf("plan of %s (%s):\n%s", c.name, when, text)
 		if strings.Contains(text, "Seq Scan on river_job") || strings.Contains(text, "JIT:") {

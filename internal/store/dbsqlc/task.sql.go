@@ -397,7 +397,12 @@ WHERE inboxq_job_owner(j.args) = $1::bigint
   AND ($2::text[] IS NULL OR (j.state = ANY (inboxq_task_river_states($2::text[]))
                                               AND (j.state NOT IN ('running', 'cancelled')
                                                    OR inboxq_task_state(j.state, j.metadata, j.errors) = ANY ($2::text[]))))
-  AND ($3::text[] IS NULL OR j.kind = ANY ($3::text[]))
+  -- COLLATE "C" (equality is the same for every deterministic collation)
+  -- keeps River's index on kind out of this plan while its statistics
+  -- still count: with it the planner ANDed the user's index with every job
+  -- of the kind (44,601 entries at 1M jobs, 13 ms) instead of reading the
+  -- user's tasks in order until a page is found (about 1 ms).
+  AND ($3::text[] IS NULL OR j.kind COLLATE "C" = ANY ($3::text[]))
   AND ($4::text[] IS NULL OR j.queue = ANY ($4::text[]))
   AND ($5::bigint[] IS NULL OR j.id = ANY ($5::bigint[]))
   AND ($6::timestamptz IS NULL OR j.created_at >= $6)
@@ -432,7 +437,8 @@ type TaskListByOwnerRow struct {
 
 // One user's tasks, newest first: TaskList's filters over
 // river_job_inboxq_owner_idx (0014), read in id order, so a page costs
-// max_rows rows (at most the user's own tasks), not the table. A separate
+// about max_rows rows (at most the user's own tasks), not the table; dead
+// letters and cancelled tasks over river_job_inboxq_owner_ended_badly_idx. A separate
 // statement rather than an optional owner: a prepared statement's generic
 // plan could not use the index for "owner IS NULL OR owner = N".
 func (q *Queries) TaskListByOwner(ctx context.Context, arg TaskListByOwnerParams) ([]TaskListByOwnerRow, error) {

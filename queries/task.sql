@@ -1,8 +1,9 @@
 -- Tasks are river_job rows seen through inboxq_task_state; the owner is
 -- args.owner_id (NULL for system tasks, which only admins see). Most
 -- queries filter the owner with a containment, {"owner_id": N} for a user
--- and {} for admins, which River's GIN index on args serves; the task list
--- uses inboxq_job_owner(args) and its index instead (0014).
+-- and {} for admins, which River's GIN index on args serves; a user's task
+-- list compares args -> 'owner_id' instead, which its index serves in id
+-- order (0014).
 
 -- name: TaskGet :one
 SELECT sqlc.embed(j),
@@ -62,16 +63,16 @@ LIMIT @max_rows;
 -- One user's tasks, newest first: TaskList's filters over
 -- river_job_inboxq_owner_idx (0014), read in id order, so a page costs
 -- about max_rows rows (at most the user's own tasks), not the table; dead
--- letters and cancelled tasks over river_job_inboxq_owner_ended_badly_idx. A separate
--- statement rather than an optional owner: a prepared statement's generic
--- plan could not use the index for "owner IS NULL OR owner = N".
+-- letters and cancelled tasks over river_job_inboxq_owner_ended_badly_idx.
+-- A statement of its own rather than an optional owner ("owner IS NULL OR
+-- ..."), which only a plan made for the call's values could use an index for.
 SELECT sqlc.embed(j),
        inboxq_task_state(j.state, j.metadata, j.errors)::text AS task_state,
        p.done AS progress_done, p.total AS progress_total, p.stage AS progress_stage,
        p.message AS progress_message, p.rate AS progress_rate, p.updated_at AS progress_updated_at
 FROM river_job j
 LEFT JOIN task_progress p ON p.job_id = j.id
-WHERE inboxq_job_owner(j.args) = @owner::bigint
+WHERE j.args -> 'owner_id' = to_jsonb(@owner::bigint)
   AND (sqlc.narg(states)::text[] IS NULL OR (j.state = ANY (inboxq_task_river_states(sqlc.narg(states)::text[]))
                                               AND (j.state NOT IN ('running', 'cancelled')
                                                    OR inboxq_task_state(j.state, j.metadata, j.errors) = ANY (sqlc.narg(states)::text[]))))

@@ -192,8 +192,9 @@ type TaskGetRow struct {
 // Tasks are river_job rows seen through inboxq_task_state; the owner is
 // args.owner_id (NULL for system tasks, which only admins see). Most
 // queries filter the owner with a containment, {"owner_id": N} for a user
-// and {} for admins, which River's GIN index on args serves; the task list
-// uses inboxq_job_owner(args) and its index instead (0014).
+// and {} for admins, which River's GIN index on args serves; a user's task
+// list compares args -> 'owner_id' instead, which its index serves in id
+// order (0014).
 func (q *Queries) TaskGet(ctx context.Context, arg TaskGetParams) (TaskGetRow, error) {
 	row := q.db.QueryRow(ctx, taskGet, arg.ID, arg.OwnerFilter)
 	var i TaskGetRow
@@ -393,7 +394,7 @@ SELECT j.id, j.state, j.attempt, j.max_attempts, j.attempted_at, j.created_at, j
        p.message AS progress_message, p.rate AS progress_rate, p.updated_at AS progress_updated_at
 FROM river_job j
 LEFT JOIN task_progress p ON p.job_id = j.id
-WHERE inboxq_job_owner(j.args) = $1::bigint
+WHERE j.args -> 'owner_id' = to_jsonb($1::bigint)
   AND ($2::text[] IS NULL OR (j.state = ANY (inboxq_task_river_states($2::text[]))
                                               AND (j.state NOT IN ('running', 'cancelled')
                                                    OR inboxq_task_state(j.state, j.metadata, j.errors) = ANY ($2::text[]))))
@@ -438,9 +439,9 @@ type TaskListByOwnerRow struct {
 // One user's tasks, newest first: TaskList's filters over
 // river_job_inboxq_owner_idx (0014), read in id order, so a page costs
 // about max_rows rows (at most the user's own tasks), not the table; dead
-// letters and cancelled tasks over river_job_inboxq_owner_ended_badly_idx. A separate
-// statement rather than an optional owner: a prepared statement's generic
-// plan could not use the index for "owner IS NULL OR owner = N".
+// letters and cancelled tasks over river_job_inboxq_owner_ended_badly_idx.
+// A statement of its own rather than an optional owner ("owner IS NULL OR
+// ..."), which only a plan made for the call's values could use an index for.
 func (q *Queries) TaskListByOwner(ctx context.Context, arg TaskListByOwnerParams) ([]TaskListByOwnerRow, error) {
 	rows, err := q.db.Query(ctx, taskListByOwner,
 		arg.Owner,

@@ -217,17 +217,3 @@ func generatedQuery(b *testing.B, name string) string {
 	require.NotNil(b, m, name)
 	return string(m[1])
 }
-
-func textArray(xs []string) string {
-	if len(xs) == 0 {
-		return "NULL"
-	}
-	return "'{" + strings.Join(xs, ",") + "}'"
-}
-
-func nullableID(id int64) string {
-	if id == 0 {
-		return "NULL"
-	}
-	return fmt.Sprint(id)
-}

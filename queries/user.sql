@@ -10,3 +10,7 @@ SELECT * FROM app_user WHERE name = @name;
 
 -- name: UserGetByID :one
 SELECT * FROM app_user WHERE id = @id;
+
+-- name: UserNamesByIDs :many
+-- The names of task owners, for a page of tasks.
+SELECT id, name FROM app_user WHERE id = ANY (@ids::bigint[]);

@@ -23,11 +23,14 @@ import (
 type Store struct {
 	pool *pgxpool.Pool // nil when bound to a transaction
 	q    *dbsqlc.Queries
+	// planned runs the same queries planned for each call's values (see
+	// customPlans), for those whose best plan depends on them.
+	planned *dbsqlc.Queries
 }
 
 // New returns a Store on pool.
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, q: dbsqlc.New(pool)}
+	return &Store{pool: pool, q: dbsqlc.New(pool), planned: dbsqlc.New(customPlans{pool})}
 }
 
 // Pool returns the underlying pool, for River.
@@ -37,12 +40,14 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 // panic, rolls everything back.
 func (s *Store) InTx(ctx context.Context, fn func(tx pgx.Tx, st *Store) error) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return fn(tx, &Store{q: dbsqlc.New(tx)})
+		return fn(tx, WithTx(tx))
 	})
 }
 
 // WithTx returns a Store whose queries run in tx.
-func WithTx(tx pgx.Tx) *Store { return &Store{q: dbsqlc.New(tx)} }
+func WithTx(tx pgx.Tx) *Store {
+	return &Store{q: dbsqlc.New(tx), planned: dbsqlc.New(customPlans{tx})}
+}
 
 // translate maps driver errors to inbox errors, once, here.
 func translate(err error, what string) error {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"time"
 
@@ -40,14 +41,16 @@ func (s *Store) TaskLock(ctx context.Context, id int64, owner *int64) (inbox.Tas
 	return taskFromRow(row.RiverJob, row.TaskState, ""), nil
 }
 
-// TaskList lists tasks in the owner scope, newest first.
+// TaskList lists tasks in the owner scope (nil: all), newest first. A user's
+// list and an admin's are separate statements, each planned for its call's
+// filters (customPlans), with a plan that reads about one page of rows
+// whatever the table's size (see queries/task.sql, 0014_task_list.sql).
 func (s *Store) TaskList(ctx context.Context, f inbox.TaskFilter, owner *int64) ([]inbox.Task, error) {
 	p := dbsqlc.TaskListParams{
-		OwnerFilter: ownerFilter(owner),
-		Kinds:       nilIfEmpty(f.Kinds),
-		Queues:      nilIfEmpty(f.Queues),
-		Ids:         nilIfEmpty(f.IDs),
-		MaxRows:     int32(f.Limit),
+		Kinds:   nilIfEmpty(f.Kinds),
+		Queues:  nilIfEmpty(f.Queues),
+		Ids:     nilIfEmpty(f.IDs),
+		MaxRows: int32(f.Limit),
 	}
 	for _, st := range f.States {
 		p.States = append(p.States, string(st))
@@ -61,14 +64,48 @@ func (s *Store) TaskList(ctx context.Context, f inbox.TaskFilter, owner *int64) 
 	if f.AfterID > 0 {
 		p.AfterID = &f.AfterID
 	}
-	rows, err := s.q.TaskList(ctx, p)
+	var rows []dbsqlc.TaskListRow
+	var err error
+	if owner == nil {
+		rows, err = s.planned.TaskList(ctx, p)
+	} else {
+		var owned []dbsqlc.TaskListByOwnerRow
+		owned, err = s.planned.TaskListByOwner(ctx, dbsqlc.TaskListByOwnerParams{
+			Owner: *owner, States: p.States, Kinds: p.Kinds, Queues: p.Queues, Ids: p.Ids,
+			CreatedFrom: p.CreatedFrom, CreatedTo: p.CreatedTo, AfterID: p.AfterID, MaxRows: p.MaxRows,
+		})
+		rows = make([]dbsqlc.TaskListRow, len(owned))
+		for i, r := range owned {
+			rows[i] = dbsqlc.TaskListRow(r)
+		}
+	}
 	if err != nil {
 		return nil, translate(err, "listing tasks")
 	}
 	out := make([]inbox.Task, len(rows))
+	var owners []int64
 	for i, r := range rows {
-		out[i] = taskFromRow(r.RiverJob, r.TaskState, r.OwnerName)
+		out[i] = taskFromRow(r.RiverJob, r.TaskState, "")
 		out[i].Progress = progressFrom(r.ProgressDone, r.ProgressTotal, r.ProgressStage, r.ProgressMessage, r.ProgressRate, r.ProgressUpdatedAt)
+		if o := out[i].OwnerID; o != nil && !slices.Contains(owners, *o) {
+			owners = append(owners, *o)
+		}
+	}
+	if len(owners) == 0 {
+		return out, nil
+	}
+	names, err := s.q.UserNamesByIDs(ctx, owners)
+	if err != nil {
+		return nil, translate(err, "reading owners' names")
+	}
+	byID := make(map[int64]string, len(names))
+	for _, n := range names {
+		byID[n.ID] = n.Name
+	}
+	for i := range out {
+		if o := out[i].OwnerID; o != nil {
+			out[i].Owner = byID[*o]
+		}
 	}
 	return out, nil
 }

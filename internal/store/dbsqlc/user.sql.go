@@ -41,6 +41,36 @@ func (q *Queries) UserGetByName(ctx context.Context, name string) (AppUser, erro
 	return i, err
 }
 
+const userNamesByIDs = `-- name: UserNamesByIDs :many
+SELECT id, name FROM app_user WHERE id = ANY ($1::bigint[])
+`
+
+type UserNamesByIDsRow struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// The names of task owners, for a page of tasks.
+func (q *Queries) UserNamesByIDs(ctx context.Context, ids []int64) ([]UserNamesByIDsRow, error) {
+	rows, err := q.db.Query(ctx, userNamesByIDs, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UserNamesByIDsRow{}
+	for rows.Next() {
+		var i UserNamesByIDsRow
+		if err := rows.Scan(&i.ID, &i.Name); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const userUpsert = `-- name: UserUpsert :one
 INSERT INTO app_user (name, role) VALUES ($1, $2)
 ON CONFLICT (name) DO UPDATE

@@ -1,0 +1,93 @@
+package store_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/inboxq/inboxq/internal/inbox"
+	"github.com/inboxq/inboxq/internal/inboxqtest"
+	"github.com/inboxq/inboxq/internal/store"
+)
+
+// TestTaskListStateFilter checks that TaskList's state filter (River states
+// first, then inboxq_task_state where a River state holds two task states)
+// selects exactly the jobs inboxq_task_state puts in each task state, for a
+// user and for an admin, with a job in every River state and in each of the
+// variants that metadata and errors make.
+func TestTaskListStateFilter(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tx := inboxqtest.TestTx(t)
+	st := store.WithTx(tx)
+
+	var owner int64
+	require.NoError(t, tx.QueryRow(ctx, "INSERT INTO app_user (name) VALUES ('statefilter') RETURNING id").Scan(&owner))
+
+	const errs = `ARRAY['{"at":"2026-01-01T00:00:00Z","attempt":1,"error":"boom","trace":""}'::jsonb]`
+	jobs := []struct {
+		name      string
+		state     string // River's
+		metadata  string
+		errors    string // SQL, NULL for none
+		finalized bool
+		want      inbox.TaskState
+	}{
+		{"available", "available", `{}`, "NULL", false, inbox.TaskPending},
+		{"pending", "pending", `{}`, "NULL", false, inbox.TaskPending},
+		{"scheduled", "scheduled", `{}`, "NULL", false, inbox.TaskScheduled},
+		{"running", "running", `{}`, "NULL", false, inbox.TaskRunning},
+		{"running, cancel asked", "running", `{"cancel_attempted_at":"2026-01-01T00:00:00Z"}`, "NULL", false, inbox.TaskCancelling},
+		{"retryable", "retryable", `{}`, errs, false, inbox.TaskRetrying},
+		{"completed", "completed", `{}`, "NULL", true, inbox.TaskCompleted},
+		{"completed after a failed attempt", "completed", `{}`, errs, true, inbox.TaskCompleted},
+		{"discarded", "discarded", `{}`, errs, true, inbox.TaskFailed},
+		{"cancelled by a person", "cancelled", `{"cancel_attempted_at":"2026-01-01T00:00:00Z"}`, "NULL", true, inbox.TaskCancelled},
+		{"cancelled by a person while failing", "cancelled", `{"cancel_attempted_at":"2026-01-01T00:00:00Z"}`, errs, true, inbox.TaskCancelled},
+		{"cancelled before it ran", "cancelled", `{}`, "NULL", true, inbox.TaskCancelled},
+		{"cancelled with errors (JobCancel)", "cancelled", `{}`, errs, true, inbox.TaskFailed},
+	}
+	var ids []int64
+	want := map[inbox.TaskState][]int64{}
+	for _, j := range jobs {
+		var id int64
+		var viaSQL string
+		err := tx.QueryRow(ctx, `
+			INSERT INTO river_job (state, max_attempts, args, kind, metadata, errors, finalized_at)
+			VALUES ($1::river_job_state, 5, jsonb_build_object('owner_id', $2::bigint), 'test_state', $3::jsonb, `+j.errors+`,
+			        CASE WHEN $4::bool THEN now() END)
+			RETURNING id, inboxq_task_state(state, metadata, errors)`,
+			j.state, owner, j.metadata, j.finalized).Scan(&id, &viaSQL)
+		require.NoError(t, err, j.name)
+		require.Equal(t, string(j.want), viaSQL, "inboxq_task_state of %s", j.name)
+		ids = append(ids, id)
+		want[j.want] = append(want[j.want], id)
+	}
+
+	for _, state := range inbox.TaskStates() {
+		for _, scope := range []struct {
+			name  string
+			owner *int64
+		}{{"user", &owner}, {"admin", nil}} {
+			f := inbox.TaskFilter{States: []inbox.TaskState{state}, IDs: ids, Limit: 100}
+			got, err := st.TaskList(ctx, f, scope.owner)
+			require.NoError(t, err)
+			var gotIDs []int64
+			for _, task := range got {
+				require.Equal(t, state, task.State, "task %d", task.ID)
+				require.Equal(t, "statefilter", task.Owner)
+				gotIDs = append(gotIDs, task.ID)
+			}
+			wantIDs := slices.Clone(want[state])
+			slices.Reverse(wantIDs) // newest first
+			require.Equal(t, wantIDs, gotIDs, "%s list of %s tasks", scope.name, state)
+		}
+	}
+
+	// Several states at once are the union.
+	got, err := st.TaskList(ctx, inbox.TaskFilter{States: []inbox.TaskState{inbox.TaskFailed, inbox.TaskCancelling}, IDs: ids, Limit: 100}, &owner)
+	require.NoError(t, err)
+	require.Len(t, got, len(want[inbox.TaskFailed])+len(want[inbox.TaskCancelling]))
+}

@@ -52,8 +52,10 @@ func helperWorker() {
 		},
 	}
 	if os.Getenv("INBOXQ_HELPER_RESCUE") != "" {
-		// Jobs of a dead worker come back after seconds, not an hour.
-		w.rescueAfter, w.jobTimeout, w.slice = 2*time.Second, time.Second, time.Second
+		// Jobs of a dead worker come back after seconds, not minutes. The
+		// rescue waits longer than a slice's timeout (2 × 1 s), as in
+		// production (jobs.RescueDelay): a live worker is never overtaken.
+		w.rescueAfter, w.jobTimeout, w.slice = 4*time.Second, time.Second, time.Second
 	}
 	err := runWith(ctx, []string{"inboxq", "worker"}, os.Getenv, os.Stdout, options{wiring: w})
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -115,7 +116,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 	progressWriter := progress.NewWriter(st, logger)
 	client, err := jobs.NewClient(st, reg, jobs.Config{
 		Progress:        progressWriter,
-		RescueAfter:     w.rescueAfter,
+		RescueAfter:     cmp.Or(w.rescueAfter, jobs.RescueDelay(w.slice)),
 		JobTimeout:      w.jobTimeout,
 		Workers:         cfg.Workers,
 		Schema:          w.schema,

@@ -192,8 +192,9 @@ type bulkWorker[T bulkArgs] struct {
 	mailbox
 }
 
-// Timeout: large mailboxes take a while even at 1000 per call.
-func (w *bulkWorker[T]) Timeout(*river.Job[T]) time.Duration { return time.Hour }
+// Timeout: each attempt runs one slice (a large mailbox takes many), so a
+// dead worker's bulk job is rescued within RescueDelay like every other.
+func (w *bulkWorker[T]) Timeout(*river.Job[T]) time.Duration { return 2 * w.slice }
 
 // Work applies the change in batches of 1000 ids, in id order. Each batch's
 // Gmail call is followed by one transaction that mirrors it in the local
@@ -208,6 +209,7 @@ func (w *bulkWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	}
 	target := job.Args.target().StoreTarget(job.CreatedAt)
 	rep := progress.From(ctx)
+	started := time.Now()
 	river.ResumableStepCursor(ctx, "batches", nil, func(ctx context.Context, cur bulkCursor) error {
 		ch, err := job.Args.change(ctx, c, acct)
 		if err != nil {
@@ -256,6 +258,9 @@ func (w *bulkWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 			}
 			cur = next
 			rep.Set(cur.Done)
+			if w.sliceOver(started) {
+				return river.JobSnooze(0) // continue after the committed batch in a new slice
+			}
 		}
 		rep.SetTotal(cur.Done)
 		rep.Stage("done", fmt.Sprintf("%d messages in %d calls", cur.Done, cur.Calls))

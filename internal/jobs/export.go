@@ -205,7 +205,7 @@ type archiveWorker[T archiveArgs] struct {
 }
 
 // Timeout: a large mailbox's metadata takes minutes to read and compress.
-func (w *archiveWorker[T]) Timeout(*river.Job[T]) time.Duration { return time.Hour }
+func (w *archiveWorker[T]) Timeout(*river.Job[T]) time.Duration { return MaxJobTimeout }
 
 // Work writes the archive in two steps. "archive" writes the whole file
 // (a retry starts it over: the writes are local and cheap to repeat),

@@ -22,11 +22,23 @@ import (
 	"github.com/inboxq/inboxq/internal/store"
 )
 
-// DefaultSlice is how long one attempt of a long mailbox job runs before it
-// hands itself back (snooze, no attempt spent) to continue from its
-// checkpoint. River rescues a job whose worker died only once its timeout
-// (twice the slice) has passed: slicing is what bounds that wait.
+// DefaultSlice is how long one attempt of a long mailbox job (sync, metadata
+// refresh, bulk action) runs before it hands itself back (snooze, no attempt
+// spent) to continue from its checkpoint; its timeout is twice the slice.
+// Every job's run is bounded so (MaxJobTimeout), which lets River rescue a
+// dead worker's jobs within RescueDelay rather than its default hour.
 const DefaultSlice = 2 * time.Minute
+
+// MaxJobTimeout is the longest any job may run in one attempt: twice the
+// default slice. Exports (one archive, written whole) get it as well.
+const MaxJobTimeout = 2 * DefaultSlice
+
+// RescueDelay is how long after its attempt started River's rescuer hands a
+// running job whose worker died to another worker: just above the longest
+// timeout of a slice, so a live worker is never overtaken.
+func RescueDelay(slice time.Duration) time.Duration {
+	return max(2*cmp.Or(slice, DefaultSlice), MaxJobTimeout) + 30*time.Second
+}
 
 // RegisterSync adds the email sync family to reg. slice is DefaultSlice
 // when zero.

@@ -9,6 +9,7 @@ package progress
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -44,6 +45,7 @@ type Reporter struct {
 
 	mu        sync.Mutex
 	cur       inbox.Progress
+	advanced  bool // Done grew during this attempt
 	dirty     bool
 	lastWrite time.Time
 	timer     *time.Timer
@@ -128,7 +130,11 @@ func (r *Reporter) update(f func(*inbox.Progress)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.loadLocked()
+	before := r.cur.Done
 	f(&r.cur)
+	if r.cur.Done > before {
+		r.advanced = true
+	}
 	r.dirty = true
 	wait := r.every - time.Since(r.lastWrite)
 	if wait <= 0 {
@@ -239,5 +245,26 @@ func (m *Middleware) Work(ctx context.Context, job *rivertype.JobRow, doInner fu
 	r := newReporter(ctx, m.Store, m.Writer, job, every, m.Logger)
 	err := doInner(context.WithValue(ctx, reporterKey{}, r))
 	r.Flush(context.WithoutCancel(ctx))
-	return err
+	r.mu.Lock()
+	advanced := r.advanced
+	r.mu.Unlock()
+	return overran(ctx, err, advanced, m.Logger)
+}
+
+// overran turns the timeout of an attempt that made progress into a snooze:
+// the job was working, slowly (a loaded machine, a slow page), and resumes
+// from its checkpoint in a fresh attempt without spending one. A timeout
+// with no progress stays an error, so a job that can never finish still
+// runs out of attempts.
+func overran(ctx context.Context, err error, advanced bool, logger *slog.Logger) error {
+	// River sets the attempt's deadline inside this middleware, so ctx (the
+	// outer context) is still live when the deadline fired; a cancel or a
+	// shutdown ends ctx itself and is never turned into a snooze.
+	if err == nil || !advanced || !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+		return err
+	}
+	if logger != nil {
+		logger.WarnContext(context.WithoutCancel(ctx), "attempt_overran_its_timeout", slog.Any("err", err))
+	}
+	return river.JobSnooze(time.Second)
 }

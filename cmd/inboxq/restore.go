@@ -54,7 +54,7 @@ func cmdRestore(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	pool, err := openDatabase(ctx, cfg, "", logger, true)
+	pool, err := openDatabase(ctx, cfg, "", logger, false)
 	if err != nil {
 		return err
 	}

@@ -59,6 +59,7 @@ func TestRestoreCommand(t *testing.T) {
 	dst := inboxqtest.EmptySchema(t)
 	env := mapenv(map[string]string{"DATABASE_URL": dst.URL + "&search_path=" + dst.Name})
 	var out bytes.Buffer
+	require.NoError(t, run(ctx, []string{"inboxq", "migrate"}, env, &out))
 	require.NoError(t, run(ctx, []string{"inboxq", "token", "create", "--user", "carol"}, env, &out))
 
 	out.Reset()

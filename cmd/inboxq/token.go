@@ -63,7 +63,7 @@ func cmdToken(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	pool, err := openDatabase(ctx, cfg, "", logger, true)
+	pool, err := openDatabase(ctx, cfg, "", logger, false)
 	if err != nil {
 		return err
 	}

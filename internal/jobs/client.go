@@ -86,7 +86,10 @@ func NewClient(st *store.Store, reg *Registry, cfg Config) (*Client, error) {
 		FetchPollInterval:           cfg.FetchPollInterval,
 		RescueStuckJobsAfter:        cfg.RescueAfter,
 		JobTimeout:                  cfg.JobTimeout,
-		Middleware:                  []rivertype.Middleware{&progress.Middleware{Store: st, Writer: cfg.Progress, Logger: logger(cfg)}},
+		Middleware: []rivertype.Middleware{
+			&OutageMiddleware{Logger: logger(cfg)},
+			&progress.Middleware{Store: st, Writer: cfg.Progress, Logger: logger(cfg)},
+		},
 	}
 	if len(cfg.Workers) > 0 {
 		rc.Queues = make(map[string]river.QueueConfig, len(cfg.Workers))

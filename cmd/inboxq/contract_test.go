@@ -207,3 +207,42 @@ func TestGeneratedGoClientDrivesTheServer(t *testing.T) {
 		require.Equal(t, "urn:inboxq:problem:conflict", *retried.ApplicationproblemJSON409.Type)
 	}
 }
+
+// A worker in demo mode works the fake Gmail that serve runs (it calls no
+// real Google); without a serve it refuses to start, saying why.
+func TestDemoWorkerUsesServesFakeGmail(t *testing.T) {
+	t.Parallel()
+	s := inboxqtest.TestSchema(t)
+	env := mapenv(map[string]string{"DATABASE_URL": s.URL + "&search_path=" + s.Name, "INBOXQ_ADDR": "127.0.0.1:0",
+		"INBOXQ_LOG_FORMAT": "text", "INBOXQ_DATA_DIR": t.TempDir(), "INBOXQ_DEMO_MESSAGES": "50"})
+
+	var lonely syncBuffer
+	err := runWith(context.Background(), []string{"inboxq", "worker"}, env, &lonely, options{wiring: wiringOptions{schema: s.Name}})
+	require.ErrorContains(t, err, "start serve first")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	listening := make(chan string, 1)
+	served := make(chan error, 1)
+	var serveLogs syncBuffer
+	go func() {
+		served <- runWith(ctx, []string{"inboxq", "serve"}, env, &serveLogs, options{wiring: wiringOptions{schema: s.Name, listening: listening}})
+	}()
+	inboxqtest.WaitOrTimeout(t, listening, 20*time.Second)
+	fake := regexp.MustCompile(`msg=demo_gmail url=(http://127\.0\.0\.1:\d+)`).FindStringSubmatch(serveLogs.String())
+	require.Len(t, fake, 2, serveLogs.String())
+
+	workerCtx, stopWorker := context.WithCancel(context.Background())
+	worked := make(chan error, 1)
+	var workerLogs syncBuffer
+	go func() {
+		worked <- runWith(workerCtx, []string{"inboxq", "worker"}, env, &workerLogs, options{wiring: wiringOptions{schema: s.Name}})
+	}()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Contains(c, workerLogs.String(), "msg=demo_gmail url="+fake[1])
+		assert.Contains(c, workerLogs.String(), "River client started")
+	}, 20*time.Second, 20*time.Millisecond)
+	stopWorker()
+	require.NoError(t, inboxqtest.WaitOrTimeout(t, worked, 30*time.Second))
+	cancel()
+	require.NoError(t, inboxqtest.WaitOrTimeout(t, served, 30*time.Second))
+}

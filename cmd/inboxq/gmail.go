@@ -88,7 +88,11 @@ func startDemo(cfg config.Config, logger *slog.Logger) (*demo, error) {
 	return d, nil
 }
 
-func (d *demo) close() { _ = d.srv.Close() }
+func (d *demo) close() {
+	if d.srv != nil {
+		_ = d.srv.Close()
+	}
+}
 
 // gmailConfig points the provider at Google, or at the demo's fake.
 func gmailConfig(cfg config.Config, d *demo) gmail.Config {

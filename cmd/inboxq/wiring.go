@@ -102,11 +102,27 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 		return err
 	}
 	var dm *demo
-	if cfg.Demo() && w.http {
+	switch {
+	case cfg.Demo() && w.http:
 		if dm, err = startDemo(cfg, logger); err != nil {
 			return err
 		}
 		defer dm.close()
+		if err := st.DemoGmailSet(ctx, dm.url); err != nil {
+			return err
+		}
+	case cfg.Demo():
+		// A worker in demo mode works the fake that serve runs.
+		url, err := st.DemoGmailGet(ctx)
+		if errors.Is(err, inbox.ErrNotFound) {
+			return errors.New("demo mode (no INBOXQ_GOOGLE_CLIENT_ID): the demo's Gmail runs inside `inboxq serve`, " +
+				"and none has started on this database; start serve first, or configure a Google OAuth client")
+		}
+		if err != nil {
+			return err
+		}
+		dm = &demo{url: url}
+		logger.InfoContext(ctx, "demo_gmail", slog.String("url", url))
 	}
 	provider := gmail.NewProvider(gmailConfig(cfg, dm), st, box, logger)
 

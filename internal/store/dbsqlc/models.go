@@ -110,6 +110,12 @@ type AppUser struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+type DemoGmail struct {
+	Singleton bool      `json:"singleton"`
+	Url       string    `json:"url"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
 type Export struct {
 	ID        int64      `json:"id"`
 	OwnerID   int64      `json:"owner_id"`

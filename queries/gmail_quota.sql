@@ -13,3 +13,8 @@ SELECT coalesce((
     SELECT least(@burst::float8, tokens + extract(epoch FROM greatest(clock_timestamp(), updated_at) - updated_at) * @rate::float8)
     FROM gmail_quota WHERE bucket = @bucket::text
 ), @burst::float8)::float8 AS tokens;
+
+-- name: QuotaTakeAll :one
+-- Takes units from every bucket, or from none (see 0017_quota_take_all.sql).
+SELECT t.wait_seconds::float8 AS wait_seconds, t.bucket::text AS bucket
+FROM inboxq_quota_take_all(@buckets::text[], @units::float8, @rates::float8[], @bursts::float8[]) AS t;

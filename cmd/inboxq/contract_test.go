@@ -209,16 +209,26 @@ func TestGeneratedGoClientDrivesTheServer(t *testing.T) {
 }
 
 // A worker in demo mode works the fake Gmail that serve runs (it calls no
-// real Google); without a serve it refuses to start, saying why.
+// real Google); without a serve it leaves the Gmail queues alone, saying why.
 func TestDemoWorkerUsesServesFakeGmail(t *testing.T) {
 	t.Parallel()
 	s := inboxqtest.TestSchema(t)
 	env := mapenv(map[string]string{"DATABASE_URL": s.URL + "&search_path=" + s.Name, "INBOXQ_ADDR": "127.0.0.1:0",
 		"INBOXQ_LOG_FORMAT": "text", "INBOXQ_DATA_DIR": t.TempDir(), "INBOXQ_DEMO_MESSAGES": "50"})
 
+	// Alone, it leaves the Gmail queues to serve and says so.
+	lonelyCtx, stopLonely := context.WithCancel(context.Background())
 	var lonely syncBuffer
-	err := runWith(context.Background(), []string{"inboxq", "worker"}, env, &lonely, options{wiring: wiringOptions{schema: s.Name}})
-	require.ErrorContains(t, err, "start serve first")
+	alone := make(chan error, 1)
+	go func() {
+		alone <- runWith(lonelyCtx, []string{"inboxq", "worker"}, env, &lonely, options{wiring: wiringOptions{schema: s.Name}})
+	}()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Contains(c, lonely.String(), "River client started")
+	}, 20*time.Second, 20*time.Millisecond)
+	require.Contains(t, lonely.String(), "leaves the sync and bulk queues to serve")
+	stopLonely()
+	require.NoError(t, inboxqtest.WaitOrTimeout(t, alone, 30*time.Second))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	listening := make(chan string, 1)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -114,15 +115,23 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 	case cfg.Demo():
 		// A worker in demo mode works the fake that serve runs.
 		url, err := st.DemoGmailGet(ctx)
-		if errors.Is(err, inbox.ErrNotFound) {
-			return errors.New("demo mode (no INBOXQ_GOOGLE_CLIENT_ID): the demo's Gmail runs inside `inboxq serve`, " +
-				"and none has started on this database; start serve first, or configure a Google OAuth client")
-		}
-		if err != nil {
+		switch {
+		case errors.Is(err, inbox.ErrNotFound):
+			// Without the fake, Gmail work would call Google with no
+			// client: leave the Gmail queues to serve, work the rest.
+			logger.WarnContext(ctx, "demo_gmail_missing", slog.String("hint",
+				"demo mode (no INBOXQ_GOOGLE_CLIENT_ID): the demo's Gmail runs inside `inboxq serve`, and none has started on this database; "+
+					"this worker leaves the sync and bulk queues to serve (start serve first, or configure a Google OAuth client)"))
+			workers := maps.Clone(cfg.Workers)
+			delete(workers, inbox.QueueSync)
+			delete(workers, inbox.QueueBulk)
+			cfg.Workers = workers
+		case err != nil:
 			return err
+		default:
+			dm = &demo{url: url}
+			logger.InfoContext(ctx, "demo_gmail", slog.String("url", url))
 		}
-		dm = &demo{url: url}
-		logger.InfoContext(ctx, "demo_gmail", slog.String("url", url))
 	}
 	provider := gmail.NewProvider(gmailConfig(cfg, dm), st, box, logger)
 

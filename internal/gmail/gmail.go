@@ -198,29 +198,29 @@ const maxInlineWait = 3 * time.Second
 // maxInlineTotal bounds the rate-limit waiting one call does in place.
 const maxInlineTotal = 15 * time.Second
 
-// take reserves units in the mailbox's and the project's buckets.
+// take reserves units in the mailbox's and the project's buckets, both or
+// neither (one statement), waiting in place for short waits.
 func (c *Client) take(ctx context.Context, units float64) error {
-	for _, b := range []struct {
-		name  string
-		quota float64
-	}{{"user:" + c.acct.Email, c.p.cfg.UserQuota}, {"project", c.p.cfg.ProjectQuota}} {
-		rate := b.quota * 0.95 / 60
-		for {
-			wait, err := c.p.store.QuotaTake(ctx, b.name, units, rate, rate*2)
-			if err != nil {
-				return err
-			}
-			if wait == 0 {
-				break
-			}
-			if wait > maxInlineWait {
-				return &RateLimitedError{RetryAt: time.Now().Add(wait), Reason: "quota budget of " + b.name + " spent"}
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(wait):
-			}
+	user, project := c.p.cfg.UserQuota*0.95/60, c.p.cfg.ProjectQuota*0.95/60
+	buckets := []store.QuotaBucket{
+		{Name: "user:" + c.acct.Email, Rate: user, Burst: user * 2},
+		{Name: "project", Rate: project, Burst: project * 2},
+	}
+	for {
+		wait, bucket, err := c.p.store.QuotaTakeAll(ctx, units, buckets...)
+		if err != nil {
+			return err
+		}
+		if wait == 0 {
+			break
+		}
+		if wait > maxInlineWait {
+			return &RateLimitedError{RetryAt: time.Now().Add(wait), Reason: "quota budget of " + bucket + " spent"}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
 		}
 	}
 	c.mu.Lock()

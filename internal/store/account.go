@@ -176,6 +176,27 @@ func (s *Store) QuotaPeek(ctx context.Context, bucket string, rate, burst float6
 	return n, translate(err, "reading quota")
 }
 
+// QuotaBucket is one token bucket: refilled at Rate units per second up to
+// Burst.
+type QuotaBucket struct {
+	Name        string
+	Rate, Burst float64
+}
+
+// QuotaTakeAll takes units from every bucket or from none; it returns how
+// long to wait first (0: taken) and the bucket that imposes the wait.
+func (s *Store) QuotaTakeAll(ctx context.Context, units float64, buckets ...QuotaBucket) (time.Duration, string, error) {
+	p := dbsqlc.QuotaTakeAllParams{Units: units}
+	for _, b := range buckets {
+		p.Buckets, p.Rates, p.Bursts = append(p.Buckets, b.Name), append(p.Rates, b.Rate), append(p.Bursts, b.Burst)
+	}
+	r, err := s.q.QuotaTakeAll(ctx, p)
+	if err != nil {
+		return 0, "", translate(err, "taking quota")
+	}
+	return time.Duration(r.WaitSeconds * float64(time.Second)), r.Bucket, nil
+}
+
 // QuotaBlock stops calls for a bucket until a time.
 func (s *Store) QuotaBlock(ctx context.Context, bucket string, until time.Time) error {
 	return translate(s.q.QuotaBlock(ctx, dbsqlc.QuotaBlockParams{Bucket: bucket, Until: &until}), "blocking quota")

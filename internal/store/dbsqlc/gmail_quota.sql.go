@@ -70,3 +70,33 @@ func (q *Queries) QuotaTake(ctx context.Context, arg QuotaTakeParams) (float64, 
 	err := row.Scan(&wait_seconds)
 	return wait_seconds, err
 }
+
+const quotaTakeAll = `-- name: QuotaTakeAll :one
+SELECT t.wait_seconds::float8 AS wait_seconds, t.bucket::text AS bucket
+FROM inboxq_quota_take_all($1::text[], $2::float8, $3::float8[], $4::float8[]) AS t
+`
+
+type QuotaTakeAllParams struct {
+	Buckets []string  `json:"buckets"`
+	Units   float64   `json:"units"`
+	Rates   []float64 `json:"rates"`
+	Bursts  []float64 `json:"bursts"`
+}
+
+type QuotaTakeAllRow struct {
+	WaitSeconds float64 `json:"wait_seconds"`
+	Bucket      string  `json:"bucket"`
+}
+
+// Takes units from every bucket, or from none (see 0017_quota_take_all.sql).
+func (q *Queries) QuotaTakeAll(ctx context.Context, arg QuotaTakeAllParams) (QuotaTakeAllRow, error) {
+	row := q.db.QueryRow(ctx, quotaTakeAll,
+		arg.Buckets,
+		arg.Units,
+		arg.Rates,
+		arg.Bursts,
+	)
+	var i QuotaTakeAllRow
+	err := row.Scan(&i.WaitSeconds, &i.Bucket)
+	return i, err
+}

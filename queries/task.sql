@@ -123,9 +123,13 @@ WHERE (finalized_at >= @since) OR (state = 'retryable' AND attempted_at >= @sinc
 
 -- name: TaskActiveOrFinishedSince :many
 -- Tasks in flight, and tasks finished since a time: what an event stream
--- sends on connect and what a listener that was away must re-read. Newest
--- first. Only what a task event carries, as the live events of 0006/0007
--- do: never the args, the result only when small, the latest error cut.
+-- sends on connect and what a listener that was away must re-read. Running
+-- tasks first, then the rest in flight, then finished ones, each newest
+-- first: when the limit cuts, it drops old finished tasks, never a task
+-- someone watches run (the 200 newest by id left an older running task out
+-- of a reconnect's snapshot). Only what a task event carries, as the live
+-- events of 0006/0007 do: never the args, the result only when small, the
+-- latest error cut.
 SELECT j.id, j.kind, j.queue, j.priority, j.attempt, j.max_attempts,
        coalesce(CASE WHEN j.args ->> 'owner_id' ~ '^[0-9]{1,18}$' THEN (j.args ->> 'owner_id')::bigint END, 0)::bigint AS owner_id,
        inboxq_task_state(j.state, j.metadata, j.errors)::text AS task_state,
@@ -137,7 +141,7 @@ FROM river_job j
 LEFT JOIN task_progress p ON p.job_id = j.id
 WHERE j.args @> @owner_filter::jsonb
   AND (j.state IN ('available', 'pending', 'running', 'retryable', 'scheduled') OR j.finalized_at >= @since)
-ORDER BY j.id DESC
+ORDER BY j.state = 'running' DESC, j.finalized_at IS NULL DESC, j.id DESC
 LIMIT @max_rows;
 
 -- name: TaskCountUnfinishedByOwner :one

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -90,4 +91,32 @@ func TestTaskListStateFilter(t *testing.T) {
 	got, err := st.TaskList(ctx, inbox.TaskFilter{States: []inbox.TaskState{inbox.TaskFailed, inbox.TaskCancelling}, IDs: ids, Limit: 100}, &owner)
 	require.NoError(t, err)
 	require.Len(t, got, len(want[inbox.TaskFailed])+len(want[inbox.TaskCancelling]))
+}
+
+// A snapshot cut at its limit keeps the tasks in flight, running first, and
+// drops old finished ones: the newest by id alone left an older running
+// task out of a reconnect's snapshot.
+func TestSnapshotKeepsTasksInFlightWhenCut(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tx := inboxqtest.TestTx(t)
+	st := store.WithTx(tx)
+	insert := func(state string) int64 {
+		var id int64
+		require.NoError(t, tx.QueryRow(ctx, `INSERT INTO river_job (kind, args, queue, state, max_attempts, priority, finalized_at)
+			VALUES ('k', '{"owner_id": 7}', 'default', $1::river_job_state, 1, 2,
+			        CASE WHEN $1 IN ('completed', 'cancelled', 'discarded') THEN now() END) RETURNING id`, state).Scan(&id))
+		return id
+	}
+	running := insert("running")
+	queued := insert("available")
+	for range 3 {
+		insert("completed")
+	}
+	owner := int64(7)
+	got, err := st.TaskActiveOrFinishedSince(ctx, &owner, time.Now().Add(-time.Hour), 2)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.Equal(t, running, got[0].ID)
+	require.Equal(t, queued, got[1].ID)
 }

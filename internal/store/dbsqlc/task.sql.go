@@ -22,7 +22,7 @@ FROM river_job j
 LEFT JOIN task_progress p ON p.job_id = j.id
 WHERE j.args @> $1::jsonb
   AND (j.state IN ('available', 'pending', 'running', 'retryable', 'scheduled') OR j.finalized_at >= $2)
-ORDER BY j.id DESC
+ORDER BY j.state = 'running' DESC, j.finalized_at IS NULL DESC, j.id DESC
 LIMIT $3
 `
 
@@ -52,9 +52,13 @@ type TaskActiveOrFinishedSinceRow struct {
 }
 
 // Tasks in flight, and tasks finished since a time: what an event stream
-// sends on connect and what a listener that was away must re-read. Newest
-// first. Only what a task event carries, as the live events of 0006/0007
-// do: never the args, the result only when small, the latest error cut.
+// sends on connect and what a listener that was away must re-read. Running
+// tasks first, then the rest in flight, then finished ones, each newest
+// first: when the limit cuts, it drops old finished tasks, never a task
+// someone watches run (the 200 newest by id left an older running task out
+// of a reconnect's snapshot). Only what a task event carries, as the live
+// events of 0006/0007 do: never the args, the result only when small, the
+// latest error cut.
 func (q *Queries) TaskActiveOrFinishedSince(ctx context.Context, arg TaskActiveOrFinishedSinceParams) ([]TaskActiveOrFinishedSinceRow, error) {
 	rows, err := q.db.Query(ctx, taskActiveOrFinishedSince, arg.OwnerFilter, arg.Since, arg.MaxRows)
 	if err != nil {

@@ -208,3 +208,24 @@ test("works on a narrow screen", async ({ page }) => {
   expect(overflow).toBeLessThanOrEqual(0);
   await shot(page, "tasks-narrow");
 });
+
+test("while the server is out of reach, a task shows what was last heard and offers no action", async ({ page, request }) => {
+  const later = new Date(Date.now() + 3_600_000).toISOString();
+  const res = await request.post("/api/v1/tasks", {
+    headers: { Authorization: `Bearer ${adminToken()}` },
+    data: { kind: "cleanup_expired_tokens", run_at: later },
+  });
+  expect(res.status()).toBe(201);
+  const { id } = (await res.json()) as { id: number };
+  await signedIn(page);
+  // The task's event stream cannot be reached: the page must not pretend.
+  await page.route(`**/api/v1/tasks/${id}/events**`, (route) => route.abort("connectionrefused"));
+  await page.goto(`/tasks/${id}`);
+  await expect(badge(page)).toHaveText("scheduled");
+  await expect(page.getByText("Reconnecting…")).toBeVisible();
+  await expect(page.getByRole("button", { name: "Cancel task" })).toBeDisabled();
+  await expect(page.getByText("this is the task as last heard of")).toBeVisible();
+
+  await page.unroute(`**/api/v1/tasks/${id}/events**`);
+  await expect(page.getByRole("button", { name: "Cancel task" })).toBeEnabled({ timeout: 30_000 });
+});

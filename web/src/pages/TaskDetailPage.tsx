@@ -53,6 +53,10 @@ export function TaskDetailPage({ id }: { id: number }) {
   const qc = useQueryClient();
   const now = useNow();
   const { task, query, stream } = useTaskStatus(id);
+  // While the server is out of reach, what is shown is the last word heard:
+  // no rate or ETA that keeps counting, and no button that cannot work.
+  const live = (task !== undefined && isFinished(task.state)) || stream !== "reconnecting";
+  const offline = "Reconnecting to the server: this is the task as last heard of.";
   const duplicate = useLocation().search.get("duplicate") === "1";
   const control = useMutation({
     mutationFn: (action: "cancel" | "retry") => (action === "cancel" ? cancelTask(id) : retryTask(id)),
@@ -94,18 +98,21 @@ export function TaskDetailPage({ id }: { id: number }) {
       <div className="actions">
         <button
           type="button"
-          disabled={!canCancel(task.state) || control.isPending}
+          disabled={!canCancel(task.state) || control.isPending || !live}
+          title={live ? undefined : offline}
           onClick={() => control.mutate("cancel")}
         >
           Cancel task
         </button>
         <button
           type="button"
-          disabled={!canRetry(task.state) || control.isPending}
+          disabled={!canRetry(task.state) || control.isPending || !live}
+          title={live ? undefined : offline}
           onClick={() => control.mutate("retry")}
         >
           Retry task
         </button>
+        {!live && !isFinished(task.state) && <span className="hint">{offline}</span>}
       </div>
       <ErrorNote error={control.error} prefix="The action failed" />
 
@@ -119,9 +126,9 @@ export function TaskDetailPage({ id }: { id: number }) {
               {p ? `${p.done.toLocaleString()}${p.total !== undefined ? ` of ${p.total.toLocaleString()}` : ""}` : "–"}
             </dd>
             <dt>Rate</dt>
-            <dd>{isFinished(task.state) ? "–" : rate(p?.rate)}</dd>
+            <dd>{isFinished(task.state) || !live ? "–" : rate(p?.rate)}</dd>
             <dt>ETA</dt>
-            <dd>{!isFinished(task.state) && p?.eta_seconds !== undefined ? duration(p.eta_seconds) : "–"}</dd>
+            <dd>{!isFinished(task.state) && live && p?.eta_seconds !== undefined ? duration(p.eta_seconds) : "–"}</dd>
             <dt>Updated</dt>
             <dd>{p ? ago(p.at, now) : "–"}</dd>
           </dl>

@@ -187,6 +187,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 	go func() { defer close(schedulerDone); scheduler.Run(bg) }()
 
 	// API.
+	hubDone := make(chan struct{})
+	if !w.http {
+		close(hubDone) // no event hub without the API
+	}
 	var srv *http.Server
 	serveErr := make(chan error, 1)
 	if w.http {
@@ -208,6 +212,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 			return pgx.ConnectConfig(ctx, pool.Config().ConnConfig.Copy())
 		}, logger)
 		go func() {
+			defer close(hubDone)
 			if err := hub.Run(bg); err != nil {
 				logger.ErrorContext(bg, "event_hub_failed", slog.Any("err", err))
 			}
@@ -263,6 +268,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 	stopRiver(ctx, client, cfg.ShutdownTimeout, logger)
 	stopBackground()
 	<-schedulerDone
+	<-hubDone // the hub's LISTEN connection ends before the pool closes
 	logger.InfoContext(ctx, "stopped")
 	return failed
 }

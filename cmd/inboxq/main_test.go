@@ -18,6 +18,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/inboxq/inboxq/internal/inboxqtest"
@@ -298,6 +299,14 @@ func TestServeEndToEnd(t *testing.T) {
 		}})
 	}()
 	addr := inboxqtest.WaitOrTimeout(t, listening, 20*time.Second)
+	// Ready once the database answers and the event hub listens.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if assert.NoError(c, err) {
+			resp.Body.Close()
+			assert.Equal(c, 200, resp.StatusCode)
+		}
+	}, 20*time.Second, 20*time.Millisecond)
 
 	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/docs": 200, "/openapi.json": 200, "/api/v1/nope": 404} {
 		resp, err := http.Get("http://" + addr + path)

@@ -232,7 +232,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 			Idempotency:    st,
 			RiverUI:        ui,
 			Metrics:        promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}),
-			Ready:          readiness(st, pool, w.schema),
+			Ready:          readiness(st, pool, w.schema, hub),
 		})
 		srv = api.NewServer(cfg.ListenAddr, handler, logger)
 		go func() { serveErr <- srv.Serve(ln) }()
@@ -303,10 +303,13 @@ func openDatabase(ctx context.Context, cfg config.Config, schema string, logger 
 	return pool, nil
 }
 
-func readiness(st *store.Store, pool *pgxpool.Pool, schema string) func(context.Context) error {
+func readiness(st *store.Store, pool *pgxpool.Pool, schema string, hub *progress.Hub) func(context.Context) error {
 	return func(ctx context.Context) error {
 		if _, err := st.Ping(ctx); err != nil {
 			return errors.New("database unreachable")
+		}
+		if hub != nil && !hub.Listening() {
+			return errors.New("live events are not connected (yet)")
 		}
 		ms, err := store.Status(ctx, pool, schema)
 		if err != nil {

@@ -62,9 +62,23 @@ func (h *Hub) Ready() <-chan struct{} { return h.ready }
 // Run listens until ctx ends, reconnecting with exponential backoff; after a
 // reconnect it re-reads what changed meanwhile and publishes it.
 func (h *Hub) Run(ctx context.Context) error {
-	schema, err := h.store.CurrentSchema(ctx)
-	if err != nil {
-		return err
+	// The database may be down when the process starts: keep trying, as
+	// for a lost connection, rather than leave the process without events.
+	var schema string
+	for attempt := 0; ; attempt++ {
+		var err error
+		if schema, err = h.store.CurrentSchema(ctx); err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		h.logger.WarnContext(ctx, "event_hub_waiting_for_database", slog.Any("err", err))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(min(maxBackoff, 50*time.Millisecond<<min(attempt, 10))):
+		}
 	}
 	l := &pgxlisten.Listener{
 		Connect:        h.dial,
@@ -83,7 +97,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		},
 	}
 	l.Handle(schema+".inboxq_events", handler{h})
-	err = l.Listen(ctx)
+	err := l.Listen(ctx)
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -110,7 +124,10 @@ type handler struct{ h *Hub }
 func (hd handler) HandleNotification(ctx context.Context, n *pgconn.Notification, _ *pgx.Conn) error {
 	evs, err := parse(n.Payload)
 	if err != nil {
-		return err
+		// A payload this hub cannot read (a newer writer?) is dropped and
+		// logged; it says nothing about the connection, which stays up.
+		hd.h.logger.ErrorContext(ctx, "event_payload_unreadable", slog.Any("err", err), slog.Int("bytes", len(n.Payload)))
+		return nil
 	}
 	hd.h.publish(evs...)
 	return nil
@@ -123,7 +140,7 @@ func (hd handler) HandleBacklog(ctx context.Context, _ string, _ *pgx.Conn) erro
 	h := hd.h
 	h.mu.Lock()
 	lost := h.lostAt
-	h.lostAt, h.failures = time.Time{}, 0
+	h.failures = 0
 	if !h.isReady {
 		h.isReady = true
 		close(h.ready)
@@ -136,6 +153,8 @@ func (hd handler) HandleBacklog(ctx context.Context, _ string, _ *pgx.Conn) erro
 	h.logger.InfoContext(ctx, "event_listener_resync", slog.Time("since", since))
 	tasks, err := h.store.TaskActiveOrFinishedSince(ctx, nil, since, 10_000)
 	if err != nil {
+		// The mark stays: the next connection's backlog resyncs from the
+		// same moment (the error makes the listener reconnect).
 		return err
 	}
 	evs := make([]Event, 0, len(tasks))
@@ -150,7 +169,20 @@ func (hd handler) HandleBacklog(ctx context.Context, _ string, _ *pgx.Conn) erro
 	for _, a := range alerts {
 		h.publish(Event{Alert: &AlertRaised{ID: a.ID, Owner: a.UserID, Severity: a.Severity, Title: a.Title, Message: a.Message, TaskID: a.TaskID, At: a.CreatedAt}})
 	}
+	h.mu.Lock()
+	if h.lostAt.Equal(lost) {
+		h.lostAt = time.Time{} // caught up
+	}
+	h.mu.Unlock()
 	return nil
+}
+
+// Listening reports whether the hub holds its LISTEN connection and has
+// caught up after the last loss: what readiness needs from it.
+func (h *Hub) Listening() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.isReady && h.lostAt.IsZero()
 }
 
 // SnapshotEvent is a task's current state as an event.

@@ -28,7 +28,9 @@ func (flakyDBArgs) Kind() string { return "test_flaky_db" }
 
 func (flakyDBArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 2} }
 
-type flakyDBWorker struct{ river.WorkerDefaults[flakyDBArgs] }
+type flakyDBWorker struct {
+	river.WorkerDefaults[flakyDBArgs]
+}
 
 func (flakyDBWorker) Work(_ context.Context, job *river.Job[flakyDBArgs]) error {
 	if len(job.AttemptedBy) > 1 {

@@ -130,7 +130,8 @@ WHERE (finalized_at >= @since) OR (state = 'retryable' AND attempted_at >= @sinc
 -- of a reconnect's snapshot). Only what a task event carries, as the live
 -- events of 0006/0007 do: never the args, the result only when small, the
 -- latest error cut.
-SELECT j.id, j.kind, j.queue, j.priority, j.attempt, j.max_attempts,
+SELECT j.id, j.kind, j.queue, inboxq_task_priority(j.priority, j.metadata)::smallint AS priority, j.attempt, j.max_attempts,
+       j.created_at, j.attempted_at, j.finalized_at,
        coalesce(CASE WHEN j.args ->> 'owner_id' ~ '^[0-9]{1,18}$' THEN (j.args ->> 'owner_id')::bigint END, 0)::bigint AS owner_id,
        inboxq_task_state(j.state, j.metadata, j.errors)::text AS task_state,
        (CASE WHEN octet_length((j.metadata -> 'output')::text) <= 1000 THEN j.metadata -> 'output' END)::jsonb AS result,

@@ -188,7 +188,7 @@ func (h *Hub) Listening() bool {
 // SnapshotEvent is a task's current state as an event.
 func SnapshotEvent(t inbox.Task) Event {
 	c := &TaskChange{ID: t.ID, Kind: t.Kind, Queue: t.Queue, Owner: t.OwnerID, State: t.State, Attempt: t.Attempt,
-		MaxAttempts: t.MaxAttempts, Priority: t.Priority, Result: t.Result, Snapshot: true, Progress: t.Progress, At: time.Now()}
+		MaxAttempts: t.MaxAttempts, Priority: t.Priority, Result: t.Result, Snapshot: true, Progress: t.Progress, At: snapshotAt(t)}
 	if n := len(t.Errors); n > 0 && (t.State == inbox.TaskRetrying || t.State == inbox.TaskFailed) {
 		c.Error = t.Errors[n-1].Error
 	}
@@ -339,4 +339,17 @@ func (h *Hub) publish(evs ...Event) {
 			close(s.c)
 		}
 	}
+}
+
+// snapshotAt is when the state a snapshot reports began: a client that
+// missed the change (it reconnected) takes this as the finish or start time,
+// so it must not be the moment of the snapshot.
+func snapshotAt(t inbox.Task) time.Time {
+	switch {
+	case t.State.Finished() && t.FinishedAt != nil:
+		return *t.FinishedAt
+	case t.StartedAt != nil && (t.State == inbox.TaskRunning || t.State == inbox.TaskCancelling):
+		return *t.StartedAt
+	}
+	return t.CreatedAt
 }

@@ -37,3 +37,18 @@ func TestUnreadablePayloadDoesNotLoseTheHub(t *testing.T) {
 	}
 	require.True(t, s.Hub.Listening(), "the hub still listens and needs no resync")
 }
+
+// A snapshot reports when the state it carries began, not when the
+// snapshot was taken: a client that reconnected takes it as the finish (or
+// start) time.
+func TestSnapshotEventsCarryTheTimeTheirStateBegan(t *testing.T) {
+	t.Parallel()
+	created := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	started, finished := created.Add(time.Minute), created.Add(2*time.Minute)
+	done := progress.SnapshotEvent(inbox.Task{ID: 1, State: inbox.TaskCompleted, CreatedAt: created, StartedAt: &started, FinishedAt: &finished})
+	require.Equal(t, finished, done.Task.At)
+	running := progress.SnapshotEvent(inbox.Task{ID: 2, State: inbox.TaskRunning, CreatedAt: created, StartedAt: &started})
+	require.Equal(t, started, running.Task.At)
+	queued := progress.SnapshotEvent(inbox.Task{ID: 3, State: inbox.TaskPending, CreatedAt: created})
+	require.Equal(t, created, queued.Task.At)
+}

@@ -123,7 +123,7 @@ func (s *Store) TaskActiveOrFinishedSince(ctx context.Context, owner *int64, sin
 	out := make([]inbox.Task, len(rows))
 	for i, r := range rows {
 		t := inbox.Task{ID: r.ID, Kind: r.Kind, Queue: r.Queue, Priority: int(r.Priority), State: inbox.TaskState(r.TaskState),
-			Attempt: int(r.Attempt), MaxAttempts: int(r.MaxAttempts)}
+			Attempt: int(r.Attempt), MaxAttempts: int(r.MaxAttempts), CreatedAt: r.CreatedAt, StartedAt: r.AttemptedAt, FinishedAt: r.FinalizedAt}
 		if r.OwnerID > 0 {
 			t.OwnerID = &r.OwnerID
 		}

@@ -11,7 +11,8 @@ import (
 )
 
 const taskActiveOrFinishedSince = `-- name: TaskActiveOrFinishedSince :many
-SELECT j.id, j.kind, j.queue, j.priority, j.attempt, j.max_attempts,
+SELECT j.id, j.kind, j.queue, inboxq_task_priority(j.priority, j.metadata)::smallint AS priority, j.attempt, j.max_attempts,
+       j.created_at, j.attempted_at, j.finalized_at,
        coalesce(CASE WHEN j.args ->> 'owner_id' ~ '^[0-9]{1,18}$' THEN (j.args ->> 'owner_id')::bigint END, 0)::bigint AS owner_id,
        inboxq_task_state(j.state, j.metadata, j.errors)::text AS task_state,
        (CASE WHEN octet_length((j.metadata -> 'output')::text) <= 1000 THEN j.metadata -> 'output' END)::jsonb AS result,
@@ -39,6 +40,9 @@ type TaskActiveOrFinishedSinceRow struct {
 	Priority          int16      `json:"priority"`
 	Attempt           int16      `json:"attempt"`
 	MaxAttempts       int16      `json:"max_attempts"`
+	CreatedAt         time.Time  `json:"created_at"`
+	AttemptedAt       *time.Time `json:"attempted_at"`
+	FinalizedAt       *time.Time `json:"finalized_at"`
 	OwnerID           int64      `json:"owner_id"`
 	TaskState         string     `json:"task_state"`
 	Result            []byte     `json:"result"`
@@ -75,6 +79,9 @@ func (q *Queries) TaskActiveOrFinishedSince(ctx context.Context, arg TaskActiveO
 			&i.Priority,
 			&i.Attempt,
 			&i.MaxAttempts,
+			&i.CreatedAt,
+			&i.AttemptedAt,
+			&i.FinalizedAt,
 			&i.OwnerID,
 			&i.TaskState,
 			&i.Result,

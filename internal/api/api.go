@@ -101,7 +101,7 @@ func NewConfig(version string) huma.Config {
 	cfg.Components.Schemas = huma.NewMapRegistry(schemaRef(""), schemaNamer)
 	cfg.Transformers = append(cfg.Transformers, typeProblems)
 	cfg.Info.Description = "Background processing for an AI email-management app on Gmail: " +
-		"start, watch and steer mailbox syncs, classification, bulk operations, exports and maintenance.\n\n" +
+		"start, watch and steer mailbox syncs, bulk operations, exports and maintenance.\n\n" +
 		"Authenticate with `Authorization: Bearer <token>` (create one with `inboxq token create --user NAME`). " +
 		"Errors are RFC 9457 problem+json; another user's task is a 404."
 	cfg.Info.Contact = &huma.Contact{Name: "inboxq", URL: "https://github.com/inboxq/inboxq"}

@@ -91,7 +91,9 @@ func burnDown(b *testing.B, client *jobs.Client) float64 {
 	return benchJobs / elapsed.Seconds()
 }
 
-func rawRiver(b *testing.B) float64 {
+// rawRiverClient is plain River on a schema of its own with River's
+// migrations only: the baseline every throughput benchmark compares with.
+func rawRiverClient(b *testing.B) *jobs.Client {
 	b.Helper()
 	ctx := context.Background()
 	s := inboxqtest.EmptySchema(b)
@@ -107,6 +109,12 @@ func rawRiver(b *testing.B) float64 {
 		FetchCooldown: benchCooldown, FetchPollInterval: benchPollEvery,
 	})
 	require.NoError(b, err)
+	return client
+}
+
+func rawRiver(b *testing.B) float64 {
+	b.Helper()
+	client := rawRiverClient(b)
 	insertNoops(b, client, false)
 	return burnDown(b, client)
 }

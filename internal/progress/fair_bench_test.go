@@ -2,13 +2,10 @@ package progress_test
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/rivermigrate"
 	"github.com/stretchr/testify/require"
 
 	"github.com/inboxq/inboxq/internal/inbox"
@@ -48,21 +45,7 @@ func timedRun(b *testing.B, client *jobs.Client, owners int) float64 {
 
 func rawRiverOwned(b *testing.B, owners int) float64 {
 	b.Helper()
-	ctx := context.Background()
-	s := inboxqtest.EmptySchema(b)
-	m, err := rivermigrate.New(riverpgxv5.New(s.Pool), &rivermigrate.Config{Schema: s.Name, Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(b, err)
-	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
-	require.NoError(b, err)
-	workers := river.NewWorkers()
-	river.AddWorker(workers, noopWorker{})
-	client, err := river.NewClient(riverpgxv5.New(s.Pool), &river.Config{
-		Schema: s.Name, Workers: workers, Logger: slog.New(slog.DiscardHandler),
-		Queues:        map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: benchWorkers}},
-		FetchCooldown: benchCooldown, FetchPollInterval: benchPollEvery,
-	})
-	require.NoError(b, err)
-	return timedRun(b, client, owners)
+	return timedRun(b, rawRiverClient(b), owners)
 }
 
 // inboxqOwned runs the same jobs through inboxq (events delivered to a

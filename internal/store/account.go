@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/inboxq/inboxq/internal/inbox"
@@ -118,127 +117,9 @@ func (s *Store) OAuthStatePending(ctx context.Context, state string) (bool, erro
 	return ok, translate(err, "checking oauth state")
 }
 
-// MessageUpsert saves messages' metadata for an account.
-func (s *Store) MessageUpsert(ctx context.Context, account int64, ms []inbox.Message) error {
-	if len(ms) == 0 {
-		return nil
-	}
-	p := dbsqlc.MessageUpsertManyParams{AccountID: account}
-	for _, m := range ms {
-		p.Ids = append(p.Ids, m.ID)
-		p.ThreadIds = append(p.ThreadIds, m.ThreadID)
-		p.Froms = append(p.Froms, m.From)
-		p.Tos = append(p.Tos, m.To)
-		p.Subjects = append(p.Subjects, m.Subject)
-		p.Snippets = append(p.Snippets, m.Snippet)
-		p.DatesMs = append(p.DatesMs, m.Date.UnixMilli())
-		p.Labels = append(p.Labels, strings.Join(m.Labels, ","))
-		p.Sizes = append(p.Sizes, m.Size)
-		p.Unsubscribes = append(p.Unsubscribes, m.ListUnsubscribe)
-		p.Auths = append(p.Auths, m.AuthResults)
-		p.HistoryIds = append(p.HistoryIds, int64(m.HistoryID))
-	}
-	return translate(s.q.MessageUpsertMany(ctx, p), "saving messages")
-}
-
-// MessageDelete deletes local copies of messages.
-func (s *Store) MessageDelete(ctx context.Context, account int64, ids []string) (int64, error) {
-	n, err := s.q.MessageDeleteMany(ctx, dbsqlc.MessageDeleteManyParams{AccountID: account, Ids: ids})
-	return n, translate(err, "deleting messages")
-}
-
-// MessageCount counts an account's stored messages.
-func (s *Store) MessageCount(ctx context.Context, account int64) (int64, error) {
-	n, err := s.q.MessageCount(ctx, account)
-	return n, translate(err, "counting messages")
-}
-
-// MessageIDs lists an account's stored message ids, sorted.
-func (s *Store) MessageIDs(ctx context.Context, account int64) ([]string, error) {
-	ids, err := s.q.MessageIDs(ctx, account)
-	return ids, translate(err, "listing message ids")
-}
-
-// QuotaTake takes units from a quota bucket refilled at rate per second up
-// to burst; it returns how long to wait first (0: taken).
-func (s *Store) QuotaTake(ctx context.Context, bucket string, units, rate, burst float64) (time.Duration, error) {
-	secs, err := s.q.QuotaTake(ctx, dbsqlc.QuotaTakeParams{Bucket: bucket, Units: units, Rate: rate, Burst: burst})
-	if err != nil {
-		return 0, translate(err, "taking quota")
-	}
-	return time.Duration(secs * float64(time.Second)), nil
-}
-
-// QuotaPeek returns a bucket's tokens now without taking any; an unknown
-// bucket is full (burst).
-func (s *Store) QuotaPeek(ctx context.Context, bucket string, rate, burst float64) (float64, error) {
-	n, err := s.q.QuotaPeek(ctx, dbsqlc.QuotaPeekParams{Bucket: bucket, Rate: rate, Burst: burst})
-	return n, translate(err, "reading quota")
-}
-
-// QuotaBucket is one token bucket: refilled at Rate units per second up to
-// Burst.
-type QuotaBucket struct {
-	Name        string
-	Rate, Burst float64
-}
-
-// QuotaTakeAll takes units from every bucket or from none; it returns how
-// long to wait first (0: taken) and the bucket that imposes the wait.
-func (s *Store) QuotaTakeAll(ctx context.Context, units float64, buckets ...QuotaBucket) (time.Duration, string, error) {
-	p := dbsqlc.QuotaTakeAllParams{Units: units}
-	for _, b := range buckets {
-		p.Buckets, p.Rates, p.Bursts = append(p.Buckets, b.Name), append(p.Rates, b.Rate), append(p.Bursts, b.Burst)
-	}
-	r, err := s.q.QuotaTakeAll(ctx, p)
-	if err != nil {
-		return 0, "", translate(err, "taking quota")
-	}
-	return time.Duration(r.WaitSeconds * float64(time.Second)), r.Bucket, nil
-}
-
-// QuotaBlock stops calls for a bucket until a time.
-func (s *Store) QuotaBlock(ctx context.Context, bucket string, until time.Time) error {
-	return translate(s.q.QuotaBlock(ctx, dbsqlc.QuotaBlockParams{Bucket: bucket, Until: &until}), "blocking quota")
-}
-
-// MessageTarget selects an account's stored messages for a bulk action.
-type MessageTarget struct {
-	IDs    []string
-	Sender string
-	Label  string
-	Before *time.Time
-}
-
-// MessageSelect returns up to limit target ids after afterID, in id order.
-func (s *Store) MessageSelect(ctx context.Context, account int64, t MessageTarget, afterID string, limit int) ([]string, error) {
-	ids, err := s.q.MessageSelect(ctx, dbsqlc.MessageSelectParams{AccountID: account, Ids: nonNil(t.IDs), Sender: t.Sender,
-		Label: t.Label, Before: t.Before, AfterID: afterID, MaxRows: int32(limit)})
-	return ids, translate(err, "selecting messages")
-}
-
-// MessageSelectCount counts the targets after afterID.
-func (s *Store) MessageSelectCount(ctx context.Context, account int64, t MessageTarget, afterID string) (int64, error) {
-	n, err := s.q.MessageSelectCount(ctx, dbsqlc.MessageSelectCountParams{AccountID: account, Ids: nonNil(t.IDs), Sender: t.Sender,
-		Label: t.Label, Before: t.Before, AfterID: afterID})
-	return n, translate(err, "counting messages")
-}
-
-// MessageRelabel mirrors a label change locally.
-func (s *Store) MessageRelabel(ctx context.Context, account int64, ids, add, remove []string) error {
-	return translate(s.q.MessageRelabel(ctx, dbsqlc.MessageRelabelParams{AccountID: account, Ids: ids,
-		AddLabels: nonNil(add), RemoveLabels: nonNil(remove)}), "relabelling messages")
-}
-
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
 	}
 	return s
-}
-
-// MessageIDsAfter returns up to limit stored ids after afterID, in order.
-func (s *Store) MessageIDsAfter(ctx context.Context, account int64, afterID string, limit int) ([]string, error) {
-	ids, err := s.q.MessageIDsAfter(ctx, dbsqlc.MessageIDsAfterParams{AccountID: account, AfterID: afterID, MaxRows: int32(limit)})
-	return ids, translate(err, "listing message ids")
 }

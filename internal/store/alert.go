@@ -58,25 +58,6 @@ func (s *Store) AlertMarkRead(ctx context.Context, p inbox.Principal, ids []int6
 	return n, translate(err, "marking alerts read")
 }
 
-// QueueOverview returns every queue River knows plus the known names, with
-// the counts of the owner's tasks (nil: everyone's).
-func (s *Store) QueueOverview(ctx context.Context, known []string, owner *int64) ([]inbox.Queue, error) {
-	rows, err := s.q.QueueOverviewList(ctx, dbsqlc.QueueOverviewListParams{Known: known, OwnerFilter: ownerFilter(owner)})
-	if err != nil {
-		return nil, translate(err, "listing queues")
-	}
-	out := make([]inbox.Queue, len(rows))
-	for i, r := range rows {
-		out[i] = inbox.Queue{
-			Name: r.Name, Paused: r.PausedAt != nil, PausedAt: r.PausedAt,
-			Available: r.Available, Running: r.Running, Scheduled: r.Scheduled, Retryable: r.Retryable, Pending: r.Pending,
-			OldestWait:          secondsToDuration(r.OldestWaitSeconds),
-			CompletedLastMinute: r.CompletedLastMinute, CompletedLastHour: r.CompletedLastHour, FailedLastHour: r.FailedLastHour,
-		}
-	}
-	return out, nil
-}
-
 // AlertListSince lists alerts created since a time, oldest first.
 func (s *Store) AlertListSince(ctx context.Context, since time.Time, limit int) ([]inbox.Alert, error) {
 	rows, err := s.q.AlertListSince(ctx, dbsqlc.AlertListSinceParams{Since: since, MaxRows: int32(limit)})

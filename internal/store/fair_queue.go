@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"strconv"
 
-	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/store/dbsqlc"
 )
 
@@ -20,12 +18,4 @@ func (s *Store) FairQueueSet(ctx context.Context, queue string, userCap int) err
 func (s *Store) FairSweep(ctx context.Context) (int, error) {
 	n, err := s.q.FairSweep(ctx)
 	return int(n), translate(err, "sweeping fair share")
-}
-
-// TaskCountUnfinished counts a user's unfinished tasks, stopping at limit.
-func (s *Store) TaskCountUnfinished(ctx context.Context, owner int64, limit int) (int, error) {
-	n, err := s.q.TaskCountUnfinishedByOwner(ctx, dbsqlc.TaskCountUnfinishedByOwnerParams{
-		Queues: inbox.Queues(), Owner: strconv.FormatInt(owner, 10), MaxRows: int32(limit),
-	})
-	return int(n), translate(err, "counting unfinished tasks")
 }

@@ -106,19 +106,6 @@ func (s *Store) ScheduleAdvance(ctx context.Context, id int64, expected, next, r
 	return n == 1, translate(err, "advancing schedule")
 }
 
-// RiverLeaderID returns the id of the River client that currently leads, or
-// "" when none does.
-func (s *Store) RiverLeaderID(ctx context.Context) (string, error) {
-	id, err := s.q.RiverLeaderID(ctx)
-	if err != nil {
-		if translated := translate(err, "reading leader"); isNotFound(translated) {
-			return "", nil
-		}
-		return "", translate(err, "reading leader")
-	}
-	return id, nil
-}
-
 // ScheduleCount counts a user's schedules.
 func (s *Store) ScheduleCount(ctx context.Context, owner int64) (int, error) {
 	n, err := s.q.ScheduleCountByOwner(ctx, &owner)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -85,86 +84,10 @@ func (s *Store) Ping(ctx context.Context) (time.Duration, error) {
 	return time.Since(start), nil
 }
 
-// QueueDepth is the number of jobs of one queue in one state.
-type QueueDepth struct {
-	Queue             string  `json:"queue" doc:"Queue name"`
-	State             string  `json:"state" doc:"Job state: available (waiting for a worker), running, retryable (failed an attempt, will run again), scheduled (waiting for its time), pending (held back)"`
-	Jobs              int64   `json:"jobs" doc:"Jobs in this queue and state"`
-	OldestWaitSeconds float64 `json:"oldest_wait_seconds" doc:"Seconds the oldest available job has waited; 0 for other states"`
-}
-
-// QueueDepths counts unfinished jobs per queue and state.
-func (s *Store) QueueDepths(ctx context.Context) ([]QueueDepth, error) {
-	rows, err := s.q.QueueDepthList(ctx)
-	if err != nil {
-		return nil, translate(err, "counting queue depths")
-	}
-	out := make([]QueueDepth, len(rows))
-	for i, r := range rows {
-		out[i] = QueueDepth(r)
-	}
-	return out, nil
-}
-
-// HealthCheck is one recorded run of the health monitor.
-type HealthCheck struct {
-	ID        int64
-	CheckedAt time.Time
-	DBLatency time.Duration
-	Queues    []QueueDepth
-	Report    json.RawMessage
-}
-
-// HealthCheckRecord stores a health check and returns it with its id.
-func (s *Store) HealthCheckRecord(ctx context.Context, latency time.Duration, queues []QueueDepth, report any) (HealthCheck, error) {
-	rawQueues, err := json.Marshal(queues)
-	if err != nil {
-		return HealthCheck{}, fmt.Errorf("encoding queue depths: %w", err)
-	}
-	rawReport, err := json.Marshal(report)
-	if err != nil {
-		return HealthCheck{}, fmt.Errorf("encoding report: %w", err)
-	}
-	row, err := s.q.HealthCheckInsert(ctx, dbsqlc.HealthCheckInsertParams{DbLatencyUs: latency.Microseconds(), Queues: rawQueues, Report: rawReport})
-	if err != nil {
-		return HealthCheck{}, translate(err, "recording health check")
-	}
-	return HealthCheck{ID: row.ID, CheckedAt: row.CheckedAt, DBLatency: latency, Queues: queues, Report: row.Report}, nil
-}
-
-// HealthCheckLatest returns the newest health check.
-func (s *Store) HealthCheckLatest(ctx context.Context) (HealthCheck, error) {
-	row, err := s.q.HealthCheckLatest(ctx)
-	if err != nil {
-		return HealthCheck{}, translate(err, "reading latest health check")
-	}
-	hc := HealthCheck{ID: row.ID, CheckedAt: row.CheckedAt, DBLatency: time.Duration(row.DbLatencyUs) * time.Microsecond, Report: row.Report}
-	if err := json.Unmarshal(row.Queues, &hc.Queues); err != nil {
-		return HealthCheck{}, fmt.Errorf("decoding queue depths: %w", err)
-	}
-	return hc, nil
-}
-
-// HealthCheckPrune deletes health checks older than before.
-func (s *Store) HealthCheckPrune(ctx context.Context, before time.Time) (int64, error) {
-	n, err := s.q.HealthCheckDeleteBefore(ctx, before)
-	if err != nil {
-		return 0, translate(err, "pruning health checks")
-	}
-	return n, nil
-}
-
 // errNoRows reports "nothing matched" for statements that count rows.
 var errNoRows = pgx.ErrNoRows
 
 func secondsToDuration(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
-
-// CurrentSchema returns the schema unqualified names resolve to; NOTIFY
-// channels are named after it.
-func (s *Store) CurrentSchema(ctx context.Context) (string, error) {
-	name, err := s.q.CurrentSchema(ctx)
-	return name, translate(err, "reading current schema")
-}
 
 // Unavailable reports whether err means the database cannot be reached or
 // is restarting (no connection, a connection lost, the server shutting down

@@ -11,36 +11,6 @@ import (
 	"github.com/inboxq/inboxq/internal/store/dbsqlc"
 )
 
-// ownerFilter renders an owner scope as the containment the task queries
-// use: {"owner_id": N} for a user, {} (everything) for admins.
-func ownerFilter(owner *int64) []byte {
-	if owner == nil {
-		return []byte(`{}`)
-	}
-	return []byte(`{"owner_id":` + strconv.FormatInt(*owner, 10) + `}`)
-}
-
-// TaskGet returns one task visible in the owner scope (nil: any).
-func (s *Store) TaskGet(ctx context.Context, id int64, owner *int64) (inbox.Task, error) {
-	row, err := s.q.TaskGet(ctx, dbsqlc.TaskGetParams{ID: id, OwnerFilter: ownerFilter(owner)})
-	if err != nil {
-		return inbox.Task{}, translate(err, "getting task")
-	}
-	t := taskFromRow(row.RiverJob, row.TaskState, row.OwnerName)
-	t.Progress = progressFrom(row.ProgressDone, row.ProgressTotal, row.ProgressStage, row.ProgressMessage, row.ProgressRate, row.ProgressUpdatedAt)
-	return t, nil
-}
-
-// TaskLock locks a task's row for a state change (call inside InTx) and
-// returns its current view.
-func (s *Store) TaskLock(ctx context.Context, id int64, owner *int64) (inbox.Task, error) {
-	row, err := s.q.TaskGetForUpdate(ctx, dbsqlc.TaskGetForUpdateParams{ID: id, OwnerFilter: ownerFilter(owner)})
-	if err != nil {
-		return inbox.Task{}, translate(err, "locking task")
-	}
-	return taskFromRow(row.RiverJob, row.TaskState, ""), nil
-}
-
 // TaskList lists tasks in the owner scope (nil: all), newest first. A user's
 // list and an admin's are separate statements, each planned for its call's
 // filters (customPlans), with a plan that reads about one page of rows
@@ -110,6 +80,36 @@ func (s *Store) TaskList(ctx context.Context, f inbox.TaskFilter, owner *int64) 
 	return out, nil
 }
 
+// ownerFilter renders an owner scope as the containment the task queries
+// use: {"owner_id": N} for a user, {} (everything) for admins.
+func ownerFilter(owner *int64) []byte {
+	if owner == nil {
+		return []byte(`{}`)
+	}
+	return []byte(`{"owner_id":` + strconv.FormatInt(*owner, 10) + `}`)
+}
+
+// TaskGet returns one task visible in the owner scope (nil: any).
+func (s *Store) TaskGet(ctx context.Context, id int64, owner *int64) (inbox.Task, error) {
+	row, err := s.q.TaskGet(ctx, dbsqlc.TaskGetParams{ID: id, OwnerFilter: ownerFilter(owner)})
+	if err != nil {
+		return inbox.Task{}, translate(err, "getting task")
+	}
+	t := taskFromRow(row.RiverJob, row.TaskState, row.OwnerName)
+	t.Progress = progressFrom(row.ProgressDone, row.ProgressTotal, row.ProgressStage, row.ProgressMessage, row.ProgressRate, row.ProgressUpdatedAt)
+	return t, nil
+}
+
+// TaskLock locks a task's row for a state change (call inside InTx) and
+// returns its current view.
+func (s *Store) TaskLock(ctx context.Context, id int64, owner *int64) (inbox.Task, error) {
+	row, err := s.q.TaskGetForUpdate(ctx, dbsqlc.TaskGetForUpdateParams{ID: id, OwnerFilter: ownerFilter(owner)})
+	if err != nil {
+		return inbox.Task{}, translate(err, "locking task")
+	}
+	return taskFromRow(row.RiverJob, row.TaskState, ""), nil
+}
+
 // TaskActiveOrFinishedSince lists tasks in flight and tasks finished since
 // since, in the owner scope (nil: all), newest first, for events: each task
 // holds only what a task event carries. Args and Owner are left empty,
@@ -145,39 +145,6 @@ type ProgressUpdate struct {
 	Owner    *int64
 	Kind     string
 	Progress inbox.Progress
-}
-
-// ProgressSave stores the progress of tasks and announces each (NOTIFY), in
-// one statement.
-func (s *Store) ProgressSave(ctx context.Context, ups ...ProgressUpdate) error {
-	p := dbsqlc.ProgressSaveManyParams{}
-	for _, u := range ups {
-		total, owner := int64(-1), int64(0)
-		if u.Progress.Total != nil {
-			total = *u.Progress.Total
-		}
-		if u.Owner != nil {
-			owner = *u.Owner
-		}
-		p.JobIds = append(p.JobIds, u.JobID)
-		p.Dones = append(p.Dones, u.Progress.Done)
-		p.Totals = append(p.Totals, total)
-		p.Stages = append(p.Stages, u.Progress.Stage)
-		p.Messages = append(p.Messages, u.Progress.Message)
-		p.Rates = append(p.Rates, u.Progress.Rate)
-		p.Owners = append(p.Owners, owner)
-		p.Kinds = append(p.Kinds, u.Kind)
-	}
-	return translate(s.q.ProgressSaveMany(ctx, p), "saving progress")
-}
-
-// ProgressGet returns a task's saved progress.
-func (s *Store) ProgressGet(ctx context.Context, jobID int64) (inbox.Progress, error) {
-	r, err := s.q.ProgressGet(ctx, jobID)
-	if err != nil {
-		return inbox.Progress{}, translate(err, "getting progress")
-	}
-	return inbox.Progress{Done: r.Done, Total: r.Total, Stage: r.Stage, Message: r.Message, Rate: r.Rate, UpdatedAt: r.UpdatedAt}, nil
 }
 
 func progressFrom(done, total *int64, stage, msg *string, rate *float64, at *time.Time) *inbox.Progress {
@@ -306,4 +273,12 @@ func nilIfEmpty[T any](s []T) []T {
 		return nil
 	}
 	return s
+}
+
+// TaskCountUnfinished counts a user's unfinished tasks, stopping at limit.
+func (s *Store) TaskCountUnfinished(ctx context.Context, owner int64, limit int) (int, error) {
+	n, err := s.q.TaskCountUnfinishedByOwner(ctx, dbsqlc.TaskCountUnfinishedByOwnerParams{
+		Queues: inbox.Queues(), Owner: strconv.FormatInt(owner, 10), MaxRows: int32(limit),
+	})
+	return int(n), translate(err, "counting unfinished tasks")
 }

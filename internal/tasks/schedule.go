@@ -62,12 +62,11 @@ func (s *Service) checkSchedule(ctx context.Context, p inbox.Principal, sp Sched
 	if sp.Priority == 1 && !p.IsAdmin() {
 		return nil, inbox.Invalid("priority", "priority 1 is reserved for admins and system tasks; use 2 (high) to 4 (low)")
 	}
-	k, err := s.ValidateArgs(p, sp.Kind, sp.Args)
+	k, args, err := s.ValidateArgs(p, sp.Kind, sp.Args)
 	if err != nil {
 		return nil, err
 	}
 	if k.Check != nil {
-		args, _ := k.NewArgs(sp.Args, p.UserID)
 		if err := k.Check(ctx, s.store, p.UserID, args); err != nil {
 			return nil, err
 		}

@@ -89,29 +89,27 @@ func (s *Service) Create(ctx context.Context, p inbox.Principal, cp CreateParams
 	return task, duplicate, err
 }
 
-// ValidateArgs checks args for a kind the caller may start.
-func (s *Service) ValidateArgs(p inbox.Principal, kind string, args json.RawMessage) (jobs.Kind, error) {
+// ValidateArgs checks args for a kind the caller may start and returns
+// them decoded, with the caller as their owner.
+func (s *Service) ValidateArgs(p inbox.Principal, kind string, raw json.RawMessage) (jobs.Kind, river.JobArgs, error) {
 	k, ok := s.kinds.Kind(kind)
 	if !ok {
-		return k, inbox.Invalid("kind", "unknown kind %q; valid kinds: %s", kind, strings.Join(s.kinds.Names(), ", "))
+		return k, nil, inbox.Invalid("kind", "unknown kind %q; valid kinds: %s", kind, strings.Join(s.kinds.Names(), ", "))
 	}
 	if k.AdminOnly && !p.IsAdmin() {
-		return k, fmt.Errorf("only admins may start %s tasks: %w", kind, inbox.ErrForbidden)
+		return k, nil, fmt.Errorf("only admins may start %s tasks: %w", kind, inbox.ErrForbidden)
 	}
-	if _, err := k.NewArgs(args, p.UserID); err != nil {
-		return k, fmt.Errorf("%w: %w", err, inbox.ErrInvalid)
+	args, err := k.NewArgs(raw, p.UserID)
+	if err != nil {
+		return k, nil, fmt.Errorf("%w: %w", err, inbox.ErrInvalid)
 	}
-	return k, nil
+	return k, args, nil
 }
 
 func (s *Service) createTx(ctx context.Context, tx pgx.Tx, st *store.Store, p inbox.Principal, cp CreateParams) (inbox.Task, bool, error) {
-	k, err := s.ValidateArgs(p, cp.Kind, cp.Args)
+	k, args, err := s.ValidateArgs(p, cp.Kind, cp.Args)
 	if err != nil {
 		return inbox.Task{}, false, err
-	}
-	args, err := k.NewArgs(cp.Args, p.UserID)
-	if err != nil {
-		return inbox.Task{}, false, fmt.Errorf("%w: %w", err, inbox.ErrInvalid)
 	}
 	if k.Check != nil {
 		if err := k.Check(ctx, st, p.UserID, args); err != nil {

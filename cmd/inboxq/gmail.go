@@ -61,6 +61,7 @@ func secretBox(cfg config.Config, logger *slog.Logger) (*secret.Box, error) {
 type demo struct {
 	fake *fakegmail.Server
 	srv  *http.Server
+	ln   net.Listener
 	url  string
 }
 
@@ -70,8 +71,9 @@ const (
 	demoSecret  = "inboxq-demo-secret"
 )
 
-// startDemo serves a generated mailbox on a loopback port, behaving like
-// Gmail (OAuth, quotas, history), and returns where it listens.
+// startDemo makes a generated mailbox behaving like Gmail (OAuth, quotas,
+// history) and a loopback port to serve it on (the caller serves d.srv on
+// d.ln).
 func startDemo(cfg config.Config, logger *slog.Logger) (*demo, error) {
 	fake := fakegmail.New(fakegmail.Options{
 		RequireAuth: true, ClientID: demoClient, ClientSecret: demoSecret,
@@ -82,16 +84,9 @@ func startDemo(cfg config.Config, logger *slog.Logger) (*demo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting the demo gmail: %w", err)
 	}
-	d := &demo{fake: fake, srv: &http.Server{Handler: fake, ReadHeaderTimeout: 5 * time.Second}, url: "http://" + ln.Addr().String()}
-	go func() { _ = d.srv.Serve(ln) }()
+	d := &demo{fake: fake, srv: &http.Server{Handler: fake, ReadHeaderTimeout: 5 * time.Second}, ln: ln, url: "http://" + ln.Addr().String()}
 	logger.Info("demo_gmail", slog.String("url", d.url), slog.String("mailbox", demoMailbox), slog.Int("messages", cfg.DemoMessages))
 	return d, nil
-}
-
-func (d *demo) close() {
-	if d.srv != nil {
-		_ = d.srv.Close()
-	}
 }
 
 // gmailConfig points the provider at Google, or at the demo's fake.

@@ -52,11 +52,10 @@ func helperWorker() {
 			jobs.Add(r, &sleepWorker{skip: os.Getenv("INBOXQ_HELPER_NO_SLEEP") != ""}, jobs.Info{Description: "test"})
 		},
 	}
-	if os.Getenv("INBOXQ_HELPER_RESCUE") != "" {
-		// Jobs of a dead worker come back after seconds, not minutes. The
-		// rescue waits longer than a slice's timeout (2 × 1 s), as in
-		// production (jobs.RescueDelay): a live worker is never overtaken.
-		w.rescueAfter, w.jobTimeout, w.slice = 4*time.Second, time.Second, time.Second
+	if os.Getenv("INBOXQ_HELPER_LEASE") != "" {
+		// The lease hands back a dead worker's jobs after seconds, not
+		// half a minute; River's own rescue keeps its production delay.
+		w.leaseBeat, w.leaseDeadAfter = 300*time.Millisecond, 3*time.Second
 	}
 	err := runWith(ctx, []string{"inboxq", "worker"}, os.Getenv, os.Stdout, options{wiring: w})
 	if err != nil {

@@ -28,7 +28,7 @@ import (
 
 // TestKilledSyncResumesWithoutDuplicatesOrGaps kills (SIGKILL) a worker
 // process in the middle of a full sync, lets another process take the job
-// over through River's rescuer, and checks the store holds every message
+// over through the lease (River's rescuer would wait minutes), and checks the store holds every message
 // once and that finished pages were not fetched again.
 func TestKilledSyncResumesWithoutDuplicatesOrGaps(t *testing.T) {
 	t.Parallel()
@@ -61,7 +61,7 @@ func TestKilledSyncResumesWithoutDuplicatesOrGaps(t *testing.T) {
 	require.NoError(t, err)
 
 	env := append(helperEnv(t, s, "10s"),
-		"INBOXQ_HELPER_RESCUE=1",
+		"INBOXQ_HELPER_LEASE=1",
 		"INBOXQ_SECRET_KEY="+base64.StdEncoding.EncodeToString(key),
 		"INBOXQ_GOOGLE_CLIENT_ID=cid", "INBOXQ_GOOGLE_CLIENT_SECRET=csec",
 		"INBOXQ_GOOGLE_TOKEN_URL="+srv.URL+"/token", "INBOXQ_GMAIL_API_URL="+srv.URL,
@@ -82,9 +82,10 @@ func TestKilledSyncResumesWithoutDuplicatesOrGaps(t *testing.T) {
 	getsBefore := countGets(fake)
 	fake.SetLatency(0)
 
-	// Second worker: River's rescuer hands the job back; it resumes.
+	// Second worker: it hands the dead one's job back once its heartbeat
+	// is stale, and resumes it.
 	second, _ := startHelper(t, env...)
-	done := waitForTask(t, svc, owner, task.ID, 90*time.Second)
+	done := waitForTask(t, svc, owner, task.ID, 3*time.Minute)
 	require.NoError(t, second.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, second.Wait())
 	require.Equal(t, inbox.TaskCompleted, done.State, "errors: %+v", done.Errors)

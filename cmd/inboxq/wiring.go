@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"maps"
 	"net"
-	"net/http"
 	"path/filepath"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/inboxq/inboxq/internal/gmail"
 	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/jobs"
+	"github.com/inboxq/inboxq/internal/lifecycle"
 	"github.com/inboxq/inboxq/internal/progress"
 	"github.com/inboxq/inboxq/internal/store"
 	"github.com/inboxq/inboxq/internal/tasks"
@@ -46,6 +46,8 @@ type wiringOptions struct {
 	// rescueAfter, jobTimeout and slice shorten River's rescue of jobs
 	// left running by a dead worker (tests).
 	rescueAfter, jobTimeout, slice time.Duration
+	// leaseBeat and leaseDeadAfter shorten the lease (tests).
+	leaseBeat, leaseDeadAfter time.Duration
 	// exports is where export archives are written (DataDir/exports).
 	exports string
 }
@@ -79,8 +81,12 @@ func registry(st *store.Store, g *gmail.Provider, logger *slog.Logger, w wiringO
 }
 
 // serve runs workers and the scheduler, and the API when w.http is set,
-// until ctx ends; then it stops in reverse order: HTTP, scheduler, River
-// (soft stop), the pool.
+// until ctx ends or one of its parts fails. Every long-lived part is a
+// lifecycle service: started in order, stopped in reverse (HTTP first, so
+// no request meets a stopped part; River before the lease and the progress
+// writer, so running jobs flush their last progress and what River could
+// not record is handed back), every goroutine joined before the pool
+// closes.
 func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w wiringOptions) error {
 	// Configuration.
 	cfg, logger, err := setup(getenv, stdout)
@@ -96,6 +102,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 	}
 	defer pool.Close()
 	st := store.New(pool)
+	sup := lifecycle.New(logger)
 
 	// Gmail: Google, or the demo's fake.
 	box, err := secretBox(cfg, logger)
@@ -108,7 +115,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 		if dm, err = startDemo(cfg, logger); err != nil {
 			return err
 		}
-		defer dm.close()
+		sup.Add("demo gmail", lifecycle.HTTP(dm.srv, dm.ln, time.Second))
 		if err := st.DemoGmailSet(ctx, dm.url); err != nil {
 			return err
 		}
@@ -135,12 +142,14 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 	}
 	provider := gmail.NewProvider(gmailConfig(cfg, dm), st, box, logger)
 
-	// Services.
+	// Workers.
 	w.exports = filepath.Join(cfg.DataDir, "exports")
 	reg := registry(st, provider, logger, w)
 	progressWriter := progress.NewWriter(st, logger)
+	lease := jobs.NewLease(st, jobs.LeaseConfig{ClientID: jobs.NewClientID(), Beat: w.leaseBeat, DeadAfter: w.leaseDeadAfter}, logger)
 	client, err := jobs.NewClient(st, reg, jobs.Config{
 		Progress:        progressWriter,
+		Lease:           lease,
 		RescueAfter:     cmp.Or(w.rescueAfter, jobs.RescueDelay(w.slice)),
 		JobTimeout:      w.jobTimeout,
 		Workers:         cfg.Workers,
@@ -164,59 +173,42 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 		}
 	}
 	metrics := jobs.NewMetrics(st, logger)
-	// River and the background loops get a context the signal does not
-	// cancel: the stop below is explicit and ordered after HTTP.
-	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopBackground()
-	metrics.Observe(bg, client)
+	scheduler := tasks.NewScheduler(svc, client.ID, cmp.Or(w.schedulerInterval, time.Second), logger)
+
 	// The progress writer outlives River: jobs flush their last progress
-	// while River stops.
-	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
-	writerDone := make(chan struct{})
-	go func() { defer close(writerDone); progressWriter.Run(writerCtx) }()
-	defer func() { stopWriter(); <-writerDone }()
-	if err := client.Start(bg); err != nil {
-		return fmt.Errorf("starting river: %w", err)
-	}
-	interval := w.schedulerInterval
-	if interval == 0 {
-		interval = time.Second
-	}
-	scheduler := tasks.NewScheduler(svc, client.ID, interval, logger)
-	schedulerDone := make(chan struct{})
-	go func() { defer close(schedulerDone); scheduler.Run(bg) }()
+	// while River stops. The lease outlives River too: at its stop it hands
+	// back what River could not record.
+	sup.Add("progress writer", lifecycle.Func(func(ctx context.Context) error { progressWriter.Run(ctx); return nil }))
+	sup.Add("lease", lease)
+	sup.Add("river", lifecycle.Hooks(
+		// River's own soft stop, below, ends its jobs; not the context.
+		func(ctx context.Context) error { return client.Start(context.WithoutCancel(ctx)) },
+		func() { stopRiver(ctx, client, cfg.ShutdownTimeout, logger) }))
+	sup.Add("metrics", lifecycle.Func(func(ctx context.Context) error { return metrics.Observe(ctx, client) }))
+	sup.Add("scheduler", lifecycle.Func(func(ctx context.Context) error { scheduler.Run(ctx); return nil }))
 
 	// API.
-	hubDone := make(chan struct{})
-	if !w.http {
-		close(hubDone) // no event hub without the API
-	}
-	var srv *http.Server
-	serveErr := make(chan error, 1)
+	var ln net.Listener
 	if w.http {
-		ln, err := net.Listen("tcp", cfg.ListenAddr)
-		if err != nil {
-			stopBackground()
-			stopRiver(ctx, client, cfg.ShutdownTimeout, logger)
+		if ln, err = net.Listen("tcp", cfg.ListenAddr); err != nil {
 			return fmt.Errorf("listening on %s (set INBOXQ_ADDR to another address): %w", cfg.ListenAddr, err)
 		}
 		ui, err := riverui.NewHandler(&riverui.HandlerOpts{Endpoints: riverui.NewEndpoints(client, nil), Logger: logger, Prefix: "/riverui"})
 		if err != nil {
 			return fmt.Errorf("creating river ui: %w", err)
 		}
-		if err := ui.Start(bg); err != nil {
-			return fmt.Errorf("starting river ui: %w", err)
-		}
+		// River UI stops its own background services when its context ends.
+		sup.Add("river ui", lifecycle.Hooks(ui.Start, func() {}))
 		// One LISTEN connection for this process's event streams.
 		hub := progress.NewHub(st, func(ctx context.Context) (*pgx.Conn, error) {
 			return pgx.ConnectConfig(ctx, pool.Config().ConnConfig.Copy())
 		}, logger)
-		go func() {
-			defer close(hubDone)
-			if err := hub.Run(bg); err != nil {
-				logger.ErrorContext(bg, "event_hub_failed", slog.Any("err", err))
+		sup.Add("event hub", lifecycle.Func(hub.Run).WithReady(func(context.Context) error {
+			if !hub.Listening() {
+				return errors.New("live events are not connected (yet)")
 			}
-		}()
+			return nil
+		}))
 		handler := api.NewHandler(api.Deps{
 			Hub:            hub,
 			StreamsPerUser: cfg.StreamsPerUser,
@@ -232,10 +224,21 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 			Idempotency:    st,
 			RiverUI:        ui,
 			Metrics:        promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}),
-			Ready:          readiness(st, pool, w.schema, hub),
+			Ready:          readiness(st, pool, w.schema, sup),
 		})
-		srv = api.NewServer(cfg.ListenAddr, handler, logger)
-		go func() { serveErr <- srv.Serve(ln) }()
+		sup.Add("http", lifecycle.HTTP(api.NewServer(cfg.ListenAddr, handler, logger), ln, cfg.ShutdownTimeout))
+	}
+
+	// The parts run on a context the signal does not cancel: the stop
+	// below is explicit and ordered.
+	if err := sup.Start(context.WithoutCancel(ctx)); err != nil {
+		if ln != nil {
+			_ = ln.Close()
+		}
+		return err
+	}
+	defer sup.Stop() // also on the paths below that return early
+	if ln != nil {
 		logger.InfoContext(ctx, "listening", slog.String("url", "http://"+ln.Addr().String()))
 		if dm != nil {
 			if err := connectDemo(ctx, st, provider, dm, stdout, ln.Addr().String()); err != nil {
@@ -252,23 +255,14 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 	select {
 	case <-ctx.Done():
 		logger.InfoContext(ctx, "stopping", slog.Duration("timeout", cfg.ShutdownTimeout))
-	case err := <-serveErr:
-		// The API is gone: stop everything and exit non-zero, so that a
-		// supervisor restarts the process instead of keeping a deaf one.
-		logger.ErrorContext(ctx, "http_server_failed", slog.Any("err", err))
-		failed = fmt.Errorf("http server: %w", err)
+	case err := <-sup.Failed():
+		// A part is gone (the API's listener, the event hub): stop
+		// everything and exit non-zero, so that whatever runs the process
+		// restarts it instead of keeping a part-dead one.
+		logger.ErrorContext(ctx, "service_failed", slog.Any("err", err))
+		failed = err
 	}
-	if srv != nil {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-		if err := srv.Shutdown(sctx); err != nil {
-			logger.WarnContext(ctx, "http_shutdown_incomplete", slog.Any("err", err))
-		}
-		cancel()
-	}
-	stopRiver(ctx, client, cfg.ShutdownTimeout, logger)
-	stopBackground()
-	<-schedulerDone
-	<-hubDone // the hub's LISTEN connection ends before the pool closes
+	sup.Stop()
 	logger.InfoContext(ctx, "stopped")
 	return failed
 }
@@ -303,13 +297,15 @@ func openDatabase(ctx context.Context, cfg config.Config, schema string, logger 
 	return pool, nil
 }
 
-func readiness(st *store.Store, pool *pgxpool.Pool, schema string, hub *progress.Hub) func(context.Context) error {
+// readiness is what /readyz answers: the database answers, every part says
+// it is ready, and no migration is pending.
+func readiness(st *store.Store, pool *pgxpool.Pool, schema string, sup *lifecycle.Supervisor) func(context.Context) error {
 	return func(ctx context.Context) error {
 		if _, err := st.Ping(ctx); err != nil {
 			return errors.New("database unreachable")
 		}
-		if hub != nil && !hub.Listening() {
-			return errors.New("live events are not connected (yet)")
+		if err := sup.Ready(ctx); err != nil {
+			return err
 		}
 		ms, err := store.Status(ctx, pool, schema)
 		if err != nil {

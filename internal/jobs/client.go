@@ -56,6 +56,9 @@ type Config struct {
 	// JobTimeout is the timeout of jobs whose worker sets none (River's
 	// default, a minute, when zero); RescueAfter may not be shorter.
 	JobTimeout time.Duration
+	// Lease, when set, tracks and fences this client's jobs and gives the
+	// client its id (see Lease); run it alongside the client.
+	Lease *Lease
 }
 
 // DefaultRetention is how long finished tasks stay visible by default.
@@ -90,6 +93,10 @@ func NewClient(st *store.Store, reg *Registry, cfg Config) (*Client, error) {
 			&OutageMiddleware{Logger: logger(cfg)},
 			&progress.Middleware{Store: st, Writer: cfg.Progress, Logger: logger(cfg)},
 		},
+	}
+	if cfg.Lease != nil {
+		rc.ID = cfg.Lease.cfg.ClientID
+		rc.Middleware = append([]rivertype.Middleware{cfg.Lease.Middleware()}, rc.Middleware...)
 	}
 	if len(cfg.Workers) > 0 {
 		rc.Queues = make(map[string]river.QueueConfig, len(cfg.Workers))

@@ -44,25 +44,23 @@ func NewMetrics(st *store.Store, logger *slog.Logger) *Metrics {
 	return m
 }
 
-// Observe records River's events of client until ctx ends. Only working
-// clients emit them.
-func (m *Metrics) Observe(ctx context.Context, client *Client) {
+// Observe records River's events of client until ctx ends; it blocks.
+// Only working clients emit them.
+func (m *Metrics) Observe(ctx context.Context, client *Client) error {
 	events, cancel := client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed,
 		river.EventKindJobCancelled, river.EventKindJobSnoozed, river.EventKindJobInterrupted)
-	go func() {
-		defer cancel()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case ev, ok := <-events:
-				if !ok {
-					return
-				}
-				m.observe(ev)
+	defer cancel()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-events:
+			if !ok {
+				return nil
 			}
+			m.observe(ev)
 		}
-	}()
+	}
 }
 
 func (m *Metrics) observe(ev *river.Event) {

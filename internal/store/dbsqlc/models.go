@@ -166,6 +166,15 @@ type InboxqMigration struct {
 	AppliedAt time.Time `json:"applied_at"`
 }
 
+type InboxqWorker struct {
+	ClientID    string     `json:"client_id"`
+	Host        string     `json:"host"`
+	Pid         int32      `json:"pid"`
+	StartedAt   time.Time  `json:"started_at"`
+	HeartbeatAt time.Time  `json:"heartbeat_at"`
+	StoppedAt   *time.Time `json:"stopped_at"`
+}
+
 type Message struct {
 	AccountID       int64     `json:"account_id"`
 	ID              string    `json:"id"`

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"riverqueue.com/riverui"
 
+	"github.com/inboxq/inboxq/internal/account"
 	"github.com/inboxq/inboxq/internal/api"
 	"github.com/inboxq/inboxq/internal/auth"
 	"github.com/inboxq/inboxq/internal/config"
@@ -223,7 +224,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 			StreamMaxLife:  cfg.StreamMaxLife,
 			SnapshotTasks:  cfg.StreamSnapshotTasks,
 			Dashboard:      web.Dist(),
-			Accounts:       jobs.Accounts{Accounts: gmail.Accounts{P: provider}, Store: st},
+			Accounts:       account.Service{Accounts: gmail.Accounts{P: provider}, Store: st},
 			Exports:        jobs.ExportFiles{Store: st, Dir: w.exports},
 			Logger:         logger,
 			Version:        version(),

@@ -21,6 +21,7 @@ import (
 	"github.com/inboxq/inboxq/internal/api"
 	"github.com/inboxq/inboxq/internal/auth"
 	"github.com/inboxq/inboxq/internal/config"
+	"github.com/inboxq/inboxq/internal/exportdir"
 	"github.com/inboxq/inboxq/internal/gmail"
 	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/jobs"
@@ -225,7 +226,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 			SnapshotTasks:  cfg.StreamSnapshotTasks,
 			Dashboard:      web.Dist(),
 			Accounts:       account.Service{Accounts: gmail.Accounts{P: provider}, Store: st},
-			Exports:        jobs.ExportFiles{Store: st, Dir: w.exports},
+			Exports:        exportdir.Dir{Store: st, Path: w.exports},
 			Logger:         logger,
 			Version:        version(),
 			Tasks:          svc,

@@ -8,8 +8,9 @@ import (
 	"io"
 	"os"
 
+	"github.com/inboxq/inboxq/internal/archive"
 	"github.com/inboxq/inboxq/internal/inbox"
-	"github.com/inboxq/inboxq/internal/jobs"
+	"github.com/inboxq/inboxq/internal/restore"
 	"github.com/inboxq/inboxq/internal/store"
 )
 
@@ -68,9 +69,9 @@ func cmdRestore(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	res, err := jobs.Restore(ctx, st, p.UserID, f)
+	res, err := restore.Archive(ctx, st, p.UserID, f)
 	switch {
-	case errors.Is(err, jobs.ErrCorruptArchive), errors.Is(err, jobs.ErrChecksumMismatch):
+	case errors.Is(err, archive.ErrCorrupt), errors.Is(err, restore.ErrChecksumMismatch):
 		return fmt.Errorf("%s: %w; nothing was restored", path, err)
 	case err != nil:
 		return fmt.Errorf("restoring %s: %w; nothing was restored", path, err)

@@ -15,9 +15,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/inboxq/inboxq/internal/archive"
 	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/inboxqtest"
 	"github.com/inboxq/inboxq/internal/jobs"
+	"github.com/inboxq/inboxq/internal/restore"
 	"github.com/inboxq/inboxq/internal/store"
 	"github.com/inboxq/inboxq/internal/tasks"
 )
@@ -53,7 +55,7 @@ func exportArchive(t *testing.T, messages int) (inboxqtest.Schema, string) {
 func TestRestoreCommand(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	src, archive := exportArchive(t, 2500)
+	src, path := exportArchive(t, 2500)
 
 	// A fresh database with a user to restore into.
 	dst := inboxqtest.EmptySchema(t)
@@ -63,7 +65,7 @@ func TestRestoreCommand(t *testing.T) {
 	require.NoError(t, run(ctx, []string{"inboxq", "token", "create", "--user", "carol"}, env, &out))
 
 	out.Reset()
-	require.NoError(t, run(ctx, []string{"inboxq", "restore", "--user", "carol", archive}, env, &out))
+	require.NoError(t, run(ctx, []string{"inboxq", "restore", "--user", "carol", path}, env, &out))
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	require.Len(t, lines, 4, out.String())
 	require.Regexp(t, `^restored export [0-9a-f]{32} of "alice" \(.+\) into carol$`, lines[0])
@@ -82,37 +84,37 @@ func TestRestoreCommand(t *testing.T) {
 
 	// Twice is harmless.
 	out.Reset()
-	require.NoError(t, run(ctx, []string{"inboxq", "restore", "--user", "carol", archive}, env, &out))
+	require.NoError(t, run(ctx, []string{"inboxq", "restore", "--user", "carol", path}, env, &out))
 	require.Contains(t, out.String(), "accounts: 0 added (disconnected: connect each again), 1 already there\nmessages: 2500\n")
 
 	// Plain errors for a missing user, a missing file, a damaged file.
-	err := run(ctx, []string{"inboxq", "restore", "--user", "nobody", archive}, env, &out)
+	err := run(ctx, []string{"inboxq", "restore", "--user", "nobody", path}, env, &out)
 	require.EqualError(t, err, `no user named "nobody" (create one with: inboxq token create --user nobody)`)
 	missing := filepath.Join(t.TempDir(), "missing.tar.gz")
 	err = run(ctx, []string{"inboxq", "restore", "--user", "carol", missing}, env, &out)
 	require.EqualError(t, err, "cannot open "+missing+": no such file or directory")
 	corrupt := filepath.Join(t.TempDir(), "corrupt.tar.gz")
-	good, err := os.ReadFile(archive)
+	good, err := os.ReadFile(path)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(corrupt, good[:len(good)/2], 0o600))
 	err = run(ctx, []string{"inboxq", "restore", "--user", "carol", corrupt}, env, &out)
-	require.ErrorIs(t, err, jobs.ErrCorruptArchive)
+	require.ErrorIs(t, err, archive.ErrCorrupt)
 	require.ErrorContains(t, err, corrupt+": not a readable inboxq archive")
 	require.ErrorContains(t, err, "nothing was restored")
 
 	// The database that wrote the archive checks it against its checksum.
 	srcEnv := mapenv(map[string]string{"DATABASE_URL": src.URL + "&search_path=" + src.Name})
 	out.Reset()
-	require.NoError(t, run(ctx, []string{"inboxq", "restore", "--user", "alice", archive}, srcEnv, &out))
+	require.NoError(t, run(ctx, []string{"inboxq", "restore", "--user", "alice", path}, srcEnv, &out))
 	require.Contains(t, out.String(), "accounts: 0 added (disconnected: connect each again), 1 already there")
 	require.Contains(t, out.String(), "checksum: matches the recorded archive")
 	var kept string
 	require.NoError(t, src.Pool.QueryRow(ctx, "SELECT status FROM account WHERE email = 'alice@example.com'").Scan(&kept))
 	require.Equal(t, "connected", kept, "an account already there is left as it is")
 	changed := filepath.Join(t.TempDir(), "changed.tar.gz")
-	recompress(t, archive, changed)
+	recompress(t, path, changed)
 	err = run(ctx, []string{"inboxq", "restore", "--user", "alice", changed}, srcEnv, &out)
-	require.ErrorIs(t, err, jobs.ErrChecksumMismatch)
+	require.ErrorIs(t, err, restore.ErrChecksumMismatch)
 	require.ErrorContains(t, err, "nothing was restored")
 
 	// Usage.
@@ -120,7 +122,7 @@ func TestRestoreCommand(t *testing.T) {
 	require.NoError(t, run(ctx, []string{"inboxq", "restore", "--help"}, env, &out))
 	require.Contains(t, out.String(), "inboxq restore --user NAME FILE")
 	require.Contains(t, out.String(), "-user")
-	for _, bad := range [][]string{{"restore"}, {"restore", archive}, {"restore", "--user", "carol"}, {"restore", "--user", "carol", archive, "extra"}} {
+	for _, bad := range [][]string{{"restore"}, {"restore", path}, {"restore", "--user", "carol"}, {"restore", "--user", "carol", path, "extra"}} {
 		require.ErrorIs(t, run(ctx, append([]string{"inboxq"}, bad...), env, &out), errUsage, bad)
 	}
 }

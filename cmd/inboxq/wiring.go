@@ -16,9 +16,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"riverqueue.com/riverui"
 
+	"github.com/inboxq/inboxq/internal/account"
 	"github.com/inboxq/inboxq/internal/api"
 	"github.com/inboxq/inboxq/internal/auth"
 	"github.com/inboxq/inboxq/internal/config"
+	"github.com/inboxq/inboxq/internal/exportdir"
 	"github.com/inboxq/inboxq/internal/gmail"
 	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/jobs"
@@ -215,8 +217,8 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 			StreamMaxLife:  cfg.StreamMaxLife,
 			SnapshotTasks:  cfg.StreamSnapshotTasks,
 			Dashboard:      web.Dist(),
-			Accounts:       jobs.Accounts{Accounts: gmail.Accounts{P: provider}, Store: st},
-			Exports:        jobs.ExportFiles{Store: st, Dir: w.exports},
+			Accounts:       account.Service{Accounts: gmail.Accounts{P: provider}, Store: st},
+			Exports:        exportdir.Dir{Store: st, Path: w.exports},
 			Logger:         logger,
 			Version:        version(),
 			Tasks:          svc,

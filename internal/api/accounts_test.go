@@ -13,11 +13,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 
+	"github.com/inboxq/inboxq/internal/account"
 	"github.com/inboxq/inboxq/internal/api"
 	"github.com/inboxq/inboxq/internal/gmail"
 	"github.com/inboxq/inboxq/internal/gmail/fakegmail"
 	"github.com/inboxq/inboxq/internal/inboxqtest"
-	"github.com/inboxq/inboxq/internal/jobs"
 	"github.com/inboxq/inboxq/internal/secret"
 )
 
@@ -42,7 +42,7 @@ func oauthStack(t *testing.T) (*inboxqtest.Stack, *fakegmail.Server, *secret.Box
 	require.NoError(t, err)
 	provider := gmail.NewProvider(gmail.Config{ClientID: "cid", ClientSecret: "csec", RedirectURL: origin + "/api/v1/accounts/oauth/callback",
 		AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token", APIBase: srv.URL}, s.Store, box, inboxqtest.Logger(t))
-	s.Handler = api.NewHandler(api.Deps{Logger: inboxqtest.Logger(t), Tasks: s.Tasks, Auth: s.Auth, Hub: s.Hub, Accounts: jobs.Accounts{Accounts: gmail.Accounts{P: provider}, Store: s.Store},
+	s.Handler = api.NewHandler(api.Deps{Logger: inboxqtest.Logger(t), Tasks: s.Tasks, Auth: s.Auth, Hub: s.Hub, Accounts: account.Service{Accounts: gmail.Accounts{P: provider}, Store: s.Store},
 		Ready: func(context.Context) error { return nil }})
 	return s, fake, box
 }
@@ -244,7 +244,7 @@ func TestConnectAccountThroughOAuth(t *testing.T) {
 
 	// Without a Google client (demo mode) there is nothing to connect.
 	demo := gmail.NewProvider(gmail.Config{}, s.Store, box, inboxqtest.Logger(t))
-	s.Handler = api.NewHandler(api.Deps{Logger: inboxqtest.Logger(t), Tasks: s.Tasks, Auth: s.Auth, Hub: s.Hub, Accounts: jobs.Accounts{Accounts: gmail.Accounts{P: demo}, Store: s.Store},
+	s.Handler = api.NewHandler(api.Deps{Logger: inboxqtest.Logger(t), Tasks: s.Tasks, Auth: s.Auth, Hub: s.Hub, Accounts: account.Service{Accounts: gmail.Accounts{P: demo}, Store: s.Store},
 		Ready: func(context.Context) error { return nil }})
 	problemOf(t, s.Do(t, http.MethodPost, "/api/v1/accounts/connect", alice, nil), http.StatusConflict)
 }

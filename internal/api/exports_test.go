@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inboxq/inboxq/internal/api"
+	"github.com/inboxq/inboxq/internal/exportdir"
 	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/inboxqtest"
 	"github.com/inboxq/inboxq/internal/jobs"
@@ -31,7 +32,7 @@ func exportStack(t *testing.T) *inboxqtest.Stack {
 	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{Start: true, Schema: &schema, NoRiverUI: true,
 		Kinds: func(r *jobs.Registry) { jobs.RegisterExport(r, st, dir, inboxqtest.Logger(t)) }})
 	s.Handler = api.NewHandler(api.Deps{Hub: s.Hub, Logger: inboxqtest.Logger(t), Version: "test", Tasks: s.Tasks, Auth: s.Auth,
-		Ready: func(context.Context) error { return nil }, Exports: jobs.ExportFiles{Store: s.Store, Dir: dir}})
+		Ready: func(context.Context) error { return nil }, Exports: exportdir.Dir{Store: s.Store, Path: dir}})
 	return s
 }
 

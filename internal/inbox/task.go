@@ -6,7 +6,9 @@ import (
 )
 
 // TaskState is the state of a task as people see it, derived from River's
-// job state (see the SQL function inboxq_task_state).
+// job state by one rule, the SQL function inboxq_task_state
+// (db/migrations/0018_triggers_whole.sql): Go reads the state the database
+// computed (task queries, events) and never maps River states itself.
 type TaskState string
 
 // The task states.

@@ -268,21 +268,3 @@ func (w *bulkWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	})
 	return nil
 }
-
-// Accounts is the account service the API uses: connecting and listing
-// (gmail.Accounts) plus previewing bulk targets.
-type Accounts struct {
-	gmail.Accounts
-	Store *store.Store
-}
-
-// CountMessages counts the owner's stored messages a bulk target selects.
-func (a Accounts) CountMessages(ctx context.Context, owner, account int64, t BulkTarget) (int64, error) {
-	if err := t.Check(); err != nil {
-		return 0, err
-	}
-	if _, err := a.Store.AccountGet(ctx, account, &owner); err != nil {
-		return 0, err
-	}
-	return a.Store.MessageSelectCount(ctx, account, t.StoreTarget(time.Now()), "")
-}

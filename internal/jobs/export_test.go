@@ -23,6 +23,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/inboxq/inboxq/internal/archive"
 	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/inboxqtest"
 	"github.com/inboxq/inboxq/internal/jobs"
@@ -63,13 +64,13 @@ func (s *exportStack) run(t *testing.T, p inbox.Principal, kind string) (inbox.T
 	return done, res
 }
 
-// archive is an archive's members, read back.
-type archive struct {
+// tarball is an archive's members, read back.
+type tarball struct {
 	names   []string
 	members map[string][]byte
 }
 
-func readArchive(t *testing.T, path string) archive {
+func readArchive(t *testing.T, path string) tarball {
 	t.Helper()
 	f, err := os.Open(path)
 	require.NoError(t, err)
@@ -77,7 +78,7 @@ func readArchive(t *testing.T, path string) archive {
 	gz, err := gzip.NewReader(f)
 	require.NoError(t, err)
 	tr := tar.NewReader(gz)
-	a := archive{members: map[string][]byte{}}
+	a := tarball{members: map[string][]byte{}}
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -122,25 +123,7 @@ func fileSHA(t *testing.T, path string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// recompress writes the archive at src again at another compression level:
-// the same content, other bytes (so another checksum).
-func recompress(t *testing.T, src, dst string) {
-	t.Helper()
-	f, err := os.Open(src)
-	require.NoError(t, err)
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	require.NoError(t, err)
-	var out bytes.Buffer
-	w, err := gzip.NewWriterLevel(&out, gzip.BestSpeed)
-	require.NoError(t, err)
-	_, err = io.Copy(w, gz)
-	require.NoError(t, err)
-	require.NoError(t, w.Close())
-	require.NoError(t, os.WriteFile(dst, out.Bytes(), 0o600))
-}
-
-func TestExportAfterSyncHoldsTheUsersDataAndRestores(t *testing.T) {
+func TestExportAfterSyncHoldsTheUsersData(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	// Sync a mailbox through the fake Gmail, then hand the database to a
@@ -214,13 +197,13 @@ func TestExportAfterSyncHoldsTheUsersDataAndRestores(t *testing.T) {
 	a := readArchive(t, path)
 	require.Equal(t, []string{"manifest.json", "accounts.jsonl", "accounts.csv", "messages.jsonl", "messages.csv",
 		"labels.jsonl", "labels.csv", "tasks.jsonl", "tasks.csv"}, a.names)
-	var m jobs.ExportManifest
+	var m archive.Manifest
 	require.NoError(t, json.Unmarshal(a.members["manifest.json"], &m))
 	require.Equal(t, "inboxq-export", m.Format)
 	require.Equal(t, done.ID, m.TaskID)
 	require.Equal(t, e.ArchiveID, m.ArchiveID)
 	require.Equal(t, "alice", m.Owner.Name)
-	require.Equal(t, e.Counts, m.Counts)
+	require.Equal(t, e.Counts, store.ExportCounts(m.Counts))
 
 	// Never a token, sealed or not, and nothing of bob's.
 	var sealed []byte
@@ -235,7 +218,7 @@ func TestExportAfterSyncHoldsTheUsersDataAndRestores(t *testing.T) {
 	}
 
 	// Accounts.
-	accts := jsonLines[jobs.ExportedAccount](t, a.members["accounts.jsonl"])
+	accts := jsonLines[archive.Account](t, a.members["accounts.jsonl"])
 	require.Len(t, accts, 2)
 	require.Equal(t, g.account.ID, accts[0].ID)
 	require.Equal(t, mailboxAddr, accts[0].Email)
@@ -249,7 +232,7 @@ func TestExportAfterSyncHoldsTheUsersDataAndRestores(t *testing.T) {
 	require.Equal(t, strconv.FormatInt(*accts[0].HistoryID, 10), acsv[1][4])
 
 	// Messages: every one of alice's, in (account, id) order, as stored.
-	msgs := jsonLines[jobs.ExportedMessage](t, a.members["messages.jsonl"])
+	msgs := jsonLines[archive.Message](t, a.members["messages.jsonl"])
 	require.Len(t, msgs, len(main)+2)
 	var ids []string
 	for _, msg := range msgs[:len(main)] {
@@ -285,27 +268,27 @@ func TestExportAfterSyncHoldsTheUsersDataAndRestores(t *testing.T) {
 	require.Equal(t, `=HYPERLINK("http://evil")`, msgs[len(msgs)-2].From)
 
 	// Labels, counted per account.
-	ls := jsonLines[jobs.ExportedLabel](t, a.members["labels.jsonl"])
+	ls := jsonLines[archive.Label](t, a.members["labels.jsonl"])
 	require.EqualValues(t, len(ls), m.Counts.Labels)
 	var inboxCount int64
 	require.NoError(t, g.Schema.Pool.QueryRow(ctx, `SELECT count(*) FROM message WHERE account_id = $1 AND 'INBOX' = ANY (label_ids)`, g.account.ID).Scan(&inboxCount))
-	require.Contains(t, ls, jobs.ExportedLabel{AccountID: g.account.ID, Label: "INBOX", Messages: inboxCount})
-	require.Contains(t, ls, jobs.ExportedLabel{AccountID: other.ID, Label: "INBOX", Messages: 2})
-	require.Contains(t, ls, jobs.ExportedLabel{AccountID: other.ID, Label: "Label_7", Messages: 1})
+	require.Contains(t, ls, archive.Label{AccountID: g.account.ID, Label: "INBOX", Messages: inboxCount})
+	require.Contains(t, ls, archive.Label{AccountID: other.ID, Label: "INBOX", Messages: 2})
+	require.Contains(t, ls, archive.Label{AccountID: other.ID, Label: "Label_7", Messages: 1})
 
 	// Task history: alice's tasks only, with the failure's error.
-	ts := jsonLines[jobs.ExportedTask](t, a.members["tasks.jsonl"])
+	ts := jsonLines[archive.Task](t, a.members["tasks.jsonl"])
 	var got []int64
 	for _, tk := range ts {
 		got = append(got, tk.ID)
 	}
 	require.Equal(t, taskIDs, got)
-	i := slices.IndexFunc(ts, func(tk jobs.ExportedTask) bool { return tk.ID == failed.ID })
+	i := slices.IndexFunc(ts, func(tk archive.Task) bool { return tk.ID == failed.ID })
 	require.Equal(t, inbox.TaskFailed, ts[i].State)
 	require.Equal(t, "test_fail", ts[i].Kind)
 	require.NotNil(t, ts[i].FinishedAt)
 	require.Contains(t, ts[i].Errors[0].Error, "giving up")
-	k := slices.IndexFunc(ts, func(tk jobs.ExportedTask) bool { return tk.Kind == "sync_user_emails" })
+	k := slices.IndexFunc(ts, func(tk archive.Task) bool { return tk.Kind == "sync_user_emails" })
 	require.Equal(t, inbox.TaskCompleted, ts[k].State)
 	require.Contains(t, string(ts[k].Result), `"messages":`)
 	tcsv := csvRows(t, a.members["tasks.csv"])
@@ -313,118 +296,24 @@ func TestExportAfterSyncHoldsTheUsersDataAndRestores(t *testing.T) {
 	require.Equal(t, "failed", tcsv[i+1][3])
 	require.Contains(t, tcsv[i+1][9], "giving up")
 
-	// Restore into a fresh database, for a new user: the accounts come back
-	// disconnected, without tokens, with every message.
-	fresh := inboxqtest.TestSchema(t)
-	fst := store.New(fresh.Pool)
-	carol, err := fst.UserUpsert(ctx, "carol", inbox.RoleUser)
-	require.NoError(t, err)
+	// The format's reader takes it, and finds the checksum recorded (a
+	// restore of it is internal/restore's test).
 	f, err := os.Open(path)
 	require.NoError(t, err)
-	rr, err := jobs.Restore(ctx, fst, carol.UserID, f)
-	require.NoError(t, f.Close())
+	defer f.Close()
+	rd, err := archive.NewReader(f)
 	require.NoError(t, err)
-	require.EqualValues(t, 2, rr.AccountsCreated)
-	require.EqualValues(t, len(msgs), rr.Messages)
-	require.False(t, rr.Verified, "another database never recorded it")
-	restored, err := fst.AccountList(ctx, &carol.UserID)
-	require.NoError(t, err)
-	require.Len(t, restored, 2)
-	for _, ac := range restored {
-		require.Equal(t, inbox.AccountDisconnected, ac.Status)
-		require.Empty(t, ac.SealedToken)
+	require.Equal(t, m, rd.Manifest)
+	for {
+		_, _, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
 	}
-	require.Equal(t, mailboxAddr, restored[0].Email)
-	require.Equal(t, accts[0].HistoryID, restored[0].HistoryID)
-	back, err := fst.MessageIDs(ctx, restored[0].ID)
+	sum, err := rd.Finish()
 	require.NoError(t, err)
-	require.Equal(t, main, back)
-	page, err := fst.ExportMessagePage(ctx, carol.UserID, restored[0].ID, "", 1000)
-	require.NoError(t, err)
-	j := slices.IndexFunc(page, func(am store.AccountMessage) bool { return am.ID == sample.ID })
-	require.Equal(t, sample.Subject, page[j].Subject)
-	require.Equal(t, sample.Labels, page[j].Labels)
-	require.True(t, sample.Date.Equal(page[j].Date))
-
-	// Again: nothing new, nothing doubled.
-	f, err = os.Open(path)
-	require.NoError(t, err)
-	rr, err = jobs.Restore(ctx, fst, carol.UserID, f)
-	require.NoError(t, f.Close())
-	require.NoError(t, err)
-	require.EqualValues(t, 0, rr.AccountsCreated)
-	require.EqualValues(t, 2, rr.AccountsKept)
-	var n int64
-	require.NoError(t, fresh.Pool.QueryRow(ctx, "SELECT count(*) FROM message").Scan(&n))
-	require.EqualValues(t, len(msgs), n)
-
-	// In the database that wrote it, the checksum is checked: the same
-	// content compressed otherwise is refused, and nothing is written.
-	dave, _ := s.User(t, "dave", false)
-	f, err = os.Open(path)
-	require.NoError(t, err)
-	rr, err = jobs.Restore(ctx, s.Store, dave.UserID, f)
-	require.NoError(t, f.Close())
-	require.NoError(t, err)
-	require.True(t, rr.Verified)
-	copyPath := filepath.Join(t.TempDir(), "copy.tar.gz")
-	recompress(t, path, copyPath)
-	erin, _ := s.User(t, "erin", false)
-	f, err = os.Open(copyPath)
-	require.NoError(t, err)
-	_, err = jobs.Restore(ctx, s.Store, erin.UserID, f)
-	require.NoError(t, f.Close())
-	require.ErrorIs(t, err, jobs.ErrChecksumMismatch)
-	none, err := s.Store.AccountList(ctx, &erin.UserID)
-	require.NoError(t, err)
-	require.Empty(t, none, "one transaction: nothing restored")
-}
-
-func TestRestoreRefusesCorruptArchives(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s := newExportStack(t, nil)
-	alice, _ := s.User(t, "alice", false)
-	acct, err := s.Store.AccountUpsert(ctx, alice.UserID, "a@example.com", []string{})
-	require.NoError(t, err)
-	var msgs []inbox.Message
-	for i := range 3000 {
-		msgs = append(msgs, inbox.Message{ID: fmt.Sprintf("m%05d", i), ThreadID: "t", Subject: strings.Repeat("x", i%50), Date: time.Now()})
-	}
-	require.NoError(t, s.Store.MessageUpsert(ctx, acct.ID, msgs))
-	_, res := s.run(t, alice, "export_user_data")
-	e, err := s.Store.ExportGet(ctx, res.ExportID, alice.UserID)
-	require.NoError(t, err)
-	good, err := os.ReadFile(filepath.Join(s.dir, e.Path))
-	require.NoError(t, err)
-
-	bob, _ := s.User(t, "bob", false)
-	flipped := bytes.Clone(good)
-	flipped[len(flipped)/2] ^= 0xff
-	for name, b := range map[string][]byte{
-		"not gzip":  []byte("hello, this is not an archive"),
-		"truncated": good[:len(good)*2/3],
-		"flipped":   flipped,
-		"empty":     nil,
-	} {
-		_, err := jobs.Restore(ctx, s.Store, bob.UserID, bytes.NewReader(b))
-		require.ErrorIs(t, err, jobs.ErrCorruptArchive, name)
-		as, lerr := s.Store.AccountList(ctx, &bob.UserID)
-		require.NoError(t, lerr)
-		require.Empty(t, as, "%s: nothing restored", name)
-	}
-
-	// A gzip of something else is not an archive either.
-	var other bytes.Buffer
-	gz := gzip.NewWriter(&other)
-	tw := tar.NewWriter(gz)
-	require.NoError(t, tw.WriteHeader(&tar.Header{Name: "hello.txt", Size: 2, Mode: 0o600}))
-	_, err = tw.Write([]byte("hi"))
-	require.NoError(t, err)
-	require.NoError(t, errors.Join(tw.Close(), gz.Close()))
-	_, err = jobs.Restore(ctx, s.Store, bob.UserID, &other)
-	require.ErrorIs(t, err, jobs.ErrCorruptArchive)
-	require.ErrorContains(t, err, "manifest.json")
+	require.Equal(t, e.SHA256, sum)
 }
 
 func TestBackupKeepsTheNewestFive(t *testing.T) {
@@ -473,7 +362,9 @@ func TestBackupKeepsTheNewestFive(t *testing.T) {
 	require.NoError(t, err)
 }
 
-func TestExpiredExportsArePruned(t *testing.T) {
+// A new export prunes its owner's expired archives first (the hourly prune
+// of everyone's is internal/exportdir's).
+func TestExportPrunesItsOwnersExpiredArchives(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := newExportStack(t, nil)
@@ -500,32 +391,10 @@ func TestExpiredExportsArePruned(t *testing.T) {
 	require.ErrorIs(t, err, inbox.ErrNotFound)
 	require.NoFileExists(t, a1Path)
 	require.FileExists(t, b1Path)
-
-	// The hourly prune takes everyone's, and working directories left by
-	// a crash a day ago (not one being written now).
-	stale := filepath.Join(s.dir, ".partial-999")
-	require.NoError(t, os.Mkdir(stale, 0o700))
-	require.NoError(t, os.WriteFile(filepath.Join(stale, "messages.jsonl"), []byte("{}"), 0o600))
-	old := time.Now().Add(-25 * time.Hour)
-	require.NoError(t, os.Chtimes(stale, old, old))
-	busy := filepath.Join(s.dir, ".partial-1000")
-	require.NoError(t, os.Mkdir(busy, 0o700))
-	n, err := jobs.PruneExports(ctx, s.Store, s.dir)
-	require.NoError(t, err)
-	require.EqualValues(t, 1, n)
-	require.NoFileExists(t, b1Path)
-	require.NoDirExists(t, stale)
-	require.DirExists(t, busy)
+	_, err = s.Store.ExportGet(ctx, b1.ExportID, bob.UserID)
+	require.NoError(t, err, "another owner's expired archive waits for the hourly prune")
 	_, err = s.Store.ExportGet(ctx, a2.ExportID, alice.UserID)
-	require.NoError(t, err, "the live one stays")
-	n, err = jobs.PruneExports(ctx, s.Store, s.dir)
-	require.NoError(t, err)
-	require.Zero(t, n)
-
-	// A directory that does not exist yet is nothing to prune.
-	n, err = jobs.PruneExports(ctx, s.Store, filepath.Join(t.TempDir(), "none"))
-	require.NoError(t, err)
-	require.Zero(t, n)
+	require.NoError(t, err, "the new one is recorded")
 }
 
 func TestExportStartsOverAfterACrashAndRecordsOnce(t *testing.T) {

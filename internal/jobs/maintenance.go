@@ -7,6 +7,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/inboxq/inboxq/internal/exportdir"
 	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/store"
 )
@@ -236,7 +237,8 @@ func (w *CleanupExpiredTokensWorker) Work(ctx context.Context, job *river.Job[Cl
 		return err
 	}
 	if w.ExportDir != "" {
-		if res.ExportsDeleted, err = PruneExports(ctx, w.Store, w.ExportDir); err != nil {
+		dir := exportdir.Dir{Store: w.Store, Path: w.ExportDir}
+		if res.ExportsDeleted, err = dir.Prune(ctx); err != nil {
 			return err
 		}
 	}

@@ -148,47 +148,19 @@ type TokenRevoked struct {
 	ID int64 `json:"id"`
 }
 
-// jobsHeader is what the jobs of one batch notification share.
+// jobsHeader is what the jobs of one batch notification share. State is
+// the task state, as the database computed it (inboxq_task_state, the one
+// rule from River's state; see db/migrations/0018_triggers_whole.sql).
 type jobsHeader struct {
-	State       string    `json:"state"`
-	Created     bool      `json:"created"`
-	Kind        string    `json:"kind"`
-	Queue       string    `json:"queue"`
-	Owner       *string   `json:"owner"`
-	Attempt     int       `json:"attempt"`
-	MaxAttempts int       `json:"max_attempts"`
-	Priority    int       `json:"priority"`
-	Cancel      bool      `json:"cancel"`
-	Errors      bool      `json:"errors"`
-	At          time.Time `json:"at"`
-}
-
-// TaskState maps a River job state to the task state, as the SQL function
-// inboxq_task_state does.
-func TaskState(river string, cancelAsked, hasErrors bool) inbox.TaskState {
-	switch river {
-	case "available", "pending":
-		return inbox.TaskPending
-	case "scheduled":
-		return inbox.TaskScheduled
-	case "running":
-		if cancelAsked {
-			return inbox.TaskCancelling
-		}
-		return inbox.TaskRunning
-	case "retryable":
-		return inbox.TaskRetrying
-	case "completed":
-		return inbox.TaskCompleted
-	case "discarded":
-		return inbox.TaskFailed
-	case "cancelled":
-		if cancelAsked || !hasErrors {
-			return inbox.TaskCancelled
-		}
-		return inbox.TaskFailed
-	}
-	return inbox.TaskState(river)
+	State       inbox.TaskState `json:"state"`
+	Created     bool            `json:"created"`
+	Kind        string          `json:"kind"`
+	Queue       string          `json:"queue"`
+	Owner       *string         `json:"owner"`
+	Attempt     int             `json:"attempt"`
+	MaxAttempts int             `json:"max_attempts"`
+	Priority    int             `json:"priority"`
+	At          time.Time       `json:"at"`
 }
 
 // parse decodes a NOTIFY payload: one event, or a batch of job changes that
@@ -204,7 +176,7 @@ func parse(payload string) ([]Event, error) {
 	}
 	if head.T == "jobs" {
 		h := head.H
-		c := &TaskChange{Kind: h.Kind, Queue: h.Queue, State: TaskState(h.State, h.Cancel, h.Errors),
+		c := &TaskChange{Kind: h.Kind, Queue: h.Queue, State: h.State,
 			Attempt: h.Attempt, MaxAttempts: h.MaxAttempts, Priority: h.Priority, At: h.At, Created: h.Created}
 		if h.Owner != nil {
 			if id, err := strconv.ParseInt(*h.Owner, 10, 64); err == nil && id > 0 {

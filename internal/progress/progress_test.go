@@ -201,9 +201,6 @@ func changes(t *testing.T, notes []map[string]any) []map[string]any {
 				for k, v := range h {
 					c[k] = v
 				}
-				cancel, _ := h["cancel"].(bool)
-				errs, _ := h["errors"].(bool)
-				c["state"] = string(progress.TaskState(h["state"].(string), cancel, errs))
 				if o, ok := h["owner"].(string); ok {
 					c["owner"] = o
 				}
@@ -214,6 +211,74 @@ func changes(t *testing.T, notes []map[string]any) []map[string]any {
 		}
 	}
 	return out
+}
+
+// Task events carry the task state the database computed with
+// inboxq_task_state, the one rule (Go maps no River state): for a job
+// inserted in each case of the rule, and for a job moved into it.
+func TestEventsCarryTheTaskStateOfTheRule(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.TestSchema(t)
+	conn := listen(t, s)
+	cases := inboxqtest.TaskStateCases()
+	inserted, updated := map[int64]inboxqtest.TaskStateCase{}, map[int64]inboxqtest.TaskStateCase{}
+	for _, c := range cases {
+		var id int64
+		require.NoError(t, s.Pool.QueryRow(ctx, `INSERT INTO river_job (state, max_attempts, args, kind, metadata, errors, finalized_at)
+			VALUES ($1::river_job_state, 5, '{}', 'test_state', $2::jsonb, `+c.Errors+`, CASE WHEN $3::bool THEN now() END)
+			RETURNING id`, c.State, c.Metadata, c.Finalized).Scan(&id), c.Name)
+		inserted[id] = c
+		require.NoError(t, s.Pool.QueryRow(ctx, `INSERT INTO river_job (state, max_attempts, args, kind)
+			VALUES ('scheduled', 5, '{}', 'test_state') RETURNING id`).Scan(&id))
+		updated[id] = c
+	}
+	for id, c := range updated {
+		_, err := s.Pool.Exec(ctx, `UPDATE river_job SET state = $2::river_job_state, metadata = $3::jsonb, errors = `+c.Errors+`,
+			finalized_at = CASE WHEN $4::bool THEN now() END WHERE id = $1`, id, c.State, c.Metadata, c.Finalized)
+		require.NoError(t, err, c.Name)
+	}
+
+	// Each job's last event is its case's task state; every inserted job's
+	// first is (inserts announce "created").
+	first, last := map[int64]map[string]any{}, map[int64]map[string]any{}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(last) < len(inserted)+len(updated) || !allFinal(last, updated) {
+		wctx, cancel := context.WithDeadline(ctx, deadline)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		require.NoError(t, err, "events seen for %d of %d jobs", len(last), len(inserted)+len(updated))
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(n.Payload), &m))
+		if m["t"] != "task" && m["t"] != "jobs" {
+			continue
+		}
+		for _, c := range changes(t, []map[string]any{m}) {
+			id := int64(c["id"].(float64))
+			if first[id] == nil {
+				first[id] = c
+			}
+			last[id] = c
+		}
+	}
+	for id, c := range inserted {
+		require.Equal(t, string(c.Want), first[id]["state"], "inserted %s", c.Name)
+		require.Equal(t, true, first[id]["created"], "inserted %s", c.Name)
+	}
+	for id, c := range updated {
+		require.Equal(t, string(c.Want), last[id]["state"], "moved to %s", c.Name)
+	}
+}
+
+// allFinal reports whether every moved job's latest event is no longer
+// its starting state (scheduled), unless scheduled is where it was moved.
+func allFinal(last map[int64]map[string]any, updated map[int64]inboxqtest.TaskStateCase) bool {
+	for id, c := range updated {
+		if e := last[id]; e == nil || (e["state"] == string(inbox.TaskScheduled) && c.Want != inbox.TaskScheduled) {
+			return false
+		}
+	}
+	return true
 }
 
 func TestTriggerBatchesLargeStatements(t *testing.T) {

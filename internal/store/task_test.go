@@ -27,29 +27,7 @@ func TestTaskListStateFilter(t *testing.T) {
 	var owner int64
 	require.NoError(t, tx.QueryRow(ctx, "INSERT INTO app_user (name) VALUES ('statefilter') RETURNING id").Scan(&owner))
 
-	const errs = `ARRAY['{"at":"2026-01-01T00:00:00Z","attempt":1,"error":"boom","trace":""}'::jsonb]`
-	jobs := []struct {
-		name      string
-		state     string // River's
-		metadata  string
-		errors    string // SQL, NULL for none
-		finalized bool
-		want      inbox.TaskState
-	}{
-		{"available", "available", `{}`, "NULL", false, inbox.TaskPending},
-		{"pending", "pending", `{}`, "NULL", false, inbox.TaskPending},
-		{"scheduled", "scheduled", `{}`, "NULL", false, inbox.TaskScheduled},
-		{"running", "running", `{}`, "NULL", false, inbox.TaskRunning},
-		{"running, cancel asked", "running", `{"cancel_attempted_at":"2026-01-01T00:00:00Z"}`, "NULL", false, inbox.TaskCancelling},
-		{"retryable", "retryable", `{}`, errs, false, inbox.TaskRetrying},
-		{"completed", "completed", `{}`, "NULL", true, inbox.TaskCompleted},
-		{"completed after a failed attempt", "completed", `{}`, errs, true, inbox.TaskCompleted},
-		{"discarded", "discarded", `{}`, errs, true, inbox.TaskFailed},
-		{"cancelled by a person", "cancelled", `{"cancel_attempted_at":"2026-01-01T00:00:00Z"}`, "NULL", true, inbox.TaskCancelled},
-		{"cancelled by a person while failing", "cancelled", `{"cancel_attempted_at":"2026-01-01T00:00:00Z"}`, errs, true, inbox.TaskCancelled},
-		{"cancelled before it ran", "cancelled", `{}`, "NULL", true, inbox.TaskCancelled},
-		{"cancelled with errors (JobCancel)", "cancelled", `{}`, errs, true, inbox.TaskFailed},
-	}
+	jobs := inboxqtest.TaskStateCases()
 	var ids []int64
 	want := map[inbox.TaskState][]int64{}
 	for _, j := range jobs {
@@ -57,14 +35,14 @@ func TestTaskListStateFilter(t *testing.T) {
 		var viaSQL string
 		err := tx.QueryRow(ctx, `
 			INSERT INTO river_job (state, max_attempts, args, kind, metadata, errors, finalized_at)
-			VALUES ($1::river_job_state, 5, jsonb_build_object('owner_id', $2::bigint), 'test_state', $3::jsonb, `+j.errors+`,
+			VALUES ($1::river_job_state, 5, jsonb_build_object('owner_id', $2::bigint), 'test_state', $3::jsonb, `+j.Errors+`,
 			        CASE WHEN $4::bool THEN now() END)
 			RETURNING id, inboxq_task_state(state, metadata, errors)`,
-			j.state, owner, j.metadata, j.finalized).Scan(&id, &viaSQL)
-		require.NoError(t, err, j.name)
-		require.Equal(t, string(j.want), viaSQL, "inboxq_task_state of %s", j.name)
+			j.State, owner, j.Metadata, j.Finalized).Scan(&id, &viaSQL)
+		require.NoError(t, err, j.Name)
+		require.Equal(t, string(j.Want), viaSQL, "inboxq_task_state of %s", j.Name)
 		ids = append(ids, id)
-		want[j.want] = append(want[j.want], id)
+		want[j.Want] = append(want[j.Want], id)
 	}
 
 	for _, state := range inbox.TaskStates() {

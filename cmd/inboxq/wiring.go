@@ -178,6 +178,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 	if err := client.Start(bg); err != nil {
 		return fmt.Errorf("starting river: %w", err)
 	}
+	// River records this id in a job's attempted_by: the log says which
+	// process it is.
+	logger.InfoContext(ctx, "river_started", slog.String("client_id", client.ID()))
 	interval := w.schedulerInterval
 	if interval == 0 {
 		interval = time.Second

@@ -34,10 +34,10 @@ func (r *report) work(title, note string, p *pair, f workFigures) {
 	r.workRows = append(r.workRows,
 		[]string{title + ", mid-sync", note, since(p.fault, p.sync.finished), since(p.fault, p.sync.resumed),
 			fmt.Sprintf("%s / %s", num(f.syncExpected), num(f.syncStored)),
-			fmt.Sprintf("%s fetched twice", num(f.getRepeats)), outcome(p.sync)},
+			fmt.Sprintf("%s fetched twice", num(f.getRepeats)), outcome(p.sync), stuckLost(p.sync)},
 		[]string{title + ", mid-bulk", "", since(p.fault, p.bulk.finished), since(p.fault, p.bulk.resumed),
 			fmt.Sprintf("%s / %s (store %s)", num(f.bulkTarget), num(f.bulkGmail), num(f.bulkStore)),
-			fmt.Sprintf("%s ids sent twice (%d batch calls)", num(f.batchRepeatIDs), f.batchCalls), outcome(p.bulk)},
+			fmt.Sprintf("%s ids sent twice (%d batch calls)", num(f.batchRepeatIDs), f.batchCalls), outcome(p.bulk), stuckLost(p.bulk)},
 	)
 }
 
@@ -79,7 +79,7 @@ func (r *report) markdown(total time.Duration) string {
 	fmt.Fprintf(&b, "## Chaos run, %s (whole test %s)\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), dur(total))
 	b.WriteString("Work: recovered = fault → task finished; resumed = fault → work moving past where it was; " +
 		"messages = sync: in Gmail (no spam/trash) / stored; bulk: targeted / relabelled in Gmail (store).\n\n")
-	table(&b, []string{"scenario", "fault", "recovered", "resumed", "messages", "Gmail calls repeated", "task"}, r.workRows)
+	table(&b, []string{"scenario", "fault", "recovered", "resumed", "messages", "Gmail calls repeated", "task", "stuck / lost"}, r.workRows)
 	b.WriteString("\nService: /readyz polled every 250 ms; the user's event stream was cut with the database and reconnected every second with Last-Event-ID.\n\n")
 	table(&b, []string{"scenario", "/readyz while the database was down", "200 again after it was back", "stream reconnections", "both completions on the stream"}, r.svcRows)
 	if len(r.loadRows) > 0 {
@@ -120,6 +120,17 @@ func outcome(l leg) string {
 		s += fmt.Sprintf("; %d error(s), last: %s", n, strings.ReplaceAll(e, "|", "/"))
 	}
 	return s
+}
+
+// stuckLost counts the leg's task as stuck (never finished) or lost (gone).
+func stuckLost(l leg) string {
+	switch {
+	case l.state == "lost":
+		return "0 / 1"
+	case !l.state.Finished():
+		return "1 / 0"
+	}
+	return "0 / 0"
 }
 
 // since formats t - from, or "never" when t is zero.

@@ -246,19 +246,19 @@ func (e *env) handedBack(ctx context.Context, p *pair, w *proc) string {
 		p.problem("%s did not exit cleanly after SIGTERM: %v\n%s", w.name, err, w.tail(20))
 	}
 	exited := time.Since(p.fault)
-	var states []string
-	for _, l := range []*leg{&p.sync, &p.bulk} {
+	states := []string{"?", "?"}
+	for i, l := range []*leg{&p.sync, &p.bulk} {
 		t, err := e.st.TaskGet(ctx, l.task, nil)
 		if err != nil {
 			p.problem("reading task %d: %v", l.task, err)
 			continue
 		}
-		states = append(states, string(t.State))
+		states[i] = string(t.State)
 		if t.State == inbox.TaskRunning || t.State == inbox.TaskCancelling {
 			p.problem("task %d is still %s after its worker stopped: orphaned until River's rescuer", l.task, t.State)
 		}
 	}
-	return fmt.Sprintf("worker-2 stopped %s after SIGTERM; sync %s, bulk %s", dur(exited), states[0], states[len(states)-1])
+	return fmt.Sprintf("worker-2 stopped %s after SIGTERM; sync %s, bulk %s", dur(exited), states[0], states[1])
 }
 
 // faultTimes bound a database outage: stopped at down, start issued at

@@ -49,9 +49,18 @@ verify: generate ## fail when generated code is stale or go.mod is untidy
 lint: ## go vet, staticcheck (pinned in go.mod), and the API document through Redocly and Spectral (pinned in web/)
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+	$(GO) vet -tags chaos ./internal/chaos
+	$(GO) tool staticcheck -tags chaos ./internal/chaos
 	@if [ ! -d web/node_modules ]; then cd web && npm ci --no-audit --no-fund; fi
 	cd web && npx redocly lint openapi.json --config redocly.yaml --format stylish
 	cd web && npx spectral lint openapi.json --ruleset .spectral.yaml --fail-severity warn
+
+.PHONY: chaos
+chaos: ## kill workers, restart and stop PostgreSQL, flood the queues (real processes, a private cluster); figures in web/test-results/chaos.md
+	$(GO) build -o bin/inboxq ./cmd/inboxq
+	$(GO) build -o bin/fakegmail ./cmd/fakegmail
+	CHAOS_BIN="$(CURDIR)/bin" CHAOS_REPORT="$${CHAOS_REPORT:-$(CURDIR)/web/test-results/chaos.md}" \
+		$(GO) test -tags chaos -count=1 -v -timeout 15m ./internal/chaos
 
 .PHONY: bench
 bench: ## run the benchmarks (throughput vs raw River, latencies, Gmail) and print their figures

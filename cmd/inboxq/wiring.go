@@ -240,6 +240,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 		return err
 	}
 	defer sup.Stop() // also on the paths below that return early
+	// River records this id in a job's attempted_by (and the lease in
+	// inboxq_worker): the log says which process it is.
+	logger.InfoContext(ctx, "river_started", slog.String("client_id", client.ID()))
 	if ln != nil {
 		logger.InfoContext(ctx, "listening", slog.String("url", "http://"+ln.Addr().String()))
 		if dm != nil {

@@ -210,7 +210,7 @@ func (w *bulkWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	target := job.Args.target().StoreTarget(job.CreatedAt)
 	rep := progress.From(ctx)
 	started := time.Now()
-	river.ResumableStepCursor(ctx, "batches", nil, func(ctx context.Context, cur bulkCursor) error {
+	river.ResumableStepCursor(ctx, "batches", nil, CursorStep(job.JobRow, w.logger, func(ctx context.Context, cur bulkCursor) error {
 		ch, err := job.Args.change(ctx, c, acct)
 		if err != nil {
 			return w.outcome(ctx, acct, err)
@@ -265,6 +265,6 @@ func (w *bulkWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 		rep.SetTotal(cur.Done)
 		rep.Stage("done", fmt.Sprintf("%d messages in %d calls", cur.Done, cur.Calls))
 		return river.RecordOutput(ctx, BulkResult{Messages: cur.Done, BatchCalls: cur.Calls})
-	})
+	}))
 	return nil
 }

@@ -117,7 +117,7 @@ func (w *archiveWorker[T]) Timeout(*river.Job[T]) time.Duration { return MaxJobT
 func (w *archiveWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	owner, kind := job.Args.Owner(), job.Args.exportKind()
 	rep := progress.From(ctx)
-	river.ResumableStep(ctx, "archive", nil, func(ctx context.Context) error {
+	river.ResumableStep(ctx, "archive", nil, Step(job.JobRow, w.logger, func(ctx context.Context) error {
 		if _, err := w.dir.PruneOwner(ctx, owner); err != nil {
 			return err
 		}
@@ -140,8 +140,8 @@ func (w *archiveWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 		w.logger.InfoContext(ctx, "export_written", slog.Int64("task_id", job.ID), slog.Int64("owner_id", owner),
 			slog.String("kind", kind), slog.Int64("size", e.Size), slog.Int64("messages", e.Counts.Messages))
 		return nil
-	})
-	river.ResumableStep(ctx, "finish", nil, func(ctx context.Context) error {
+	}))
+	river.ResumableStep(ctx, "finish", nil, Step(job.JobRow, w.logger, func(ctx context.Context) error {
 		e, err := w.store.ExportGetByTask(ctx, job.ID)
 		if err != nil {
 			return err
@@ -158,7 +158,7 @@ func (w *archiveWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 		}
 		rep.Stage("done", fmt.Sprintf("%d messages, %d bytes", e.Counts.Messages, e.Size))
 		return river.RecordOutput(ctx, res)
-	})
+	}))
 	return nil
 }
 

@@ -82,7 +82,7 @@ func (w *SyncEmailMetadataWorker) Work(ctx context.Context, job *river.Job[SyncE
 	}
 	rep := progress.From(ctx)
 	started := time.Now()
-	river.ResumableStepCursor(ctx, "refresh", nil, func(ctx context.Context, cur upkeepCursor) error {
+	river.ResumableStepCursor(ctx, "refresh", nil, CursorStep(job.JobRow, w.logger, func(ctx context.Context, cur upkeepCursor) error {
 		total, err := w.store.MessageCount(ctx, acct.ID)
 		if err != nil {
 			return err
@@ -122,7 +122,7 @@ func (w *SyncEmailMetadataWorker) Work(ctx context.Context, job *river.Job[SyncE
 			}
 		}
 		return river.RecordOutput(ctx, UpkeepResult{Messages: cur.Done, Removed: cur.Gone})
-	})
+	}))
 	return nil
 }
 

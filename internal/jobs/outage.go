@@ -10,6 +10,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/inboxq/inboxq/internal/inbox"
+	"github.com/inboxq/inboxq/internal/progress"
 	"github.com/inboxq/inboxq/internal/store"
 )
 
@@ -34,15 +35,42 @@ const outageSnooze = 5 * time.Second
 
 // Work implements rivertype.WorkerMiddleware.
 func (m *OutageMiddleware) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
-	err := doInner(ctx)
+	return forgiveOutage(ctx, job, m.Logger, doInner(ctx))
+}
+
+// forgiveOutage turns an attempt's error that a database outage caused
+// into a snooze, within OutageGrace.
+func forgiveOutage(ctx context.Context, job *rivertype.JobRow, logger *slog.Logger, err error) error {
 	if err == nil || ctx.Err() != nil || time.Since(job.CreatedAt) > OutageGrace {
 		return err
 	}
 	if !errors.Is(err, inbox.ErrUnavailable) && !store.Unavailable(err) {
 		return err
 	}
-	if m.Logger != nil {
-		m.Logger.WarnContext(ctx, "job_snoozed_for_database_outage", slog.Int64("job_id", job.ID), slog.String("kind", job.Kind), slog.Any("err", err))
+	if logger != nil {
+		logger.WarnContext(ctx, "job_snoozed_for_database_outage", slog.Int64("job_id", job.ID), slog.String("kind", job.Kind), slog.Any("err", err))
 	}
 	return river.JobSnooze(outageSnooze)
+}
+
+// Step and CursorStep wrap the function of one of River's resumable steps
+// (river.ResumableStep, river.ResumableStepCursor) so that the rules the
+// middleware applies to a failed attempt also apply to an error returned
+// inside the step: a database outage snoozes (OutageMiddleware), and so
+// does the timeout of a slice that made progress (progress.Middleware).
+// River keeps a step's error in its own state and reports it from its
+// resumable plugin, which runs outside every configured middleware: the
+// middleware sees such an attempt return nil. Every step of a worker is
+// wrapped so.
+func Step(job *rivertype.JobRow, logger *slog.Logger, f func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error { return stepRules(ctx, job, logger, f(ctx)) }
+}
+
+// CursorStep is Step for river.ResumableStepCursor.
+func CursorStep[C any](job *rivertype.JobRow, logger *slog.Logger, f func(context.Context, C) error) func(context.Context, C) error {
+	return func(ctx context.Context, cur C) error { return stepRules(ctx, job, logger, f(ctx, cur)) }
+}
+
+func stepRules(ctx context.Context, job *rivertype.JobRow, logger *slog.Logger, err error) error {
+	return forgiveOutage(ctx, job, logger, progress.Overran(ctx, err))
 }

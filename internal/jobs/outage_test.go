@@ -61,3 +61,42 @@ func TestDatabaseOutagesSpendNoAttempts(t *testing.T) {
 	failed := s.WaitTask(t, broken.ID, 30*time.Second, func(t inbox.Task) bool { return len(t.Errors) > 0 })
 	require.Contains(t, failed.Errors[0].Error, "null value")
 }
+
+// flakyStepArgs: the outage strikes inside a resumable step, where the
+// sync, bulk, metadata and export workers do their work.
+type flakyStepArgs struct {
+	jobs.Owned
+}
+
+func (flakyStepArgs) Kind() string { return "test_flaky_step" }
+
+func (flakyStepArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 2} }
+
+type flakyStepWorker struct {
+	river.WorkerDefaults[flakyStepArgs]
+}
+
+func (flakyStepWorker) Work(ctx context.Context, job *river.Job[flakyStepArgs]) error {
+	river.ResumableStepCursor(ctx, "pages", nil, jobs.CursorStep(job.JobRow, nil, func(ctx context.Context, page int) error {
+		if len(job.AttemptedBy) > 1 {
+			return nil
+		}
+		return fmt.Errorf("storing page: %w", &pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"})
+	}))
+	return nil
+}
+
+// River keeps a step's error to itself and reports it from outside every
+// middleware: inside a step (wrapped by jobs.CursorStep, as every worker's
+// steps are) an outage spends no attempt either.
+func TestDatabaseOutagesInsideAStepSpendNoAttempts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{Start: true,
+		Kinds: func(r *jobs.Registry) { jobs.Add(r, flakyStepWorker{}, jobs.Info{Description: "test"}) }})
+	u, _ := s.User(t, "u", false)
+	task, _, err := s.Tasks.Create(ctx, u, tasks.CreateParams{Kind: "test_flaky_step", Args: json.RawMessage(`{}`)})
+	require.NoError(t, err)
+	done := s.WaitTask(t, task.ID, 30*time.Second, inboxqtest.InState(inbox.TaskCompleted))
+	require.Empty(t, done.Errors, "the outage cost no attempt")
+}

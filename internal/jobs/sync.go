@@ -216,7 +216,7 @@ func (w *SyncUserEmailsWorker) Work(ctx context.Context, job *river.Job[SyncUser
 	}
 	rep := progress.From(ctx)
 	started := time.Now()
-	river.ResumableStepCursor(ctx, "pages", nil, func(ctx context.Context, cur syncCursor) error {
+	river.ResumableStepCursor(ctx, "pages", nil, CursorStep(job.JobRow, w.logger, func(ctx context.Context, cur syncCursor) error {
 		if cur.HistoryID == 0 {
 			// The history id is read before listing: changes made while the
 			// listing runs are picked up by the next incremental sync.
@@ -271,7 +271,7 @@ func (w *SyncUserEmailsWorker) Work(ctx context.Context, job *river.Job[SyncUser
 		rep.SetTotal(cur.Done)
 		rep.Stage("done", fmt.Sprintf("%d messages", cur.Done))
 		return river.RecordOutput(ctx, SyncResult{Messages: cur.Done, Pages: cur.Pages, HistoryID: cur.HistoryID, Units: c.UnitsSpent()})
-	})
+	}))
 	return nil
 }
 

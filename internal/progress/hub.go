@@ -136,25 +136,35 @@ func (hd handler) HandleNotification(ctx context.Context, n *pgconn.Notification
 // HandleBacklog runs after every LISTEN: the first time it marks the hub
 // ready; after a reconnect it publishes the state of everything that may
 // have changed while the hub was deaf.
-func (hd handler) HandleBacklog(ctx context.Context, _ string, _ *pgx.Conn) error {
+func (hd handler) HandleBacklog(ctx context.Context, _ string, conn *pgx.Conn) (err error) {
 	h := hd.h
 	h.mu.Lock()
 	lost := h.lostAt
-	h.failures = 0
 	if !h.isReady {
 		h.isReady = true
 		close(h.ready)
+	}
+	if lost.IsZero() {
+		h.failures = 0
 	}
 	h.mu.Unlock()
 	if lost.IsZero() {
 		return nil
 	}
+	defer func() {
+		if err != nil {
+			// pgxlisten only logs a backlog's error and goes on listening
+			// on this connection, which would leave the hub deaf to what
+			// it missed and not ready until the next loss. Closing it
+			// makes the listener reconnect; the lost mark stays, so the
+			// next backlog resyncs from the same moment.
+			_ = conn.Close(context.WithoutCancel(ctx))
+		}
+	}()
 	since := lost.Add(-2 * time.Second)
 	h.logger.InfoContext(ctx, "event_listener_resync", slog.Time("since", since))
 	tasks, err := h.store.TaskActiveOrFinishedSince(ctx, nil, since, 10_000)
 	if err != nil {
-		// The mark stays: the next connection's backlog resyncs from the
-		// same moment (the error makes the listener reconnect).
 		return err
 	}
 	evs := make([]Event, 0, len(tasks))
@@ -173,6 +183,7 @@ func (hd handler) HandleBacklog(ctx context.Context, _ string, _ *pgx.Conn) erro
 	if h.lostAt.Equal(lost) {
 		h.lostAt = time.Time{} // caught up
 	}
+	h.failures = 0 // only now: a resync that keeps failing backs off
 	h.mu.Unlock()
 	return nil
 }

@@ -62,3 +62,44 @@ func TestAnAttemptThatOverranAfterProgressIsNotAFailure(t *testing.T) {
 	failedOnce := s.WaitTask(t, stuck.ID, 30*time.Second, func(t inbox.Task) bool { return len(t.Errors) > 0 })
 	require.Contains(t, failedOnce.Errors[0].Error, "deadline exceeded")
 }
+
+// slowStepArgs: the same, inside a resumable step, as the sync and bulk
+// workers run their slices.
+type slowStepArgs struct {
+	jobs.Owned
+}
+
+func (slowStepArgs) Kind() string { return "test_slow_step" }
+
+type slowStepWorker struct {
+	river.WorkerDefaults[slowStepArgs]
+}
+
+func (slowStepWorker) Timeout(*river.Job[slowStepArgs]) time.Duration { return 100 * time.Millisecond }
+
+func (slowStepWorker) Work(ctx context.Context, job *river.Job[slowStepArgs]) error {
+	river.ResumableStepCursor(ctx, "pages", nil, jobs.CursorStep(job.JobRow, nil, func(ctx context.Context, page int) error {
+		if len(job.AttemptedBy) > 1 {
+			return nil
+		}
+		rep := progress.From(ctx)
+		rep.SetTotal(2)
+		rep.Add(1)
+		<-ctx.Done()
+		return ctx.Err()
+	}))
+	return nil
+}
+
+// River reports a step's error from outside every middleware: a step's
+// overrun after progress is not a failure either.
+func TestAStepThatOverranAfterProgressIsNotAFailure(t *testing.T) {
+	t.Parallel()
+	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{Start: true,
+		Kinds: func(r *jobs.Registry) { jobs.Add(r, slowStepWorker{}, jobs.Info{Description: "test"}) }})
+	u, _ := s.User(t, "u", false)
+	task, _, err := s.Tasks.Create(context.Background(), u, tasks.CreateParams{Kind: "test_slow_step", Args: json.RawMessage(`{}`)})
+	require.NoError(t, err)
+	done := s.WaitTask(t, task.ID, 30*time.Second, inboxqtest.InState(inbox.TaskCompleted))
+	require.Empty(t, done.Errors, "no attempt was spent on the overrun")
+}

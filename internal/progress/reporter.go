@@ -251,6 +251,22 @@ func (m *Middleware) Work(ctx context.Context, job *rivertype.JobRow, doInner fu
 	return overran(ctx, err, advanced, m.Logger)
 }
 
+// Overran applies the middleware's overrun rule to an error returned
+// inside one of River's resumable steps (see jobs.Step): River reports a
+// step's error from outside every middleware, where Middleware never sees
+// it. ctx is the step's; on a timeout it has expired itself, so only a
+// cancellation (a cancel, a shutdown) keeps the error as it is.
+func Overran(ctx context.Context, err error) error {
+	r := From(ctx)
+	if r == nil || err == nil || errors.Is(ctx.Err(), context.Canceled) {
+		return err
+	}
+	r.mu.Lock()
+	advanced := r.advanced
+	r.mu.Unlock()
+	return overran(context.WithoutCancel(ctx), err, advanced, r.logger)
+}
+
 // overran turns the timeout of an attempt that made progress into a snooze:
 // the job was working, slowly (a loaded machine, a slow page), and resumes
 // from its checkpoint in a fresh attempt without spending one. A timeout

@@ -30,6 +30,10 @@ type RequestRecord struct {
 	Reason string
 	// BatchIDs is the number of ids in a batchModify/batchDelete body.
 	BatchIDs int
+	// IDs are the message ids the call named: a batch call's ids, or the
+	// one id of a call on a single message (messages.get, .modify, ...).
+	// A harness counts from them the messages a client asked for twice.
+	IDs []string
 	// PKCE is the method ("S256" or "plain") whose code_verifier an
 	// authorization code exchange proved; empty when the code had no
 	// challenge or the exchange failed.
@@ -101,13 +105,59 @@ type throttle struct {
 	retry time.Duration
 }
 
-// faultState holds injected failures, latency and the pause gate.
+// faultState holds injected failures, latency, delays and the pause gate.
 type faultState struct {
 	mu        sync.Mutex
 	rules     []*failRule
 	throttled map[string]throttle
 	latency   time.Duration
+	delays    []Delay
 	gate      chan struct{}
+}
+
+// Delay slows matching API calls down, for one mailbox or all. Before holds
+// an admitted call (its quota charged) before it acts. After holds it once
+// it has acted, before the response is sent: a client that gives up
+// meanwhile (a worker killed, a timeout) leaves the change made without
+// knowing it, as happens with Gmail when a connection drops after the
+// server acted.
+type Delay struct {
+	// Pattern matches the operation name or "METHOD /path", as in FailNext.
+	Pattern string
+	// User is the mailbox address the delay applies to; empty: every one.
+	User string
+	// Before and After are the waits; both are cut short when the client
+	// goes away.
+	Before, After time.Duration
+}
+
+// AddDelay adds a delay rule. Every matching rule applies; their waits add
+// up.
+func (s *Server) AddDelay(d Delay) {
+	d.User = normUser(d.User)
+	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	s.faults.delays = append(s.faults.delays, d)
+}
+
+// ClearDelays removes every delay rule.
+func (s *Server) ClearDelays() {
+	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	s.faults.delays = nil
+}
+
+// delay sums the waits of the delay rules that match a call.
+func (f *faultState) delay(op, methodPath, user string) (before, after time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, d := range f.delays {
+		if (d.User == "" || d.User == user) && (patternMatches(d.Pattern, op) || patternMatches(d.Pattern, methodPath)) {
+			before += d.Before
+			after += d.After
+		}
+	}
+	return before, after
 }
 
 // FailNext makes the next n calls matching pattern fail with status and

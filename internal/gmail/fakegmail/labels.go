@@ -222,6 +222,20 @@ func (mb *Mailbox) LabelID(name string) (string, bool) {
 	return mb.labels[l].id, true
 }
 
+// LabelNames maps the id of every live label to its name (system labels
+// are named by their ids).
+func (mb *Mailbox) LabelNames() map[string]string {
+	mb.mu.RLock()
+	defer mb.mu.RUnlock()
+	names := make(map[string]string, len(mb.labels))
+	for _, l := range mb.labels {
+		if !l.deleted {
+			names[l.id] = l.name
+		}
+	}
+	return names
+}
+
 // wireLabel is the JSON shape of users.labels.
 type wireLabel struct {
 	ID                    string      `json:"id,omitempty"`

@@ -597,6 +597,7 @@ func handleMessagesDelete(c *call) (any, *apiError) {
 // batchIDs validates the ids of a batch request.
 func batchIDs(c *call, ids []string) *apiError {
 	c.rec.BatchIDs = len(ids)
+	c.rec.IDs = slices.Clone(ids)
 	if len(ids) == 0 {
 		return errInvalid("No message ids specified")
 	}

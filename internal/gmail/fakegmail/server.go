@@ -1,6 +1,7 @@
 package fakegmail
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -334,7 +335,18 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt *route, par
 		return err
 	}
 	rec.Units = rt.cost
-	if err := s.faults.wait(r.Context()); err != nil {
+	if id := params["id"]; id != "" && strings.HasPrefix(rt.op, "messages.") {
+		rec.IDs = []string{id}
+	}
+	// Read the body first: only then does net/http notice a client that
+	// leaves while the call is held below, and cancel its context.
+	raw, rerr := io.ReadAll(io.LimitReader(r.Body, 32<<20))
+	if rerr != nil {
+		return errInvalid("Could not read request body")
+	}
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+	before, after := s.faults.delay(rt.op, r.Method+" "+r.URL.Path, key)
+	if err := s.faults.wait(r.Context()); err != nil || sleepCtx(r.Context(), before) != nil {
 		return newAPIError(499, "cancelled", "The operation was cancelled.")
 	}
 	var selector fieldTree
@@ -349,6 +361,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt *route, par
 	if err != nil {
 		return err
 	}
+	// The call has acted: a client that leaves during this wait does not
+	// undo it.
+	_ = sleepCtx(r.Context(), after)
 	if body == nil {
 		w.WriteHeader(http.StatusNoContent)
 		return nil

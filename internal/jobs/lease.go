@@ -113,19 +113,24 @@ func (l *Lease) Start(ctx context.Context) error {
 		l.lastBeat = time.Now()
 		l.mu.Unlock()
 		for {
-			l.tick(ctx)
+			wait := l.cfg.Beat/2 + rand.N(l.cfg.Beat) // on average every Beat
+			if !l.tick(ctx) {
+				wait = min(wait, time.Second) // back as soon as the database is
+			}
 			select {
 			case <-ctx.Done():
 				l.stop(context.WithoutCancel(ctx))
 				return
-			case <-time.After(l.cfg.Beat/2 + rand.N(l.cfg.Beat)): // on average every Beat
+			case <-time.After(wait):
 			}
 		}
 	}()
 	return nil
 }
 
-func (l *Lease) tick(ctx context.Context) {
+// tick beats and, when that worked, hands back lost jobs; it reports
+// whether the heartbeat reached the database.
+func (l *Lease) tick(ctx context.Context) bool {
 	bctx, cancel := context.WithTimeout(ctx, l.cfg.Beat)
 	err := l.store.WorkerHeartbeat(bctx, l.cfg.ClientID, l.host, os.Getpid())
 	cancel()
@@ -148,7 +153,7 @@ func (l *Lease) tick(ctx context.Context) {
 		if ctx.Err() == nil {
 			l.logger.WarnContext(ctx, "lease_heartbeat_failed", slog.Bool("fenced", lapsed), slog.Any("err", err))
 		}
-		return
+		return false
 	}
 	l.reap(ctx, l.busy(time.Now()), l.cfg.Beat*2)
 	if rand.IntN(720) == 0 { // about once an hour per process
@@ -156,6 +161,7 @@ func (l *Lease) tick(ctx context.Context) {
 			l.logger.WarnContext(ctx, "lease_forget_failed", slog.Any("err", err))
 		}
 	}
+	return true
 }
 
 // stop runs once River has stopped (the supervisor stops the lease after

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -71,13 +72,20 @@ const (
 	demoSecret  = "inboxq-demo-secret"
 )
 
-// startDemo makes a generated mailbox behaving like Gmail (OAuth, quotas,
-// history) and a loopback port to serve it on (the caller serves d.srv on
+// startDemo makes a generated mailbox behaving like Gmail (OAuth with a
+// consent page, quotas, history) and a loopback port to serve it on (the caller serves d.srv on
 // d.ln).
 func startDemo(cfg config.Config, logger *slog.Logger) (*demo, error) {
 	fake := fakegmail.New(fakegmail.Options{
 		RequireAuth: true, ClientID: demoClient, ClientSecret: demoSecret,
 		UserUnitsPerMinute: int(cfg.GmailUserQuota),
+		// Anyone signing in on the demo's consent page gets a generated
+		// mailbox of their own, the same one for the same address.
+		NewMailbox: func(address string) *fakegmail.Mailbox {
+			h := fnv.New64a()
+			_, _ = h.Write([]byte(address))
+			return fakegmail.Generate(int64(h.Sum64()>>1), cfg.DemoMessages, fakegmail.GenerateOptions{Address: address})
+		},
 	})
 	fake.AddMailbox(fakegmail.Generate(42, cfg.DemoMessages, fakegmail.GenerateOptions{Address: demoMailbox}))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -6,10 +6,12 @@ import { BulkPreview } from "../components/BulkPreview";
 import { ErrorNote } from "../components/ErrorNote";
 import { KindArgs } from "../components/KindArgs";
 import { LimitNote } from "../components/LimitNote";
+import { Link } from "../components/Link";
 import { useBulkPreview } from "../hooks/useBulkPreview";
 import { fieldErrors } from "../lib/fieldErrors";
 import { navigate } from "../router";
 import { kindsQuery, schemasQuery } from "../services/kinds";
+import { accountsQuery } from "../services/accounts";
 import { isAdminQuery } from "../services/queues";
 import { createTask, storeTask, type NewTask } from "../services/tasks";
 
@@ -20,6 +22,8 @@ export function StartWorkPage() {
   const kinds = useQuery(kindsQuery);
   const schemas = useQuery(schemasQuery);
   const admin = useQuery(isAdminQuery);
+  const accounts = useQuery(accountsQuery);
+  const noAccount = accounts.isSuccess && !accounts.data.some((a) => a.status === "connected");
   const [kindName, setKindName] = useState("");
   const [args, setArgs] = useState<Args>({});
   const [priority, setPriority] = useState("");
@@ -68,6 +72,15 @@ export function StartWorkPage() {
         Start work
       </h1>
       <p className="muted">Choose what to run. Each kind&rsquo;s arguments come from the API, so new kinds appear here on their own.</p>
+      {noAccount && (
+        <div className="banner info" role="status">
+          <p>
+            {accounts.data?.length ? "None of your Gmail accounts is connected now" : "You have no Gmail account connected yet"}
+            : syncs, bulk actions and exports work on one. <Link to="/accounts">Connect a Gmail account</Link> first; Google
+            asks you to allow access, then brings you back.
+          </p>
+        </div>
+      )}
       <ErrorNote error={kinds.error} prefix="Cannot list the kinds" />
       <form className="card form" onSubmit={submit} noValidate>
         <div className="field">

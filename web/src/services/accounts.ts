@@ -37,3 +37,8 @@ export function messageCountQuery(accountId: number, target: BulkTarget) {
 export function connectAccount(): Promise<string> {
   return call(api.POST("/api/v1/accounts/connect", { credentials: "include" })).then((b) => b.authorize_url);
 }
+
+/** disconnectAccount deletes the account, its sealed token and its stored messages. */
+export function disconnectAccount(id: number): Promise<void> {
+  return call(api.DELETE("/api/v1/accounts/{id}", { params: { path: { id } } })).then(() => undefined);
+}

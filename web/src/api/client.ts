@@ -128,3 +128,11 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** sentence makes a message a sentence: first letter capitalised, a full stop at the end. */
+export function sentence(msg: string): string {
+  const s = msg.trim();
+  if (!s) return s;
+  const first = s.charAt(0).toUpperCase() + s.slice(1);
+  return /[.!?)]$/.test(first) ? first : `${first}.`;
+}

@@ -5,6 +5,7 @@ import { isFinished } from "../services/tasks";
 import { Link } from "./Link";
 import { ProgressBar } from "./ProgressBar";
 import { StateBadge } from "./StateBadge";
+import { useKindTitle } from "../services/kinds";
 
 type Props = {
   tasks: Task[];
@@ -33,6 +34,7 @@ function Cell({ label, value }: { label: string; value: string }) {
  * becomes a card (styles.css).
  */
 export function TaskList({ tasks, selected, onSelect }: Props) {
+  const title = useKindTitle();
   const now = useNow();
   const ids = tasks.map((t) => t.id);
   const all = ids.length > 0 && ids.every((id) => selected.has(id));
@@ -77,7 +79,7 @@ export function TaskList({ tasks, selected, onSelect }: Props) {
             </td>
             <td className="task-cell">
               <Link to={`/tasks/${t.id}`} className="task-link">
-                <span className="kind">{t.kind}</span> <span className="muted">#{t.id}</span>
+                <span className="kind">{title(t.kind)}</span> <span className="muted">#{t.id}</span>
               </Link>
               <span className="sub muted">
                 {t.queue}

@@ -3,7 +3,7 @@ import { useState } from "react";
 import { ErrorNote } from "../components/ErrorNote";
 import { Link } from "../components/Link";
 import { useNow } from "../hooks/useNow";
-import { ago, count, dateTime } from "../lib/format";
+import { ago, dateTime, plural } from "../lib/format";
 import { downloadExport, exportsQuery, type Export } from "../services/exports";
 import { createTask, storeTask } from "../services/tasks";
 
@@ -32,7 +32,7 @@ function ExportRow({ e, now }: { e: Export; now: number }) {
       </td>
       <td>{e.expires_at ? dateTime(e.expires_at) : "kept (newest 5)"}</td>
       <td>
-        {count(e.counts.messages)} messages, {count(e.counts.accounts)} accounts, {count(e.counts.tasks)} tasks
+        {plural(e.counts.messages, "message")}, {plural(e.counts.accounts, "account")}, {plural(e.counts.tasks, "task")}
       </td>
       <td>{size(e.size)}</td>
       <td>

@@ -18,6 +18,7 @@ import {
   systemHealthQuery,
 } from "../services/queues";
 import { storeTask } from "../services/tasks";
+import { useKindTitle } from "../services/kinds";
 
 function QueueRow({ q }: { q: Queue }) {
   const qc = useQueryClient();
@@ -83,6 +84,7 @@ function Queues() {
 }
 
 function DeadLetters() {
+  const title = useKindTitle();
   const qc = useQueryClient();
   const now = useNow();
   const dead = useQuery(deadLettersQuery);
@@ -139,7 +141,7 @@ function DeadLetters() {
               />
               <div>
                 <Link to={`/tasks/${t.id}`}>
-                  {t.kind} #{t.id}
+                  {title(t.kind)} #{t.id}
                 </Link>{" "}
                 <span className="muted small">
                   {t.queue} · {t.attempt}/{t.max_attempts} attempts · failed {ago(t.finished_at, now)}

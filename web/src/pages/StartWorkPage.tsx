@@ -101,7 +101,7 @@ export function StartWorkPage() {
             <option value="">Choose a kind…</option>
             {(kinds.data ?? []).map((k) => (
               <option key={k.name} value={k.name} disabled={k.admin_only && admin.data === false}>
-                {k.name}
+                {k.title}
                 {k.admin_only ? " (admins)" : ""}
               </option>
             ))}

@@ -116,7 +116,7 @@ export function TasksPage() {
             <option value="">All kinds</option>
             {(kinds.data ?? []).map((k) => (
               <option key={k.name} value={k.name}>
-                {k.name}
+                {k.title}
               </option>
             ))}
           </select>

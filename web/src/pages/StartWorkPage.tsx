@@ -9,6 +9,7 @@ import { LimitNote } from "../components/LimitNote";
 import { Link } from "../components/Link";
 import { useBulkPreview } from "../hooks/useBulkPreview";
 import { fieldErrors } from "../lib/fieldErrors";
+import { precheck } from "../lib/precheck";
 import { navigate } from "../router";
 import { kindsQuery, schemasQuery } from "../services/kinds";
 import { accountsQuery } from "../services/accounts";
@@ -36,6 +37,8 @@ export function StartWorkPage() {
   const preview = useBulkPreview(kindName, args);
   const [confirmedFor, setConfirmedFor] = useState("");
   const confirmed = preview.token !== undefined && confirmedFor === preview.token;
+  // What the server would refuse before starting, said beside Start.
+  const refused = kindName ? precheck(kindName, args, accounts.data) : undefined;
   const create = useMutation({
     mutationFn: (t: NewTask) => createTask(t),
     onSuccess: (t) => {
@@ -51,7 +54,7 @@ export function StartWorkPage() {
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (!kindName || (preview.applies && !confirmed)) return;
+    if (!kindName || refused || (preview.applies && !confirmed)) return;
     const t: NewTask = { kind: kindName, args };
     if (priority) t.priority = Number(priority);
     if (maxAttempts) t.max_attempts = Number(maxAttempts);
@@ -203,9 +206,19 @@ export function StartWorkPage() {
           </p>
         )}
         <div className="actions">
-          <button type="submit" className="primary" disabled={!kindName || (preview.applies && !confirmed) || create.isPending}>
+          <button
+            type="submit"
+            className="primary"
+            aria-describedby={refused ? "start-refused" : undefined}
+            disabled={!kindName || !!refused || (preview.applies && !confirmed) || create.isPending}
+          >
             {create.isPending ? "Starting…" : "Start"}
           </button>
+          {refused && (
+            <p id="start-refused" className="error-note">
+              {refused}
+            </p>
+          )}
           <LimitNote error={create.error} />
         </div>
       </form>

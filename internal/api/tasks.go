@@ -44,7 +44,7 @@ type TaskIDInput struct {
 
 // ListTasksInput filters and pages the task list.
 type ListTasksInput struct {
-	State       []TaskState `query:"state" doc:"Only these states (repeat or comma-separate)"`
+	State       []TaskState `query:"state" doc:"Only these states, comma-separated (state=failed,cancelled); a repeated parameter counts once"`
 	Kind        []string    `query:"kind" doc:"Only these kinds"`
 	Queue       []string    `query:"queue" doc:"Only these queues"`
 	CreatedFrom time.Time   `query:"created_from" doc:"Created at or after (RFC 3339)"`

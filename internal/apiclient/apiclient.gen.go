@@ -2494,7 +2494,7 @@ type UpdateScheduleParams struct {
 
 // ListTasksParams defines parameters for ListTasks.
 type ListTasksParams struct {
-	// State Only these states (repeat or comma-separate)
+	// State Only these states, comma-separated (state=failed,cancelled); a repeated parameter counts once
 	State *[]TaskState `form:"state,omitempty" json:"state,omitempty"`
 
 	// Kind Only these kinds

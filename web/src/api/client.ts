@@ -77,6 +77,10 @@ export const api = createClient<paths>({
   baseUrl: globalThis.location?.origin ?? "",
   // Looked up per call, so tests can stub the global fetch.
   fetch: (request) => globalThis.fetch(request),
+  // The document's list parameters are explode: false (kind=a,b): a
+  // repeated parameter (kind=a&kind=b, openapi-fetch's default) would be
+  // read as its first value only.
+  querySerializer: { array: { style: "form", explode: false } },
 });
 api.use(auth);
 

@@ -4006,7 +4006,7 @@ export interface operations {
     "list-tasks": {
         parameters: {
             query?: {
-                /** @description Only these states (repeat or comma-separate) */
+                /** @description Only these states, comma-separated (state=failed,cancelled); a repeated parameter counts once */
                 state?: components["schemas"]["TaskState"][] | null;
                 /** @description Only these kinds */
                 kind?: string[] | null;

@@ -1,9 +1,10 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import type { BulkResult, Queue } from "../api/client";
 import { ErrorNote } from "../components/ErrorNote";
 import { JsonView } from "../components/JsonView";
 import { Link } from "../components/Link";
+import { TaskList } from "../components/TaskList";
 import { ThroughputChart } from "../components/ThroughputChart";
 import { useNow } from "../hooks/useNow";
 import { ago, count, dateTime, duration } from "../lib/format";
@@ -17,8 +18,8 @@ import {
   statsQuery,
   systemHealthQuery,
 } from "../services/queues";
-import { storeTask } from "../services/tasks";
-import { useKindTitle } from "../services/kinds";
+import { storeTask, taskListQuery } from "../services/tasks";
+import { kindsQuery, useKindTitle } from "../services/kinds";
 
 function QueueRow({ q }: { q: Queue }) {
   const qc = useQueryClient();
@@ -184,6 +185,27 @@ function Health() {
   );
 }
 
+/** SystemTasks lists the service's own upkeep, which Tasks hides by default. */
+function SystemTasks() {
+  const kinds = useQuery(kindsQuery);
+  const system = (kinds.data ?? []).filter((k) => k.admin_only).map((k) => k.name);
+  const list = useInfiniteQuery({
+    ...taskListQuery({ state: [], kind: system, queue: [] }),
+    enabled: system.length > 0,
+  });
+  if (kinds.isPending || (system.length > 0 && list.isPending)) return <p className="muted">Loading…</p>;
+  if (list.isError) return <ErrorNote error={list.error} prefix="Cannot list the system tasks" />;
+  const tasks = (list.data?.pages.flatMap((p) => p.tasks ?? []) ?? []).slice(0, 10);
+  return (
+    <>
+      <TaskList tasks={tasks} selected={new Set()} onSelect={() => {}} />
+      <p className="small">
+        <Link to="/?system=1">All tasks, with the system tasks</Link>
+      </p>
+    </>
+  );
+}
+
 function Throughput() {
   const stats = useQuery(statsQuery);
   if (stats.isPending) return <p className="muted">Loading…</p>;
@@ -222,6 +244,10 @@ export function OperatorsPage() {
       <div className="card">
         <h2>Throughput</h2>
         <Throughput />
+      </div>
+      <div className="card">
+        <h2>System tasks</h2>
+        <SystemTasks />
       </div>
       <div className="grid2">
         <div className="card">

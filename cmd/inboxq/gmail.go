@@ -22,6 +22,7 @@ import (
 	"github.com/inboxq/inboxq/internal/config"
 	"github.com/inboxq/inboxq/internal/gmail"
 	"github.com/inboxq/inboxq/internal/gmail/fakegmail"
+	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/secret"
 	"github.com/inboxq/inboxq/internal/store"
 )
@@ -114,7 +115,7 @@ func gmailConfig(cfg config.Config, d *demo) gmail.Config {
 // connectDemo makes the demo user, a token for them (printed), and their
 // connected demo mailbox.
 func connectDemo(ctx context.Context, st *store.Store, p *gmail.Provider, d *demo, stdout interface{ Write([]byte) (int, error) }, addr string) error {
-	tok, err := auth.NewService(st).CreateToken(ctx, auth.CreateTokenParams{User: "demo", Admin: true, Name: "demo", TTL: 7 * 24 * time.Hour})
+	tok, revoked, err := mintDemoToken(ctx, auth.NewService(st))
 	if err != nil {
 		return err
 	}
@@ -123,5 +124,34 @@ func connectDemo(ctx context.Context, st *store.Store, p *gmail.Provider, d *dem
 		return fmt.Errorf("connecting the demo mailbox: %w", err)
 	}
 	fmt.Fprintf(stdout, "\n  inboxq demo: open http://%s/ and sign in with this token (user demo, admin):\n\n    %s\n\n", addr, tok.Secret)
+	if revoked > 0 {
+		fmt.Fprintf(stdout, "  (the previous demo token no longer works: each start makes a new one)\n\n")
+	}
 	return nil
+}
+
+// demoTokenName names the token each demo start prints.
+const demoTokenName = "demo"
+
+// mintDemoToken revokes the demo tokens earlier starts printed (a token's
+// secret is stored only hashed, so it cannot be printed again) and mints a
+// new 7-day admin token for the demo user: one demo token is valid at a
+// time. It returns how many it revoked.
+func mintDemoToken(ctx context.Context, a *auth.Service) (auth.CreatedToken, int, error) {
+	old, err := a.ListTokens(ctx, "demo")
+	if err != nil {
+		return auth.CreatedToken{}, 0, err
+	}
+	revoked := 0
+	for _, t := range old {
+		if t.Name != demoTokenName || t.RevokedAt != nil || (t.ExpiresAt != nil && t.ExpiresAt.Before(time.Now())) {
+			continue
+		}
+		if err := a.RevokeToken(ctx, t.ID); err != nil && !errors.Is(err, inbox.ErrNotFound) {
+			return auth.CreatedToken{}, 0, fmt.Errorf("revoking the previous demo token: %w", err)
+		}
+		revoked++
+	}
+	tok, err := a.CreateToken(ctx, auth.CreateTokenParams{User: "demo", Admin: true, Name: demoTokenName, TTL: 7 * 24 * time.Hour})
+	return tok, revoked, err
 }

@@ -133,13 +133,18 @@ type Alert struct {
 	Title      string     `json:"title" doc:"One-line summary"`
 	Message    string     `json:"message" doc:"What happened, in a sentence or two"`
 	System     bool       `json:"system" doc:"Raised for admins by the health monitor"`
+	TaskID     *int64     `json:"task_id,omitempty" doc:"The task it is about (a failure, a completion), if any: get-task reads it"`
 	CreatedAt  time.Time  `json:"created_at" doc:"When it was raised"`
 	ResolvedAt *time.Time `json:"resolved_at,omitempty" doc:"When the condition cleared"`
 	ReadAt     *time.Time `json:"read_at,omitempty" doc:"When it was marked read; absent while unread"`
 }
 
 func alertView(a inbox.Alert) Alert {
-	return Alert{ID: a.ID, Severity: a.Severity, Title: a.Title, Message: a.Message, System: a.UserID == nil,
+	msg := a.Message
+	if a.TaskID != nil {
+		msg = attemptError(msg) // a task's error, as its page shows it
+	}
+	return Alert{ID: a.ID, Severity: a.Severity, Title: a.Title, Message: msg, System: a.UserID == nil, TaskID: a.TaskID,
 		CreatedAt: a.CreatedAt, ResolvedAt: a.ResolvedAt, ReadAt: a.ReadAt}
 }
 

@@ -701,6 +701,9 @@ type Alert struct {
 	// System Raised for admins by the health monitor
 	System bool `json:"system"`
 
+	// TaskId The task it is about (a failure, a completion), if any: get-task reads it
+	TaskId *int64 `json:"task_id,omitempty"`
+
 	// Title One-line summary
 	Title string `json:"title"`
 }

@@ -80,3 +80,15 @@ func (a Accounts) Labels(ctx context.Context, owner, id int64) ([]inbox.Label, e
 	})
 	return out, nil
 }
+
+// LabelTotal is how many messages carry a label (labels.get, 1 unit).
+func (c *Client) LabelTotal(ctx context.Context, id string) (int64, error) {
+	var l *gm.Label
+	if err := c.call(ctx, 1, func() (err error) {
+		l, err = c.svc.Users.Labels.Get("me", id).Context(ctx).Do()
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	return l.MessagesTotal, nil
+}

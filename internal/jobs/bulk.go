@@ -25,6 +25,9 @@ func RegisterBulk(reg *Registry, st *store.Store, g *gmail.Provider, logger *slo
 		if err := b.target().Check(); err != nil {
 			return err
 		}
+		if l, ok := args.(BulkLabelEmailsArgs); ok && len(l.Add)+len(l.Remove) == 0 {
+			return inbox.Invalid("args.add", "choose labels to add or to remove")
+		}
 		if d, ok := args.(BulkDeleteEmailsArgs); ok && d.Permanent && d.Confirm != "delete permanently" {
 			return inbox.Invalid("args.confirm", `permanent deletion cannot be undone: set confirm to "delete permanently"`)
 		}

@@ -114,6 +114,11 @@ func TestBulkTrashLabelAndPermanentDeleteRules(t *testing.T) {
 	_, err = env.bulk(t, "bulk_archive_emails", `"target":{}`)
 	require.ErrorIs(t, err, inbox.ErrInvalid)
 
+	// Labelling with nothing to add or remove could only fail: refused.
+	_, err = env.bulk(t, "bulk_label_emails", `"target":{"ids":[`+quoted+`]}`)
+	require.ErrorAs(t, err, &fe)
+	require.Equal(t, "args.add", fe.Field)
+
 	// An account that needs reconnecting takes no new work.
 	require.NoError(t, env.Store.AccountSetStatus(context.Background(), env.account.ID, inbox.AccountNeedsReauth))
 	_, err = env.bulk(t, "bulk_archive_emails", `"target":{"ids":[`+quoted+`]}`)

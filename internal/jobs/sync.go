@@ -231,7 +231,17 @@ func (w *SyncUserEmailsWorker) Work(ctx context.Context, job *river.Job[SyncUser
 			if err != nil {
 				return w.outcome(ctx, acct, err)
 			}
+			// The profile counts spam and trash, which the listing skips:
+			// without them the total is what the sync will store, from the
+			// first report on (not 3,000 that becomes 2,809 at the end).
 			cur.HistoryID, cur.Total = prof.HistoryId, prof.MessagesTotal
+			for _, skipped := range []string{"SPAM", "TRASH"} {
+				n, err := c.LabelTotal(ctx, skipped)
+				if err != nil {
+					return w.outcome(ctx, acct, err)
+				}
+				cur.Total = max(cur.Total-n, 0)
+			}
 		}
 		rep.SetTotal(max(cur.Total, cur.Done))
 		rep.Set(cur.Done)

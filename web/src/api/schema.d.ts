@@ -724,6 +724,11 @@ export interface components {
             severity: "info" | "warning" | "critical";
             /** @description Raised for admins by the health monitor */
             system: boolean;
+            /**
+             * Format: int64
+             * @description The task it is about (a failure, a completion), if any: get-task reads it
+             */
+            task_id?: number;
             /** @description One-line summary */
             title: string;
         };

@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { ErrorNote } from "../components/ErrorNote";
+import { Link } from "../components/Link";
 import { useNow } from "../hooks/useNow";
 import { ago, dateTime } from "../lib/format";
 import { alertKeys, alertsQuery, markAlertsRead } from "../services/alerts";
@@ -47,6 +48,12 @@ export function AlertsPage() {
                   {ago(a.created_at, now)}
                 </time>
                 {a.system && " · system health"}
+                {a.task_id !== undefined && (
+                  <>
+                    {" · "}
+                    <Link to={`/tasks/${a.task_id}`}>See task #{a.task_id}</Link>
+                  </>
+                )}
               </p>
               {!a.read_at && (
                 <button type="button" className="small" disabled={mark.isPending} onClick={() => mark.mutate([a.id])}>

@@ -198,7 +198,7 @@ function SystemTasks() {
   const tasks = (list.data?.pages.flatMap((p) => p.tasks ?? []) ?? []).slice(0, 10);
   return (
     <>
-      <TaskList tasks={tasks} selected={new Set()} onSelect={() => {}} />
+      <TaskList tasks={tasks} />
       <p className="small">
         <Link to="/?system=1">All tasks, with the system tasks</Link>
       </p>

@@ -65,3 +65,16 @@ export function useKindTitle(): (kind: string) => string {
   const kinds = useQuery(kindsQuery);
   return (kind) => kindTitle(kinds.data, kind);
 }
+
+/**
+ * alertTitle names a task's alert by its kind's title: the server writes
+ * "export user data completed" (the kind in words and the outcome); this
+ * reads "Export my data: completed". Other titles are left as they are.
+ */
+export function alertTitle(kinds: readonly { name: string; title?: string }[] | undefined, title: string): string {
+  for (const k of kinds ?? []) {
+    const words = k.name.replace(/_/g, " ");
+    if (k.title && title.startsWith(`${words} `)) return `${k.title}: ${title.slice(words.length + 1)}`;
+  }
+  return title;
+}

@@ -244,10 +244,15 @@ func TestRevokedGrantStopsCleanlyAndTellsTheOwner(t *testing.T) {
 	}
 	require.Contains(t, strings.Join(titles, "|"), "Reconnect "+mailboxAddr)
 
-	// Further tasks for the account fail at once too, without calling Google.
+	// Further tasks for the account are refused before they exist (they
+	// could only fail), without calling Google.
 	before := len(env.fake.Requests())
-	again := env.start(t, "incremental_sync")
-	env.WaitTask(t, again.ID, 30*time.Second, inboxqtest.InState(inbox.TaskFailed))
+	_, _, err = env.Tasks.Create(context.Background(), env.user, tasks.CreateParams{Kind: "incremental_sync",
+		Args: json.RawMessage(fmt.Sprintf(`{"account_id":%d}`, env.account.ID))})
+	var fe *inbox.FieldError
+	require.ErrorAs(t, err, &fe)
+	require.Equal(t, "args.account_id", fe.Field)
+	require.Contains(t, fe.Msg, mailboxAddr+" needs reconnecting")
 	require.Equal(t, before, len(env.fake.Requests()))
 }
 

@@ -122,6 +122,8 @@ test("a second full sync is cancelled while it runs", async ({ page }) => {
   await expect(badge(page)).toHaveText("cancelled", { timeout: 10_000 });
   await expect(page.getByRole("button", { name: "Cancel task" })).toBeDisabled();
   await expect(page.getByText("Finished: cancelled")).toBeVisible();
+  // It says where it stopped, not what it was doing.
+  await expect(page.locator(".progress-detail")).toContainText(/^cancelled while fetching · at page \d+$/);
   const left = Number(await progressBar(page).getAttribute("aria-valuenow"));
   expect(left).toBeGreaterThan(0);
   expect(left).toBeLessThan(100);
@@ -143,7 +145,9 @@ test("a permanent delete the account cannot do is refused beside Start, and by t
   const account = page.getByLabel("Gmail account");
   await expect(account.getByRole("option", { name: MAILBOX })).toBeAttached();
   await account.selectOption({ label: MAILBOX });
-  await page.getByLabel("Label", { exact: true }).selectOption("CATEGORY_PROMOTIONS");
+  const label = page.getByLabel("Label", { exact: true });
+  await expect(label.locator('option[value="CATEGORY_PROMOTIONS"]')).toBeAttached();
+  await label.selectOption("CATEGORY_PROMOTIONS");
   await page.getByLabel("Delete permanently").check();
   await page.getByLabel("Confirmation").fill("delete permanently");
   const start = page.getByRole("button", { name: "Start", exact: true });
@@ -177,7 +181,9 @@ test("archives the promotions in bulk and reports messages and batch calls", asy
   await watch(page);
   let previewed = 0;
   await startWork(page, "bulk_archive_emails", async () => {
-    await page.getByLabel("Label", { exact: true }).selectOption("CATEGORY_PROMOTIONS");
+    const label = page.getByLabel("Label", { exact: true });
+    await expect(label.locator('option[value="CATEGORY_PROMOTIONS"]')).toBeAttached();
+    await label.selectOption("CATEGORY_PROMOTIONS");
     // The preview counts what the target selects in the synced store, and
     // Start waits for the confirmation of that count.
     const status = page.locator("#preview-count");

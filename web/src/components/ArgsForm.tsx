@@ -45,8 +45,15 @@ type InputProps = {
  */
 function LabelInput(props: InputProps) {
   const labels = useQuery({ ...labelsQuery(props.accountId ?? 0), enabled: props.accountId !== undefined });
-  if (props.accountId === undefined || !labels.data?.length) return <ScalarInput {...props} />;
   const { id, name, value, required, invalid, describedBy, onChange } = props;
+  if (props.accountId !== undefined && labels.isPending) {
+    return (
+      <select id={id} name={name} disabled aria-describedby={describedBy}>
+        <option>Loading the labels…</option>
+      </select>
+    );
+  }
+  if (props.accountId === undefined || !labels.data?.length) return <ScalarInput {...props} />;
   const system = labels.data.filter((l) => l.system);
   const own = labels.data.filter((l) => !l.system);
   const option = (l: (typeof labels.data)[number]) => (

@@ -5,6 +5,7 @@ import { Link } from "../components/Link";
 import { useNow } from "../hooks/useNow";
 import { ago, dateTime, plural } from "../lib/format";
 import { downloadExport, exportsQuery, type Export } from "../services/exports";
+import { useKindTitle } from "../services/kinds";
 import { createTask, storeTask } from "../services/tasks";
 
 function size(bytes: number): string {
@@ -53,6 +54,7 @@ function ExportRow({ e, now }: { e: Export; now: number }) {
 }
 
 export function ExportsPage() {
+  const title = useKindTitle();
   const qc = useQueryClient();
   const now = useNow();
   const [started, setStarted] = useState<{ kind: string; id: number } | null>(null);
@@ -92,7 +94,7 @@ export function ExportsPage() {
       <ErrorNote error={start.error} prefix="Not started" />
       {started && (
         <p role="status">
-          Started {started.kind}: <Link to={`/tasks/${started.id}`}>task #{started.id}</Link>. Its archive appears
+          Started {title(started.kind)}: <Link to={`/tasks/${started.id}`}>task #{started.id}</Link>. Its archive appears
           below when it finishes.
         </p>
       )}

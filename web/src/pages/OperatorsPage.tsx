@@ -7,7 +7,7 @@ import { Link } from "../components/Link";
 import { TaskList } from "../components/TaskList";
 import { ThroughputChart } from "../components/ThroughputChart";
 import { useNow } from "../hooks/useNow";
-import { ago, count, dateTime, duration } from "../lib/format";
+import { ago, count, dateTime, duration, plural } from "../lib/format";
 import {
   deadLettersQuery,
   isAdminQuery,
@@ -113,7 +113,7 @@ function DeadLetters() {
   return (
     <>
       <div className="bulkbar">
-        <span>{tasks.length ? `${tasks.length} failed task${tasks.length === 1 ? "" : "s"}` : "No failed tasks."}</span>
+        <span>{tasks.length ? plural(tasks.length, "failed task") : "No failed tasks."}</span>
         <button type="button" disabled={!selected.size || run.isPending} onClick={() => run.mutate([...selected])}>
           Re-drive selected
         </button>
@@ -173,7 +173,7 @@ function Health() {
         <dt>Queue depths</dt>
         <dd>
           {(h.queues ?? []).length
-            ? (h.queues ?? []).map((q) => `${q.queue} ${q.state}: ${q.jobs}`).join(" · ")
+            ? (h.queues ?? []).map((q) => `${q.queue} ${q.state}: ${count(q.jobs)}`).join(" · ")
             : "all queues empty"}
         </dd>
       </dl>

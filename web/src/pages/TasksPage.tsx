@@ -4,6 +4,7 @@ import { TASK_STATES, type BulkResult, type Task, type TaskState } from "../api/
 import { ErrorNote } from "../components/ErrorNote";
 import { Link } from "../components/Link";
 import { TaskList } from "../components/TaskList";
+import { count, plural } from "../lib/format";
 import { navigate, useLocation } from "../router";
 import { kindsQuery } from "../services/kinds";
 import { cancelTasks, retryTasks, storeTask, taskListQuery, type TaskFilters } from "../services/tasks";
@@ -22,9 +23,9 @@ function searchable(t: Task): string {
 function summary(verb: string, r: BulkResult): string {
   const changed = r.changed?.length ?? 0;
   const skipped = r.skipped ?? [];
-  let s = `${verb} ${changed} task${changed === 1 ? "" : "s"}.`;
+  let s = `${verb} ${plural(changed, "task")}.`;
   if (skipped.length) {
-    s += ` Skipped ${skipped.length}: ${skipped
+    s += ` Skipped ${count(skipped.length)}: ${skipped
       .slice(0, 3)
       .map((k) => `#${k.id} (${k.reason})`)
       .join(", ")}${skipped.length > 3 ? "…" : ""}`;
@@ -177,7 +178,7 @@ export function TasksPage() {
       </form>
 
       <div className="bulkbar" aria-label="Actions on selected tasks" role="region">
-        <span>{ids.length ? `${ids.length} selected` : "Select tasks to cancel or retry them together."}</span>
+        <span>{ids.length ? `${count(ids.length)} selected` : "Select tasks to cancel or retry them together."}</span>
         <button
           type="button"
           disabled={!ids.length || bulk.isPending}

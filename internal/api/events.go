@@ -72,7 +72,7 @@ func sseEvent(e progress.Event) (string, any) {
 	case e.Task != nil:
 		t := e.Task
 		te := TaskEvent{ID: e.TaskID(), Kind: t.Kind, Queue: t.Queue, State: string(t.State), Change: t.Change(), Attempt: t.Attempt,
-			MaxAttempts: t.MaxAttempts, Priority: t.Priority, Error: t.Error, Result: TaskResult(t.Result), At: t.At}
+			MaxAttempts: t.MaxAttempts, Priority: t.Priority, Error: attemptError(t.Error), Result: TaskResult(t.Result), At: t.At}
 		if string(te.Result) == "null" {
 			te.Result = nil
 		}

@@ -51,3 +51,30 @@ for (const scheme of ["light", "dark"] as const) {
     }
   });
 }
+
+// The forms a person fills, by their names for people, at both widths.
+for (const scheme of ["light", "dark"] as const) {
+  test(`Start work's bulk forms read as people speak, ${scheme}`, async ({ page }) => {
+    mkdirSync(SHOTS, { recursive: true });
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.addInitScript((t) => localStorage.setItem("inboxq.token", t), demoToken());
+    for (const width of [1400, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.goto("/start");
+      await page.getByLabel("Kind").selectOption({ label: "Delete messages" });
+      await page.getByLabel("Gmail account").selectOption({ label: "demo@inboxq.example" });
+      const label = page.getByLabel("Label", { exact: true });
+      await expect(label.locator('option[value="CATEGORY_PROMOTIONS"]')).toBeAttached();
+      await label.selectOption("CATEGORY_PROMOTIONS");
+      await page.getByLabel("Delete permanently").check();
+      await expect(page.locator("#start-refused")).toBeVisible();
+      const form = await page.locator("form").innerText();
+      for (const internal of ["account_id", "older_than_days", "list-accounts", "CATEGORY_PROMOTIONS", " *"]) {
+        expect(form, `"${internal}" shown`).not.toContain(internal);
+      }
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow).toBeLessThanOrEqual(0);
+      await page.screenshot({ path: `${SHOTS}start-delete-${width}-${scheme}.png`, fullPage: true });
+    }
+  });
+}

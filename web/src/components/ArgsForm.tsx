@@ -21,6 +21,34 @@ function baseType(s: JSONSchema): string | undefined {
   return s.type;
 }
 
+/**
+ * ordered puts a kind's fields in the order a person decides them (the
+ * document lists them alphabetically): the account, then which messages,
+ * then numbers and lists, then switches, then text (a switch before the
+ * text it asks for, as "Delete permanently" before its confirmation).
+ */
+function ordered(fields: [string, JSONSchema][], schemas: Record<string, JSONSchema>, top: boolean): [string, JSONSchema][] {
+  if (!top) return fields;
+  const rank = ([name, raw]: [string, JSONSchema]) => {
+    const s = resolve(raw, schemas) ?? raw;
+    if (name === "account_id") return 0;
+    if (baseType(s) === "object") return 1;
+    if (baseType(s) === "boolean") return 3;
+    if (baseType(s) === "string") return 4;
+    return 2;
+  };
+  return [...fields].sort((a, b) => rank(a) - rank(b));
+}
+
+const isString = (s: JSONSchema) => baseType(s) === "string";
+const isInteger = (s: JSONSchema) => baseType(s) === "integer";
+
+/** PICKER_HELP is the help of fields the form offers as a choice. */
+const PICKER_HELP: Record<string, string> = {
+  account: "The mailbox to work on: one of your connected Gmail accounts.",
+  label: "Only messages with this label, with how many stored messages carry it.",
+};
+
 function isObject(v: unknown): v is Args {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -274,14 +302,17 @@ function ObjectFields({ schema, schemas, value, onChange, errors, path, idBase, 
   };
   return (
     <div className="fields">
-      {argFields(schema).map(([name, raw]) => {
+      {ordered(argFields(schema), schemas, path === "args").map(([name, raw]) => {
         const s = resolve(raw, schemas) ?? raw;
         const id = `${idBase}-${name}`;
         const key = `${path}.${name}`;
         const err = errors[key];
-        const help = raw.description ?? s.description;
         // The API's name for people; the field's own name when it has none.
         const label = raw.title ?? s.title ?? name;
+        // A picker chooses by name what the API takes by id: its help says
+        // so in those words, not the document's (written for programs).
+        const picker = isString(s) && name === "label" && accountId !== undefined ? "label" : isInteger(s) && name === "account_id" ? "account" : "";
+        const help = PICKER_HELP[picker] ?? raw.description ?? s.description;
         const errNode = err && (
           <span id={`${id}-err`} className="field-error">
             {err}
@@ -326,9 +357,9 @@ function ObjectFields({ schema, schemas, value, onChange, errors, path, idBase, 
         return (
           <div key={name} className={`field${isCheck ? " check" : ""}`}>
             <label htmlFor={id}>{label}</label>
-            {name === "account_id" && baseType(s) === "integer" ? (
+            {picker === "account" ? (
               <AccountInput {...inputProps} />
-            ) : name === "label" && baseType(s) === "string" ? (
+            ) : name === "label" && isString(s) ? (
               <LabelInput {...inputProps} />
             ) : (
               <ScalarInput {...inputProps} />

@@ -74,7 +74,7 @@ export function StartWorkPage() {
       <h1 id="start-title" tabIndex={-1}>
         Start work
       </h1>
-      <p className="muted">Choose what to run. Each kind&rsquo;s arguments come from the API, so new kinds appear here on their own.</p>
+      <p className="muted">Choose what inboxq should do, and on which mailbox. You can watch it, cancel it or retry it from its page.</p>
       {noAccount && (
         <div className="banner info" role="status">
           <p>
@@ -110,7 +110,7 @@ export function StartWorkPage() {
             ))}
           </select>
           <span id="kind-help" className="help">
-            {kind ? kind.description : "The list comes from the server."}
+            {kind ? kind.description : "Choose one to see what it does."}
           </span>
           {err("kind")}
         </div>

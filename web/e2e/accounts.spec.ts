@@ -91,6 +91,13 @@ test("a new user connects a generated demo mailbox end to end, and disconnects i
 
   await page.getByRole("button", { name: "Connect a Gmail account" }).click();
   await expect(page.getByRole("heading", { name: "Sign in to the fake Gmail" })).toBeVisible();
+  mkdirSync(`${SHOTS}../test-results/screens`, { recursive: true });
+  for (const scheme of ["light", "dark"] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.setViewportSize({ width: 390, height: 700 });
+    await page.screenshot({ path: `${SHOTS}../test-results/screens/consent-390-${scheme}.png`, fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
   const address = `${user}@inboxq.example`;
   await page.getByLabel("Gmail address").fill(address);
   await page.getByRole("button", { name: "Allow" }).click();

@@ -36,7 +36,7 @@ code{word-break:break-all}
 <label for="email">Gmail address</label>
 <input id="email" name="login" type="email" required value="{{.Login}}" autocomplete="email">
 <p><strong>{{.Client}}</strong> asks to:</p>
-<ul>{{range .Scopes}}<li><code>{{.}}</code></li>{{end}}</ul>
+<ul>{{range .Scopes}}<li>{{.Say}} <span class="muted"><code>{{.Scope}}</code></span></li>{{end}}</ul>
 <div class="actions">
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny" formnovalidate>Deny</button>
@@ -136,8 +136,31 @@ func (s *Server) showConsent(w http.ResponseWriter, q url.Values, login, msg str
 		client = "This app"
 	}
 	_ = consentPage.Execute(w, map[string]any{
-		"Query": q, "Login": login, "Error": msg, "Client": client, "Scopes": strings.Fields(q.Get("scope")),
+		"Query": q, "Login": login, "Error": msg, "Client": client, "Scopes": scopeWords(strings.Fields(q.Get("scope"))),
 	})
+}
+
+// scopeSays is what each scope lets the app do, in the words of Google's
+// consent screen.
+var scopeSays = map[string]string{
+	ScopeFull:     "Read, compose, send, and permanently delete all your email from Gmail",
+	ScopeModify:   "Read, compose, and send emails from your Gmail account, and move them to the trash (not delete them for good)",
+	ScopeReadonly: "View your email messages and settings",
+	ScopeMetadata: "View your email message metadata such as labels and headers, but not the email body",
+	ScopeLabels:   "See and edit your email labels",
+}
+
+type scopeWord struct{ Scope, Say string }
+
+func scopeWords(scopes []string) []scopeWord {
+	out := make([]scopeWord, len(scopes))
+	for i, sc := range scopes {
+		out[i] = scopeWord{Scope: sc, Say: scopeSays[sc]}
+		if out[i].Say == "" {
+			out[i].Say = "Use " + sc
+		}
+	}
+	return out
 }
 
 // addMailboxIfMissing registers Options.NewMailbox(address) unless another

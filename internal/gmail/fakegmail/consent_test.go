@@ -40,6 +40,7 @@ func TestConsentPage(t *testing.T) {
 	page := string(body)
 	require.Contains(t, page, `value="demo2@inboxq.example"`, "a fresh address is suggested")
 	require.Contains(t, page, ScopeModify)
+	require.Contains(t, page, "move them to the trash (not delete them for good)", "the scope in words")
 	require.Contains(t, page, `name="state" value="st-1"`)
 
 	post := func(form url.Values) *http.Response {

@@ -24,7 +24,7 @@ function ExportRow({ e, now }: { e: Export; now: number }) {
   return (
     <tr>
       <td>
-        <span className="badge">{e.kind}</span> #{e.id}
+        <span className="badge">{e.kind === "backup" ? "Backup" : "Export"}</span> #{e.id}
       </td>
       <td>
         <time dateTime={e.created_at} title={dateTime(e.created_at)}>
@@ -37,7 +37,7 @@ function ExportRow({ e, now }: { e: Export; now: number }) {
       </td>
       <td>{size(e.size)}</td>
       <td>
-        <Link to={`/tasks/${e.task_id}`}>#{e.task_id}</Link>
+        <Link to={`/tasks/${e.task_id}`}>Task #{e.task_id}</Link>
       </td>
       <td>
         <button type="button" className="small" disabled={download.isPending} onClick={() => download.mutate()}>

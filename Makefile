@@ -67,9 +67,11 @@ bench: ## run the benchmarks (throughput vs raw River, latencies, Gmail) and pri
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./...
 
 .PHONY: web
-web: ## build the dashboard: npm ci when node_modules is missing, gen types, build into web/dist
+web: ## build the dashboard and the API reference (/docs, no network needed): npm ci when node_modules is missing, gen types, build into web/dist
 	@if [ ! -d web/node_modules ]; then echo "cd web && npm ci"; cd web && npm ci --no-audit --no-fund; fi
 	cd web && npm run --silent gen:api && npx vite build --logLevel warn
+	cd web && npx redocly build-docs openapi.json --inlineBundle --title "inboxq API" -o dist/docs.html >/dev/null 2>&1 \
+		|| { echo "redocly build-docs failed:"; npx redocly build-docs openapi.json --inlineBundle -o dist/docs.html; exit 1; }
 
 .PHONY: test-web
 test-web: web ## unit tests, lint, typecheck, e2e in headless Chromium

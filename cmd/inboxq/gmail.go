@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -21,6 +22,7 @@ import (
 	"github.com/inboxq/inboxq/internal/config"
 	"github.com/inboxq/inboxq/internal/gmail"
 	"github.com/inboxq/inboxq/internal/gmail/fakegmail"
+	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/secret"
 	"github.com/inboxq/inboxq/internal/store"
 )
@@ -71,13 +73,20 @@ const (
 	demoSecret  = "inboxq-demo-secret"
 )
 
-// startDemo makes a generated mailbox behaving like Gmail (OAuth, quotas,
-// history) and a loopback port to serve it on (the caller serves d.srv on
+// startDemo makes a generated mailbox behaving like Gmail (OAuth with a
+// consent page, quotas, history) and a loopback port to serve it on (the caller serves d.srv on
 // d.ln).
 func startDemo(cfg config.Config, logger *slog.Logger) (*demo, error) {
 	fake := fakegmail.New(fakegmail.Options{
 		RequireAuth: true, ClientID: demoClient, ClientSecret: demoSecret,
 		UserUnitsPerMinute: int(cfg.GmailUserQuota),
+		// Anyone signing in on the demo's consent page gets a generated
+		// mailbox of their own, the same one for the same address.
+		NewMailbox: func(address string) *fakegmail.Mailbox {
+			h := fnv.New64a()
+			_, _ = h.Write([]byte(address))
+			return fakegmail.Generate(int64(h.Sum64()>>1), cfg.DemoMessages, fakegmail.GenerateOptions{Address: address})
+		},
 	})
 	fake.AddMailbox(fakegmail.Generate(42, cfg.DemoMessages, fakegmail.GenerateOptions{Address: demoMailbox}))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -106,7 +115,7 @@ func gmailConfig(cfg config.Config, d *demo) gmail.Config {
 // connectDemo makes the demo user, a token for them (printed), and their
 // connected demo mailbox.
 func connectDemo(ctx context.Context, st *store.Store, p *gmail.Provider, d *demo, stdout interface{ Write([]byte) (int, error) }, addr string) error {
-	tok, err := auth.NewService(st).CreateToken(ctx, auth.CreateTokenParams{User: "demo", Admin: true, Name: "demo", TTL: 7 * 24 * time.Hour})
+	tok, revoked, err := mintDemoToken(ctx, auth.NewService(st))
 	if err != nil {
 		return err
 	}
@@ -115,5 +124,34 @@ func connectDemo(ctx context.Context, st *store.Store, p *gmail.Provider, d *dem
 		return fmt.Errorf("connecting the demo mailbox: %w", err)
 	}
 	fmt.Fprintf(stdout, "\n  inboxq demo: open http://%s/ and sign in with this token (user demo, admin):\n\n    %s\n\n", addr, tok.Secret)
+	if revoked > 0 {
+		fmt.Fprintf(stdout, "  (the previous demo token no longer works: each start makes a new one)\n\n")
+	}
 	return nil
+}
+
+// demoTokenName names the token each demo start prints.
+const demoTokenName = "demo"
+
+// mintDemoToken revokes the demo tokens earlier starts printed (a token's
+// secret is stored only hashed, so it cannot be printed again) and mints a
+// new 7-day admin token for the demo user: one demo token is valid at a
+// time. It returns how many it revoked.
+func mintDemoToken(ctx context.Context, a *auth.Service) (auth.CreatedToken, int, error) {
+	old, err := a.ListTokens(ctx, "demo")
+	if err != nil {
+		return auth.CreatedToken{}, 0, err
+	}
+	revoked := 0
+	for _, t := range old {
+		if t.Name != demoTokenName || t.RevokedAt != nil || (t.ExpiresAt != nil && t.ExpiresAt.Before(time.Now())) {
+			continue
+		}
+		if err := a.RevokeToken(ctx, t.ID); err != nil && !errors.Is(err, inbox.ErrNotFound) {
+			return auth.CreatedToken{}, 0, fmt.Errorf("revoking the previous demo token: %w", err)
+		}
+		revoked++
+	}
+	tok, err := a.CreateToken(ctx, auth.CreateTokenParams{User: "demo", Admin: true, Name: demoTokenName, TTL: 7 * 24 * time.Hour})
+	return tok, revoked, err
 }

@@ -324,6 +324,26 @@ func TestServeEndToEnd(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusCreated, resp.StatusCode)
 
+	// The README's example, as written: a new user starts an export; a
+	// maintenance kind is for admins (403), whose token starts it.
+	post := func(token, body string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/api/v1/tasks", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	var alice, root bytes.Buffer
+	require.NoError(t, run(ctx, []string{"inboxq", "token", "create", "--user", "alice"}, env, &alice))
+	require.NoError(t, run(ctx, []string{"inboxq", "token", "create", "--user", "root", "--admin"}, env, &root))
+	aliceTok, rootTok := strings.SplitN(alice.String(), "\n", 2)[0], strings.SplitN(root.String(), "\n", 2)[0]
+	require.Equal(t, http.StatusCreated, post(aliceTok, `{"kind": "export_user_data"}`))
+	require.Equal(t, http.StatusForbidden, post(aliceTok, `{"kind": "monitor_system_health"}`))
+	require.Contains(t, []int{http.StatusCreated, http.StatusOK}, post(rootTok, `{"kind": "monitor_system_health"}`)) // 200: one is in flight
+
 	// The built-in health schedule fires on start, through River, in this schema.
 	require.Eventually(t, func() bool {
 		var n int

@@ -28,6 +28,8 @@ type Accounts interface {
 	// (inbox.ErrConsentExpired, inbox.ErrConsentOtherBrowser) and stores
 	// the account.
 	Finish(ctx context.Context, state, code, browserKey string) (inbox.Account, error)
+	// Labels lists the labels of one of the owner's accounts, from Gmail.
+	Labels(ctx context.Context, owner, id int64) ([]inbox.Label, error)
 	// CountMessages counts the owner's stored messages a bulk target selects.
 	CountMessages(ctx context.Context, owner, account int64, target jobs.BulkTarget) (int64, error)
 }
@@ -57,6 +59,21 @@ type Account struct {
 	FullSyncedAt  *time.Time `json:"full_synced_at,omitempty" doc:"When the last full sync finished; absent before the first"`
 	LastSyncedAt  *time.Time `json:"last_synced_at,omitempty" doc:"When the last sync (full or incremental) finished; absent before the first"`
 	CreatedAt     time.Time  `json:"created_at" doc:"When the account was first connected"`
+}
+
+// Label is one of a mailbox's Gmail labels.
+type Label struct {
+	ID       string `json:"id" doc:"Gmail's label id, what a bulk target's label takes, e.g. CATEGORY_PROMOTIONS or Label_12"`
+	Name     string `json:"name" doc:"The label's name as Gmail shows it, e.g. Promotions"`
+	System   bool   `json:"system" doc:"Gmail's own label (Inbox, Promotions...) rather than one the person made"`
+	Messages int64  `json:"messages" doc:"Stored messages that carry it (after a sync)"`
+}
+
+// LabelListOutput lists an account's labels.
+type LabelListOutput struct {
+	Body struct {
+		Labels []Label `json:"labels" doc:"Gmail's labels first, then the person's by name"`
+	}
 }
 
 // AccountListOutput lists the caller's accounts.
@@ -266,8 +283,27 @@ func registerAccounts(api huma.API, d Deps) {
 	})
 
 	huma.Register(api, huma.Operation{
+		OperationID: "list-account-labels", Method: http.MethodGet, Path: Prefix + "/accounts/{id}/labels",
+		Summary: "List an account's labels",
+		Description: "The mailbox's labels as Gmail has them now (one Gmail call), each with its id (what a bulk target's label takes), " +
+			"its name, and how many stored messages carry it. 409 when the account needs reconnecting; 503 when Gmail does not answer.",
+		Tags: tags, Security: bearer, Errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable},
+	}, func(ctx context.Context, in *AccountIDInput) (*LabelListOutput, error) {
+		ls, err := d.Accounts.Labels(ctx, principal(ctx).UserID, in.ID)
+		if err != nil {
+			return nil, problem(ctx, d.Logger, err)
+		}
+		out := &LabelListOutput{}
+		out.Body.Labels = make([]Label, len(ls))
+		for i, l := range ls {
+			out.Body.Labels[i] = Label(l)
+		}
+		return out, nil
+	})
+
+	huma.Register(api, huma.Operation{
 		OperationID: "disconnect-account", Method: http.MethodDelete, Path: Prefix + "/accounts/{id}",
-		Summary: "Disconnect a Gmail account", Description: "Deletes the account, its sealed token and its stored messages.",
+		Summary: "Disconnect a Gmail account", Description: "Deletes the account, its sealed token and its stored messages. The mailbox in Gmail is not changed, and exports already made stay downloadable.",
 		Tags: tags, Security: bearer, DefaultStatus: http.StatusNoContent, Errors: []int{http.StatusNotFound},
 	}, func(ctx context.Context, in *AccountIDInput) (*struct{}, error) {
 		return nil, problem(ctx, d.Logger, d.Accounts.Delete(ctx, principal(ctx).UserID, in.ID))

@@ -3,12 +3,14 @@ package api_test
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
@@ -17,6 +19,7 @@ import (
 	"github.com/inboxq/inboxq/internal/api"
 	"github.com/inboxq/inboxq/internal/gmail"
 	"github.com/inboxq/inboxq/internal/gmail/fakegmail"
+	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/inboxqtest"
 	"github.com/inboxq/inboxq/internal/secret"
 )
@@ -376,3 +379,57 @@ func readAll(t *testing.T, res *http.Response) []byte {
 }
 
 func itoa(n int64) string { return fmtInt(n) }
+
+// TestAccountLabels lists a connected account's labels from Gmail with
+// readable names and stored counts; another user's account is a 404 and an
+// account that needs reconnecting a 409 that says so.
+func TestAccountLabels(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, fake, _ := oauthStack(t)
+	_, alice := s.User(t, "alice", false)
+	_, bob := s.User(t, "bob", false)
+	ann := newBrowser(t, s, alice)
+	callback, err := fake.Consent(ann.connect(t), "ann@example.com")
+	require.NoError(t, err)
+	ann.landing(t, callback)
+	accts, err := s.Store.AccountList(ctx, nil)
+	require.NoError(t, err)
+	require.Len(t, accts, 1)
+	acct := accts[0]
+	require.NoError(t, s.Store.MessageUpsert(ctx, acct.ID, []inbox.Message{
+		{ID: "m1", ThreadID: "t1", Date: time.Now(), Labels: []string{"INBOX", "CATEGORY_PROMOTIONS"}},
+		{ID: "m2", ThreadID: "t2", Date: time.Now(), Labels: []string{"CATEGORY_PROMOTIONS"}},
+	}))
+
+	path := fmt.Sprintf("/api/v1/accounts/%d/labels", acct.ID)
+	r := send(t, s.Handler, http.MethodGet, path, nil, http.Header{"Authorization": {"Bearer " + alice}})
+	require.Equal(t, http.StatusOK, r.Code, "%s", r.Body)
+	var out struct {
+		Labels []struct {
+			ID, Name string
+			System   bool
+			Messages int64
+		}
+	}
+	r.JSON(t, &out)
+	byID := map[string]int{}
+	for i, l := range out.Labels {
+		byID[l.ID] = i
+	}
+	promo := out.Labels[byID["CATEGORY_PROMOTIONS"]]
+	require.Equal(t, "Promotions", promo.Name)
+	require.True(t, promo.System)
+	require.EqualValues(t, 2, promo.Messages)
+	require.Equal(t, "Inbox", out.Labels[byID["INBOX"]].Name)
+	require.True(t, out.Labels[0].System, "Gmail's labels first")
+	require.False(t, out.Labels[len(out.Labels)-1].System, "the generated mailbox has user labels, after")
+
+	r = send(t, s.Handler, http.MethodGet, path, nil, http.Header{"Authorization": {"Bearer " + bob}})
+	require.Equal(t, http.StatusNotFound, r.Code, "%s", r.Body)
+
+	require.NoError(t, s.Store.AccountSetStatus(ctx, acct.ID, inbox.AccountNeedsReauth))
+	r = send(t, s.Handler, http.MethodGet, path, nil, http.Header{"Authorization": {"Bearer " + alice}})
+	require.Equal(t, http.StatusConflict, r.Code, "%s", r.Body)
+	require.Contains(t, string(r.Body), "ann@example.com needs reconnecting")
+}

@@ -98,6 +98,9 @@ func NewConfig(version string) huma.Config {
 	// whatever Host a client sent back into bodies (and caches), and no
 	// client reads it. /schemas/{name}.json itself still works.
 	cfg.CreateHooks = nil
+	// Huma's docs page loads its viewer from a CDN; inboxq serves its own
+	// (apiDocs), built into the binary.
+	cfg.DocsPath = ""
 	cfg.Components.Schemas = huma.NewMapRegistry(schemaRef(""), schemaNamer)
 	cfg.Transformers = append(cfg.Transformers, typeProblems)
 	cfg.Info.Description = "Background processing for an AI email-management app on Gmail: " +
@@ -140,7 +143,7 @@ func NewHandler(d Deps) http.Handler {
 	r.Use(accessLog(d.Logger))
 	r.Use(recoverer(d.Logger))
 	cfg := NewConfig(d.Version)
-	r.Use(securityHeaders(cfg.DocsPath))
+	r.Use(securityHeaders)
 	r.Use(storable(r))
 	if d.RiverUI != nil {
 		r.Mount("/riverui", sameOrigin(requireAdmin(d.Auth, "River UI", d.RiverUI)))
@@ -154,6 +157,7 @@ func NewHandler(d Deps) http.Handler {
 	api := humachi.New(r, cfg)
 	Register(api, d)
 	if d.Dashboard != nil {
+		r.Method(http.MethodGet, DocsPath, apiDocs(d.Dashboard))
 		app := dashboard(d.Dashboard)
 		r.NotFound(func(w http.ResponseWriter, req *http.Request) {
 			// Unknown API paths stay problem+json 404s; the rest is the app's.

@@ -72,7 +72,7 @@ func sseEvent(e progress.Event) (string, any) {
 	case e.Task != nil:
 		t := e.Task
 		te := TaskEvent{ID: e.TaskID(), Kind: t.Kind, Queue: t.Queue, State: string(t.State), Change: t.Change(), Attempt: t.Attempt,
-			MaxAttempts: t.MaxAttempts, Priority: t.Priority, Error: t.Error, Result: TaskResult(t.Result), At: t.At}
+			MaxAttempts: t.MaxAttempts, Priority: t.Priority, Error: attemptError(t.Error), Result: TaskResult(t.Result), At: t.At}
 		if string(te.Result) == "null" {
 			te.Result = nil
 		}
@@ -85,7 +85,11 @@ func sseEvent(e progress.Event) (string, any) {
 		return "progress", progressEvent(p.ID, inbox.Progress{Done: p.Done, Total: p.Total, Stage: p.Stage, Message: p.Message, Rate: p.Rate, UpdatedAt: p.At})
 	default:
 		a := e.Alert
-		return "alert", AlertEvent{ID: a.ID, Severity: a.Severity, Title: a.Title, Message: a.Message, TaskID: a.TaskID, System: a.Owner == nil, At: a.At}
+		msg := a.Message
+		if a.TaskID != nil {
+			msg = attemptError(msg)
+		}
+		return "alert", AlertEvent{ID: a.ID, Severity: a.Severity, Title: a.Title, Message: msg, TaskID: a.TaskID, System: a.Owner == nil, At: a.At}
 	}
 }
 

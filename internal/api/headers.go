@@ -30,25 +30,18 @@ const frameCSP = "frame-ancestors 'none'"
 // into "null" and which the River UI cross-site rule (sameOrigin) relies on.
 //
 // Responses get apiCSP unless a handler sets its own: the dashboard sets
-// dashboardCSP, and /docs keeps the CSP Huma's docs handler writes, which
-// allows exactly the Stoplight Elements viewer it loads from unpkg (pinned
-// with SRI). When /docs is served locally, that CSP goes with it.
-func securityHeaders(docsPath string) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			h := w.Header()
-			h.Set("X-Content-Type-Options", "nosniff")
-			h.Set("X-Frame-Options", "DENY")
-			h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
-			switch {
-			case r.URL.Path == docsPath:
-				// Huma's docs handler sets the CSP (see above).
-			case r.URL.Path == "/riverui" || strings.HasPrefix(r.URL.Path, "/riverui/"):
-				h.Set("Content-Security-Policy", frameCSP)
-			default:
-				h.Set("Content-Security-Policy", apiCSP)
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
+// dashboardCSP, and /docs the CSP of its built page (docsCSP).
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		if r.URL.Path == "/riverui" || strings.HasPrefix(r.URL.Path, "/riverui/") {
+			h.Set("Content-Security-Policy", frameCSP)
+		} else {
+			h.Set("Content-Security-Policy", apiCSP)
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -54,11 +54,15 @@ func newKindSchemas(r huma.Registry, kinds []jobs.Kind) *kindSchemas {
 				if target.Description == "" {
 					target.Description = k.Description
 				}
+				if target.Title == "" {
+					target.Title = kindTitle(k)
+				}
 				if ex, ok := argsExample(k); ok && len(target.Examples) == 0 {
 					target.Examples = []any{ex}
 				}
 			}
 		}
+		fieldTitles(r, k.Args, map[reflect.Type]bool{})
 		ks.args[k.Name] = s
 		ks.owned[k.Name] = k.Owned
 		ks.names = append(ks.names, k.Name)
@@ -85,6 +89,46 @@ func newKindSchemas(r huma.Registry, kinds []jobs.Kind) *kindSchemas {
 	}
 	r.Map()["TaskArgs"], r.Map()["TaskResult"] = args, results
 	return ks
+}
+
+// kindTitle is a kind's name for people: its Title, else its name in
+// words (sync_user_emails: "Sync user emails").
+func kindTitle(k jobs.Kind) string {
+	if k.Title != "" {
+		return k.Title
+	}
+	words := strings.ReplaceAll(k.Name, "_", " ")
+	return strings.ToUpper(words[:1]) + words[1:]
+}
+
+// fieldTitles copies the title tags of t's fields (and of the struct types
+// it holds) onto their properties in the registered schemas: Huma reads
+// doc but not title, and a form shows "Gmail account", not account_id.
+func fieldTitles(r huma.Registry, t reflect.Type, seen map[reflect.Type]bool) {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || seen[t] {
+		return
+	}
+	seen[t] = true
+	s := r.Schema(t, true, "")
+	if s != nil && s.Ref != "" {
+		s = r.SchemaFromRef(s.Ref)
+	}
+	if s == nil {
+		return
+	}
+	for _, f := range reflect.VisibleFields(t) {
+		if !f.IsExported() || f.Anonymous {
+			continue
+		}
+		fieldTitles(r, f.Type, seen)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if title := f.Tag.Get("title"); title != "" && name != "" && s.Properties[name] != nil {
+			s.Properties[name].Title = title
+		}
+	}
 }
 
 // extraSchema is the inline schema of taskOptions or scheduleFields.

@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -161,6 +163,7 @@ func TestSecurityHeaders(t *testing.T) {
 		Dashboard: fstest.MapFS{
 			"index.html":      {Data: []byte("<html>inboxq</html>")},
 			"assets/app-1.js": {Data: []byte("console.log(1)")},
+			"docs.html":       {Data: []byte("<html><script>boot()</script>docs</html>")},
 		},
 	})
 	common := func(r inboxqtest.Response, what string) {
@@ -197,11 +200,17 @@ func TestSecurityHeaders(t *testing.T) {
 	common(r, "/riverui/")
 	require.Equal(t, "frame-ancestors 'none'", r.Header.Get("Content-Security-Policy"))
 
-	// /docs keeps the CSP of its viewer (loaded from unpkg today).
+	// /docs is the page built into dist, its inline scripts allowed by hash
+	// and nothing from another origin (web/e2e/docs.spec.ts loads it offline).
 	r = send(t, h, http.MethodGet, "/docs", nil, nil)
 	require.Equal(t, http.StatusOK, r.Code)
 	common(r, "/docs")
-	require.Contains(t, r.Header.Get("Content-Security-Policy"), "https://unpkg.com/@stoplight/elements")
+	require.Equal(t, "<html><script>boot()</script>docs</html>", string(r.Body))
+	sum := sha256.Sum256([]byte("boot()"))
+	csp := r.Header.Get("Content-Security-Policy")
+	require.Contains(t, csp, "script-src 'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"';")
+	require.NotContains(t, csp, "http")
+	require.NotContains(t, csp, "script-src 'self'")
 }
 
 func TestUnstorableInputIsA422NamingTheField(t *testing.T) {

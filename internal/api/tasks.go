@@ -44,7 +44,7 @@ type TaskIDInput struct {
 
 // ListTasksInput filters and pages the task list.
 type ListTasksInput struct {
-	State       []TaskState `query:"state" doc:"Only these states (repeat or comma-separate)"`
+	State       []TaskState `query:"state" doc:"Only these states, comma-separated (state=failed,cancelled); a repeated parameter counts once"`
 	Kind        []string    `query:"kind" doc:"Only these kinds"`
 	Queue       []string    `query:"queue" doc:"Only these queues"`
 	CreatedFrom time.Time   `query:"created_from" doc:"Created at or after (RFC 3339)"`
@@ -118,6 +118,7 @@ func bulkOutput(r tasks.BulkResult) *BulkOutput {
 // KindInfo describes a task kind.
 type KindInfo struct {
 	Name        string `json:"name" doc:"Kind name, the kind field of create-task"`
+	Title       string `json:"title" doc:"The kind's name for people, e.g. Archive messages"`
 	Description string `json:"description" doc:"What a task of this kind does"`
 	Queue       string `json:"queue" doc:"Queue its tasks run in"`
 	Priority    int    `json:"priority" doc:"Default priority"`
@@ -299,7 +300,7 @@ func registerTasks(api huma.API, d Deps, ks *kindSchemas) {
 		out := &KindListOutput{}
 		for _, k := range svc.Kinds().Kinds() {
 			out.Body.Kinds = append(out.Body.Kinds, KindInfo{
-				Name: k.Name, Description: k.Description, Queue: k.Opts.Queue, Priority: max(k.Opts.Priority, 1),
+				Name: k.Name, Title: kindTitle(k), Description: k.Description, Queue: k.Opts.Queue, Priority: max(k.Opts.Priority, 1),
 				MaxAttempts: k.Opts.MaxAttempts, AdminOnly: k.AdminOnly, ArgsSchema: ks.schemaName(k.Name),
 			})
 		}

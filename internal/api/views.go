@@ -1,7 +1,10 @@
 package api
 
 import (
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/store"
@@ -37,6 +40,19 @@ type AttemptError struct {
 	Error   string    `json:"error" doc:"The error the attempt ended with"`
 }
 
+// attemptError is an attempt's error as a sentence for people: without
+// the Go type River names a permanent failure by ("JobCancelError: …"),
+// first letter capitalised.
+func attemptError(msg string) string {
+	for _, p := range []string{"JobCancelError: ", "jobCancelError: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	if r, size := utf8.DecodeRuneInString(msg); size > 0 && unicode.IsLower(r) {
+		msg = string(unicode.ToUpper(r)) + msg[size:]
+	}
+	return msg
+}
+
 func taskView(t inbox.Task, now time.Time) Task {
 	v := Task{
 		ID: t.ID, Kind: t.Kind, Queue: t.Queue, Owner: t.Owner, Priority: t.Priority, State: TaskState(t.State),
@@ -47,6 +63,7 @@ func taskView(t inbox.Task, now time.Time) Task {
 	}
 	for i, e := range t.Errors {
 		v.Errors[i] = AttemptError(e)
+		v.Errors[i].Error = attemptError(e.Error)
 	}
 	if t.Progress != nil {
 		v.Progress = progressEvent(t.ID, *t.Progress)
@@ -116,13 +133,18 @@ type Alert struct {
 	Title      string     `json:"title" doc:"One-line summary"`
 	Message    string     `json:"message" doc:"What happened, in a sentence or two"`
 	System     bool       `json:"system" doc:"Raised for admins by the health monitor"`
+	TaskID     *int64     `json:"task_id,omitempty" doc:"The task it is about (a failure, a completion), if any: get-task reads it"`
 	CreatedAt  time.Time  `json:"created_at" doc:"When it was raised"`
 	ResolvedAt *time.Time `json:"resolved_at,omitempty" doc:"When the condition cleared"`
 	ReadAt     *time.Time `json:"read_at,omitempty" doc:"When it was marked read; absent while unread"`
 }
 
 func alertView(a inbox.Alert) Alert {
-	return Alert{ID: a.ID, Severity: a.Severity, Title: a.Title, Message: a.Message, System: a.UserID == nil,
+	msg := a.Message
+	if a.TaskID != nil {
+		msg = attemptError(msg) // a task's error, as its page shows it
+	}
+	return Alert{ID: a.ID, Severity: a.Severity, Title: a.Title, Message: msg, System: a.UserID == nil, TaskID: a.TaskID,
 		CreatedAt: a.CreatedAt, ResolvedAt: a.ResolvedAt, ReadAt: a.ReadAt}
 }
 

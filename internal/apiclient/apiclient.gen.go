@@ -701,6 +701,9 @@ type Alert struct {
 	// System Raised for admins by the health monitor
 	System bool `json:"system"`
 
+	// TaskId The task it is about (a failure, a completion), if any: get-task reads it
+	TaskId *int64 `json:"task_id,omitempty"`
+
 	// Title One-line summary
 	Title string `json:"title"`
 }
@@ -788,38 +791,44 @@ type BackupUserDataArgs = map[string]interface{}
 //
 // Examples: {"account_id":1,"target":{"from":"newsletter@example.com","older_than_days":30}}
 type BulkArchiveEmailsArgs struct {
-	// AccountId The Gmail account (see list-accounts)
-	AccountId int64      `json:"account_id"`
-	Target    BulkTarget `json:"target"`
+	// AccountId One of your connected Gmail accounts, by id
+	AccountId int64 `json:"account_id"`
+
+	// Target Choose the messages by id, or by sender, label and age (all that match)
+	Target BulkTarget `json:"target"`
 }
 
 // BulkDeleteEmailsArgs Moves messages to the trash (recoverable for 30 days); permanent deletion needs the full mail scope and an explicit confirmation.
 //
 // Examples: {"account_id":1,"target":{"ids":["18f3a2b4c5d6e7f8","18f3a2b4c5d6e7f9"]}}
 type BulkDeleteEmailsArgs struct {
-	// AccountId The Gmail account (see list-accounts)
+	// AccountId One of your connected Gmail accounts, by id
 	AccountId int64 `json:"account_id"`
 
-	// Confirm Must be "delete permanently" when permanent is set
+	// Confirm Type "delete permanently" when deleting permanently
 	Confirm *string `json:"confirm,omitempty"`
 
-	// Permanent Delete for good instead of trashing; needs the full mail scope
-	Permanent *bool      `json:"permanent,omitempty"`
-	Target    BulkTarget `json:"target"`
+	// Permanent Delete for good instead of moving to the trash; needs full access to the mailbox
+	Permanent *bool `json:"permanent,omitempty"`
+
+	// Target Choose the messages by id, or by sender, label and age (all that match)
+	Target BulkTarget `json:"target"`
 }
 
 // BulkLabelEmailsArgs Adds and removes labels (creating missing ones) on messages chosen by ids or by sender, label and age.
 //
 // Examples: {"account_id":1,"add":["Old promotions"],"remove":["INBOX"],"target":{"label":"CATEGORY_PROMOTIONS","older_than_days":90}}
 type BulkLabelEmailsArgs struct {
-	// AccountId The Gmail account (see list-accounts)
+	// AccountId One of your connected Gmail accounts, by id
 	AccountId int64 `json:"account_id"`
 
 	// Add Label names to add; missing user labels are created
 	Add *[]string `json:"add,omitempty"`
 
 	// Remove Label names or ids to remove
-	Remove *[]string  `json:"remove,omitempty"`
+	Remove *[]string `json:"remove,omitempty"`
+
+	// Target Choose the messages by id, or by sender, label and age (all that match)
 	Target BulkTarget `json:"target"`
 }
 
@@ -843,16 +852,16 @@ type BulkResult struct {
 
 // BulkTarget defines model for BulkTarget.
 type BulkTarget struct {
-	// From Sender contains this (case-insensitive)
+	// From Only messages whose sender contains this, e.g. newsletter@ or example.com (case-insensitive)
 	From *string `json:"from,omitempty"`
 
 	// Ids These messages (at most 1000, Gmail's batch size; for more, choose by sender, label or age); or leave out and filter
 	Ids *[]string `json:"ids,omitempty"`
 
-	// Label Has this label id, e.g. CATEGORY_PROMOTIONS or INBOX
+	// Label Only messages with this Gmail label, by its id, e.g. CATEGORY_PROMOTIONS or INBOX
 	Label *string `json:"label,omitempty"`
 
-	// OlderThanDays Received more than this many days ago
+	// OlderThanDays Only messages received more than this many days ago
 	OlderThanDays *int64 `json:"older_than_days,omitempty"`
 }
 
@@ -865,7 +874,7 @@ type CleanupExpiredTokensArgs = map[string]interface{}
 //
 // Examples: {"account_id":1,"older_than_days":365}
 type CleanupOldEmailsArgs struct {
-	// AccountId The Gmail account (see list-accounts)
+	// AccountId One of your connected Gmail accounts, by id
 	AccountId int64 `json:"account_id"`
 
 	// OlderThanDays Retention: forget messages received more than this many days ago
@@ -1442,7 +1451,7 @@ type IncrementalResult struct {
 //
 // Examples: {"account_id":1}
 type IncrementalSyncArgs struct {
-	// AccountId The Gmail account (see list-accounts)
+	// AccountId One of your connected Gmail accounts, by id
 	AccountId int64 `json:"account_id"`
 }
 
@@ -1468,12 +1477,36 @@ type KindInfo struct {
 
 	// Queue Queue its tasks run in
 	Queue string `json:"queue"`
+
+	// Title The kind's name for people, e.g. Archive messages
+	Title string `json:"title"`
 }
 
 // KindList defines model for KindList.
 type KindList struct {
 	// Kinds Every kind, by name
 	Kinds []KindInfo `json:"kinds"`
+}
+
+// Label defines model for Label.
+type Label struct {
+	// Id Gmail's label id, what a bulk target's label takes, e.g. CATEGORY_PROMOTIONS or Label_12
+	Id string `json:"id"`
+
+	// Messages Stored messages that carry it (after a sync)
+	Messages int64 `json:"messages"`
+
+	// Name The label's name as Gmail shows it, e.g. Promotions
+	Name string `json:"name"`
+
+	// System Gmail's own label (Inbox, Promotions...) rather than one the person made
+	System bool `json:"system"`
+}
+
+// LabelList defines model for LabelList.
+type LabelList struct {
+	// Labels Gmail's labels first, then the person's by name
+	Labels []Label `json:"labels"`
 }
 
 // MarkReadResult defines model for MarkReadResult.
@@ -2066,7 +2099,7 @@ type Stats struct {
 //
 // Examples: {"account_id":1}
 type SyncEmailMetadataArgs struct {
-	// AccountId The Gmail account (see list-accounts)
+	// AccountId One of your connected Gmail accounts, by id
 	AccountId int64 `json:"account_id"`
 }
 
@@ -2089,7 +2122,7 @@ type SyncResult struct {
 //
 // Examples: {"account_id":1}
 type SyncUserEmailsArgs struct {
-	// AccountId The Gmail account (see list-accounts)
+	// AccountId One of your connected Gmail accounts, by id
 	AccountId int64 `json:"account_id"`
 }
 
@@ -2464,7 +2497,7 @@ type UpdateScheduleParams struct {
 
 // ListTasksParams defines parameters for ListTasks.
 type ListTasksParams struct {
-	// State Only these states (repeat or comma-separate)
+	// State Only these states, comma-separated (state=failed,cancelled); a repeated parameter counts once
 	State *[]TaskState `form:"state,omitempty" json:"state,omitempty"`
 
 	// Kind Only these kinds
@@ -3996,10 +4029,17 @@ type ClientInterface interface {
 
 	// DisconnectAccount Disconnect a Gmail account
 	//
-	// Deletes the account, its sealed token and its stored messages.
+	// Deletes the account, its sealed token and its stored messages. The mailbox in Gmail is not changed, and exports already made stay downloadable.
 	//
 	// Corresponds with DELETE /api/v1/accounts/{id} (the `DisconnectAccount` operationId).
 	DisconnectAccount(ctx context.Context, id int64, params *DisconnectAccountParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListAccountLabels List an account's labels
+	//
+	// The mailbox's labels as Gmail has them now (one Gmail call), each with its id (what a bulk target's label takes), its name, and how many stored messages carry it. 409 when the account needs reconnecting; 503 when Gmail does not answer.
+	//
+	// Corresponds with GET /api/v1/accounts/{id}/labels (the `ListAccountLabels` operationId).
+	ListAccountLabels(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CountMessagesWithBody Preview a bulk action
 	//
@@ -4361,11 +4401,28 @@ func (c *Client) OauthCallback(ctx context.Context, params *OauthCallbackParams,
 
 // DisconnectAccount Disconnect a Gmail account
 //
-// Deletes the account, its sealed token and its stored messages.
+// Deletes the account, its sealed token and its stored messages. The mailbox in Gmail is not changed, and exports already made stay downloadable.
 //
 // Corresponds with DELETE /api/v1/accounts/{id} (the `DisconnectAccount` operationId).
 func (c *Client) DisconnectAccount(ctx context.Context, id int64, params *DisconnectAccountParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDisconnectAccountRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListAccountLabels List an account's labels
+//
+// The mailbox's labels as Gmail has them now (one Gmail call), each with its id (what a bulk target's label takes), its name, and how many stored messages carry it. 409 when the account needs reconnecting; 503 when Gmail does not answer.
+//
+// Corresponds with GET /api/v1/accounts/{id}/labels (the `ListAccountLabels` operationId).
+func (c *Client) ListAccountLabels(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAccountLabelsRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -5294,6 +5351,40 @@ func NewDisconnectAccountRequest(server string, id int64, params *DisconnectAcco
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewListAccountLabelsRequest constructs an http.Request for the ListAccountLabels method
+func NewListAccountLabelsRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/accounts/%s/labels", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -7026,12 +7117,21 @@ type ClientWithResponsesInterface interface {
 
 	// DisconnectAccountWithResponse Disconnect a Gmail account
 	//
-	// Deletes the account, its sealed token and its stored messages.
+	// Deletes the account, its sealed token and its stored messages. The mailbox in Gmail is not changed, and exports already made stay downloadable.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /api/v1/accounts/{id} (the `DisconnectAccount` operationId).
 	DisconnectAccountWithResponse(ctx context.Context, id int64, params *DisconnectAccountParams, reqEditors ...RequestEditorFn) (*DisconnectAccountResponse, error)
+
+	// ListAccountLabelsWithResponse List an account's labels
+	//
+	// The mailbox's labels as Gmail has them now (one Gmail call), each with its id (what a bulk target's label takes), its name, and how many stored messages carry it. 409 when the account needs reconnecting; 503 when Gmail does not answer.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/accounts/{id}/labels (the `ListAccountLabels` operationId).
+	ListAccountLabelsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*ListAccountLabelsResponse, error)
 
 	// CountMessagesWithBodyWithResponse Preview a bulk action
 	//
@@ -7662,6 +7762,89 @@ func (r DisconnectAccountResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DisconnectAccountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListAccountLabelsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LabelList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAccountLabelsResponse) GetJSON200() *LabelList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListAccountLabelsResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListAccountLabelsResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ListAccountLabelsResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListAccountLabelsResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListAccountLabelsResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListAccountLabelsResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAccountLabelsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAccountLabelsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAccountLabelsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAccountLabelsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9949,7 +10132,7 @@ func (c *ClientWithResponses) OauthCallbackWithResponse(ctx context.Context, par
 
 // DisconnectAccountWithResponse Disconnect a Gmail account
 //
-// Deletes the account, its sealed token and its stored messages.
+// Deletes the account, its sealed token and its stored messages. The mailbox in Gmail is not changed, and exports already made stay downloadable.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -9960,6 +10143,21 @@ func (c *ClientWithResponses) DisconnectAccountWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseDisconnectAccountResponse(rsp)
+}
+
+// ListAccountLabelsWithResponse List an account's labels
+//
+// The mailbox's labels as Gmail has them now (one Gmail call), each with its id (what a bulk target's label takes), its name, and how many stored messages carry it. 409 when the account needs reconnecting; 503 when Gmail does not answer.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/accounts/{id}/labels (the `ListAccountLabels` operationId).
+func (c *ClientWithResponses) ListAccountLabelsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*ListAccountLabelsResponse, error) {
+	rsp, err := c.ListAccountLabels(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAccountLabelsResponse(rsp)
 }
 
 // CountMessagesWithBodyWithResponse Preview a bulk action
@@ -10795,6 +10993,74 @@ func ParseDisconnectAccountResponse(rsp *http.Response) (*DisconnectAccountRespo
 			headers.IdempotentReplayed = &value
 		}
 		response.Headers204 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListAccountLabelsResponse parses an HTTP response from a ListAccountLabelsWithResponse call
+func ParseListAccountLabelsResponse(rsp *http.Response) (*ListAccountLabelsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAccountLabelsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LabelList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	return response, nil

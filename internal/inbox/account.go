@@ -75,3 +75,17 @@ type Message struct {
 	AuthResults     string
 	HistoryID       uint64
 }
+
+// Label is one of a mailbox's Gmail labels.
+type Label struct {
+	// ID is Gmail's label id (INBOX, CATEGORY_PROMOTIONS, Label_12): what
+	// bulk targets filter on.
+	ID string
+	// Name is what a person calls it: Gmail's name for a user label, a
+	// readable one for a system label (Promotions for CATEGORY_PROMOTIONS).
+	Name string
+	// System labels are Gmail's own; the others are the person's.
+	System bool
+	// Messages is how many stored messages carry it.
+	Messages int64
+}

@@ -25,23 +25,44 @@ func RegisterBulk(reg *Registry, st *store.Store, g *gmail.Provider, logger *slo
 		if err := b.target().Check(); err != nil {
 			return err
 		}
+		if l, ok := args.(BulkLabelEmailsArgs); ok && len(l.Add)+len(l.Remove) == 0 {
+			return inbox.Invalid("args.add", "choose labels to add or to remove")
+		}
 		if d, ok := args.(BulkDeleteEmailsArgs); ok && d.Permanent && d.Confirm != "delete permanently" {
 			return inbox.Invalid("args.confirm", `permanent deletion cannot be undone: set confirm to "delete permanently"`)
 		}
-		return checkAccount(ctx, st, owner, b.Account())
+		if err := checkAccount(ctx, st, owner, b.Account()); err != nil {
+			return err
+		}
+		// What the worker would refuse for good is refused now, before a
+		// task exists: a permanent delete needs the full scope.
+		if d, ok := args.(BulkDeleteEmailsArgs); ok && d.Permanent {
+			acct, err := st.AccountGet(ctx, b.Account(), &owner)
+			if err != nil {
+				return err
+			}
+			if !acct.HasScope(gmail.ScopeFull) {
+				return inbox.Invalid("args.permanent", "permanent deletion needs full access to the mailbox, which %s did not grant: "+
+					"move the messages to the trash instead (recoverable for 30 days)", acct.Email)
+			}
+		}
+		return nil
 	}
 	Add(reg, &bulkWorker[BulkArchiveEmailsArgs]{mailbox: m}, Info{
+		Title:       "Archive messages",
 		Description: "Archives messages (removes INBOX) chosen by ids or by sender, label and age; 1000 per Gmail call.",
 		Notify:      true, Check: check, Result: BulkResult{},
 		Example: BulkArchiveEmailsArgs{AccountArgs: exampleAccount, Target: BulkTarget{From: "newsletter@example.com", OlderThanDays: 30}},
 	})
 	Add(reg, &bulkWorker[BulkLabelEmailsArgs]{mailbox: m}, Info{
+		Title:       "Label messages",
 		Description: "Adds and removes labels (creating missing ones) on messages chosen by ids or by sender, label and age.",
 		Notify:      true, Check: check, Result: BulkResult{},
 		Example: BulkLabelEmailsArgs{AccountArgs: exampleAccount, Target: BulkTarget{Label: "CATEGORY_PROMOTIONS", OlderThanDays: 90},
 			Add: []string{"Old promotions"}, Remove: []string{"INBOX"}},
 	})
 	Add(reg, &bulkWorker[BulkDeleteEmailsArgs]{mailbox: m}, Info{
+		Title:       "Delete messages",
 		Description: "Moves messages to the trash (recoverable for 30 days); permanent deletion needs the full mail scope and an explicit confirmation.",
 		Notify:      true, Check: check, Result: BulkResult{},
 		Example: BulkDeleteEmailsArgs{AccountArgs: exampleAccount, Target: BulkTarget{IDs: []string{"18f3a2b4c5d6e7f8", "18f3a2b4c5d6e7f9"}}},
@@ -51,10 +72,10 @@ func RegisterBulk(reg *Registry, st *store.Store, g *gmail.Provider, logger *slo
 // BulkTarget chooses messages: explicit ids, or every stored message that
 // matches all the filters given.
 type BulkTarget struct {
-	IDs           []string `json:"ids,omitempty" maxItems:"1000" doc:"These messages (at most 1000, Gmail's batch size; for more, choose by sender, label or age); or leave out and filter"`
-	From          string   `json:"from,omitempty" maxLength:"200" doc:"Sender contains this (case-insensitive)"`
-	Label         string   `json:"label,omitempty" maxLength:"200" doc:"Has this label id, e.g. CATEGORY_PROMOTIONS or INBOX"`
-	OlderThanDays int      `json:"older_than_days,omitempty" minimum:"0" maximum:"36500" doc:"Received more than this many days ago"`
+	IDs           []string `json:"ids,omitempty" maxItems:"1000" title:"Message ids" doc:"These messages (at most 1000, Gmail's batch size; for more, choose by sender, label or age); or leave out and filter"`
+	From          string   `json:"from,omitempty" maxLength:"200" title:"From" doc:"Only messages whose sender contains this, e.g. newsletter@ or example.com (case-insensitive)"`
+	Label         string   `json:"label,omitempty" maxLength:"200" title:"Label" doc:"Only messages with this Gmail label, by its id, e.g. CATEGORY_PROMOTIONS or INBOX"`
+	OlderThanDays int      `json:"older_than_days,omitempty" minimum:"0" maximum:"36500" title:"Older than (days)" doc:"Only messages received more than this many days ago"`
 }
 
 // Check refuses a target that selects nothing in particular.
@@ -93,7 +114,7 @@ type bulkChange struct {
 // BulkArchiveEmailsArgs archives messages.
 type BulkArchiveEmailsArgs struct {
 	AccountArgs
-	Target BulkTarget `json:"target"`
+	Target BulkTarget `json:"target" title:"Which messages" doc:"Choose the messages by id, or by sender, label and age (all that match)"`
 }
 
 // Kind names the job.
@@ -113,9 +134,9 @@ func (BulkArchiveEmailsArgs) change(context.Context, *gmail.Client, inbox.Accoun
 // BulkLabelEmailsArgs adds and removes labels.
 type BulkLabelEmailsArgs struct {
 	AccountArgs
-	Target BulkTarget `json:"target"`
-	Add    []string   `json:"add,omitempty" maxItems:"100" doc:"Label names to add; missing user labels are created"`
-	Remove []string   `json:"remove,omitempty" maxItems:"100" doc:"Label names or ids to remove"`
+	Target BulkTarget `json:"target" title:"Which messages" doc:"Choose the messages by id, or by sender, label and age (all that match)"`
+	Add    []string   `json:"add,omitempty" maxItems:"100" title:"Labels to add" doc:"Label names to add; missing user labels are created"`
+	Remove []string   `json:"remove,omitempty" maxItems:"100" title:"Labels to remove" doc:"Label names or ids to remove"`
 }
 
 // Kind names the job.
@@ -146,9 +167,9 @@ func (a BulkLabelEmailsArgs) change(ctx context.Context, c *gmail.Client, _ inbo
 // BulkDeleteEmailsArgs trashes (or, confirmed, deletes) messages.
 type BulkDeleteEmailsArgs struct {
 	AccountArgs
-	Target    BulkTarget `json:"target"`
-	Permanent bool       `json:"permanent,omitempty" doc:"Delete for good instead of trashing; needs the full mail scope"`
-	Confirm   string     `json:"confirm,omitempty" doc:"Must be \"delete permanently\" when permanent is set"`
+	Target    BulkTarget `json:"target" title:"Which messages" doc:"Choose the messages by id, or by sender, label and age (all that match)"`
+	Permanent bool       `json:"permanent,omitempty" title:"Delete permanently" doc:"Delete for good instead of moving to the trash; needs full access to the mailbox"`
+	Confirm   string     `json:"confirm,omitempty" title:"Confirmation" doc:"Type \"delete permanently\" when deleting permanently"`
 }
 
 // Kind names the job.
@@ -263,7 +284,7 @@ func (w *bulkWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 			}
 		}
 		rep.SetTotal(cur.Done)
-		rep.Stage("done", fmt.Sprintf("%d messages in %d calls", cur.Done, cur.Calls))
+		rep.Stage("done", countOf(int64(cur.Done), "message")+" in "+countOf(int64(cur.Calls), "call"))
 		return river.RecordOutput(ctx, BulkResult{Messages: cur.Done, BatchCalls: cur.Calls})
 	}))
 	return nil

@@ -99,11 +99,13 @@ func TestBulkTrashLabelAndPermanentDeleteRules(t *testing.T) {
 	// Permanent deletion: refused without the confirmation…
 	_, err = env.bulk(t, "bulk_delete_emails", `"target":{"ids":[`+quoted+`]},"permanent":true`)
 	require.ErrorIs(t, err, inbox.ErrInvalid)
-	// …and fails cleanly without the full scope (the account granted modify).
-	task, err = env.bulk(t, "bulk_delete_emails", `"target":{"ids":[`+quoted+`]},"permanent":true,"confirm":"delete permanently"`)
-	require.NoError(t, err)
-	failed := env.WaitTask(t, task.ID, 30*time.Second, inboxqtest.InState(inbox.TaskFailed))
-	require.Contains(t, failed.Errors[0].Error, "full mail scope")
+	// …and, without the full scope (the account granted modify), refused
+	// before it starts, on the permanent field: no task that can only fail.
+	_, err = env.bulk(t, "bulk_delete_emails", `"target":{"ids":[`+quoted+`]},"permanent":true,"confirm":"delete permanently"`)
+	var fe *inbox.FieldError
+	require.ErrorAs(t, err, &fe)
+	require.Equal(t, "args.permanent", fe.Field)
+	require.Contains(t, fe.Msg, "permanent deletion needs full access to the mailbox")
 	require.Equal(t, 5, len(ids))
 	_, err = env.fake.Mailbox(mailboxAddr).MessageLabels(ids[2])
 	require.NoError(t, err, "nothing deleted")
@@ -111,6 +113,18 @@ func TestBulkTrashLabelAndPermanentDeleteRules(t *testing.T) {
 	// No target is a bad request.
 	_, err = env.bulk(t, "bulk_archive_emails", `"target":{}`)
 	require.ErrorIs(t, err, inbox.ErrInvalid)
+
+	// Labelling with nothing to add or remove could only fail: refused.
+	_, err = env.bulk(t, "bulk_label_emails", `"target":{"ids":[`+quoted+`]}`)
+	require.ErrorAs(t, err, &fe)
+	require.Equal(t, "args.add", fe.Field)
+
+	// An account that needs reconnecting takes no new work.
+	require.NoError(t, env.Store.AccountSetStatus(context.Background(), env.account.ID, inbox.AccountNeedsReauth))
+	_, err = env.bulk(t, "bulk_archive_emails", `"target":{"ids":[`+quoted+`]}`)
+	require.ErrorAs(t, err, &fe)
+	require.Equal(t, "args.account_id", fe.Field)
+	require.Contains(t, fe.Msg, "needs reconnecting")
 }
 
 func TestBulkActionCancelsBetweenBatches(t *testing.T) {

@@ -26,10 +26,12 @@ import (
 func RegisterExport(reg *Registry, st *store.Store, dir string, logger *slog.Logger) {
 	a := archiver{store: st, dir: exportdir.Dir{Store: st, Path: dir}, logger: logger}
 	Add(reg, &archiveWorker[ExportUserDataArgs]{archiver: a}, Info{
+		Title:       "Export my data",
 		Description: "Writes your accounts (never their tokens), message metadata, labels and task history to one .tar.gz of JSON Lines and CSV, downloadable for 7 days.",
 		Notify:      true, Result: ExportResult{}, Example: ExportUserDataArgs{},
 	})
 	Add(reg, &archiveWorker[BackupUserDataArgs]{archiver: a}, Info{
+		Title:       "Back up my data",
 		Description: "The export's archive, kept as a backup: meant for a schedule; the newest 5 per user are kept. Restore with `inboxq restore`.",
 		Result:      ExportResult{}, Example: BackupUserDataArgs{},
 	})

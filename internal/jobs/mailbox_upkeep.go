@@ -23,11 +23,13 @@ func RegisterUpkeep(reg *Registry, st *store.Store, g *gmail.Provider, logger *s
 		return checkAccount(ctx, st, owner, args.(interface{ Account() int64 }).Account())
 	}
 	Add(reg, &SyncEmailMetadataWorker{mailbox: m}, Info{
+		Title:       "Refresh stored messages",
 		Description: "Refreshes the labels and metadata of every stored message, 100 per batch; forgets the ones Gmail no longer has.",
 		Check:       check, Result: UpkeepResult{},
 		Example: SyncEmailMetadataArgs{AccountArgs: exampleAccount},
 	})
 	Add(reg, &CleanupOldEmailsWorker{mailbox: m}, Info{
+		Title:       "Forget old messages",
 		Description: "Forgets local copies of messages older than the retention period; touches Gmail only when asked, and then only to trash.",
 		Check:       check, Result: UpkeepResult{},
 		Example: CleanupOldEmailsArgs{AccountArgs: exampleAccount, OlderThanDays: 365},
@@ -129,8 +131,8 @@ func (w *SyncEmailMetadataWorker) Work(ctx context.Context, job *river.Job[SyncE
 // CleanupOldEmailsArgs forgets old local copies of an account's messages.
 type CleanupOldEmailsArgs struct {
 	AccountArgs
-	OlderThanDays int  `json:"older_than_days" minimum:"1" maximum:"36500" doc:"Retention: forget messages received more than this many days ago"`
-	TrashInGmail  bool `json:"trash_in_gmail,omitempty" doc:"Also move them to Gmail's trash (recoverable for 30 days); never deletes for good"`
+	OlderThanDays int  `json:"older_than_days" minimum:"1" maximum:"36500" title:"Older than (days)" doc:"Retention: forget messages received more than this many days ago"`
+	TrashInGmail  bool `json:"trash_in_gmail,omitempty" title:"Also trash them in Gmail" doc:"Also move them to Gmail's trash (recoverable for 30 days); never deletes for good"`
 }
 
 // Kind names the job.

@@ -16,10 +16,12 @@ import (
 // where export archives live ("" when this process keeps none).
 func RegisterMaintenance(reg *Registry, st *store.Store, th HealthThresholds, exportDir string) {
 	Add(reg, &MonitorSystemHealthWorker{Store: st, Thresholds: th}, Info{
+		Title:       "Check system health",
 		Description: "Measures database latency, queue depths and ages, stuck jobs and failure rates; raises and resolves alerts.",
 		AdminOnly:   true, Result: HealthReport{}, Example: MonitorSystemHealthArgs{},
 	})
 	Add(reg, &CleanupExpiredTokensWorker{Store: st, ExportDir: exportDir}, Info{
+		Title:       "Clean up expired tokens",
 		Description: "Deletes API tokens that have expired, revoked tokens after 30 days, and expired export archives.",
 		AdminOnly:   true, Result: CleanupTokensResult{}, Example: CleanupExpiredTokensArgs{},
 	})

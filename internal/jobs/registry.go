@@ -18,6 +18,8 @@ import (
 type Kind struct {
 	// Name is the River kind.
 	Name string
+	// Title is the kind's name for people (Info.Title).
+	Title string
 	// Description is shown in the API document.
 	Description string
 	// AdminOnly kinds (system maintenance) may be started by admins only.
@@ -44,6 +46,9 @@ type Kind struct {
 
 // Info is what Add needs besides the worker.
 type Info struct {
+	// Title is the kind's name for people ("Archive messages"); the API
+	// document and the dashboard show it. Empty: derived from the kind.
+	Title       string
 	Description string
 	AdminOnly   bool
 	// Notify tells the owner when a task of this kind completes: for long
@@ -98,6 +103,7 @@ func Add[T river.JobArgs](r *Registry, w river.Worker[T], info Info) {
 	}
 	k := Kind{
 		Name:        name,
+		Title:       info.Title,
 		Description: info.Description,
 		AdminOnly:   info.AdminOnly,
 		Notify:      info.Notify,

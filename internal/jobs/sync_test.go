@@ -95,10 +95,19 @@ func listable(t testing.TB, fake *fakegmail.Server) []string {
 func TestFullSyncStoresEveryMessageOnceAndReportsProgress(t *testing.T) {
 	t.Parallel()
 	env := newGmailEnv(t, 1234, 1_000_000)
+	want := listable(t, env.fake)
+	env.fake.SetLatency(20 * time.Millisecond) // long enough to be seen mid-way
 	task := env.start(t, "sync_user_emails")
+	// The total is what the sync will store from the first report on
+	// (spam and trash left out), not the profile's count.
+	mid := env.WaitTask(t, task.ID, 60*time.Second, func(t inbox.Task) bool {
+		return t.Progress != nil && t.Progress.Total != nil && t.Progress.Done > 0
+	})
+	require.EqualValues(t, len(want), *mid.Progress.Total)
+	require.Less(t, len(want), 1234, "the generated mailbox has spam or trash")
+	env.fake.SetLatency(0)
 	done := env.WaitTask(t, task.ID, 60*time.Second, inboxqtest.InState(inbox.TaskCompleted))
 
-	want := listable(t, env.fake)
 	got, err := env.Store.MessageIDs(context.Background(), env.account.ID)
 	require.NoError(t, err)
 	require.Equal(t, want, got, "every listable message, once")
@@ -111,9 +120,10 @@ func TestFullSyncStoresEveryMessageOnceAndReportsProgress(t *testing.T) {
 	require.EqualValues(t, len(want), done.Progress.Done)
 	require.EqualValues(t, len(want), *done.Progress.Total)
 
-	// Quota: 1 for the profile, 5 per page listed, 5 per message fetched.
-	require.InDelta(t, 1+5*res.Pages+5*len(want), res.Units, 0.5)
-	require.EqualValues(t, 1+1+5*res.Pages+5*len(want), env.fake.UnitsUsed(mailboxAddr), "and 1 for connecting")
+	// Quota: 1 for the profile, 1 each for the spam and trash counts, 5 per
+	// page listed, 5 per message fetched.
+	require.InDelta(t, 1+2+5*res.Pages+5*len(want), res.Units, 0.5)
+	require.EqualValues(t, 1+1+2+5*res.Pages+5*len(want), env.fake.UnitsUsed(mailboxAddr), "and 1 for connecting")
 
 	acct, err := env.Store.AccountGet(context.Background(), env.account.ID, nil)
 	require.NoError(t, err)
@@ -234,10 +244,15 @@ func TestRevokedGrantStopsCleanlyAndTellsTheOwner(t *testing.T) {
 	}
 	require.Contains(t, strings.Join(titles, "|"), "Reconnect "+mailboxAddr)
 
-	// Further tasks for the account fail at once too, without calling Google.
+	// Further tasks for the account are refused before they exist (they
+	// could only fail), without calling Google.
 	before := len(env.fake.Requests())
-	again := env.start(t, "incremental_sync")
-	env.WaitTask(t, again.ID, 30*time.Second, inboxqtest.InState(inbox.TaskFailed))
+	_, _, err = env.Tasks.Create(context.Background(), env.user, tasks.CreateParams{Kind: "incremental_sync",
+		Args: json.RawMessage(fmt.Sprintf(`{"account_id":%d}`, env.account.ID))})
+	var fe *inbox.FieldError
+	require.ErrorAs(t, err, &fe)
+	require.Equal(t, "args.account_id", fe.Field)
+	require.Contains(t, fe.Msg, mailboxAddr+" needs reconnecting")
 	require.Equal(t, before, len(env.fake.Requests()))
 }
 

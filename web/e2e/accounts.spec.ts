@@ -1,5 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 import { mkdirSync } from "node:fs";
+import { token } from "./global-setup";
 
 // The Accounts page, where Google's consent comes back to (the server's
 // callback redirects to /accounts?connected=EMAIL or ?error=CODE&…). Signed
@@ -74,20 +75,56 @@ test("a connected mailbox is announced, and the demo account is listed", async (
   }
 });
 
-// In demo mode the server has an OAuth client of its own (the fake Gmail's),
-// so connect-account succeeds and points at the fake's /auth, which the fake
-// does not serve: what is checked is the hand-off, and that the browser kept
-// the consent cookie the callback requires.
-test("Connect keeps the consent cookie and goes to the consent URL", async ({ page, context }) => {
-  await signedIn(page);
-  await page.goto("/accounts");
-  const consent = page.waitForRequest((r) => r.isNavigationRequest() && new URL(r.url()).pathname.endsWith("/auth"));
+// In demo mode the server's OAuth client is the fake Gmail's, whose consent
+// page (/auth) plays Google's: a new user, with no account yet, is told in
+// Start work how to connect one, connects a generated mailbox through that
+// page, sees it listed, and can disconnect it, told what happens to its mail.
+test("a new user connects a generated demo mailbox end to end, and disconnects it", async ({ page }) => {
+  const user = `carol${Date.now()}`;
+  await page.addInitScript((t) => localStorage.setItem("inboxq.token", t), token(user, false));
+  await page.goto("/start");
+  const hint = page.locator(".banner.info");
+  await expect(hint).toContainText("You have no Gmail account connected yet");
+  await hint.getByRole("link", { name: "Connect a Gmail account" }).click();
+  await expect(page.getByRole("heading", { name: "Accounts", level: 1 })).toBeVisible();
+  await expect(page.getByText("No Gmail account connected yet.")).toBeVisible();
+
   await page.getByRole("button", { name: "Connect a Gmail account" }).click();
-  const url = new URL((await consent).url());
-  expect(url.searchParams.get("state")).toBeTruthy();
-  expect(url.searchParams.get("code_challenge_method")).toBe("S256");
-  const cookies = await context.cookies(new URL("/api/v1/accounts/oauth/callback", page.url()).href);
-  expect(cookies.map((c) => c.name)).toContain("inboxq_oauth");
+  await expect(page.getByRole("heading", { name: "Sign in to the fake Gmail" })).toBeVisible();
+  mkdirSync(`${SHOTS}../test-results/screens`, { recursive: true });
+  for (const scheme of ["light", "dark"] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.setViewportSize({ width: 390, height: 700 });
+    await page.screenshot({ path: `${SHOTS}../test-results/screens/consent-390-${scheme}.png`, fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+  const address = `${user}@inboxq.example`;
+  await page.getByLabel("Gmail address").fill(address);
+  await page.getByRole("button", { name: "Allow" }).click();
+
+  await expect(page).toHaveURL(/\/accounts\?connected=/);
+  await expect(page.locator(".banner.good")).toContainText(`Connected ${address}.`);
+  const row = page.locator(`tr[data-account="${address}"]`);
+  await expect(row.locator(".badge")).toHaveText("Connected");
+  await page.goto("/start");
+  await expect(page.getByRole("heading", { name: "Start work", level: 1 })).toBeVisible();
+  await expect(page.locator(".banner.info")).toHaveCount(0);
+
+  await page.goto("/accounts");
+  await row.getByRole("button", { name: "Disconnect…" }).click();
+  await expect(row.getByRole("group")).toContainText(`inboxq forgets ${address}: it deletes its access and the messages it stored.`);
+  await expect(row.getByRole("group")).toContainText("Your mail in Gmail stays as it is");
+  await row.getByRole("button", { name: "Disconnect", exact: true }).click();
+  await expect(row).toHaveCount(0);
+  await expect(page.getByText("No Gmail account connected yet.")).toBeVisible();
+});
+
+test("Deny on the consent page comes back saying nothing was connected", async ({ page }) => {
+  await page.addInitScript((t) => localStorage.setItem("inboxq.token", t), token(`dave${Date.now()}`, false));
+  await page.goto("/accounts");
+  await page.getByRole("button", { name: "Connect a Gmail account" }).click();
+  await page.getByRole("button", { name: "Deny" }).click();
+  await expect(page.locator(".banner.bad")).toContainText("Access was not granted on Google's page, so nothing was connected.");
 });
 
 // A server without any Google OAuth client answers 409 (a real server with

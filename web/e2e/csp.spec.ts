@@ -54,7 +54,7 @@ test("the dashboard's pages load without a CSP violation", async ({ page, reques
     ["/alerts", "Alerts"],
     ["/exports", "Exports"],
     ["/operators", "Operators"],
-    [`/tasks/${id}`, new RegExp(`monitor_system_health #${id}$`)], // progress bar: a style set by React
+    [`/tasks/${id}`, new RegExp(`Check system health #${id}$`)], // progress bar: a style set by React
   ];
   for (const [path, heading] of pages) {
     await page.goto(path);

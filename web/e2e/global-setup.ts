@@ -4,7 +4,8 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
-function token(user: string, admin: boolean): string {
+/** token mints an API token for user (a new user on first use). */
+export function token(user: string, admin: boolean): string {
   const out = execFileSync(`${root}bin/inboxq`, ["token", "create", "--user", user, ...(admin ? ["--admin"] : [])], {
     cwd: root,
     encoding: "utf8",

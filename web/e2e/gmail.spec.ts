@@ -65,7 +65,7 @@ const seen = (page: Page) => page.evaluate(() => (window as Watched).__seen ?? [
 async function startWork(page: Page, kind: string, fill?: () => Promise<void>): Promise<number> {
   await page.goto("/start");
   await page.getByLabel("Kind").selectOption(kind);
-  const account = page.getByLabel("account_id");
+  const account = page.getByLabel("Gmail account");
   await expect(account.getByRole("option", { name: MAILBOX })).toBeAttached();
   await account.selectOption({ label: MAILBOX });
   await fill?.();
@@ -122,6 +122,8 @@ test("a second full sync is cancelled while it runs", async ({ page }) => {
   await expect(badge(page)).toHaveText("cancelled", { timeout: 10_000 });
   await expect(page.getByRole("button", { name: "Cancel task" })).toBeDisabled();
   await expect(page.getByText("Finished: cancelled")).toBeVisible();
+  // It says where it stopped, not what it was doing.
+  await expect(page.locator(".progress-detail")).toContainText(/^cancelled while fetching · at page \d+$/);
   const left = Number(await progressBar(page).getAttribute("aria-valuenow"));
   expect(left).toBeGreaterThan(0);
   expect(left).toBeLessThan(100);
@@ -136,43 +138,52 @@ test("a second full sync is cancelled while it runs", async ({ page }) => {
   if (cancelling >= 0) expect(cancelling).toBeLessThan(states.indexOf("cancelled"));
 });
 
-test("a permanent delete without the full scope fails, and Retry runs it again", async ({ page }) => {
-  await watch(page);
-  await startWork(page, "bulk_delete_emails", async () => {
-    await page.getByLabel("label", { exact: true }).fill("CATEGORY_PROMOTIONS");
-    await page.getByLabel("permanent").check();
-    await page.getByLabel("confirm").fill("delete permanently");
-    await expect(page.locator("#preview-count")).toContainText("This will permanently delete");
-    await page.getByLabel("I understand").check();
+test("a permanent delete the account cannot do is refused beside Start, and by the API with a 422", async ({ page, request }) => {
+  await page.addInitScript((t) => localStorage.setItem("inboxq.token", t), demoToken());
+  await page.goto("/start");
+  await page.getByLabel("Kind").selectOption("bulk_delete_emails");
+  const account = page.getByLabel("Gmail account");
+  await expect(account.getByRole("option", { name: MAILBOX })).toBeAttached();
+  await account.selectOption({ label: MAILBOX });
+  const label = page.getByLabel("Label", { exact: true });
+  await expect(label.locator('option[value="CATEGORY_PROMOTIONS"]')).toBeAttached();
+  await label.selectOption("CATEGORY_PROMOTIONS");
+  await page.getByLabel("Delete permanently").check();
+  await page.getByLabel("Confirmation").fill("delete permanently");
+  const start = page.getByRole("button", { name: "Start", exact: true });
+  const why = page.locator("#start-refused");
+  await expect(why).toHaveText(new RegExp(`^${MAILBOX} did not grant full access, which deleting permanently needs\\.`));
+  await expect(start).toBeDisabled();
+  await expect(start).toHaveAttribute("aria-describedby", "start-refused");
+  expect(await why.evaluate((el, b) => el.parentElement === b?.parentElement, await start.elementHandle())).toBe(true);
+  await shot(page, "delete-refused");
+  // Untick it: a trash can start.
+  await page.getByLabel("Delete permanently").uncheck();
+  await expect(why).toHaveCount(0);
+
+  // The API refuses the same before any task exists.
+  const accounts = (await (await request.get("/api/v1/accounts", { headers: { Authorization: `Bearer ${demoToken()}` } })).json()) as {
+    accounts: { id: number; email: string }[];
+  };
+  const id = accounts.accounts.find((a) => a.email === MAILBOX)?.id;
+  const res = await request.post("/api/v1/tasks", {
+    headers: { Authorization: `Bearer ${demoToken()}` },
+    data: { kind: "bulk_delete_emails", args: { account_id: id, target: { label: "CATEGORY_PROMOTIONS" }, permanent: true, confirm: "delete permanently" } },
   });
-
-  await expect(badge(page)).toHaveText("failed", { timeout: 10_000 });
-  const errors = page.locator("ol.errors > li");
-  await expect(errors).toHaveCount(1);
-  await expect(errors.first()).toContainText("Attempt 1");
-  await expect(errors.first()).toContainText("permanent deletion needs the full mail scope");
-  const attempts = page.locator("dt", { hasText: "Attempts" }).locator("+ dd");
-  await expect(attempts).toHaveText("1 of 10");
-  await shot(page, "task-failed");
-
-  await page.getByRole("button", { name: "Retry task" }).click();
-  // It runs again (and fails again, for the same reason), live.
-  await expect(errors).toHaveCount(2, { timeout: 10_000 });
-  await expect(errors.nth(1)).toContainText("Attempt 2");
-  await expect(errors.nth(1)).toContainText("permanent deletion needs the full mail scope");
-  await expect(badge(page)).toHaveText("failed");
-  await expect(attempts).toHaveText("2 of 10");
-  await expect(page.getByText("Started (attempt 2)")).toBeVisible();
-  expect(await sameDocument(page)).toBe(true);
-  const states = (await seen(page)).map((s) => s.state).filter((s, i, a) => s !== a[i - 1]);
-  test.info().annotations.push({ type: "states", description: states.join(" → ") });
+  expect(res.status()).toBe(422);
+  expect(res.headers()["content-type"]).toContain("application/problem+json");
+  const problem = (await res.json()) as { errors?: { location: string; message: string }[] };
+  expect(problem.errors?.[0]?.location).toBe("body.args.permanent");
+  expect(problem.errors?.[0]?.message).toContain("permanent deletion needs full access to the mailbox");
 });
 
 test("archives the promotions in bulk and reports messages and batch calls", async ({ page }) => {
   await watch(page);
   let previewed = 0;
   await startWork(page, "bulk_archive_emails", async () => {
-    await page.getByLabel("label", { exact: true }).fill("CATEGORY_PROMOTIONS");
+    const label = page.getByLabel("Label", { exact: true });
+    await expect(label.locator('option[value="CATEGORY_PROMOTIONS"]')).toBeAttached();
+    await label.selectOption("CATEGORY_PROMOTIONS");
     // The preview counts what the target selects in the synced store, and
     // Start waits for the confirmation of that count.
     const status = page.locator("#preview-count");
@@ -192,7 +203,8 @@ test("archives the promotions in bulk and reports messages and batch calls", asy
   expect(out.messages).toBeGreaterThan(0);
   expect(out.messages).toBe(previewed);
   expect(out.batch_calls).toBe(Math.ceil((out.messages ?? 0) / 1000));
-  await expect(page.locator(".progress-detail")).toContainText(`${out.messages} messages in ${out.batch_calls} calls`);
+  const n = (v: number | undefined, noun: string) => `${(v ?? 0).toLocaleString("en-US")} ${v === 1 ? noun : `${noun}s`}`;
+  await expect(page.locator(".progress-detail")).toContainText(`${n(out.messages, "message")} in ${n(out.batch_calls, "call")}`);
   expect(await sameDocument(page)).toBe(true);
   await shot(page, "bulk-archive");
 });

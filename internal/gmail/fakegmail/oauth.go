@@ -155,20 +155,41 @@ func (s *Server) AddAuthCode(code, user string, scopes ...string) {
 // A code issued with a code_challenge is only exchanged with the matching
 // code_verifier, as Google does.
 func (s *Server) Consent(authorizeURL, user string) (string, error) {
+	cg, redirect, state, err := s.parseAuthorize(authorizeURL, user)
+	if err != nil {
+		return "", err
+	}
+	s.auth.mu.Lock()
+	code := s.auth.newTokenLocked("4/0")
+	s.auth.codes[code] = cg
+	s.auth.mu.Unlock()
+	rq := redirect.Query()
+	rq.Set("code", code)
+	if state != "" {
+		rq.Set("state", state)
+	}
+	redirect.RawQuery = rq.Encode()
+	return redirect.String(), nil
+}
+
+// parseAuthorize checks an authorization request as Google's consent page
+// does and returns the grant it asks for user, where to send the browser,
+// and the request's state.
+func (s *Server) parseAuthorize(authorizeURL, user string) (codeGrant, *url.URL, string, error) {
 	u, err := url.Parse(authorizeURL)
 	if err != nil {
-		return "", fmt.Errorf("parsing the authorization URL: %w", err)
+		return codeGrant{}, nil, "", fmt.Errorf("parsing the authorization URL: %w", err)
 	}
 	q := u.Query()
 	if s.opts.ClientID != "" && q.Get("client_id") != s.opts.ClientID {
-		return "", fmt.Errorf("invalid_client: the OAuth client was not found")
+		return codeGrant{}, nil, "", fmt.Errorf("invalid_client: the OAuth client was not found")
 	}
 	if q.Get("response_type") != "code" {
-		return "", fmt.Errorf("unsupported_response_type %q", q.Get("response_type"))
+		return codeGrant{}, nil, "", fmt.Errorf("unsupported_response_type %q", q.Get("response_type"))
 	}
 	redirect, err := url.Parse(q.Get("redirect_uri"))
 	if err != nil || !redirect.IsAbs() {
-		return "", fmt.Errorf("redirect_uri_mismatch: %q", q.Get("redirect_uri"))
+		return codeGrant{}, nil, "", fmt.Errorf("redirect_uri_mismatch: %q", q.Get("redirect_uri"))
 	}
 	cg := codeGrant{grant: grant{user: strings.ToLower(user), scopes: s.scopesOrDefault(strings.Fields(q.Get("scope")))},
 		challenge: q.Get("code_challenge"), method: q.Get("code_challenge_method")}
@@ -177,20 +198,10 @@ func (s *Server) Consent(authorizeURL, user string) (string, error) {
 			cg.method = "plain" // RFC 7636 4.3
 		}
 		if (cg.method != "S256" && cg.method != "plain") || !pkceText.MatchString(cg.challenge) {
-			return "", fmt.Errorf("invalid_request: bad code_challenge %q (method %q)", cg.challenge, cg.method)
+			return codeGrant{}, nil, "", fmt.Errorf("invalid_request: bad code_challenge %q (method %q)", cg.challenge, cg.method)
 		}
 	}
-	s.auth.mu.Lock()
-	code := s.auth.newTokenLocked("4/0")
-	s.auth.codes[code] = cg
-	s.auth.mu.Unlock()
-	rq := redirect.Query()
-	rq.Set("code", code)
-	if st := q.Get("state"); st != "" {
-		rq.Set("state", st)
-	}
-	redirect.RawQuery = rq.Encode()
-	return redirect.String(), nil
+	return cg, redirect, q.Get("state"), nil
 }
 
 // pkceText is a code_verifier's (and an S256 code_challenge's) syntax:

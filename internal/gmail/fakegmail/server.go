@@ -32,6 +32,10 @@ type Options struct {
 	ClientID, ClientSecret string
 	// AccessTokenLifetime is the access token lifetime; default 1h.
 	AccessTokenLifetime time.Duration
+	// NewMailbox, when set, makes the consent page (/auth) serve an address
+	// that has no mailbox yet: it registers NewMailbox(address) first.
+	// Without it, the page refuses such an address.
+	NewMailbox func(address string) *Mailbox
 
 	// UserUnitsPerMinute is the per-user quota in units per minute; default
 	// 15,000 (projects created from 2026-05 get 6,000). Negative disables it.
@@ -268,7 +272,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 // ServeHTTP serves the Gmail API under /gmail/v1/users/ and OAuth under
-// /token and /revoke.
+// /auth (the consent page), /token and /revoke.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &RequestRecord{
 		Time:     s.now(),
@@ -285,6 +289,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/token":
 		rec.Operation = "oauth.token"
 		s.handleToken(sw, r, rec)
+		return
+	case "/auth":
+		rec.Operation = "oauth.authorize"
+		s.handleAuth(sw, r)
 		return
 	case "/revoke":
 		rec.Operation = "oauth.revoke"

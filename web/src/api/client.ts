@@ -77,6 +77,10 @@ export const api = createClient<paths>({
   baseUrl: globalThis.location?.origin ?? "",
   // Looked up per call, so tests can stub the global fetch.
   fetch: (request) => globalThis.fetch(request),
+  // The document's list parameters are explode: false (kind=a,b): a
+  // repeated parameter (kind=a&kind=b, openapi-fetch's default) would be
+  // read as its first value only.
+  querySerializer: { array: { style: "form", explode: false } },
 });
 api.use(auth);
 
@@ -127,4 +131,12 @@ export async function call<T>(
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/** sentence makes a message a sentence: first letter capitalised, a full stop at the end. */
+export function sentence(msg: string): string {
+  const s = msg.trim();
+  if (!s) return s;
+  const first = s.charAt(0).toUpperCase() + s.slice(1);
+  return /[.!?)]$/.test(first) ? first : `${first}.`;
 }

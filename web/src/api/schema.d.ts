@@ -76,9 +76,29 @@ export interface paths {
         post?: never;
         /**
          * Disconnect a Gmail account
-         * @description Deletes the account, its sealed token and its stored messages.
+         * @description Deletes the account, its sealed token and its stored messages. The mailbox in Gmail is not changed, and exports already made stay downloadable.
          */
         delete: operations["disconnect-account"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{id}/labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an account's labels
+         * @description The mailbox's labels as Gmail has them now (one Gmail call), each with its id (what a bulk target's label takes), its name, and how many stored messages carry it. 409 when the account needs reconnecting; 503 when Gmail does not answer.
+         */
+        get: operations["list-account-labels"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -704,6 +724,11 @@ export interface components {
             severity: "info" | "warning" | "critical";
             /** @description Raised for admins by the health monitor */
             system: boolean;
+            /**
+             * Format: int64
+             * @description The task it is about (a failure, a completion), if any: get-task reads it
+             */
+            task_id?: number;
             /** @description One-line summary */
             title: string;
         };
@@ -773,11 +798,13 @@ export interface components {
             error: string;
         };
         /**
+         * Back up my data
          * @description The export's archive, kept as a backup: meant for a schedule; the newest 5 per user are kept. Restore with `inboxq restore`.
          * @example {}
          */
         BackupUserDataArgs: Record<string, never>;
         /**
+         * Archive messages
          * @description Archives messages (removes INBOX) chosen by ids or by sender, label and age; 1000 per Gmail call.
          * @example {
          *       "account_id": 1,
@@ -789,13 +816,19 @@ export interface components {
          */
         BulkArchiveEmailsArgs: {
             /**
+             * Gmail account
              * Format: int64
-             * @description The Gmail account (see list-accounts)
+             * @description One of your connected Gmail accounts, by id
              */
             account_id: number;
+            /**
+             * Which messages
+             * @description Choose the messages by id, or by sender, label and age (all that match)
+             */
             target: components["schemas"]["BulkTarget"];
         };
         /**
+         * Delete messages
          * @description Moves messages to the trash (recoverable for 30 days); permanent deletion needs the full mail scope and an explicit confirmation.
          * @example {
          *       "account_id": 1,
@@ -809,17 +842,29 @@ export interface components {
          */
         BulkDeleteEmailsArgs: {
             /**
+             * Gmail account
              * Format: int64
-             * @description The Gmail account (see list-accounts)
+             * @description One of your connected Gmail accounts, by id
              */
             account_id: number;
-            /** @description Must be "delete permanently" when permanent is set */
+            /**
+             * Confirmation
+             * @description Type "delete permanently" when deleting permanently
+             */
             confirm?: string;
-            /** @description Delete for good instead of trashing; needs the full mail scope */
+            /**
+             * Delete permanently
+             * @description Delete for good instead of moving to the trash; needs full access to the mailbox
+             */
             permanent?: boolean;
+            /**
+             * Which messages
+             * @description Choose the messages by id, or by sender, label and age (all that match)
+             */
             target: components["schemas"]["BulkTarget"];
         };
         /**
+         * Label messages
          * @description Adds and removes labels (creating missing ones) on messages chosen by ids or by sender, label and age.
          * @example {
          *       "account_id": 1,
@@ -837,14 +882,25 @@ export interface components {
          */
         BulkLabelEmailsArgs: {
             /**
+             * Gmail account
              * Format: int64
-             * @description The Gmail account (see list-accounts)
+             * @description One of your connected Gmail accounts, by id
              */
             account_id: number;
-            /** @description Label names to add; missing user labels are created */
+            /**
+             * Labels to add
+             * @description Label names to add; missing user labels are created
+             */
             add?: string[];
-            /** @description Label names or ids to remove */
+            /**
+             * Labels to remove
+             * @description Label names or ids to remove
+             */
             remove?: string[];
+            /**
+             * Which messages
+             * @description Choose the messages by id, or by sender, label and age (all that match)
+             */
             target: components["schemas"]["BulkTarget"];
         };
         BulkOutcome: {
@@ -866,24 +922,36 @@ export interface components {
             messages: number;
         };
         BulkTarget: {
-            /** @description Sender contains this (case-insensitive) */
+            /**
+             * From
+             * @description Only messages whose sender contains this, e.g. newsletter@ or example.com (case-insensitive)
+             */
             from?: string;
-            /** @description These messages (at most 1000, Gmail's batch size; for more, choose by sender, label or age); or leave out and filter */
+            /**
+             * Message ids
+             * @description These messages (at most 1000, Gmail's batch size; for more, choose by sender, label or age); or leave out and filter
+             */
             ids?: string[];
-            /** @description Has this label id, e.g. CATEGORY_PROMOTIONS or INBOX */
+            /**
+             * Label
+             * @description Only messages with this Gmail label, by its id, e.g. CATEGORY_PROMOTIONS or INBOX
+             */
             label?: string;
             /**
+             * Older than (days)
              * Format: int64
-             * @description Received more than this many days ago
+             * @description Only messages received more than this many days ago
              */
             older_than_days?: number;
         };
         /**
+         * Clean up expired tokens
          * @description Deletes API tokens that have expired, revoked tokens after 30 days, and expired export archives.
          * @example {}
          */
         CleanupExpiredTokensArgs: Record<string, never>;
         /**
+         * Forget old messages
          * @description Forgets local copies of messages older than the retention period; touches Gmail only when asked, and then only to trash.
          * @example {
          *       "account_id": 1,
@@ -892,16 +960,21 @@ export interface components {
          */
         CleanupOldEmailsArgs: {
             /**
+             * Gmail account
              * Format: int64
-             * @description The Gmail account (see list-accounts)
+             * @description One of your connected Gmail accounts, by id
              */
             account_id: number;
             /**
+             * Older than (days)
              * Format: int64
              * @description Retention: forget messages received more than this many days ago
              */
             older_than_days: number;
-            /** @description Also move them to Gmail's trash (recoverable for 30 days); never deletes for good */
+            /**
+             * Also trash them in Gmail
+             * @description Also move them to Gmail's trash (recoverable for 30 days); never deletes for good
+             */
             trash_in_gmail?: boolean;
         };
         CleanupTokensResult: {
@@ -1354,6 +1427,7 @@ export interface components {
             size: number;
         };
         /**
+         * Export my data
          * @description Writes your accounts (never their tokens), message metadata, labels and task history to one .tar.gz of JSON Lines and CSV, downloadable for 7 days.
          * @example {}
          */
@@ -1433,6 +1507,7 @@ export interface components {
             updated: number;
         };
         /**
+         * Sync recent changes
          * @description Applies Gmail's history since the last sync (added, deleted, relabelled); starts a full sync when the history expired.
          * @example {
          *       "account_id": 1
@@ -1440,8 +1515,9 @@ export interface components {
          */
         IncrementalSyncArgs: {
             /**
+             * Gmail account
              * Format: int64
-             * @description The Gmail account (see list-accounts)
+             * @description One of your connected Gmail accounts, by id
              */
             account_id: number;
         };
@@ -1466,10 +1542,29 @@ export interface components {
             priority: number;
             /** @description Queue its tasks run in */
             queue: string;
+            /** @description The kind's name for people, e.g. Archive messages */
+            title: string;
         };
         KindList: {
             /** @description Every kind, by name */
             kinds: components["schemas"]["KindInfo"][];
+        };
+        Label: {
+            /** @description Gmail's label id, what a bulk target's label takes, e.g. CATEGORY_PROMOTIONS or Label_12 */
+            id: string;
+            /**
+             * Format: int64
+             * @description Stored messages that carry it (after a sync)
+             */
+            messages: number;
+            /** @description The label's name as Gmail shows it, e.g. Promotions */
+            name: string;
+            /** @description Gmail's own label (Inbox, Promotions...) rather than one the person made */
+            system: boolean;
+        };
+        LabelList: {
+            /** @description Gmail's labels first, then the person's by name */
+            labels: components["schemas"]["Label"][];
         };
         MarkReadResult: {
             /**
@@ -1486,6 +1581,7 @@ export interface components {
             count: number;
         };
         /**
+         * Check system health
          * @description Measures database latency, queue depths and ages, stuck jobs and failure rates; raises and resolves alerts.
          * @example {}
          */
@@ -2054,6 +2150,7 @@ export interface components {
             throughput: components["schemas"]["ThroughputPoint"][];
         };
         /**
+         * Refresh stored messages
          * @description Refreshes the labels and metadata of every stored message, 100 per batch; forgets the ones Gmail no longer has.
          * @example {
          *       "account_id": 1
@@ -2061,8 +2158,9 @@ export interface components {
          */
         SyncEmailMetadataArgs: {
             /**
+             * Gmail account
              * Format: int64
-             * @description The Gmail account (see list-accounts)
+             * @description One of your connected Gmail accounts, by id
              */
             account_id: number;
         };
@@ -2089,6 +2187,7 @@ export interface components {
             quota_units: number;
         };
         /**
+         * Full mailbox sync
          * @description Full sync: lists the whole mailbox and stores every message's metadata; resumable, page by page.
          * @example {
          *       "account_id": 1
@@ -2096,8 +2195,9 @@ export interface components {
          */
         SyncUserEmailsArgs: {
             /**
+             * Gmail account
              * Format: int64
-             * @description The Gmail account (see list-accounts)
+             * @description One of your connected Gmail accounts, by id
              */
             account_id: number;
         };
@@ -2572,6 +2672,83 @@ export interface operations {
             };
             /** @description Internal Server Error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-account-labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Account id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelList"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3834,7 +4011,7 @@ export interface operations {
     "list-tasks": {
         parameters: {
             query?: {
-                /** @description Only these states (repeat or comma-separate) */
+                /** @description Only these states, comma-separated (state=failed,cancelled); a repeated parameter counts once */
                 state?: components["schemas"]["TaskState"][] | null;
                 /** @description Only these kinds */
                 kind?: string[] | null;

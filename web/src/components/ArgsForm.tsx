@@ -1,7 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useId, useState } from "react";
-import { toLocalInput } from "../lib/format";
-import { accountsQuery } from "../services/accounts";
+import { count, toLocalInput } from "../lib/format";
+import { accountsQuery, labelsQuery } from "../services/accounts";
 import { argFields, resolve, type JSONSchema } from "../services/kinds";
 
 export type Args = Record<string, unknown>;
@@ -21,11 +21,41 @@ function baseType(s: JSONSchema): string | undefined {
   return s.type;
 }
 
+/**
+ * ordered puts a kind's fields in the order a person decides them (the
+ * document lists them alphabetically): the account, then which messages,
+ * then numbers and lists, then switches, then text (a switch before the
+ * text it asks for, as "Delete permanently" before its confirmation).
+ */
+function ordered(fields: [string, JSONSchema][], schemas: Record<string, JSONSchema>, top: boolean): [string, JSONSchema][] {
+  if (!top) return fields;
+  const rank = ([name, raw]: [string, JSONSchema]) => {
+    const s = resolve(raw, schemas) ?? raw;
+    if (name === "account_id") return 0;
+    if (baseType(s) === "object") return 1;
+    if (baseType(s) === "boolean") return 3;
+    if (baseType(s) === "string") return 4;
+    return 2;
+  };
+  return [...fields].sort((a, b) => rank(a) - rank(b));
+}
+
+const isString = (s: JSONSchema) => baseType(s) === "string";
+const isInteger = (s: JSONSchema) => baseType(s) === "integer";
+
+/** PICKER_HELP is the help of fields the form offers as a choice. */
+const PICKER_HELP: Record<string, string> = {
+  account: "The mailbox to work on: one of your connected Gmail accounts.",
+  label: "Only messages with this label, with how many stored messages carry it.",
+};
+
 function isObject(v: unknown): v is Args {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 type InputProps = {
+  /** The account the args name (account_id), for pickers of its labels. */
+  accountId?: number;
   id: string;
   name: string;
   schema: JSONSchema;
@@ -37,9 +67,49 @@ type InputProps = {
 };
 
 /**
+ * LabelInput picks one of the account's real Gmail labels (by name, sent
+ * as its id) for a label field; a text input until an account is chosen or
+ * when its labels cannot be listed.
+ */
+function LabelInput(props: InputProps) {
+  const labels = useQuery({ ...labelsQuery(props.accountId ?? 0), enabled: props.accountId !== undefined });
+  const { id, name, value, required, invalid, describedBy, onChange } = props;
+  if (props.accountId !== undefined && labels.isPending) {
+    return (
+      <select id={id} name={name} disabled aria-describedby={describedBy}>
+        <option>Loading the labels…</option>
+      </select>
+    );
+  }
+  if (props.accountId === undefined || !labels.data?.length) return <ScalarInput {...props} />;
+  const system = labels.data.filter((l) => l.system);
+  const own = labels.data.filter((l) => !l.system);
+  const option = (l: (typeof labels.data)[number]) => (
+    <option key={l.id} value={l.id}>
+      {l.name}
+      {l.messages ? ` (${count(l.messages)})` : ""}
+    </option>
+  );
+  return (
+    <select
+      id={id}
+      name={name}
+      required={required}
+      aria-invalid={invalid || undefined}
+      aria-describedby={describedBy}
+      value={typeof value === "string" ? value : ""}
+      onChange={(e) => onChange(e.target.value || undefined)}
+    >
+      <option value="">Any label</option>
+      <optgroup label="Gmail">{system.map(option)}</optgroup>
+      {own.length > 0 && <optgroup label="Yours">{own.map(option)}</optgroup>}
+    </select>
+  );
+}
+
+/**
  * AccountInput picks one of the caller's Gmail accounts for an account_id
- * field (the API documents those as "see list-accounts"); a number input
- * when the accounts cannot be listed.
+ * field; a number input when the accounts cannot be listed.
  */
 function AccountInput(props: InputProps) {
   const accounts = useQuery(accountsQuery);
@@ -59,7 +129,7 @@ function AccountInput(props: InputProps) {
       {accounts.data.map((a) => (
         <option key={a.id} value={a.id}>
           {a.email}
-          {a.status !== "connected" ? ` (${a.status})` : ""}
+          {a.status === "needs_reauth" ? " (needs reconnecting)" : a.status !== "connected" ? ` (${a.status})` : ""}
         </option>
       ))}
     </select>
@@ -217,10 +287,12 @@ type ObjectProps = {
   /** Where these fields sit in the body, for server errors: "args", "args.target". */
   path: string;
   idBase: string;
+  /** The account the whole args name, if any. */
+  accountId?: number;
 };
 
 /** ObjectFields renders one input per property; nested objects as fieldsets. */
-function ObjectFields({ schema, schemas, value, onChange, errors, path, idBase }: ObjectProps) {
+function ObjectFields({ schema, schemas, value, onChange, errors, path, idBase, accountId }: ObjectProps) {
   const required = new Set(schema.required ?? []);
   const set = (name: string, v: unknown) => {
     const next = { ...value };
@@ -230,12 +302,17 @@ function ObjectFields({ schema, schemas, value, onChange, errors, path, idBase }
   };
   return (
     <div className="fields">
-      {argFields(schema).map(([name, raw]) => {
+      {ordered(argFields(schema), schemas, path === "args").map(([name, raw]) => {
         const s = resolve(raw, schemas) ?? raw;
         const id = `${idBase}-${name}`;
         const key = `${path}.${name}`;
         const err = errors[key];
-        const help = raw.description ?? s.description;
+        // The API's name for people; the field's own name when it has none.
+        const label = raw.title ?? s.title ?? name;
+        // A picker chooses by name what the API takes by id: its help says
+        // so in those words, not the document's (written for programs).
+        const picker = isString(s) && name === "label" && accountId !== undefined ? "label" : isInteger(s) && name === "account_id" ? "account" : "";
+        const help = PICKER_HELP[picker] ?? raw.description ?? s.description;
         const errNode = err && (
           <span id={`${id}-err`} className="field-error">
             {err}
@@ -244,10 +321,7 @@ function ObjectFields({ schema, schemas, value, onChange, errors, path, idBase }
         if (baseType(s) === "object" && s.properties) {
           return (
             <fieldset key={name} className="nested" aria-describedby={help ? `${id}-help` : undefined}>
-              <legend>
-                {name}
-                {required.has(name) && <span aria-hidden="true"> *</span>}
-              </legend>
+              <legend>{label}</legend>
               {help && (
                 <p id={`${id}-help`} className="help">
                   {help}
@@ -262,6 +336,7 @@ function ObjectFields({ schema, schemas, value, onChange, errors, path, idBase }
                 errors={errors}
                 path={key}
                 idBase={id}
+                accountId={accountId}
               />
             </fieldset>
           );
@@ -269,6 +344,7 @@ function ObjectFields({ schema, schemas, value, onChange, errors, path, idBase }
         const describedBy = [help ? `${id}-help` : "", err ? `${id}-err` : ""].filter(Boolean).join(" ") || undefined;
         const isCheck = baseType(s) === "boolean" && !s.enum;
         const inputProps: InputProps = {
+          accountId,
           id,
           name,
           schema: s,
@@ -280,11 +356,14 @@ function ObjectFields({ schema, schemas, value, onChange, errors, path, idBase }
         };
         return (
           <div key={name} className={`field${isCheck ? " check" : ""}`}>
-            <label htmlFor={id}>
-              {name}
-              {required.has(name) && <span aria-hidden="true"> *</span>}
-            </label>
-            {name === "account_id" && baseType(s) === "integer" ? <AccountInput {...inputProps} /> : <ScalarInput {...inputProps} />}
+            <label htmlFor={id}>{label}</label>
+            {picker === "account" ? (
+              <AccountInput {...inputProps} />
+            ) : name === "label" && isString(s) ? (
+              <LabelInput {...inputProps} />
+            ) : (
+              <ScalarInput {...inputProps} />
+            )}
             {help && (
               <span id={`${id}-help`} className="help">
                 {help}
@@ -301,14 +380,24 @@ function ObjectFields({ schema, schemas, value, onChange, errors, path, idBase }
 /**
  * ArgsForm edits a task kind's args from its JSON Schema: one input per
  * property (text, number, checkbox, select, list, date), a fieldset per
- * nested object, JSON for anything else. Server errors appear beside their
- * field. Fields marked * are required.
+ * nested object, JSON for anything else, each labelled with its title from
+ * the API. Server errors appear beside their field; an account_id is picked
+ * from the caller's accounts and a label from that account's labels.
  */
 export function ArgsForm({ schema, schemas, value, onChange, errors }: Props) {
   const base = useId();
   if (!schema) return null;
   if (!argFields(schema).length) return <p className="muted">This kind takes no arguments.</p>;
   return (
-    <ObjectFields schema={schema} schemas={schemas} value={value} onChange={onChange} errors={errors} path="args" idBase={base} />
+    <ObjectFields
+      schema={schema}
+      schemas={schemas}
+      value={value}
+      onChange={onChange}
+      errors={errors}
+      path="args"
+      idBase={base}
+      accountId={typeof value.account_id === "number" ? value.account_id : undefined}
+    />
   );
 }

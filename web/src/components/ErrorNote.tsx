@@ -1,12 +1,15 @@
-import { errorMessage } from "../api/client";
+import { errorMessage, sentence } from "../api/client";
 
-/** ErrorNote shows a failed call's message, announced to screen readers. */
+/**
+ * ErrorNote shows a failed call's message as sentences ("Not started. You
+ * may start…"), announced to screen readers.
+ */
 export function ErrorNote({ error, prefix }: { error: unknown; prefix?: string }) {
   if (!error) return null;
   return (
     <p className="error-note" role="alert">
-      {prefix ? `${prefix}: ` : ""}
-      {errorMessage(error)}
+      {prefix ? `${sentence(prefix)} ` : ""}
+      {sentence(errorMessage(error))}
     </p>
   );
 }

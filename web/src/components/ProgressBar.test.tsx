@@ -62,4 +62,15 @@ describe("ProgressBar", () => {
     expect(screen.getByText("archiving")).toBeInTheDocument();
     expect(screen.getByText(/page 3 of 6/)).toBeInTheDocument();
   });
+
+  it("says where a stopped task stopped, not what it is doing", () => {
+    const p = progress({ done: 800, total: 1500, stage: "fetching", message: "page 9" });
+    const { rerender } = render(<ProgressBar state="running" label="p" detailed progress={p} />);
+    expect(screen.getByText("fetching")).toBeInTheDocument();
+    rerender(<ProgressBar state="cancelled" label="p" detailed progress={p} />);
+    expect(screen.queryByText("fetching")).not.toBeInTheDocument();
+    expect(screen.getByText("cancelled while fetching")).toBeInTheDocument();
+    expect(screen.getByText(/at page 9/)).toBeInTheDocument();
+    expect(screen.getByRole("progressbar")).toHaveAttribute("aria-valuetext", "53%, 800 of 1,500, cancelled while fetching");
+  });
 });

@@ -23,7 +23,12 @@ export function ProgressBar({ progress, state, label, detailed }: Props) {
       ? `${count(progress.done)} of ${count(progress.total)}`
       : `${count(progress.done)} done`
     : "";
-  const text = [rounded !== undefined ? `${rounded}%` : "", counts, progress?.stage ?? ""]
+  // A task that stopped is no longer "fetching · page 9": it says where it
+  // stopped, in the past.
+  const stopped = state === "cancelled" || state === "failed";
+  const stage = stopped ? (progress?.stage ? `${state === "failed" ? "failed" : "cancelled"} while ${progress.stage}` : "") : progress?.stage;
+  const message = stopped ? (progress?.message ? `at ${progress.message}` : "") : progress?.message;
+  const text = [rounded !== undefined ? `${rounded}%` : "", counts, stage ?? ""]
     .filter(Boolean)
     .join(", ");
   const tone = state === "failed" ? "bad" : state === "cancelled" || state === "cancelling" ? "muted" : state === "completed" ? "good" : "";
@@ -44,11 +49,11 @@ export function ProgressBar({ progress, state, label, detailed }: Props) {
       <span className="progress-text" aria-hidden="true">
         {rounded !== undefined ? `${rounded}%` : counts || "–"}
       </span>
-      {detailed && (progress?.stage || progress?.message) && (
+      {detailed && (stage || message) && (
         <p className="progress-detail">
-          {progress?.stage && <strong>{progress.stage}</strong>}
-          {progress?.stage && progress?.message && " · "}
-          {progress?.message}
+          {stage && <strong>{stage}</strong>}
+          {stage && message && " · "}
+          {message}
         </p>
       )}
     </div>

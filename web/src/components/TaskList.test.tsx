@@ -1,7 +1,16 @@
-import { render, screen, within } from "@testing-library/react";
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { render as rtlRender, screen, within } from "@testing-library/react";
+import type { ReactElement } from "react";
 import userEvent from "@testing-library/user-event";
 import type { Task } from "../api/client";
 import { TaskList } from "./TaskList";
+
+// Kind titles come from the task-kinds query; none here, so kinds show as themselves.
+function render(ui: ReactElement) {
+  const qc = new QueryClient({ defaultOptions: { queries: { retry: false, enabled: false } } });
+  const wrapper = ({ children }: { children: React.ReactNode }) => <QueryClientProvider client={qc}>{children}</QueryClientProvider>;
+  return rtlRender(ui, { wrapper });
+}
 
 function task(p: Partial<Task> & Pick<Task, "id" | "state">): Task {
   const now = new Date().toISOString();

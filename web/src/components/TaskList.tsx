@@ -5,12 +5,16 @@ import { isFinished } from "../services/tasks";
 import { Link } from "./Link";
 import { ProgressBar } from "./ProgressBar";
 import { StateBadge } from "./StateBadge";
+import { useKindTitle } from "../services/kinds";
 
 type Props = {
   tasks: Task[];
-  selected: ReadonlySet<number>;
-  onSelect: (ids: number[], selected: boolean) => void;
+  /** Selection, for lists with actions on selected tasks; without onSelect, no checkboxes. */
+  selected?: ReadonlySet<number>;
+  onSelect?: (ids: number[], selected: boolean) => void;
 };
+
+const NONE: ReadonlySet<number> = new Set();
 
 function eta(t: Task): string {
   if (isFinished(t.state)) return "–";
@@ -32,7 +36,8 @@ function Cell({ label, value }: { label: string; value: string }) {
  * with a checkbox per row for bulk actions. On a narrow screen each row
  * becomes a card (styles.css).
  */
-export function TaskList({ tasks, selected, onSelect }: Props) {
+export function TaskList({ tasks, selected = NONE, onSelect }: Props) {
+  const title = useKindTitle();
   const now = useNow();
   const ids = tasks.map((t) => t.id);
   const all = ids.length > 0 && ids.every((id) => selected.has(id));
@@ -43,17 +48,19 @@ export function TaskList({ tasks, selected, onSelect }: Props) {
       <caption className="sr-only">Tasks, newest first</caption>
       <thead>
         <tr>
-          <th scope="col" className="select">
-            <input
-              type="checkbox"
-              aria-label="Select all shown tasks"
-              checked={all}
-              ref={(el) => {
-                if (el) el.indeterminate = some;
-              }}
-              onChange={(e) => onSelect(ids, e.target.checked)}
-            />
-          </th>
+          {onSelect && (
+            <th scope="col" className="select">
+              <input
+                type="checkbox"
+                aria-label="Select all shown tasks"
+                checked={all}
+                ref={(el) => {
+                  if (el) el.indeterminate = some;
+                }}
+                onChange={(e) => onSelect(ids, e.target.checked)}
+              />
+            </th>
+          )}
           <th scope="col">Task</th>
           <th scope="col">State</th>
           <th scope="col" className="progress-col">
@@ -67,17 +74,19 @@ export function TaskList({ tasks, selected, onSelect }: Props) {
       <tbody>
         {tasks.map((t) => (
           <tr key={t.id} data-task-id={t.id} className={selected.has(t.id) ? "is-selected" : undefined}>
-            <td className="select">
-              <input
-                type="checkbox"
-                aria-label={`Select task ${t.id}`}
-                checked={selected.has(t.id)}
-                onChange={(e) => onSelect([t.id], e.target.checked)}
-              />
-            </td>
+            {onSelect && (
+              <td className="select">
+                <input
+                  type="checkbox"
+                  aria-label={`Select task ${t.id}`}
+                  checked={selected.has(t.id)}
+                  onChange={(e) => onSelect([t.id], e.target.checked)}
+                />
+              </td>
+            )}
             <td className="task-cell">
               <Link to={`/tasks/${t.id}`} className="task-link">
-                <span className="kind">{t.kind}</span> <span className="muted">#{t.id}</span>
+                <span className="kind">{title(t.kind)}</span> <span className="muted">#{t.id}</span>
               </Link>
               <span className="sub muted">
                 {t.queue}

@@ -13,8 +13,15 @@ function toData(points: ThroughputPoint[]): uPlot.AlignedData {
   ];
 }
 
-const COMPLETED = "#1f7a4d";
-const FAILED = "#b3261e";
+/** translucent adds an alpha to a #rrggbb colour (canvas fills take #rrggbbaa). */
+function translucent(color: string, alpha: string): string {
+  return /^#[0-9a-f]{6}$/i.test(color) ? color + alpha : color;
+}
+
+/** cssVar reads a theme colour (styles.css), so the chart follows light and dark. */
+function cssVar(el: Element, name: string, fallback: string): string {
+  return getComputedStyle(el).getPropertyValue(name).trim() || fallback;
+}
 
 /**
  * ThroughputChart draws completions and failures per minute over the last
@@ -28,6 +35,10 @@ export function ThroughputChart({ points }: Props) {
   useEffect(() => {
     const el = box.current;
     if (!el) return;
+    const axis = cssVar(el, "--muted", "#4b5563");
+    const grid = cssVar(el, "--line", "#e5e7eb");
+    const completed = cssVar(el, "--good", "#1f7a4d");
+    const failed = cssVar(el, "--bad", "#b3261e");
     const opts: uPlot.Options = {
       width: Math.max(280, el.clientWidth),
       height: 220,
@@ -35,13 +46,13 @@ export function ThroughputChart({ points }: Props) {
       legend: { show: true },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(4, Math.ceil(max * 1.1))] } },
       axes: [
-        { stroke: "#4b5563", grid: { stroke: "#e5e7eb" } },
-        { stroke: "#4b5563", grid: { stroke: "#e5e7eb" }, label: "tasks / min", size: 50 },
+        { stroke: axis, grid: { stroke: grid }, ticks: { stroke: grid } },
+        { stroke: axis, grid: { stroke: grid }, ticks: { stroke: grid }, label: "tasks / min", size: 50 },
       ],
       series: [
         {},
-        { label: "Completed", stroke: COMPLETED, fill: "rgba(31,122,77,0.12)", width: 2, points: { show: false } },
-        { label: "Failed", stroke: FAILED, fill: "rgba(179,38,30,0.10)", width: 2, points: { show: false } },
+        { label: "Completed", stroke: completed, fill: translucent(completed, "24"), width: 2, points: { show: false } },
+        { label: "Failed", stroke: failed, fill: translucent(failed, "1f"), width: 2, points: { show: false } },
       ],
     };
     const u = new uPlot(opts, [[], [], []], el);

@@ -1,5 +1,7 @@
+import { useQuery } from "@tanstack/react-query";
 import { useEffect } from "react";
 import type { AlertEvent } from "../api/client";
+import { alertTitle, kindsQuery } from "../services/kinds";
 import { Link } from "./Link";
 
 export type Toast = { key: string; alert: AlertEvent };
@@ -8,6 +10,8 @@ const TOAST_MS = 10_000;
 
 function ToastItem({ toast, onDismiss }: { toast: Toast; onDismiss: (key: string) => void }) {
   const { alert } = toast;
+  const kinds = useQuery(kindsQuery);
+  const title = alertTitle(kinds.data, alert.title);
   useEffect(() => {
     const t = setTimeout(() => onDismiss(toast.key), TOAST_MS);
     return () => clearTimeout(t);
@@ -15,11 +19,11 @@ function ToastItem({ toast, onDismiss }: { toast: Toast; onDismiss: (key: string
   return (
     <li className={`toast sev-${alert.severity}`}>
       <div>
-        <strong>{alert.title}</strong>
+        <strong>{title}</strong>
         <p>{alert.message}</p>
         {alert.task_id !== undefined && <Link to={`/tasks/${alert.task_id}`}>Task #{alert.task_id}</Link>}
       </div>
-      <button type="button" className="icon" aria-label={`Dismiss: ${alert.title}`} onClick={() => onDismiss(toast.key)}>
+      <button type="button" className="icon" aria-label={`Dismiss: ${title}`} onClick={() => onDismiss(toast.key)}>
         ×
       </button>
     </li>

@@ -51,8 +51,14 @@ export function rate(perSecond: number | undefined): string {
   return `${(perSecond * 60).toFixed(1)}/min`;
 }
 
+/** count renders a number with the reader's thousands separators: "3,000". */
 export function count(n: number): string {
   return n.toLocaleString();
+}
+
+/** plural renders a count with its noun: "1 call", "2,809 messages" (plural: noun + "s" unless given). */
+export function plural(n: number, noun: string, many = `${noun}s`): string {
+  return `${count(n)} ${n === 1 ? noun : many}`;
 }
 
 /** toLocalInput renders a Date for an <input type="datetime-local">. */

@@ -83,4 +83,17 @@ describe("AccountsPage", () => {
     const connect = requests.find((r) => r.url.endsWith("/api/v1/accounts/connect"));
     expect(connect?.credentials).toBe("include");
   });
+
+  it("offers Reconnect only for an account that needs it, and it starts a consent", async () => {
+    const user = userEvent.setup();
+    connectAnswer = () => json({ title: "Conflict", status: 409, detail: "stop here" }, 409);
+    renderAt("/accounts");
+    await screen.findByText("old@example.com");
+    const buttons = screen.getAllByRole("button", { name: "Reconnect" });
+    expect(buttons).toHaveLength(1);
+    expect(buttons[0]?.closest("tr")).toHaveAttribute("data-account", "old@example.com");
+    await user.click(buttons[0]!);
+    await screen.findByRole("alert");
+    expect(requests.filter((r) => r.url.endsWith("/api/v1/accounts/connect"))).toHaveLength(1);
+  });
 });

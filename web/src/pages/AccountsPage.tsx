@@ -1,17 +1,18 @@
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
 import type { Schemas } from "../api/client";
 import { ErrorNote } from "../components/ErrorNote";
 import { useNow } from "../hooks/useNow";
 import { consentOutcome, CONSENT_PARAMS, connectError } from "../lib/consent";
-import { ago, count, dateTime } from "../lib/format";
+import { ago, count, dateTime, plural } from "../lib/format";
 import { navigate, useLocation } from "../router";
-import { accountsQuery, connectAccount } from "../services/accounts";
+import { accountsQuery, connectAccount, disconnectAccount } from "../services/accounts";
 
 type Account = Schemas["Account"];
 
 const STATUS: Record<Account["status"], { label: string; className: string; help?: string }> = {
   connected: { label: "Connected", className: "ok" },
-  needs_reauth: { label: "Needs reconnecting", className: "paused", help: "Google revoked access: connect it again." },
+  needs_reauth: { label: "Needs reconnecting", className: "paused", help: "Google revoked access: reconnect it to sync again." },
   disconnected: { label: "Disconnected", className: "" },
 };
 
@@ -38,8 +39,17 @@ function ConsentBanner({ search }: { search: URLSearchParams }) {
   );
 }
 
-function AccountRow({ a, now }: { a: Account; now: number }) {
+type RowProps = { a: Account; now: number; onReconnect: () => void; reconnecting: boolean };
+
+function AccountRow({ a, now, onReconnect, reconnecting }: RowProps) {
   const s = STATUS[a.status];
+  const qc = useQueryClient();
+  const [confirming, setConfirming] = useState(false);
+  const disconnect = useMutation({
+    mutationFn: () => disconnectAccount(a.id),
+    onSuccess: () => qc.invalidateQueries({ queryKey: accountsQuery.queryKey }),
+  });
+  const stored = a.messages_total !== undefined ? `the ${plural(a.messages_total, "message")} it stored` : "the messages it stored";
   return (
     <tr data-account={a.email}>
       <td>
@@ -58,6 +68,32 @@ function AccountRow({ a, now }: { a: Account; now: number }) {
           </time>
         ) : (
           <span className="muted">never</span>
+        )}
+      </td>
+      <td className="row-actions">
+        {a.status !== "connected" && (
+          <button type="button" className="primary small" disabled={reconnecting} onClick={onReconnect}>
+            Reconnect
+          </button>
+        )}
+        {confirming ? (
+          <div className="confirm" role="group" aria-label={`Disconnect ${a.email}`}>
+            <p className="small">
+              inboxq forgets {a.email}: it deletes its access and {stored}. Your mail in Gmail stays as it is, and
+              exports you made stay downloadable.
+            </p>
+            <button type="button" className="danger small" disabled={disconnect.isPending} onClick={() => disconnect.mutate()}>
+              {disconnect.isPending ? "Disconnecting…" : "Disconnect"}
+            </button>
+            <button type="button" className="small" onClick={() => setConfirming(false)}>
+              Keep it
+            </button>
+            {disconnect.isError && <ErrorNote error={disconnect.error} prefix="Not disconnected" />}
+          </div>
+        ) : (
+          <button type="button" className="small" onClick={() => setConfirming(true)}>
+            Disconnect…
+          </button>
         )}
       </td>
     </tr>
@@ -97,11 +133,20 @@ export function AccountsPage() {
               <th scope="col">Status</th>
               <th scope="col">Messages</th>
               <th scope="col">Last sync</th>
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody>
             {accounts.data.map((a) => (
-              <AccountRow key={a.id} a={a} now={now} />
+              <AccountRow
+                key={a.id}
+                a={a}
+                now={now}
+                reconnecting={connect.isPending || connect.isSuccess}
+                onReconnect={() => connect.mutate()}
+              />
             ))}
           </tbody>
         </table>

@@ -1,10 +1,13 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { ErrorNote } from "../components/ErrorNote";
+import { Link } from "../components/Link";
 import { useNow } from "../hooks/useNow";
 import { ago, dateTime } from "../lib/format";
 import { alertKeys, alertsQuery, markAlertsRead } from "../services/alerts";
+import { alertTitle, kindsQuery } from "../services/kinds";
 
 export function AlertsPage() {
+  const kinds = useQuery(kindsQuery);
   const qc = useQueryClient();
   const now = useNow();
   const alerts = useQuery(alertsQuery);
@@ -37,7 +40,7 @@ export function AlertsPage() {
             <li key={a.id} className={`card alert sev-${a.severity}${a.read_at ? " read" : ""}`}>
               <div className="alert-head">
                 <span className={`badge sev-${a.severity}`}>{a.severity}</span>
-                <strong>{a.title}</strong>
+                <strong>{alertTitle(kinds.data, a.title)}</strong>
                 {!a.read_at && <span className="badge unread">unread</span>}
                 {a.system && a.resolved_at && <span className="badge resolved">resolved</span>}
               </div>
@@ -47,6 +50,12 @@ export function AlertsPage() {
                   {ago(a.created_at, now)}
                 </time>
                 {a.system && " · system health"}
+                {a.task_id !== undefined && (
+                  <>
+                    {" · "}
+                    <Link to={`/tasks/${a.task_id}`}>See task #{a.task_id}</Link>
+                  </>
+                )}
               </p>
               {!a.read_at && (
                 <button type="button" className="small" disabled={mark.isPending} onClick={() => mark.mutate([a.id])}>

@@ -3,8 +3,9 @@ import { useState } from "react";
 import { ErrorNote } from "../components/ErrorNote";
 import { Link } from "../components/Link";
 import { useNow } from "../hooks/useNow";
-import { ago, count, dateTime } from "../lib/format";
+import { ago, dateTime, plural } from "../lib/format";
 import { downloadExport, exportsQuery, type Export } from "../services/exports";
+import { useKindTitle } from "../services/kinds";
 import { createTask, storeTask } from "../services/tasks";
 
 function size(bytes: number): string {
@@ -23,7 +24,7 @@ function ExportRow({ e, now }: { e: Export; now: number }) {
   return (
     <tr>
       <td>
-        <span className="badge">{e.kind}</span> #{e.id}
+        <span className="badge">{e.kind === "backup" ? "Backup" : "Export"}</span> #{e.id}
       </td>
       <td>
         <time dateTime={e.created_at} title={dateTime(e.created_at)}>
@@ -32,11 +33,11 @@ function ExportRow({ e, now }: { e: Export; now: number }) {
       </td>
       <td>{e.expires_at ? dateTime(e.expires_at) : "kept (newest 5)"}</td>
       <td>
-        {count(e.counts.messages)} messages, {count(e.counts.accounts)} accounts, {count(e.counts.tasks)} tasks
+        {plural(e.counts.messages, "message")}, {plural(e.counts.accounts, "account")}, {plural(e.counts.tasks, "task")}
       </td>
       <td>{size(e.size)}</td>
       <td>
-        <Link to={`/tasks/${e.task_id}`}>#{e.task_id}</Link>
+        <Link to={`/tasks/${e.task_id}`}>Task #{e.task_id}</Link>
       </td>
       <td>
         <button type="button" className="small" disabled={download.isPending} onClick={() => download.mutate()}>
@@ -53,6 +54,7 @@ function ExportRow({ e, now }: { e: Export; now: number }) {
 }
 
 export function ExportsPage() {
+  const title = useKindTitle();
   const qc = useQueryClient();
   const now = useNow();
   const [started, setStarted] = useState<{ kind: string; id: number } | null>(null);
@@ -92,7 +94,7 @@ export function ExportsPage() {
       <ErrorNote error={start.error} prefix="Not started" />
       {started && (
         <p role="status">
-          Started {started.kind}: <Link to={`/tasks/${started.id}`}>task #{started.id}</Link>. Its archive appears
+          Started {title(started.kind)}: <Link to={`/tasks/${started.id}`}>task #{started.id}</Link>. Its archive appears
           below when it finishes.
         </p>
       )}

@@ -1,12 +1,13 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import type { BulkResult, Queue } from "../api/client";
 import { ErrorNote } from "../components/ErrorNote";
 import { JsonView } from "../components/JsonView";
 import { Link } from "../components/Link";
+import { TaskList } from "../components/TaskList";
 import { ThroughputChart } from "../components/ThroughputChart";
 import { useNow } from "../hooks/useNow";
-import { ago, count, dateTime, duration } from "../lib/format";
+import { ago, count, dateTime, duration, plural } from "../lib/format";
 import {
   deadLettersQuery,
   isAdminQuery,
@@ -17,7 +18,8 @@ import {
   statsQuery,
   systemHealthQuery,
 } from "../services/queues";
-import { storeTask } from "../services/tasks";
+import { storeTask, taskListQuery } from "../services/tasks";
+import { kindsQuery, useKindTitle } from "../services/kinds";
 
 function QueueRow({ q }: { q: Queue }) {
   const qc = useQueryClient();
@@ -83,6 +85,7 @@ function Queues() {
 }
 
 function DeadLetters() {
+  const title = useKindTitle();
   const qc = useQueryClient();
   const now = useNow();
   const dead = useQuery(deadLettersQuery);
@@ -110,7 +113,7 @@ function DeadLetters() {
   return (
     <>
       <div className="bulkbar">
-        <span>{tasks.length ? `${tasks.length} failed task${tasks.length === 1 ? "" : "s"}` : "No failed tasks."}</span>
+        <span>{tasks.length ? plural(tasks.length, "failed task") : "No failed tasks."}</span>
         <button type="button" disabled={!selected.size || run.isPending} onClick={() => run.mutate([...selected])}>
           Re-drive selected
         </button>
@@ -139,7 +142,7 @@ function DeadLetters() {
               />
               <div>
                 <Link to={`/tasks/${t.id}`}>
-                  {t.kind} #{t.id}
+                  {title(t.kind)} #{t.id}
                 </Link>{" "}
                 <span className="muted small">
                   {t.queue} · {t.attempt}/{t.max_attempts} attempts · failed {ago(t.finished_at, now)}
@@ -170,7 +173,7 @@ function Health() {
         <dt>Queue depths</dt>
         <dd>
           {(h.queues ?? []).length
-            ? (h.queues ?? []).map((q) => `${q.queue} ${q.state}: ${q.jobs}`).join(" · ")
+            ? (h.queues ?? []).map((q) => `${q.queue} ${q.state}: ${count(q.jobs)}`).join(" · ")
             : "all queues empty"}
         </dd>
       </dl>
@@ -178,6 +181,27 @@ function Health() {
         <summary>Full report</summary>
         <JsonView value={h.report} label="Health report" />
       </details>
+    </>
+  );
+}
+
+/** SystemTasks lists the service's own upkeep, which Tasks hides by default. */
+function SystemTasks() {
+  const kinds = useQuery(kindsQuery);
+  const system = (kinds.data ?? []).filter((k) => k.admin_only).map((k) => k.name);
+  const list = useInfiniteQuery({
+    ...taskListQuery({ state: [], kind: system, queue: [] }),
+    enabled: system.length > 0,
+  });
+  if (kinds.isPending || (system.length > 0 && list.isPending)) return <p className="muted">Loading…</p>;
+  if (list.isError) return <ErrorNote error={list.error} prefix="Cannot list the system tasks" />;
+  const tasks = (list.data?.pages.flatMap((p) => p.tasks ?? []) ?? []).slice(0, 10);
+  return (
+    <>
+      <TaskList tasks={tasks} />
+      <p className="small">
+        <Link to="/?system=1">All tasks, with the system tasks</Link>
+      </p>
     </>
   );
 }
@@ -220,6 +244,10 @@ export function OperatorsPage() {
       <div className="card">
         <h2>Throughput</h2>
         <Throughput />
+      </div>
+      <div className="card">
+        <h2>System tasks</h2>
+        <SystemTasks />
       </div>
       <div className="grid2">
         <div className="card">

@@ -9,7 +9,7 @@ import { Link } from "../components/Link";
 import { useNow } from "../hooks/useNow";
 import { ago, dateTime } from "../lib/format";
 import { fieldErrors } from "../lib/fieldErrors";
-import { kindsQuery, schemasQuery } from "../services/kinds";
+import { kindsQuery, schemasQuery, useKindTitle } from "../services/kinds";
 import { isAdminQuery } from "../services/queues";
 import {
   createSchedule,
@@ -106,7 +106,7 @@ function ScheduleForm({ editing, onDone }: { editing: Schedule | null; onDone: (
             <option value="">Choose a kind…</option>
             {(kinds.data ?? []).map((k) => (
               <option key={k.name} value={k.name} disabled={k.admin_only && admin.data === false}>
-                {k.name}
+                {k.title}
               </option>
             ))}
           </select>
@@ -191,6 +191,7 @@ function ScheduleForm({ editing, onDone }: { editing: Schedule | null; onDone: (
 }
 
 function ScheduleRow({ s, onEdit, now }: { s: Schedule; onEdit: () => void; now: number }) {
+  const title = useKindTitle();
   const qc = useQueryClient();
   const [confirming, setConfirming] = useState(false);
   const refresh = () => qc.invalidateQueries({ queryKey: schedulesQuery.queryKey });
@@ -210,7 +211,7 @@ function ScheduleRow({ s, onEdit, now }: { s: Schedule; onEdit: () => void; now:
         <strong>{s.name}</strong>
         <span className="sub muted">{s.owner ? s.owner : "built-in"}</span>
       </td>
-      <td data-label="Kind">{s.kind}</td>
+      <td data-label="Kind">{title(s.kind)}</td>
       <td data-label="When">
         <code>{s.cron}</code> <span className="muted small">{s.timezone}</span>
       </td>

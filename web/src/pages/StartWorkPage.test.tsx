@@ -5,26 +5,29 @@ import type { KindInfo } from "../api/client";
 import { StartWorkPage } from "./StartWorkPage";
 
 const kinds: KindInfo[] = [
-  { name: "bulk_archive_emails", description: "Archives messages", args_schema: "BulkArchiveEmailsArgs", admin_only: false, queue: "bulk", priority: 2, max_attempts: 10 },
-  { name: "sync_user_emails", description: "Syncs", args_schema: "SyncUserEmailsArgs", admin_only: false, queue: "sync", priority: 2, max_attempts: 10 },
+  { name: "bulk_archive_emails", title: "Archive messages", description: "Archives messages", args_schema: "BulkArchiveEmailsArgs", admin_only: false, queue: "bulk", priority: 2, max_attempts: 10 },
+  { name: "sync_user_emails", title: "Full mailbox sync", description: "Syncs", args_schema: "SyncUserEmailsArgs", admin_only: false, queue: "sync", priority: 2, max_attempts: 10 },
 ];
 const schemas = {
   BulkTarget: {
     type: "object",
-    properties: { label: { type: "string", description: "Has this label id" }, from: { type: "string" } },
+    properties: {
+      label: { type: "string", title: "Label", description: "Only messages with this Gmail label" },
+      from: { type: "string", title: "From" },
+    },
   },
   BulkArchiveEmailsArgs: {
     type: "object",
     required: ["account_id", "target"],
     properties: {
-      account_id: { type: "integer", description: "The Gmail account (see list-accounts)" },
-      target: { $ref: "#/components/schemas/BulkTarget" },
+      account_id: { type: "integer", title: "Gmail account", description: "One of your connected Gmail accounts" },
+      target: { $ref: "#/components/schemas/BulkTarget", title: "Which messages" },
     },
   },
   SyncUserEmailsArgs: {
     type: "object",
     required: ["account_id"],
-    properties: { account_id: { type: "integer", description: "The Gmail account (see list-accounts)" } },
+    properties: { account_id: { type: "integer", title: "Gmail account", description: "One of your connected Gmail accounts" } },
   },
 };
 
@@ -47,6 +50,14 @@ function stubAPI(createAnswer?: () => Response) {
     if (pathname === "/api/v1/system/health") return json({ title: "Forbidden" }, 403);
     if (pathname === "/api/v1/accounts")
       return json({ accounts: [{ id: 3, email: "me@example.com", status: "connected" }] });
+    if (pathname === "/api/v1/accounts/3/labels")
+      return json({
+        labels: [
+          { id: "INBOX", name: "Inbox", system: true, messages: 1 },
+          { id: "CATEGORY_PROMOTIONS", name: "Promotions", system: true, messages: 243 },
+          { id: "Label_1", name: "Receipts", system: false, messages: 0 },
+        ],
+      });
     const count = /^\/api\/v1\/accounts\/(\d+)\/messages\/count$/.exec(pathname);
     if (count && req.method === "POST") {
       const { target } = (await req.json()) as { target: Record<string, unknown> };
@@ -86,7 +97,7 @@ describe("Start work for a bulk kind", () => {
     const { counted, created } = stubAPI();
     renderPage();
 
-    await screen.findByRole("option", { name: "bulk_archive_emails" });
+    await screen.findByRole("option", { name: "Archive messages" });
     await user.selectOptions(screen.getByLabelText("Kind"), "bulk_archive_emails");
     const start = screen.getByRole("button", { name: "Start" });
     const understand = screen.getByLabelText("I understand");
@@ -95,14 +106,18 @@ describe("Start work for a bulk kind", () => {
     expect(start).toBeDisabled();
 
     const account = await screen.findByRole("option", { name: "me@example.com" });
-    await user.selectOptions(screen.getByRole("combobox", { name: "account_id" }), account);
+    await user.selectOptions(screen.getByRole("combobox", { name: "Gmail account" }), account);
+    expect(screen.getByRole("group", { name: "Which messages" })).toBeInTheDocument();
     // An empty target selects nothing in particular: the server's 422.
     await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("Choose which messages"));
     expect(understand).toBeDisabled();
 
-    // Typing is debounced: one count for the finished value, not one a key.
+    // The label is picked from the account's real labels, by name.
     const before = counted.length;
-    await user.type(screen.getByLabelText("label", { exact: true }), "CATEGORY_PROMOTIONS");
+    const label = await screen.findByRole("combobox", { name: "Label" });
+    await screen.findByRole("option", { name: "Promotions (243)" });
+    expect(screen.getByRole("option", { name: "Receipts" })).toBeInTheDocument();
+    await user.selectOptions(label, "Promotions (243)");
     await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("This will archive 243 messages."));
     const typed = counted.slice(before);
     expect(typed).toEqual([{ account: "3", target: { label: "CATEGORY_PROMOTIONS" } }]);
@@ -113,8 +128,7 @@ describe("Start work for a bulk kind", () => {
     expect(start).toBeEnabled();
 
     // Changing the target asks again, for the new count.
-    await user.clear(screen.getByLabelText("label", { exact: true }));
-    await user.type(screen.getByLabelText("label", { exact: true }), "INBOX");
+    await user.selectOptions(label, "Inbox (1)");
     expect(start).toBeDisabled();
     await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("This will archive 1 message."));
     expect(understand).not.toBeChecked();
@@ -130,7 +144,7 @@ describe("Start work for a bulk kind", () => {
     const user = userEvent.setup();
     const { counted } = stubAPI();
     renderPage();
-    await screen.findByRole("option", { name: "sync_user_emails" });
+    await screen.findByRole("option", { name: "Full mailbox sync" });
     await user.selectOptions(screen.getByLabelText("Kind"), "sync_user_emails");
     expect(screen.queryByLabelText("I understand")).not.toBeInTheDocument();
     expect(screen.getByRole("button", { name: "Start" })).toBeEnabled();
@@ -149,10 +163,10 @@ describe("Start work refused for a limit", () => {
         ),
     );
     renderPage();
-    await screen.findByRole("option", { name: "sync_user_emails" });
+    await screen.findByRole("option", { name: "Full mailbox sync" });
     await user.selectOptions(screen.getByLabelText("Kind"), "sync_user_emails");
     const account = await screen.findByRole("option", { name: "me@example.com" });
-    await user.selectOptions(screen.getByRole("combobox", { name: "account_id" }), account);
+    await user.selectOptions(screen.getByRole("combobox", { name: "Gmail account" }), account);
     const start = screen.getByRole("button", { name: "Start" });
     await user.click(start);
 

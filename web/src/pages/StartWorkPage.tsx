@@ -6,10 +6,13 @@ import { BulkPreview } from "../components/BulkPreview";
 import { ErrorNote } from "../components/ErrorNote";
 import { KindArgs } from "../components/KindArgs";
 import { LimitNote } from "../components/LimitNote";
+import { Link } from "../components/Link";
 import { useBulkPreview } from "../hooks/useBulkPreview";
 import { fieldErrors } from "../lib/fieldErrors";
+import { precheck } from "../lib/precheck";
 import { navigate } from "../router";
 import { kindsQuery, schemasQuery } from "../services/kinds";
+import { accountsQuery } from "../services/accounts";
 import { isAdminQuery } from "../services/queues";
 import { createTask, storeTask, type NewTask } from "../services/tasks";
 
@@ -20,6 +23,8 @@ export function StartWorkPage() {
   const kinds = useQuery(kindsQuery);
   const schemas = useQuery(schemasQuery);
   const admin = useQuery(isAdminQuery);
+  const accounts = useQuery(accountsQuery);
+  const noAccount = accounts.isSuccess && !accounts.data.some((a) => a.status === "connected");
   const [kindName, setKindName] = useState("");
   const [args, setArgs] = useState<Args>({});
   const [priority, setPriority] = useState("");
@@ -32,6 +37,8 @@ export function StartWorkPage() {
   const preview = useBulkPreview(kindName, args);
   const [confirmedFor, setConfirmedFor] = useState("");
   const confirmed = preview.token !== undefined && confirmedFor === preview.token;
+  // What the server would refuse before starting, said beside Start.
+  const refused = kindName ? precheck(kindName, args, accounts.data) : undefined;
   const create = useMutation({
     mutationFn: (t: NewTask) => createTask(t),
     onSuccess: (t) => {
@@ -47,7 +54,7 @@ export function StartWorkPage() {
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (!kindName || (preview.applies && !confirmed)) return;
+    if (!kindName || refused || (preview.applies && !confirmed)) return;
     const t: NewTask = { kind: kindName, args };
     if (priority) t.priority = Number(priority);
     if (maxAttempts) t.max_attempts = Number(maxAttempts);
@@ -67,7 +74,16 @@ export function StartWorkPage() {
       <h1 id="start-title" tabIndex={-1}>
         Start work
       </h1>
-      <p className="muted">Choose what to run. Each kind&rsquo;s arguments come from the API, so new kinds appear here on their own.</p>
+      <p className="muted">Choose what inboxq should do, and on which mailbox. You can watch it, cancel it or retry it from its page.</p>
+      {noAccount && (
+        <div className="banner info" role="status">
+          <p>
+            {accounts.data?.length ? "None of your Gmail accounts is connected now" : "You have no Gmail account connected yet"}
+            : syncs, bulk actions and exports work on one. <Link to="/accounts">Connect a Gmail account</Link> first; Google
+            asks you to allow access, then brings you back.
+          </p>
+        </div>
+      )}
       <ErrorNote error={kinds.error} prefix="Cannot list the kinds" />
       <form className="card form" onSubmit={submit} noValidate>
         <div className="field">
@@ -88,13 +104,13 @@ export function StartWorkPage() {
             <option value="">Choose a kind…</option>
             {(kinds.data ?? []).map((k) => (
               <option key={k.name} value={k.name} disabled={k.admin_only && admin.data === false}>
-                {k.name}
+                {k.title}
                 {k.admin_only ? " (admins)" : ""}
               </option>
             ))}
           </select>
           <span id="kind-help" className="help">
-            {kind ? kind.description : "The list comes from the server."}
+            {kind ? kind.description : "Choose one to see what it does."}
           </span>
           {err("kind")}
         </div>
@@ -190,9 +206,19 @@ export function StartWorkPage() {
           </p>
         )}
         <div className="actions">
-          <button type="submit" className="primary" disabled={!kindName || (preview.applies && !confirmed) || create.isPending}>
+          <button
+            type="submit"
+            className="primary"
+            aria-describedby={refused ? "start-refused" : undefined}
+            disabled={!kindName || !!refused || (preview.applies && !confirmed) || create.isPending}
+          >
             {create.isPending ? "Starting…" : "Start"}
           </button>
+          {refused && (
+            <p id="start-refused" className="error-note">
+              {refused}
+            </p>
+          )}
           <LimitNote error={create.error} />
         </div>
       </form>

@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import type { Task } from "../api/client";
+import { ApiError, type Task } from "../api/client";
 import { ErrorNote } from "../components/ErrorNote";
 import { JsonView } from "../components/JsonView";
 import { Link } from "../components/Link";
@@ -11,6 +11,7 @@ import type { StreamStatus } from "../hooks/useEventStream";
 import { ago, dateTime, duration, rate } from "../lib/format";
 import { useLocation } from "../router";
 import { canCancel, canRetry, cancelTask, isFinished, retryTask, storeTask } from "../services/tasks";
+import { useKindTitle } from "../services/kinds";
 
 function LiveNote({ stream, task }: { stream: StreamStatus; task: Task }) {
   if (isFinished(task.state)) return <span className="live off">Finished</span>;
@@ -50,6 +51,7 @@ function Timeline({ task, now }: { task: Task; now: number }) {
 }
 
 export function TaskDetailPage({ id }: { id: number }) {
+  const title = useKindTitle();
   const qc = useQueryClient();
   const now = useNow();
   const { task, query, stream } = useTaskStatus(id);
@@ -68,7 +70,14 @@ export function TaskDetailPage({ id }: { id: number }) {
     return (
       <section>
         <h1 tabIndex={-1}>Task #{id}</h1>
-        <ErrorNote error={query.error} prefix="Cannot load the task" />
+        {query.error instanceof ApiError && query.error.status === 404 ? (
+          <p className="error-note" role="alert">
+            There is no task #{id} that you can see. Finished tasks are kept for a week, and other people&rsquo;s tasks
+            are not shown.
+          </p>
+        ) : (
+          <ErrorNote error={query.error} prefix="Cannot load the task" />
+        )}
         <Link to="/">Back to tasks</Link>
       </section>
     );
@@ -81,7 +90,7 @@ export function TaskDetailPage({ id }: { id: number }) {
       </p>
       <div className="page-head">
         <h1 id="task-title" tabIndex={-1}>
-          {task.kind} <span className="muted">#{task.id}</span>
+          {title(task.kind)} <span className="muted">#{task.id}</span>
         </h1>
         <div className="actions">
           <StateBadge state={task.state} />

@@ -4,6 +4,7 @@ import { TASK_STATES, type BulkResult, type Task, type TaskState } from "../api/
 import { ErrorNote } from "../components/ErrorNote";
 import { Link } from "../components/Link";
 import { TaskList } from "../components/TaskList";
+import { count, plural } from "../lib/format";
 import { navigate, useLocation } from "../router";
 import { kindsQuery } from "../services/kinds";
 import { cancelTasks, retryTasks, storeTask, taskListQuery, type TaskFilters } from "../services/tasks";
@@ -22,9 +23,9 @@ function searchable(t: Task): string {
 function summary(verb: string, r: BulkResult): string {
   const changed = r.changed?.length ?? 0;
   const skipped = r.skipped ?? [];
-  let s = `${verb} ${changed} task${changed === 1 ? "" : "s"}.`;
+  let s = `${verb} ${plural(changed, "task")}.`;
   if (skipped.length) {
-    s += ` Skipped ${skipped.length}: ${skipped
+    s += ` Skipped ${count(skipped.length)}: ${skipped
       .slice(0, 3)
       .map((k) => `#${k.id} (${k.reason})`)
       .join(", ")}${skipped.length > 3 ? "…" : ""}`;
@@ -42,7 +43,22 @@ export function TasksPage() {
   );
   const text = search.get("q") ?? "";
   const kinds = useQuery(kindsQuery);
-  const list = useInfiniteQuery(taskListQuery(filters));
+  // System tasks (the kinds only admins start: health checks, token
+  // cleanup, mostly from the built-in schedules) stay out of the list
+  // unless asked for, or filtered on by kind: the server filters, so paging
+  // and live updates agree.
+  const showSystem = search.get("system") === "1";
+  const systemKinds = useMemo(() => (kinds.data ?? []).filter((k) => k.admin_only), [kinds.data]);
+  const shownKinds = useMemo(
+    () => (kinds.data ?? []).filter((k) => showSystem || !k.admin_only),
+    [kinds.data, showSystem],
+  );
+  const listFilters: TaskFilters = useMemo(
+    () =>
+      filters.kind.length || showSystem || !systemKinds.length ? filters : { ...filters, kind: shownKinds.map((k) => k.name) },
+    [filters, showSystem, systemKinds, shownKinds],
+  );
+  const list = useInfiniteQuery({ ...taskListQuery(listFilters), enabled: !kinds.isPending });
   const [selected, setSelected] = useState<ReadonlySet<number>>(new Set());
   const [result, setResult] = useState("");
 
@@ -114,9 +130,9 @@ export function TasksPage() {
           <label htmlFor="f-kind">Kind</label>
           <select id="f-kind" value={filters.kind.join(",")} onChange={(e) => setParam("kind", e.target.value)}>
             <option value="">All kinds</option>
-            {(kinds.data ?? []).map((k) => (
+            {shownKinds.map((k) => (
               <option key={k.name} value={k.name}>
-                {k.name}
+                {k.title}
               </option>
             ))}
           </select>
@@ -132,6 +148,23 @@ export function TasksPage() {
             ))}
           </select>
         </div>
+        {systemKinds.length > 0 && (
+          <div className="field check">
+            <label className="switch" htmlFor="f-system">
+              <input
+                id="f-system"
+                type="checkbox"
+                checked={showSystem}
+                aria-describedby="f-system-help"
+                onChange={(e) => setParam("system", e.target.checked ? "1" : "")}
+              />
+              Show system tasks
+            </label>
+            <span id="f-system-help" className="help">
+              {systemKinds.map((k) => k.title).join(", ")}: the service&rsquo;s own upkeep, also in Operators.
+            </span>
+          </div>
+        )}
         <div className="field grow">
           <label htmlFor="f-q">Search</label>
           <input
@@ -145,7 +178,7 @@ export function TasksPage() {
       </form>
 
       <div className="bulkbar" aria-label="Actions on selected tasks" role="region">
-        <span>{ids.length ? `${ids.length} selected` : "Select tasks to cancel or retry them together."}</span>
+        <span>{ids.length ? `${count(ids.length)} selected` : "Select tasks to cancel or retry them together."}</span>
         <button
           type="button"
           disabled={!ids.length || bulk.isPending}
@@ -171,7 +204,7 @@ export function TasksPage() {
       </p>
       <ErrorNote error={bulk.error} prefix="The action failed" />
 
-      {list.isPending ? (
+      {list.isPending || kinds.isPending ? (
         <p className="muted">Loading tasks…</p>
       ) : list.isError ? (
         <ErrorNote error={list.error} prefix="Cannot list tasks" />

@@ -37,3 +37,21 @@ export function messageCountQuery(accountId: number, target: BulkTarget) {
 export function connectAccount(): Promise<string> {
   return call(api.POST("/api/v1/accounts/connect", { credentials: "include" })).then((b) => b.authorize_url);
 }
+
+/** disconnectAccount deletes the account, its sealed token and its stored messages. */
+export function disconnectAccount(id: number): Promise<void> {
+  return call(api.DELETE("/api/v1/accounts/{id}", { params: { path: { id } } })).then(() => undefined);
+}
+
+export type Label = Schemas["Label"];
+
+/** labelsQuery lists an account's Gmail labels (one Gmail call), for pickers. */
+export function labelsQuery(accountId: number) {
+  return queryOptions({
+    queryKey: ["accounts", accountId, "labels"],
+    queryFn: ({ signal }) =>
+      call(api.GET("/api/v1/accounts/{id}/labels", { params: { path: { id: accountId } }, signal })).then((b) => b.labels ?? []),
+    staleTime: 5 * 60_000,
+    retry: false,
+  });
+}

@@ -1,7 +1,7 @@
 // Task kinds and their args schemas. The kinds come from list-task-kinds;
 // each kind's args schema is read from the OpenAPI document the server
 // serves, so kinds added to the backend work here without a new build.
-import { queryOptions } from "@tanstack/react-query";
+import { queryOptions, useQuery } from "@tanstack/react-query";
 import { api, call, ApiError } from "../api/client";
 
 export const kindsQuery = queryOptions({
@@ -53,4 +53,28 @@ export function resolve(s: JSONSchema | undefined, all: Record<string, JSONSchem
 /** argFields lists the fields a person fills in (not read-only ones). */
 export function argFields(schema: JSONSchema | undefined): [string, JSONSchema][] {
   return Object.entries(schema?.properties ?? {}).filter(([, s]) => !s.readOnly);
+}
+
+/** kindTitle is a kind's name for people from the API ("Archive messages"); the kind itself until the kinds load. */
+export function kindTitle(kinds: readonly { name: string; title?: string }[] | undefined, kind: string): string {
+  return kinds?.find((k) => k.name === kind)?.title || kind;
+}
+
+/** useKindTitle returns kindTitle bound to the kinds the server lists. */
+export function useKindTitle(): (kind: string) => string {
+  const kinds = useQuery(kindsQuery);
+  return (kind) => kindTitle(kinds.data, kind);
+}
+
+/**
+ * alertTitle names a task's alert by its kind's title: the server writes
+ * "export user data completed" (the kind in words and the outcome); this
+ * reads "Export my data: completed". Other titles are left as they are.
+ */
+export function alertTitle(kinds: readonly { name: string; title?: string }[] | undefined, title: string): string {
+  for (const k of kinds ?? []) {
+    const words = k.name.replace(/_/g, " ");
+    if (k.title && title.startsWith(`${words} `)) return `${k.title}: ${title.slice(words.length + 1)}`;
+  }
+  return title;
 }

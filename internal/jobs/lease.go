@@ -22,7 +22,9 @@ import (
 // rescue delay (RescueDelay, minutes):
 //   - the jobs of a process that died (kill -9, lost machine): every
 //     working process beats a heartbeat into inboxq_worker, and the others
-//     hand back the jobs of one that has not beaten for DeadAfter;
+//     hand back the jobs of one that has not beaten for DeadAfter. Only a
+//     process that has itself beaten for DeadAfter judges: after a
+//     database outage every heartbeat is stale, the live ones' too;
 //   - the jobs that ended while the database was unreachable, whose end
 //     River gave up recording (its completer retries for seconds): the
 //     process finds its own running jobs it no longer runs, and a process
@@ -47,6 +49,10 @@ type Lease struct {
 	jobs      map[int64]*leasedJob
 	lastBeat  time.Time // last successful heartbeat (monotonic)
 	beatError error
+	// beatingSince is when the current run of successful heartbeats began.
+	// Only after DeadAfter of it may this process judge another dead: after
+	// an outage every heartbeat is stale, the live processes' too.
+	beatingSince time.Time
 }
 
 // LeaseConfig tunes a Lease; zero values take the defaults.
@@ -63,7 +69,7 @@ type LeaseConfig struct {
 	// before it cancels its running jobs (20 s; less than DeadAfter).
 	FenceAfter time.Duration
 	// Settle is how long after a job's end River may still be recording
-	// it (60 s; its completer gives up after seconds).
+	// it (30 s; its completer gives up after three tries of at most 5 s).
 	Settle time.Duration
 }
 
@@ -87,7 +93,7 @@ func NewLease(st *store.Store, cfg LeaseConfig, logger *slog.Logger) *Lease {
 		cfg.FenceAfter = cfg.DeadAfter * 2 / 3
 	}
 	if cfg.Settle <= 0 {
-		cfg.Settle = time.Minute
+		cfg.Settle = 30 * time.Second
 	}
 	host, _ := os.Hostname()
 	return &Lease{store: st, logger: logger, cfg: cfg, host: host, jobs: map[int64]*leasedJob{}}
@@ -135,11 +141,16 @@ func (l *Lease) tick(ctx context.Context) bool {
 	err := l.store.WorkerHeartbeat(bctx, l.cfg.ClientID, l.host, os.Getpid())
 	cancel()
 	l.mu.Lock()
-	if err == nil {
-		l.lastBeat, l.beatError = time.Now(), nil
-	} else {
+	now := time.Now()
+	switch {
+	case err == nil && l.beatError != nil, err == nil && l.beatingSince.IsZero():
+		l.lastBeat, l.beatError, l.beatingSince = now, nil, now
+	case err == nil:
+		l.lastBeat = now
+	default:
 		l.beatError = err
 	}
+	judge := now.Sub(l.beatingSince) >= l.cfg.DeadAfter
 	lapsed := time.Since(l.lastBeat) > l.cfg.FenceAfter
 	if lapsed {
 		for _, j := range l.jobs {
@@ -155,7 +166,11 @@ func (l *Lease) tick(ctx context.Context) bool {
 		}
 		return false
 	}
-	l.reap(ctx, l.busy(time.Now()), l.cfg.Beat*2)
+	deadAfter := l.cfg.DeadAfter
+	if !judge {
+		deadAfter = neverDead
+	}
+	l.reap(ctx, l.busy(now), l.cfg.Beat*2, deadAfter)
 	if rand.IntN(720) == 0 { // about once an hour per process
 		if err := l.store.WorkerForget(ctx); err != nil {
 			l.logger.WarnContext(ctx, "lease_forget_failed", slog.Any("err", err))
@@ -170,15 +185,18 @@ func (l *Lease) tick(ctx context.Context) bool {
 func (l *Lease) stop(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	l.reap(ctx, l.busy(time.Time{}), 0)
+	l.reap(ctx, l.busy(time.Time{}), 0, neverDead)
 	if err := l.store.WorkerStopped(ctx, l.cfg.ClientID); err != nil {
 		l.logger.WarnContext(ctx, "lease_stop_unrecorded", slog.String("hint",
 			"the jobs this process still held are handed back by another process once the database answers"), slog.Any("err", err))
 	}
 }
 
-func (l *Lease) reap(ctx context.Context, busy []int64, grace time.Duration) {
-	reaped, err := l.store.WorkerJobsReap(ctx, store.ReapParams{Me: l.cfg.ClientID, Busy: busy, Grace: grace, DeadAfter: l.cfg.DeadAfter})
+// neverDead, as a reap's dead-after, judges no other process dead.
+const neverDead = 100 * 365 * 24 * time.Hour
+
+func (l *Lease) reap(ctx context.Context, busy []int64, grace, deadAfter time.Duration) {
+	reaped, err := l.store.WorkerJobsReap(ctx, store.ReapParams{Me: l.cfg.ClientID, Busy: busy, Grace: grace, DeadAfter: deadAfter})
 	if err != nil {
 		if ctx.Err() == nil {
 			l.logger.WarnContext(ctx, "lease_reap_failed", slog.Any("err", err))

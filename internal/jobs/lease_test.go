@@ -148,3 +148,26 @@ func TestLeaseFencesJobsWhenTheHeartbeatFails(t *testing.T) {
 	require.Equal(t, 0, got.Attempt, "no attempt spent: max_attempts was 1")
 	require.Error(t, lease.Ready(ctx))
 }
+
+// After a database outage every heartbeat is stale, the live processes'
+// too: a process judges another dead only once its own heartbeats have
+// reached the database for DeadAfter, time the other had to beat as well.
+func TestLeaseJudgesOthersOnlyAfterBeatingForDeadAfter(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.TestSchema(t)
+	st := store.New(s.Pool)
+	require.NoError(t, st.WorkerHeartbeat(ctx, "silent", "h", 1))
+	_, err := s.Pool.Exec(ctx, `UPDATE inboxq_worker SET heartbeat_at = now() - interval '1 hour' WHERE client_id = 'silent'`)
+	require.NoError(t, err)
+	id := runningJob(t, s, "silent", 1, 5, time.Now().Add(-time.Hour), `{}`)
+
+	const deadAfter = 2 * time.Second
+	lease := jobs.NewLease(st, jobs.LeaseConfig{ClientID: "judge", Beat: 50 * time.Millisecond, DeadAfter: deadAfter}, inboxqtest.Logger(t))
+	began := time.Now()
+	require.NoError(t, lease.Start(ctx))
+	t.Cleanup(lease.Stop)
+
+	require.Eventually(t, func() bool { return stateOf(t, s, id).State == "available" }, 60*time.Second, 20*time.Millisecond)
+	require.GreaterOrEqual(t, time.Since(began), deadAfter, "judged before its own heartbeats had run for DeadAfter")
+}

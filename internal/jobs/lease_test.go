@@ -69,10 +69,10 @@ func TestReapHandsBackOnlyLostJobs(t *testing.T) {
 		{"dead process: available, attempt counts", runningJob(t, s, "dead", 2, 5, old, `{}`), jobState{"available", 2, 1}},
 		{"dead process, last attempt: discarded", runningJob(t, s, "dead", 5, 5, old, `{}`), jobState{"discarded", 5, 1}},
 		{"dead process, cancel asked: cancelled", runningJob(t, s, "dead", 2, 5, old, `{"cancel_attempted_at":"2026-01-01T00:00:00Z"}`), jobState{"cancelled", 2, 1}},
-		{"stopped process: available, attempt given back", runningJob(t, s, "stopped", 2, 5, old, `{}`), jobState{"available", 1, 1}},
+		{"stopped process: available, attempt given back", runningJob(t, s, "stopped", 2, 5, old, `{}`), jobState{"available", 1, 0}},
 		{"live process: untouched", runningJob(t, s, "alive", 2, 5, old, `{}`), jobState{"running", 2, 0}},
 		{"unknown process: left to River", runningJob(t, s, "unknown", 2, 5, old, `{}`), jobState{"running", 2, 0}},
-		{"mine, not running here: available", runningJob(t, s, "me", 1, 5, old, `{}`), jobState{"available", 0, 1}},
+		{"mine, not running here: available", runningJob(t, s, "me", 1, 5, old, `{}`), jobState{"available", 0, 0}},
 		{"mine, fetched a moment ago: untouched", runningJob(t, s, "me", 1, 5, time.Now(), `{}`), jobState{"running", 1, 0}},
 	}
 	busy := runningJob(t, s, "me", 1, 5, old, `{}`)

@@ -62,11 +62,16 @@ SET state = (CASE WHEN lost.cancel THEN 'cancelled'
     attempt = CASE WHEN lost.crashed OR lost.cancel THEN j.attempt ELSE greatest(j.attempt - 1, 0) END,
     scheduled_at = CASE WHEN lost.cancel THEN j.scheduled_at ELSE now() END,
     finalized_at = CASE WHEN lost.cancel OR (lost.crashed AND j.attempt >= j.max_attempts) THEN now() END,
-    errors = array_append(j.errors, jsonb_build_object(
-        'at', now(), 'attempt', j.attempt, 'trace', '',
-        'error', CASE WHEN lost.crashed
-                      THEN 'the worker process ' || j.attempted_by[cardinality(j.attempted_by)] || ' stopped responding (crashed or lost); handed back'
-                      ELSE 'the worker process ' || j.attempted_by[cardinality(j.attempted_by)] || ' could not record how this attempt ended (database unreachable); handed back' END))
+    -- Like River's rescuer, a dead process's attempt records why it ended;
+    -- like River's stop, an orphan handed back records nothing: it did not
+    -- fail.
+    errors = CASE WHEN lost.crashed OR lost.cancel
+                  THEN array_append(j.errors, jsonb_build_object(
+                      'at', now(), 'attempt', j.attempt, 'trace', '',
+                      'error', CASE WHEN lost.crashed
+                                    THEN 'the worker process ' || j.attempted_by[cardinality(j.attempted_by)] || ' stopped responding (crashed or lost); handed back'
+                                    ELSE 'cancelled; the worker process ' || j.attempted_by[cardinality(j.attempted_by)] || ' could not record the end of the attempt (database unreachable)' END))
+                  ELSE j.errors END
 FROM lost
 WHERE j.id = lost.id
 RETURNING j.id, j.state::text AS state, lost.crashed

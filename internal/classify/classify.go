@@ -82,6 +82,9 @@ func (c *Classifier) Classify(msg *Message) Decision {
 	}
 	score := c.model.Score(msg)
 	p := c.model.probability(score)
+	if math.IsInf(score, -1) {
+		p = 0.5 // no evidence either way
+	}
 	d := Decision{SpamProbability: p, ModelVersion: c.model.Version}
 	if score >= c.model.Threshold {
 		d.Category, d.Spam, d.Source, d.Confidence = Spam, true, SourceModel, p

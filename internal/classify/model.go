@@ -46,7 +46,8 @@ func Base() (*Model, error) {
 }
 
 // Score returns msg's spam score: the log-odds that it is spam under the
-// model (before calibration). It allocates nothing in the steady state.
+// model (before calibration), or -Inf when the model knows too few of its
+// features to judge (see MinEvidence). It allocates nothing in the steady state.
 func (m *Model) Score(msg *Message) float64 {
 	bp, _ := m.bufs.Get().(*[]uint32)
 	if bp == nil {
@@ -55,13 +56,27 @@ func (m *Model) Score(msg *Message) float64 {
 	}
 	hs := features((*bp)[:0], msg)
 	var sum int64
+	known := 0
 	for _, h := range hs {
-		sum += int64(m.weights[h&m.mask])
+		w := m.weights[h&m.mask]
+		sum += int64(w)
+		if w != 0 {
+			known++
+		}
 	}
 	*bp = hs
 	m.bufs.Put(bp)
+	if known < MinEvidence {
+		return math.Inf(-1)
+	}
 	return m.Bias + float64(sum)/weightScale
 }
+
+// MinEvidence is the number of features the model must know before it may
+// call a message spam. Naive Bayes leans toward spam on a message of few
+// known words (the threshold sits below the prior), and lost mail is worse
+// than missed spam: with less evidence, Score says -Inf, never spam.
+const MinEvidence = 10
 
 func (m *Model) probability(score float64) float64 {
 	return sigmoid(m.CalA*score + m.CalB)

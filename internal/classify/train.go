@@ -43,6 +43,9 @@ func (t *Trainer) Add(msg *Message, spam bool) {
 // Smoothing is the additive (Lidstone) smoothing of bucket counts.
 const Smoothing = 0.1
 
+// MinCount is the number of occurrences below which a bucket gets no weight.
+const MinCount = 2
+
 // Model builds the model from the counts so far. Threshold and calibration
 // are left at 0 and 1: the caller chooses them by cross-validation.
 func (t *Trainer) Model(version string) (*Model, error) {
@@ -57,6 +60,12 @@ func (t *Trainer) Model(version string) (*Model, error) {
 	}
 	dh, ds := math.Log(t.totals[0]+Smoothing*v), math.Log(t.totals[1]+Smoothing*v)
 	for i := range n {
+		if t.counts[0][i]+t.counts[1][i] < MinCount {
+			// Too little evidence: an unseen bucket would otherwise lean
+			// toward the class with fewer tokens, so short messages of new
+			// words looked like spam. Zero weights also compress well.
+			continue
+		}
 		w := (math.Log(t.counts[1][i]+Smoothing) - ds) - (math.Log(t.counts[0][i]+Smoothing) - dh)
 		w = math.Round(w * weightScale)
 		m.weights[i] = int16(max(math.MinInt16, min(math.MaxInt16, w)))

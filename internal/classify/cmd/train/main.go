@@ -236,6 +236,9 @@ func platt(exs []example, scores []float64) (a, b float64) {
 				y = hi
 			}
 			s := scores[i]
+			if math.IsInf(s, 0) {
+				continue // too little evidence to score; Classify says 0.5
+			}
 			p := 1 / (1 + math.Exp(-(a*s + b)))
 			d := p - y
 			w := max(p*(1-p), 1e-12)

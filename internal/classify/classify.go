@@ -47,7 +47,9 @@ type Decision struct {
 	// Rule names the rule that decided when Source is SourceRule.
 	Rule string
 	// SpamProbability is the model's calibrated probability that the
-	// message is spam (0 when a label rule decided without the model).
+	// message is spam (0 when a label rule decided without the model; 0.5
+	// when the model knew too few features). The spam threshold lies below
+	// p = 0.5: with its ham budget it catches more spam than p = 0.5 would.
 	SpamProbability float64
 	// ModelVersion identifies the model that scored the message.
 	ModelVersion string
@@ -86,8 +88,15 @@ func (c *Classifier) Classify(msg *Message) Decision {
 		p = 0.5 // no evidence either way
 	}
 	d := Decision{SpamProbability: p, ModelVersion: c.model.Version}
+	// Confidence in the model's verdict grows with the score's distance
+	// from the threshold, on the calibrated slope. It is not p: the
+	// threshold sits where the ham budget allows, not at p = 0.5.
+	sure := 0.5
+	if !math.IsInf(score, -1) {
+		sure = sigmoid(c.model.CalA * (score - c.model.Threshold))
+	}
 	if score >= c.model.Threshold {
-		d.Category, d.Spam, d.Source, d.Confidence = Spam, true, SourceModel, p
+		d.Category, d.Spam, d.Source, d.Confidence = Spam, true, SourceModel, sure
 		return d
 	}
 	if cat, rule, ok := headerRule(msg); ok {
@@ -95,7 +104,7 @@ func (c *Classifier) Classify(msg *Message) Decision {
 		d.Confidence = ruleConfidence
 		return d
 	}
-	d.Category, d.Source, d.Confidence = Primary, SourceModel, 1-p
+	d.Category, d.Source, d.Confidence = Primary, SourceModel, 1-sure
 	return d
 }
 

@@ -54,9 +54,8 @@ func headerRule(msg *Message) (Category, string, bool) {
 		return Forums, "mailing-list", true
 	}
 	if msg.ListUnsubscribe != "" || msg.ListID != "" || msg.Precedence == "bulk" || msg.Precedence == "junk" || msg.Precedence == "list" {
-		subject := strings.ToLower(msg.Subject)
 		for _, w := range promoWords {
-			if strings.Contains(subject, w) {
+			if containsFold(msg.Subject, w) {
 				return Promotions, "bulk-promotion", true
 			}
 		}
@@ -68,15 +67,61 @@ func headerRule(msg *Message) (Category, string, bool) {
 	return "", "", false
 }
 
-// isNoReply reports whether addr's local part says replies go nowhere.
+// noReplyPrefixes start the local part of addresses that take no replies
+// (compared without '-', '_' and '.', so "no-reply" and "do_not_reply" match).
+var noReplyPrefixes = []string{"noreply", "donotreply", "notification", "alert"}
+
+// isNoReply reports whether addr's local part says replies go nowhere. It
+// allocates nothing: it runs for every message.
 func isNoReply(addr string) bool {
 	at := strings.LastIndexByte(addr, '@')
 	if at < 0 {
 		return false
 	}
-	local := strings.NewReplacer("-", "", "_", "", ".", "").Replace(addr[:at])
-	for _, p := range []string{"noreply", "donotreply", "notification", "alert"} {
-		if strings.HasPrefix(local, p) {
+	for _, p := range noReplyPrefixes {
+		if hasPrefixSkipping(addr[:at], p) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasPrefixSkipping reports whether s starts with prefix once '-', '_' and
+// '.' are dropped from s (ASCII case-insensitive).
+func hasPrefixSkipping(s, prefix string) bool {
+	j := 0
+	for i := 0; i < len(s) && j < len(prefix); i++ {
+		c := s[i]
+		if c == '-' || c == '_' || c == '.' {
+			continue
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[j] {
+			return false
+		}
+		j++
+	}
+	return j == len(prefix)
+}
+
+// containsFold reports whether s contains the lowercase ASCII word w,
+// ignoring ASCII case, without allocating.
+func containsFold(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		j := 0
+		for j < len(w) {
+			c := s[i+j]
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != w[j] {
+				break
+			}
+			j++
+		}
+		if j == len(w) {
 			return true
 		}
 	}

@@ -43,6 +43,7 @@ Commands:
   openapi   print the OpenAPI 3.1 document (needs no database)
   token     create, list and revoke API tokens
   restore   bring a user's accounts and messages back from an export or backup
+  classify  classify raw email files with the built-in model (needs no database)
   version   print the version
 
 Run "inboxq <command> --help" for a command's flags. Configuration comes
@@ -57,6 +58,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 // options are hooks for tests; the command line never sets them.
 type options struct {
 	wiring wiringOptions
+	// stdin and stderr default to the process's own.
+	stdin  io.Reader
+	stderr io.Writer
 }
 
 func runWith(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, opts options) error {
@@ -78,6 +82,15 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		return cmdToken(ctx, rest, getenv, stdout)
 	case "restore":
 		return cmdRestore(ctx, rest, getenv, stdout)
+	case "classify":
+		stdin, stderr := opts.stdin, opts.stderr
+		if stdin == nil {
+			stdin = os.Stdin
+		}
+		if stderr == nil {
+			stderr = os.Stderr
+		}
+		return cmdClassify(rest, stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "inboxq", version())
 		return nil

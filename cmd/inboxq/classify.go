@@ -35,11 +35,7 @@ func cmdClassify(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if fs.NArg() == 0 {
 		return fmt.Errorf("%w: classify needs at least one FILE (- for stdin)", errUsage)
 	}
-	model, err := classify.Base()
-	if err != nil {
-		return err
-	}
-	c := classify.New(model)
+	c := classify.MustBase()
 	enc := json.NewEncoder(stdout)
 	failed := 0
 	for _, name := range fs.Args() {
@@ -61,7 +57,7 @@ func cmdClassify(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		if *explain {
 			p := round4(d.SpamProbability)
 			line.Rule, line.SpamProbability, line.Model = d.Rule, &p, d.ModelVersion
-			line.Features = model.Explain(msg, 8)
+			line.Features = c.Model().Explain(msg, 8)
 			for i := range line.Features {
 				line.Features[i].Weight = round4(line.Features[i].Weight)
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 
+	"github.com/inboxq/inboxq/internal/classify"
 	"github.com/inboxq/inboxq/internal/gmail"
 	"github.com/inboxq/inboxq/internal/gmail/fakegmail"
 	"github.com/inboxq/inboxq/internal/inbox"
@@ -52,6 +53,7 @@ func newSyncRun(b *testing.B, messages int, quota float64) *syncRun {
 	provider := gmail.NewProvider(gmail.Config{ClientID: "cid", ClientSecret: "csec", TokenURL: srv.URL + "/token", APIBase: srv.URL, UserQuota: quota}, st, box, inboxqtest.Logger(b))
 	reg := jobs.NewRegistry()
 	jobs.RegisterSync(reg, st, provider, inboxqtest.Logger(b), 0)
+	jobs.RegisterClassify(reg, st, classify.MustBase(), nil, inboxqtest.Logger(b), 0)
 	client, err := jobs.NewClient(st, reg, jobs.Config{Schema: s.Name})
 	require.NoError(b, err)
 	owner, err := st.UserUpsert(ctx, "bench", inbox.RoleUser)

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 
+	"github.com/inboxq/inboxq/internal/classify"
 	"github.com/inboxq/inboxq/internal/gmail"
 	"github.com/inboxq/inboxq/internal/gmail/fakegmail"
 	"github.com/inboxq/inboxq/internal/inbox"
@@ -50,6 +51,7 @@ func TestKilledSyncResumesWithoutDuplicatesOrGaps(t *testing.T) {
 	provider := gmail.NewProvider(gcfg, st, box, inboxqtest.Logger(t))
 	reg := jobs.NewRegistry()
 	jobs.RegisterSync(reg, st, provider, inboxqtest.Logger(t), 0)
+	jobs.RegisterClassify(reg, st, classify.MustBase(), nil, inboxqtest.Logger(t), 0)
 	client, err := jobs.NewClient(st, reg, jobs.Config{Schema: s.Name})
 	require.NoError(t, err)
 	svc := tasks.NewService(st, client, reg, inboxqtest.Logger(t))

@@ -19,6 +19,7 @@ import (
 	"github.com/inboxq/inboxq/internal/account"
 	"github.com/inboxq/inboxq/internal/api"
 	"github.com/inboxq/inboxq/internal/auth"
+	"github.com/inboxq/inboxq/internal/classify"
 	"github.com/inboxq/inboxq/internal/config"
 	"github.com/inboxq/inboxq/internal/exportdir"
 	"github.com/inboxq/inboxq/internal/gmail"
@@ -52,6 +53,8 @@ type wiringOptions struct {
 	leaseBeat, leaseDeadAfter time.Duration
 	// exports is where export archives are written (DataDir/exports).
 	exports string
+	// ask is the LLM stage of classification (nil: off).
+	ask jobs.Asker
 }
 
 // setup reads the configuration and builds the logger.
@@ -76,6 +79,7 @@ func registry(st *store.Store, g *gmail.Provider, logger *slog.Logger, w wiringO
 	jobs.RegisterBulk(reg, st, g, logger)
 	jobs.RegisterExport(reg, st, w.exports, logger)
 	jobs.RegisterUpkeep(reg, st, g, logger)
+	jobs.RegisterClassify(reg, st, classify.MustBase(), w.ask, logger, w.slice)
 	if w.extraKinds != nil {
 		w.extraKinds(reg)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inboxq/inboxq/internal/api"
+	"github.com/inboxq/inboxq/internal/classify"
 	"github.com/inboxq/inboxq/internal/inboxqtest"
 	"github.com/inboxq/inboxq/internal/jobs"
 	"github.com/inboxq/inboxq/internal/tasks"
@@ -238,6 +239,7 @@ func TestOpenAPIDescribesEverything(t *testing.T) {
 	reg := jobs.NewRegistry()
 	jobs.RegisterMaintenance(reg, nil, jobs.DefaultHealthThresholds(), "")
 	jobs.RegisterSync(reg, nil, nil, nil, 0)
+	jobs.RegisterClassify(reg, nil, classify.MustBase(), nil, nil, 0)
 	jobs.RegisterBulk(reg, nil, nil, nil)
 	jobs.RegisterExport(reg, nil, "", nil)
 	jobs.RegisterUpkeep(reg, nil, nil, nil)

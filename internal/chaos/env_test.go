@@ -28,6 +28,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inboxq/inboxq/internal/auth"
+	"github.com/inboxq/inboxq/internal/classify"
 	"github.com/inboxq/inboxq/internal/gmail"
 	"github.com/inboxq/inboxq/internal/jobs"
 	"github.com/inboxq/inboxq/internal/secret"
@@ -136,6 +137,7 @@ func newEnv(t *testing.T) *env {
 	// does (validated, in one transaction) and works none.
 	reg := jobs.NewRegistry()
 	jobs.RegisterSync(reg, e.st, e.provider, e.logger, 0)
+	jobs.RegisterClassify(reg, e.st, classify.MustBase(), nil, e.logger, 0)
 	jobs.RegisterBulk(reg, e.st, e.provider, e.logger)
 	client, err := jobs.NewClient(e.st, reg, jobs.Config{Logger: e.logger})
 	require.NoError(t, err)

@@ -28,12 +28,20 @@ var Categories = []Category{Primary, Social, Promotions, Updates, Forums, Newsle
 // Source says which stage of the pipeline decided.
 type Source string
 
-// The sources this package produces. (A person's correction and an LLM are
-// further sources that live outside this package.)
+// The sources of a decision. This package produces rule and model; the
+// LLM stage (internal/llm) and a person's correction live outside it.
 const (
-	SourceRule  Source = "rule"
-	SourceModel Source = "model"
+	SourceRule   Source = "rule"
+	SourceModel  Source = "model"
+	SourceLLM    Source = "llm"
+	SourcePerson Source = "person"
 )
+
+// ParseCategory returns the category named s, or false.
+func ParseCategory(s string) (Category, bool) {
+	c := Category(s)
+	return c, categoryIndex(c) >= 0
+}
 
 // Decision is the classifier's answer for one message.
 type Decision struct {
@@ -44,7 +52,8 @@ type Decision struct {
 	// exactly when Category is Spam.
 	Spam   bool
 	Source Source
-	// Rule names the rule that decided when Source is SourceRule.
+	// Rule names the rule or stage that decided (gmail-label:..., sender-rule:...,
+	// user-model, bulk-sender...); empty for the base model.
 	Rule string
 	// SpamProbability is the model's calibrated probability that the
 	// message is spam (0 when a label rule decided without the model; 0.5
@@ -78,10 +87,12 @@ func (c *Classifier) Model() *Model { return c.model }
 // up as bulk mail (List-Unsubscribe, Precedence: bulk); header evidence only
 // sorts the mail the model let through.
 func (c *Classifier) Classify(msg *Message) Decision {
-	if d, ok := labelRule(msg); ok {
-		d.ModelVersion = c.model.Version
-		return d
-	}
+	return c.ClassifyFor(msg, nil)
+}
+
+// classifyModel runs the stages after the rules: the spam model, then
+// header evidence for mail that is not spam.
+func (c *Classifier) classifyModel(msg *Message) Decision {
 	score := c.model.Score(msg)
 	p := c.model.probability(score)
 	if math.IsInf(score, -1) {

@@ -167,3 +167,21 @@ func stripTags(in []byte) []byte {
 	}
 	return out
 }
+
+// SplitFrom splits a From header as Gmail returns it ("Name <a@b.c>",
+// "a@b.c" or "\"Last, First\" <a@b.c>") into the display name and the
+// lower-case address, without net/mail's allocations and strictness: stored
+// headers come from every mailer there is.
+func SplitFrom(h string) (name, addr string) {
+	h = strings.TrimSpace(h)
+	lt := strings.LastIndexByte(h, '<')
+	if lt < 0 {
+		return "", strings.ToLower(h)
+	}
+	addr = h[lt+1:]
+	if gt := strings.IndexByte(addr, '>'); gt >= 0 {
+		addr = addr[:gt]
+	}
+	name = strings.Trim(strings.TrimSpace(h[:lt]), `"`)
+	return name, strings.ToLower(strings.TrimSpace(addr))
+}

@@ -130,3 +130,13 @@ func DecodeModel(b []byte) (*Model, error) {
 	}
 	return m, nil
 }
+
+// MustBase returns a classifier over the base model. The model is embedded
+// in the binary, so one that does not decode is a build defect: it panics.
+func MustBase() *Classifier {
+	m, err := Base()
+	if err != nil {
+		panic(err)
+	}
+	return New(m)
+}

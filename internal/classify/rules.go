@@ -18,9 +18,10 @@ func labelRule(msg *Message) (Decision, bool) {
 			c = Updates
 		case "CATEGORY_FORUMS":
 			c = Forums
-		case "CATEGORY_PERSONAL":
-			c = Primary
 		default:
+			// CATEGORY_PERSONAL (the Primary tab) is where Gmail puts what
+			// it did not sort elsewhere, spam it missed included: no
+			// evidence either way, so the model decides.
 			continue
 		}
 		return Decision{Category: c, Spam: c == Spam, Confidence: labelConfidence, Source: SourceRule, Rule: "gmail-label:" + strings.ToUpper(l)}, true

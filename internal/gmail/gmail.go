@@ -296,7 +296,8 @@ func (c *Client) ListPage(ctx context.Context, q string, labelIDs []string, page
 }
 
 // metadataHeaders are the headers inboxq keeps.
-var metadataHeaders = []string{"From", "To", "Subject", "Date", "List-Unsubscribe", "Authentication-Results"}
+var metadataHeaders = []string{"From", "To", "Subject", "Date", "List-Unsubscribe", "Authentication-Results",
+	"List-Id", "List-Post", "Precedence"}
 
 // Metadata fetches messages' metadata with bounded concurrency (5 units
 // each). Messages that no longer exist come back in gone.
@@ -364,6 +365,12 @@ func convert(m *gm.Message) inbox.Message {
 				out.ListUnsubscribe = h.Value
 			case "authentication-results":
 				out.AuthResults = h.Value
+			case "list-id":
+				out.ListID = h.Value
+			case "list-post":
+				out.ListPost = h.Value
+			case "precedence":
+				out.Precedence = h.Value
 			}
 		}
 	}

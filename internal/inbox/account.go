@@ -73,7 +73,12 @@ type Message struct {
 	Size            int64
 	ListUnsubscribe string
 	AuthResults     string
-	HistoryID       uint64
+	// ListID, ListPost and Precedence are the mailing-list headers the
+	// classifier reads.
+	ListID     string
+	ListPost   string
+	Precedence string
+	HistoryID  uint64
 }
 
 // Label is one of a mailbox's Gmail labels.

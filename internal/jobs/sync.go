@@ -265,6 +265,12 @@ func (w *SyncUserEmailsWorker) Work(ctx context.Context, job *river.Job[SyncUser
 				if err := st.MessageUpsert(ctx, acct.ID, msgs); err != nil {
 					return err
 				}
+				if next.PageToken == "" {
+					// The last page: the new mail is classified next.
+					if err := classifyNewMail(ctx, tx, job.Args.AccountArgs); err != nil {
+						return err
+					}
+				}
 				_, err := river.ResumableSetStepCursorTx[*riverpgxv5.Driver](ctx, tx, job, next)
 				return err
 			})
@@ -380,9 +386,14 @@ func (w *IncrementalSyncWorker) Work(ctx context.Context, job *river.Job[Increme
 		msgs, gone = append(msgs, got...), append(gone, missing...)
 		rep.Add(int64(len(chunk)))
 	}
-	err = w.store.InTx(ctx, func(_ pgx.Tx, st *store.Store) error {
+	err = w.store.InTx(ctx, func(tx pgx.Tx, st *store.Store) error {
 		if err := st.MessageUpsert(ctx, acct.ID, msgs); err != nil {
 			return err
+		}
+		if len(msgs) > 0 {
+			if err := classifyNewMail(ctx, tx, job.Args.AccountArgs); err != nil {
+				return err
+			}
 		}
 		if _, err := st.MessageDelete(ctx, acct.ID, gone); err != nil {
 			return err
@@ -409,4 +420,18 @@ func (w *IncrementalSyncWorker) startFullSync(ctx context.Context, job *river.Jo
 	}
 	w.logger.InfoContext(ctx, "full_sync_instead", slog.Int64("account_id", job.Args.AccountID), slog.String("reason", reason))
 	return river.RecordOutput(ctx, IncrementalResult{FullSyncStart: &res.Job.ID, Reason: reason})
+}
+
+// classifyNewMail starts classify_email_batch for the account's messages
+// without a category, in the transaction that stores them: no new mail is
+// left unclassified by a crash between the two.
+func classifyNewMail(ctx context.Context, tx pgx.Tx, a AccountArgs) error {
+	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := client.InsertTx(ctx, tx, ClassifyEmailBatchArgs{AccountArgs: a}, nil); err != nil {
+		return fmt.Errorf("starting classification: %w", err)
+	}
+	return nil
 }

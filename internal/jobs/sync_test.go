@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 
+	"github.com/inboxq/inboxq/internal/classify"
 	"github.com/inboxq/inboxq/internal/gmail"
 	"github.com/inboxq/inboxq/internal/gmail/fakegmail"
 	"github.com/inboxq/inboxq/internal/inbox"
@@ -54,6 +55,7 @@ func newGmailEnv(t testing.TB, messages int, quota float64) *gmailEnv {
 	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{Start: true, Schema: &schema, NoRiverUI: true,
 		Kinds: func(r *jobs.Registry) {
 			jobs.RegisterSync(r, st, provider, inboxqtest.Logger(t), 0)
+			jobs.RegisterClassify(r, st, classify.MustBase(), nil, inboxqtest.Logger(t), 0)
 			jobs.RegisterBulk(r, st, provider, inboxqtest.Logger(t))
 			jobs.RegisterUpkeep(r, st, provider, inboxqtest.Logger(t))
 		}})

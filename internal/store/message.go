@@ -35,6 +35,9 @@ func (s *Store) MessageUpsert(ctx context.Context, account int64, ms []inbox.Mes
 		p.Sizes = append(p.Sizes, m.Size)
 		p.Unsubscribes = append(p.Unsubscribes, m.ListUnsubscribe)
 		p.Auths = append(p.Auths, m.AuthResults)
+		p.ListIds = append(p.ListIds, m.ListID)
+		p.ListPosts = append(p.ListPosts, m.ListPost)
+		p.Precedences = append(p.Precedences, m.Precedence)
 		p.HistoryIds = append(p.HistoryIds, int64(m.HistoryID))
 	}
 	return translate(s.q.MessageUpsertMany(ctx, p), "saving messages")

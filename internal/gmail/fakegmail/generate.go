@@ -343,6 +343,9 @@ func (g *generator) plan(rng *rand.Rand, n int, end, span int64) []proto {
 	return protos
 }
 
+// missedSpam is the share of spam Gmail's filter lets into the inbox.
+const missedSpam = 0.25
+
 // labelsFor draws the labels of one message.
 func (g *generator) labelsFor(rng *rand.Rand, s *sender, k senderKind, fromOwner, inInbox, trashed bool, ageDays int64) labelSet {
 	var ls []uint16
@@ -354,7 +357,13 @@ func (g *generator) labelsFor(rng *rand.Rand, s *sender, k senderKind, fromOwner
 		return newLabelSet(ls...)
 	}
 	if k == kindSpam {
-		ls = append(ls, lblSpam)
+		// Gmail's filter misses some: those land in the inbox's Primary
+		// tab, where inboxq's own classifier has to catch them.
+		if rng.Float64() < missedSpam {
+			ls = append(ls, lblPersonal, lblInbox)
+		} else {
+			ls = append(ls, lblSpam)
+		}
 		if rng.Float64() < 0.9 {
 			ls = append(ls, lblUnread)
 		}

@@ -204,18 +204,22 @@ func (q *Queries) MessageSelectCount(ctx context.Context, arg MessageSelectCount
 
 const messageUpsertMany = `-- name: MessageUpsertMany :exec
 INSERT INTO message (account_id, id, thread_id, from_addr, to_addr, subject, snippet, internal_date,
-                     label_ids, size_estimate, list_unsubscribe, auth_results, history_id, synced_at)
+                     label_ids, size_estimate, list_unsubscribe, auth_results, list_id, list_post, precedence,
+                     history_id, synced_at)
 SELECT $1::bigint, unnest($2::text[]), unnest($3::text[]), unnest($4::text[]),
        unnest($5::text[]), unnest($6::text[]), unnest($7::text[]),
        to_timestamp(unnest($8::bigint[]) / 1000.0), string_to_array(unnest($9::text[]), ','),
        unnest($10::bigint[]), unnest($11::text[]), unnest($12::text[]),
-       unnest($13::bigint[]), now()
+       unnest($13::text[]), unnest($14::text[]), unnest($15::text[]),
+       unnest($16::bigint[]), now()
 ON CONFLICT (account_id, id) DO UPDATE
     SET thread_id = excluded.thread_id, from_addr = excluded.from_addr, to_addr = excluded.to_addr,
         subject = excluded.subject, snippet = excluded.snippet, internal_date = excluded.internal_date,
         label_ids = excluded.label_ids, size_estimate = excluded.size_estimate,
         list_unsubscribe = excluded.list_unsubscribe, auth_results = excluded.auth_results,
-        history_id = excluded.history_id, synced_at = excluded.synced_at
+        list_id = excluded.list_id, list_post = excluded.list_post, precedence = excluded.precedence,
+        history_id = excluded.history_id, synced_at = excluded.synced_at,
+        classified_at = CASE WHEN message.label_ids = excluded.label_ids THEN message.classified_at END
 `
 
 type MessageUpsertManyParams struct {
@@ -231,10 +235,14 @@ type MessageUpsertManyParams struct {
 	Sizes        []int64  `json:"sizes"`
 	Unsubscribes []string `json:"unsubscribes"`
 	Auths        []string `json:"auths"`
+	ListIds      []string `json:"list_ids"`
+	ListPosts    []string `json:"list_posts"`
+	Precedences  []string `json:"precedences"`
 	HistoryIds   []int64  `json:"history_ids"`
 }
 
 // Saves message metadata; a repeated fetch updates in place (never a duplicate).
+// A message Gmail relabelled is classified again (its labels are evidence).
 func (q *Queries) MessageUpsertMany(ctx context.Context, arg MessageUpsertManyParams) error {
 	_, err := q.db.Exec(ctx, messageUpsertMany,
 		arg.AccountID,
@@ -249,6 +257,9 @@ func (q *Queries) MessageUpsertMany(ctx context.Context, arg MessageUpsertManyPa
 		arg.Sizes,
 		arg.Unsubscribes,
 		arg.Auths,
+		arg.ListIds,
+		arg.ListPosts,
+		arg.Precedences,
 		arg.HistoryIds,
 	)
 	return err

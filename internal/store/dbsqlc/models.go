@@ -110,6 +110,14 @@ type AppUser struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+type ClassifyRule struct {
+	ID        int64     `json:"id"`
+	UserID    int64     `json:"user_id"`
+	Sender    string    `json:"sender"`
+	Category  string    `json:"category"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
 type DemoGmail struct {
 	Singleton bool      `json:"singleton"`
 	Url       string    `json:"url"`
@@ -176,20 +184,33 @@ type InboxqWorker struct {
 }
 
 type Message struct {
-	AccountID       int64     `json:"account_id"`
-	ID              string    `json:"id"`
-	ThreadID        string    `json:"thread_id"`
-	FromAddr        string    `json:"from_addr"`
-	ToAddr          string    `json:"to_addr"`
-	Subject         string    `json:"subject"`
-	Snippet         string    `json:"snippet"`
-	InternalDate    time.Time `json:"internal_date"`
-	LabelIds        []string  `json:"label_ids"`
-	SizeEstimate    int64     `json:"size_estimate"`
-	ListUnsubscribe string    `json:"list_unsubscribe"`
-	AuthResults     string    `json:"auth_results"`
-	HistoryID       int64     `json:"history_id"`
-	SyncedAt        time.Time `json:"synced_at"`
+	AccountID         int64      `json:"account_id"`
+	ID                string     `json:"id"`
+	ThreadID          string     `json:"thread_id"`
+	FromAddr          string     `json:"from_addr"`
+	ToAddr            string     `json:"to_addr"`
+	Subject           string     `json:"subject"`
+	Snippet           string     `json:"snippet"`
+	InternalDate      time.Time  `json:"internal_date"`
+	LabelIds          []string   `json:"label_ids"`
+	SizeEstimate      int64      `json:"size_estimate"`
+	ListUnsubscribe   string     `json:"list_unsubscribe"`
+	AuthResults       string     `json:"auth_results"`
+	HistoryID         int64      `json:"history_id"`
+	SyncedAt          time.Time  `json:"synced_at"`
+	ListID            string     `json:"list_id"`
+	ListPost          string     `json:"list_post"`
+	Precedence        string     `json:"precedence"`
+	Category          *string    `json:"category"`
+	Confidence        *float32   `json:"confidence"`
+	CategorySource    *string    `json:"category_source"`
+	CategoryRule      string     `json:"category_rule"`
+	SpamProbability   *float32   `json:"spam_probability"`
+	ModelVersion      string     `json:"model_version"`
+	ClassifiedAt      *time.Time `json:"classified_at"`
+	CorrectedCategory *string    `json:"corrected_category"`
+	CorrectedAt       *time.Time `json:"corrected_at"`
+	ShownCategory     *string    `json:"shown_category"`
 }
 
 type OauthState struct {
@@ -274,4 +295,12 @@ type TaskProgress struct {
 	Message   string    `json:"message"`
 	Rate      float64   `json:"rate"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+type UserModel struct {
+	UserID    int64     `json:"user_id"`
+	Version   int32     `json:"version"`
+	Examples  int32     `json:"examples"`
+	Model     []byte    `json:"model"`
+	TrainedAt time.Time `json:"trained_at"`
 }

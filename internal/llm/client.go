@@ -126,6 +126,12 @@ func (c *Client) ask(ctx context.Context, userID int64, batch []Item) ([]Answer,
 	params := c.params(user)
 	estimate := estimateTokens(user, len(batch), c.schemaBytes)
 
+	// Settling corrects the budgets; when it fails (the database is
+	// down), the estimate stays spent, and the usage record that follows
+	// every batch, or the next take, reports the outage. Not worth an
+	// answer already paid for.
+	settle := func(g grant, spent int64) { _ = c.limiter.settle(context.WithoutCancel(ctx), g, float64(spent)) }
+
 	var transient, rateLimited, malformed int
 	for {
 		g, err := c.limiter.take(ctx, userID, estimate)
@@ -144,9 +150,7 @@ func (c *Client) ask(ctx context.Context, userID int64, batch []Item) ([]Answer,
 			used.CompletionTokens += int(res.Usage.CompletionTokens)
 			// An endpoint that reports no usage leaves the estimate spent.
 			if spent := res.Usage.PromptTokens + res.Usage.CompletionTokens; spent > 0 {
-				if serr := c.limiter.settle(context.WithoutCancel(ctx), g, float64(spent)); serr != nil {
-					return nil, used, serr
-				}
+				settle(g, spent)
 			}
 			answers, perr := answerOf(res, batch)
 			if perr == nil {
@@ -165,13 +169,13 @@ func (c *Client) ask(ctx context.Context, userID int64, batch []Item) ([]Answer,
 			}
 
 		case status == http.StatusTooManyRequests:
-			if serr := c.limiter.settle(context.WithoutCancel(ctx), g, 0); serr != nil {
-				return nil, used, serr
-			}
-			retryAt := time.Now().Add(retryAfter(header, time.Now()))
-			// Every process waits; if the block cannot be written, the
-			// others find out from a 429 of their own, so it is not worth
-			// failing for. A database that is down fails the next take.
+			settle(g, 0)
+			// At least the first backoff, so that "Retry-After: 0" is no
+			// busy loop.
+			retryAt := time.Now().Add(max(retryAfter(header, time.Now()), backoffBase))
+			// Every process waits. If the block cannot be written, the
+			// others find out from a 429 of their own: not worth failing
+			// for (and a database that is down fails the next take).
 			_ = c.limiter.block(context.WithoutCancel(ctx), retryAt)
 			if rateLimited++; rateLimited > maxRateLimitRetries || time.Until(retryAt) > c.cfg.MaxWait {
 				return nil, used, &RateLimitedError{RetryAt: retryAt, Bucket: bucketRequests}
@@ -183,9 +187,7 @@ func (c *Client) ask(ctx context.Context, userID int64, batch []Item) ([]Answer,
 			// status was not processed, so its tokens go back; a timeout
 			// may have been, so they stay spent.
 			if status != 0 {
-				if serr := c.limiter.settle(context.WithoutCancel(ctx), g, 0); serr != nil {
-					return nil, used, serr
-				}
+				settle(g, 0)
 			}
 			if transient++; transient > maxTransientRetries {
 				return nil, used, fmt.Errorf("llm: %d attempts failed, the last: %w", transient, err)
@@ -196,7 +198,7 @@ func (c *Client) ask(ctx context.Context, userID int64, batch []Item) ([]Answer,
 
 		default:
 			// 400, 401, 403, 404...: asking again will not help.
-			_ = c.limiter.settle(context.WithoutCancel(ctx), g, 0)
+			settle(g, 0)
 			return nil, used, fmt.Errorf("llm: endpoint refused the request: %w", err)
 		}
 	}

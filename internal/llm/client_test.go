@@ -377,3 +377,14 @@ func TestDisabledClientRefuses(t *testing.T) {
 	require.ErrorContains(t, err, "not configured")
 	require.Zero(t, f.fake.Requests())
 }
+
+func TestUnreachableEndpointIsRetriedThenAnError(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	c := llm.New(llm.Config{BaseURL: closed.URL + "/v1", Model: "m"}, f.st, nil)
+	_, used, err := c.Classify(context.Background(), f.user, items(2))
+	require.ErrorContains(t, err, "4 attempts failed")
+	require.Equal(t, 4, used.Requests)
+}

@@ -106,7 +106,9 @@ func (c *Client) Classify(ctx context.Context, userID int64, items []Item) ([]An
 			rerr := c.st.LLMUsageAdd(context.WithoutCancel(ctx), userID, time.Now(), store.LLMUsage{
 				Requests: int64(used.Requests), PromptTokens: int64(used.PromptTokens), CompletionTokens: int64(used.CompletionTokens),
 			})
-			err = errors.Join(err, rerr)
+			if rerr != nil {
+				err = errors.Join(err, rerr)
+			}
 		}
 		if err != nil {
 			return answers, total, err

@@ -76,7 +76,30 @@ type Config struct {
 	StreamMaxLife time.Duration
 	// StreamSnapshotTasks caps the tasks an event stream sends on connect.
 	StreamSnapshotTasks int
+
+	// LLM is the optional LLM stage of classification (internal/llm); off
+	// unless both its endpoint and its model are set.
+	LLM LLM
 }
+
+// LLM configures the LLM stage of classification: an OpenAI-compatible
+// endpoint and the deployment's budgets for it.
+type LLM struct {
+	// BaseURL is the endpoint's API root (https://api.openai.com/v1,
+	// http://localhost:11434/v1 for Ollama); Model the model to ask.
+	BaseURL, Model string
+	// APIKey is the endpoint's bearer token (empty: none sent).
+	APIKey string
+	// SendBody sends message bodies too, not only subject, sender and
+	// snippet.
+	SendBody bool
+	// RequestsPerMinute and TokensPerMinute cap the whole deployment;
+	// UserTokensPerDay caps each user.
+	RequestsPerMinute, TokensPerMinute, UserTokensPerDay int
+}
+
+// Enabled reports whether the LLM stage is on.
+func (l LLM) Enabled() bool { return l.BaseURL != "" && l.Model != "" }
 
 // QueueUserCap is the fair-share cap of a queue: UserCap, or half the
 // queue's workers in this process (at least 1).
@@ -126,6 +149,13 @@ func Vars() []Var {
 		{"INBOXQ_STREAMS_PER_USER", "10", "open event streams (SSE) per user in this process; more are refused with 429"},
 		{"INBOXQ_STREAM_MAX_LIFE", "1h", "how long an event stream lasts before the server ends it and the client reconnects with a fresh token"},
 		{"INBOXQ_STREAM_SNAPSHOT_TASKS", "200", "tasks an event stream's snapshot sends on connect, newest first"},
+		{"INBOXQ_LLM_BASE_URL", "(none: LLM stage off)", "OpenAI-compatible API root (OpenAI, Ollama, vLLM) asked about the messages the local classifier is unsure of; needs INBOXQ_LLM_MODEL"},
+		{"INBOXQ_LLM_MODEL", "(none)", "model name at INBOXQ_LLM_BASE_URL"},
+		{"INBOXQ_LLM_API_KEY", "(none)", "bearer token for the LLM endpoint"},
+		{"INBOXQ_LLM_SEND_BODY", "false", "also send message bodies (first 2,000 characters); by default only subject, sender and snippet leave the server"},
+		{"INBOXQ_LLM_REQUESTS_PER_MINUTE", "60", "LLM requests per minute for the whole deployment"},
+		{"INBOXQ_LLM_TOKENS_PER_MINUTE", "100000", "LLM tokens per minute for the whole deployment"},
+		{"INBOXQ_LLM_USER_TOKENS_PER_DAY", "200000", "LLM tokens per user per day"},
 	}
 	for _, q := range inbox.Queues() {
 		vs = append(vs, Var{workersVar(q), strconv.Itoa(defaultWorkers[q]), "workers for the " + q + " queue in this process"})
@@ -270,6 +300,8 @@ func Load(getenv func(string) string) (Config, error) {
 		c.StreamSnapshotTasks = n
 	}
 
+	c.LLM, errs = loadLLM(get, errs)
+
 	for _, q := range inbox.Queues() {
 		name := workersVar(q)
 		n, err := strconv.Atoi(get(name, strconv.Itoa(defaultWorkers[q])))
@@ -280,6 +312,48 @@ func Load(getenv func(string) string) (Config, error) {
 		c.Workers[q] = n
 	}
 	return c, errors.Join(errs...)
+}
+
+// loadLLM reads the INBOXQ_LLM_ variables, appending what is wrong to errs.
+func loadLLM(get func(name, def string) string, errs []error) (LLM, []error) {
+	l := LLM{
+		BaseURL: get("INBOXQ_LLM_BASE_URL", ""),
+		Model:   get("INBOXQ_LLM_MODEL", ""),
+		APIKey:  get("INBOXQ_LLM_API_KEY", ""),
+	}
+	if l.BaseURL != "" {
+		if u, err := url.Parse(l.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, errors.New("INBOXQ_LLM_BASE_URL: want an http:// or https:// URL such as https://api.openai.com/v1"))
+		}
+	}
+	switch {
+	case l.BaseURL != "" && l.Model == "":
+		errs = append(errs, errors.New("INBOXQ_LLM_MODEL: required with INBOXQ_LLM_BASE_URL"))
+	case l.BaseURL == "" && l.Model != "":
+		errs = append(errs, errors.New("INBOXQ_LLM_BASE_URL: required with INBOXQ_LLM_MODEL"))
+	}
+	if b, err := strconv.ParseBool(get("INBOXQ_LLM_SEND_BODY", "false")); err != nil {
+		errs = append(errs, errors.New("INBOXQ_LLM_SEND_BODY: want true or false"))
+	} else {
+		l.SendBody = b
+	}
+	for _, n := range []struct {
+		name, def string
+		max       int
+		dst       *int
+	}{
+		{"INBOXQ_LLM_REQUESTS_PER_MINUTE", "60", 1_000_000, &l.RequestsPerMinute},
+		{"INBOXQ_LLM_TOKENS_PER_MINUTE", "100000", 1_000_000_000, &l.TokensPerMinute},
+		{"INBOXQ_LLM_USER_TOKENS_PER_DAY", "200000", 1_000_000_000, &l.UserTokensPerDay},
+	} {
+		v, err := strconv.Atoi(get(n.name, n.def))
+		if err != nil || v < 1 || v > n.max {
+			errs = append(errs, fmt.Errorf("%s: want a whole number from 1 to %d", n.name, n.max))
+			continue
+		}
+		*n.dst = v
+	}
+	return l, errs
 }
 
 // LogValue logs the configuration with the database password masked.
@@ -305,6 +379,16 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("streams_per_user", c.StreamsPerUser),
 		slog.Duration("stream_max_life", c.StreamMaxLife),
 		slog.Int("stream_snapshot_tasks", c.StreamSnapshotTasks),
+		slog.Group("llm",
+			slog.Bool("enabled", c.LLM.Enabled()),
+			slog.String("base_url", MaskURL(c.LLM.BaseURL)),
+			slog.String("model", c.LLM.Model),
+			slog.Bool("api_key_set", c.LLM.APIKey != ""),
+			slog.Bool("send_body", c.LLM.SendBody),
+			slog.Int("requests_per_minute", c.LLM.RequestsPerMinute),
+			slog.Int("tokens_per_minute", c.LLM.TokensPerMinute),
+			slog.Int("user_tokens_per_day", c.LLM.UserTokensPerDay),
+		),
 	)
 }
 

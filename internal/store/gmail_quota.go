@@ -49,3 +49,35 @@ func (s *Store) QuotaTakeAll(ctx context.Context, units float64, buckets ...Quot
 func (s *Store) QuotaBlock(ctx context.Context, bucket string, until time.Time) error {
 	return translate(s.q.QuotaBlock(ctx, dbsqlc.QuotaBlockParams{Bucket: bucket, Until: &until}), "blocking quota")
 }
+
+// QuotaClaim is what one call takes from one bucket.
+type QuotaClaim struct {
+	QuotaBucket
+	Units float64
+}
+
+// QuotaTakeEach is QuotaTakeAll with each bucket's own units (one request
+// from a request bucket and many tokens from a token bucket, say): every
+// claim is taken or none is. It returns how long to wait first (0: taken)
+// and the bucket that imposes the wait.
+func (s *Store) QuotaTakeEach(ctx context.Context, claims ...QuotaClaim) (time.Duration, string, error) {
+	var p dbsqlc.QuotaTakeEachParams
+	for _, c := range claims {
+		p.Buckets, p.Units = append(p.Buckets, c.Name), append(p.Units, c.Units)
+		p.Rates, p.Bursts = append(p.Rates, c.Rate), append(p.Bursts, c.Burst)
+	}
+	r, err := s.q.QuotaTakeEach(ctx, p)
+	if err != nil {
+		return 0, "", translate(err, "taking quota")
+	}
+	return time.Duration(r.WaitSeconds * float64(time.Second)), r.Bucket, nil
+}
+
+// QuotaCharge settles a bucket after the fact, without waiting: it takes
+// units, which may leave the bucket in debt (the next taker waits for it),
+// or gives -units back, up to the burst. It is for costs known only once a
+// call is done; a bucket never taken from is left alone.
+func (s *Store) QuotaCharge(ctx context.Context, claim QuotaClaim) error {
+	err := s.q.QuotaCharge(ctx, dbsqlc.QuotaChargeParams{Bucket: claim.Name, Units: claim.Units, Rate: claim.Rate, Burst: claim.Burst})
+	return translate(err, "charging quota")
+}

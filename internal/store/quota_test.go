@@ -75,3 +75,66 @@ func TestQuotaTakeAllUnderContention(t *testing.T) {
 	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT tokens FROM gmail_quota WHERE bucket = 'hot'`).Scan(&tokens))
 	require.GreaterOrEqual(t, tokens, 0.0, "never below empty")
 }
+
+// Each bucket gives its own units, all or nothing: one request and many
+// tokens in one statement.
+func TestQuotaTakeEach(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.TestSchema(t)
+	st := store.New(s.Pool)
+	requests := store.QuotaBucket{Name: "llm:requests", Rate: 0.001, Burst: 10}
+	tokens := store.QuotaBucket{Name: "llm:tokens", Rate: 0.001, Burst: 1000}
+
+	wait, bucket, err := st.QuotaTakeEach(ctx, store.QuotaClaim{QuotaBucket: requests, Units: 1}, store.QuotaClaim{QuotaBucket: tokens, Units: 600})
+	require.NoError(t, err)
+	require.Zero(t, wait)
+	require.Empty(t, bucket)
+
+	// 600 more tokens do not fit: nothing is taken, not even the request.
+	wait, bucket, err = st.QuotaTakeEach(ctx, store.QuotaClaim{QuotaBucket: requests, Units: 1}, store.QuotaClaim{QuotaBucket: tokens, Units: 600})
+	require.NoError(t, err)
+	require.Equal(t, "llm:tokens", bucket)
+	require.Greater(t, wait, time.Hour)
+	peek := func(b store.QuotaBucket) float64 {
+		n, err := st.QuotaPeek(ctx, b.Name, b.Rate, b.Burst)
+		require.NoError(t, err)
+		return n
+	}
+	require.InDelta(t, 9, peek(requests), 0.5)
+	require.InDelta(t, 400, peek(tokens), 0.5)
+
+	// inboxq_quota_take_all is now a call of take_each: same units everywhere.
+	wait, _, err = st.QuotaTakeAll(ctx, 5, requests, tokens)
+	require.NoError(t, err)
+	require.Zero(t, wait)
+	require.InDelta(t, 4, peek(requests), 0.5)
+	require.InDelta(t, 395, peek(tokens), 0.5)
+}
+
+// A charge after the fact may leave a bucket in debt, which the next taker
+// waits for; a refund never fills it past its burst.
+func TestQuotaCharge(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.TestSchema(t)
+	st := store.New(s.Pool)
+	b := store.QuotaBucket{Name: "llm:user:1:tokens", Rate: 1, Burst: 100}
+
+	wait, _, err := st.QuotaTakeEach(ctx, store.QuotaClaim{QuotaBucket: b, Units: 100})
+	require.NoError(t, err)
+	require.Zero(t, wait)
+	require.NoError(t, st.QuotaCharge(ctx, store.QuotaClaim{QuotaBucket: b, Units: 200}))
+	n, err := st.QuotaPeek(ctx, b.Name, b.Rate, b.Burst)
+	require.NoError(t, err)
+	require.Less(t, n, -150.0, "in debt")
+	wait, bucket, err := st.QuotaTakeEach(ctx, store.QuotaClaim{QuotaBucket: b, Units: 1})
+	require.NoError(t, err)
+	require.Equal(t, b.Name, bucket)
+	require.Greater(t, wait, 150*time.Second)
+
+	require.NoError(t, st.QuotaCharge(ctx, store.QuotaClaim{QuotaBucket: b, Units: -1000}))
+	n, err = st.QuotaPeek(ctx, b.Name, b.Rate, b.Burst)
+	require.NoError(t, err)
+	require.InDelta(t, 100, n, 0.001, "a refund stops at the burst")
+}

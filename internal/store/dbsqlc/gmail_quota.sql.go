@@ -26,6 +26,34 @@ func (q *Queries) QuotaBlock(ctx context.Context, arg QuotaBlockParams) error {
 	return err
 }
 
+const quotaCharge = `-- name: QuotaCharge :exec
+UPDATE gmail_quota
+SET tokens = least($1::float8, least($1::float8, tokens + greatest(extract(epoch FROM clock_timestamp() - updated_at), 0) * $2::float8) - $3::float8),
+    updated_at = greatest(clock_timestamp(), updated_at)
+WHERE bucket = $4::text
+`
+
+type QuotaChargeParams struct {
+	Burst  float64 `json:"burst"`
+	Rate   float64 `json:"rate"`
+	Units  float64 `json:"units"`
+	Bucket string  `json:"bucket"`
+}
+
+// Settles a bucket after the fact: takes units (or gives them back when
+// negative) without waiting, so the tokens may go below zero and the next
+// taker waits for the debt. For costs known only after a call (the tokens
+// an LLM reports). One row per statement: no lock order to keep.
+func (q *Queries) QuotaCharge(ctx context.Context, arg QuotaChargeParams) error {
+	_, err := q.db.Exec(ctx, quotaCharge,
+		arg.Burst,
+		arg.Rate,
+		arg.Units,
+		arg.Bucket,
+	)
+	return err
+}
+
 const quotaPeek = `-- name: QuotaPeek :one
 SELECT coalesce((
     SELECT least($1::float8, tokens + extract(epoch FROM greatest(clock_timestamp(), updated_at) - updated_at) * $2::float8)
@@ -97,6 +125,37 @@ func (q *Queries) QuotaTakeAll(ctx context.Context, arg QuotaTakeAllParams) (Quo
 		arg.Bursts,
 	)
 	var i QuotaTakeAllRow
+	err := row.Scan(&i.WaitSeconds, &i.Bucket)
+	return i, err
+}
+
+const quotaTakeEach = `-- name: QuotaTakeEach :one
+SELECT t.wait_seconds::float8 AS wait_seconds, t.bucket::text AS bucket
+FROM inboxq_quota_take_each($1::text[], $2::float8[], $3::float8[], $4::float8[]) AS t
+`
+
+type QuotaTakeEachParams struct {
+	Buckets []string  `json:"buckets"`
+	Units   []float64 `json:"units"`
+	Rates   []float64 `json:"rates"`
+	Bursts  []float64 `json:"bursts"`
+}
+
+type QuotaTakeEachRow struct {
+	WaitSeconds float64 `json:"wait_seconds"`
+	Bucket      string  `json:"bucket"`
+}
+
+// Takes each bucket's own units, from every bucket or from none (see
+// 0021_llm_usage.sql).
+func (q *Queries) QuotaTakeEach(ctx context.Context, arg QuotaTakeEachParams) (QuotaTakeEachRow, error) {
+	row := q.db.QueryRow(ctx, quotaTakeEach,
+		arg.Buckets,
+		arg.Units,
+		arg.Rates,
+		arg.Bursts,
+	)
+	var i QuotaTakeEachRow
 	err := row.Scan(&i.WaitSeconds, &i.Bucket)
 	return i, err
 }

@@ -183,6 +183,14 @@ type InboxqWorker struct {
 	StoppedAt   *time.Time `json:"stopped_at"`
 }
 
+type LlmUsage struct {
+	UserID           int64       `json:"user_id"`
+	Day              pgtype.Date `json:"day"`
+	Requests         int64       `json:"requests"`
+	PromptTokens     int64       `json:"prompt_tokens"`
+	CompletionTokens int64       `json:"completion_tokens"`
+}
+
 type Message struct {
 	AccountID         int64      `json:"account_id"`
 	ID                string     `json:"id"`

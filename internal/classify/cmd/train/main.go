@@ -102,10 +102,11 @@ const (
 	noteLen    = 40
 )
 
-// snippet returns msg with its body cut to n bytes, as a stored message
-// would have it.
+// snippet returns msg with its body cut to snippetLen bytes, as a stored
+// message would have it.
 func snippet(msg *classify.Message) *classify.Message { return cut(msg, snippetLen) }
 
+// cut returns msg with its body cut to n bytes.
 func cut(msg *classify.Message, n int) *classify.Message {
 	s := *msg
 	s.Body = s.Body[:min(len(s.Body), n)]

@@ -56,9 +56,9 @@ type Decision struct {
 	// user-model, bulk-sender...); empty for the base model.
 	Rule string
 	// SpamProbability is the model's calibrated probability that the
-	// message is spam (0 when a label rule decided without the model; 0.5
-	// when the model knew too few features). The spam threshold lies below
-	// p = 0.5: with its ham budget it catches more spam than p = 0.5 would.
+	// message is spam (0 when a label rule decided without the model). The
+	// spam threshold need not lie at p = 0.5: it is where the ham budget of
+	// cross-validation put it.
 	SpamProbability float64
 	// ModelVersion identifies the model that scored the message.
 	ModelVersion string
@@ -94,18 +94,11 @@ func (c *Classifier) Classify(msg *Message) Decision {
 // header evidence for mail that is not spam.
 func (c *Classifier) classifyModel(msg *Message) Decision {
 	score := c.model.Score(msg)
-	p := c.model.probability(score)
-	if math.IsInf(score, -1) {
-		p = 0.5 // no evidence either way
-	}
-	d := Decision{SpamProbability: p, ModelVersion: c.model.Version}
+	d := Decision{SpamProbability: c.model.probability(score), ModelVersion: c.model.Version}
 	// Confidence in the model's verdict grows with the score's distance
 	// from the threshold, on the calibrated slope. It is not p: the
 	// threshold sits where the ham budget allows, not at p = 0.5.
-	sure := 0.5
-	if !math.IsInf(score, -1) {
-		sure = sigmoid(c.model.CalA * (score - c.model.Threshold))
-	}
+	sure := sigmoid(c.model.CalA * (score - c.model.Threshold))
 	if score >= c.model.Threshold {
 		d.Category, d.Spam, d.Source, d.Confidence = Spam, true, SourceModel, sure
 		return d

@@ -2,6 +2,7 @@ package classify
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -16,6 +17,7 @@ type Feature struct {
 var fieldNames = map[byte]string{
 	fieldSubject: "subject", fieldFrom: "from", fieldDomain: "domain", fieldName: "name",
 	fieldBody: "body", fieldType: "content-type", fieldMailer: "mailer", fieldNoSender: "no-sender",
+	fieldTLD: "tld", fieldSite: "site", fieldHeader: "header", fieldShape: "shape", fieldLong: "long-word",
 }
 
 // Explain returns the n features that pushed msg's score furthest toward
@@ -23,17 +25,20 @@ var fieldNames = map[byte]string{
 // freely: it is for people, not for batches.
 func (m *Model) Explain(msg *Message, n int) []Feature {
 	spam := m.Score(msg) >= m.Threshold
-	seen := map[string]bool{}
+	seen := map[uint32]bool{}
 	var fs []Feature
 	walkFeatures(msg, func(h uint32, field byte, text string) {
-		key := string(field) + strings.ToLower(text)
-		if seen[key] {
+		if seen[h] {
 			return
 		}
-		seen[key] = true
+		seen[h] = true
 		w := float64(m.weights[h&m.mask]) / weightScale
 		if (w > 0) == spam && w != 0 {
-			fs = append(fs, Feature{Field: fieldNames[field], Token: strings.ToLower(text), Weight: w})
+			token := strings.ToLower(text)
+			if field == fieldLong {
+				token = fmt.Sprintf("%c… (%d+ bytes)", lower(text[0]), min(len(text)/10, 20)*10)
+			}
+			fs = append(fs, Feature{Field: fieldNames[field], Token: token, Weight: w})
 		}
 	})
 	slices.SortStableFunc(fs, func(a, b Feature) int {
@@ -43,38 +48,4 @@ func (m *Model) Explain(msg *Message, n int) []Feature {
 		return cmp.Compare(a.Weight, b.Weight)
 	})
 	return fs[:min(n, len(fs))]
-}
-
-// walkFeatures calls fn for every feature of msg with its hash, field and
-// text, in the order and with the hashes that features produces (a test
-// holds the two together).
-func walkFeatures(msg *Message, fn func(h uint32, field byte, text string)) {
-	n := 0
-	text := func(s string, field byte) {
-		for i := 0; n < maxTokens; {
-			start, end := nextToken(s, i)
-			if start == len(s) {
-				break
-			}
-			fn(hashToken(s, start, end, field), field, s[start:end])
-			n++
-			i = end
-		}
-	}
-	whole := func(s string, field byte) {
-		if s != "" {
-			fn(hashToken(s, 0, len(s), field), field, s)
-			n++
-		}
-	}
-	text(msg.Subject, fieldSubject)
-	if msg.From == "" {
-		whole("none", fieldNoSender)
-	}
-	text(msg.From, fieldFrom)
-	whole(domainOf(msg.From), fieldDomain)
-	text(msg.FromName, fieldName)
-	whole(msg.ContentType, fieldType)
-	text(msg.Mailer, fieldMailer)
-	text(msg.Body, fieldBody)
 }

@@ -13,7 +13,7 @@ import (
 // hashed features: one log-likelihood ratio per hash bucket. It is read-only
 // once built and safe for concurrent use.
 type Model struct {
-	// Version names the model (e.g. "base-2026-12-04-sa1"); decisions carry it.
+	// Version names the model (e.g. "nb20-sa2"); decisions carry it.
 	Version string
 	bits    uint8
 	mask    uint32
@@ -23,7 +23,8 @@ type Model struct {
 	// Bias is the prior log-odds of spam.
 	Bias float64
 	// Threshold is the score at or above which a message is spam, chosen by
-	// cross-validation on the training groups to mark little real mail.
+	// cross-validation on the training groups to mark little real mail, whole
+	// or cut to a snippet, and always above Bias (see Score).
 	Threshold float64
 	// CalA and CalB map a score to a probability: sigmoid(CalA*score+CalB),
 	// fitted on out-of-fold scores (Platt scaling).
@@ -46,8 +47,11 @@ func Base() (*Model, error) {
 }
 
 // Score returns msg's spam score: the log-odds that it is spam under the
-// model (before calibration), or -Inf when the model knows too few of its
-// features to judge (see MinEvidence). It allocates nothing in the steady state.
+// model, before calibration. A feature the model never saw (or saw too
+// rarely to trust) weighs nothing, so a message the model knows little about
+// scores near Bias, the prior, and the threshold lies above Bias: a message
+// without spam evidence is never spam. It allocates nothing in the steady
+// state.
 func (m *Model) Score(msg *Message) float64 {
 	bp, _ := m.bufs.Get().(*[]uint32)
 	if bp == nil {
@@ -56,77 +60,96 @@ func (m *Model) Score(msg *Message) float64 {
 	}
 	hs := features((*bp)[:0], msg)
 	var sum int64
-	known := 0
 	for _, h := range hs {
-		w := m.weights[h&m.mask]
-		sum += int64(w)
-		if w != 0 {
-			known++
-		}
+		sum += int64(m.weights[h&m.mask])
 	}
 	*bp = hs
 	m.bufs.Put(bp)
-	if known < MinEvidence {
-		return math.Inf(-1)
-	}
 	return m.Bias + float64(sum)/weightScale
 }
-
-// MinEvidence is the number of features the model must know before it may
-// call a message spam. Naive Bayes leans toward spam on a message of few
-// known words (the threshold sits below the prior), and lost mail is worse
-// than missed spam: with less evidence, Score says -Inf, never spam.
-const MinEvidence = 10
 
 func (m *Model) probability(score float64) float64 {
 	return sigmoid(m.CalA*score + m.CalB)
 }
 
-// Encoding: "IQNB", format 1, bits, version (length-prefixed), then bias,
-// threshold, calA, calB as float64 and 2^bits int16 weights, little endian.
-const modelMagic = "IQNB"
+// Encoding: "IQNB", format 2, bits, version (length-prefixed), then bias,
+// threshold, calA, calB as float64, the number of non-zero weights as a
+// uint32, and for each in bucket order the gap from the previous one's
+// bucket (uvarint) and the int16 weight; little endian. Most buckets are
+// zero (never seen, or seen too rarely), so the file is a fraction of the
+// 2^bits × 2 bytes it expands to.
+const (
+	modelMagic  = "IQNB"
+	modelFormat = 2
+)
 
 // MarshalBinary encodes the model.
 func (m *Model) MarshalBinary() ([]byte, error) {
 	if len(m.Version) > 255 {
 		return nil, errors.New("model version longer than 255 bytes")
 	}
-	b := make([]byte, 0, 8+len(m.Version)+32+2*len(m.weights))
+	b := make([]byte, 0, 8+len(m.Version)+36+len(m.weights)/2)
 	b = append(b, modelMagic...)
-	b = append(b, 1, m.bits, byte(len(m.Version)))
+	b = append(b, modelFormat, m.bits, byte(len(m.Version)))
 	b = append(b, m.Version...)
 	for _, f := range []float64{m.Bias, m.Threshold, m.CalA, m.CalB} {
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
 	}
+	nonzero := 0
 	for _, w := range m.weights {
-		b = binary.LittleEndian.AppendUint16(b, uint16(w))
+		if w != 0 {
+			nonzero++
+		}
+	}
+	b = binary.LittleEndian.AppendUint32(b, uint32(nonzero))
+	prev := -1
+	for i, w := range m.weights {
+		if w != 0 {
+			b = binary.AppendUvarint(b, uint64(i-prev))
+			b = binary.LittleEndian.AppendUint16(b, uint16(w))
+			prev = i
+		}
 	}
 	return b, nil
 }
 
 // DecodeModel decodes a model written by MarshalBinary.
 func DecodeModel(b []byte) (*Model, error) {
-	if len(b) < 7 || string(b[:4]) != modelMagic || b[4] != 1 {
-		return nil, errors.New("decoding model: not an inboxq model (format 1)")
+	if len(b) < 7 || string(b[:4]) != modelMagic || b[4] != modelFormat {
+		return nil, fmt.Errorf("decoding model: not an inboxq model (format %d)", modelFormat)
 	}
 	bits, vlen := b[5], int(b[6])
 	if bits < 8 || bits > 24 {
 		return nil, fmt.Errorf("decoding model: %d hash bits out of range", bits)
 	}
 	b = b[7:]
-	n := 1 << bits
-	if len(b) != vlen+32+2*n {
-		return nil, fmt.Errorf("decoding model: %d bytes, want %d", len(b), vlen+32+2*n)
+	if len(b) < vlen+36 {
+		return nil, errors.New("decoding model: truncated header")
 	}
+	n := 1 << bits
 	m := &Model{Version: string(b[:vlen]), bits: bits, mask: uint32(n - 1), weights: make([]int16, n)}
 	b = b[vlen:]
 	fs := []*float64{&m.Bias, &m.Threshold, &m.CalA, &m.CalB}
 	for i, f := range fs {
 		*f = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
 	}
-	b = b[32:]
-	for i := range m.weights {
-		m.weights[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
+	nonzero := int(binary.LittleEndian.Uint32(b[32:]))
+	b = b[36:]
+	i := -1
+	for range nonzero {
+		gap, k := binary.Uvarint(b)
+		if k <= 0 || gap == 0 || gap > uint64(n) || len(b) < k+2 {
+			return nil, errors.New("decoding model: truncated or corrupt weights")
+		}
+		i += int(gap)
+		if i >= n {
+			return nil, errors.New("decoding model: weight beyond the last bucket")
+		}
+		m.weights[i] = int16(binary.LittleEndian.Uint16(b[k:]))
+		b = b[k+2:]
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("decoding model: %d bytes left over", len(b))
 	}
 	return m, nil
 }

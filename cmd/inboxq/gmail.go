@@ -23,6 +23,7 @@ import (
 	"github.com/inboxq/inboxq/internal/gmail"
 	"github.com/inboxq/inboxq/internal/gmail/fakegmail"
 	"github.com/inboxq/inboxq/internal/inbox"
+	"github.com/inboxq/inboxq/internal/llm/fakellm"
 	"github.com/inboxq/inboxq/internal/secret"
 	"github.com/inboxq/inboxq/internal/store"
 )
@@ -93,7 +94,10 @@ func startDemo(cfg config.Config, logger *slog.Logger) (*demo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting the demo gmail: %w", err)
 	}
-	d := &demo{fake: fake, srv: &http.Server{Handler: fake, ReadHeaderTimeout: 5 * time.Second}, ln: ln, url: "http://" + ln.Addr().String()}
+	mux := http.NewServeMux()
+	mux.Handle("/", fake)
+	mux.Handle(demoLLMPath+"/", http.StripPrefix(demoLLMPath, fakellm.New("")))
+	d := &demo{fake: fake, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln, url: "http://" + ln.Addr().String()}
 	logger.Info("demo_gmail", slog.String("url", d.url), slog.String("mailbox", demoMailbox), slog.Int("messages", cfg.DemoMessages))
 	return d, nil
 }

@@ -150,6 +150,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 
 	// Workers.
 	w.exports = filepath.Join(cfg.DataDir, "exports")
+	if w.ask == nil {
+		w.ask = asker(cfg, dm, st, logger)
+	}
 	reg := registry(st, provider, logger, w)
 	progressWriter := progress.NewWriter(st, logger)
 	lease := jobs.NewLease(st, jobs.LeaseConfig{ClientID: jobs.NewClientID(), Beat: w.leaseBeat, DeadAfter: w.leaseDeadAfter}, logger)

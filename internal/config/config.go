@@ -90,9 +90,6 @@ type LLM struct {
 	BaseURL, Model string
 	// APIKey is the endpoint's bearer token (empty: none sent).
 	APIKey string
-	// SendBody sends message bodies too, not only subject, sender and
-	// snippet.
-	SendBody bool
 	// RequestsPerMinute and TokensPerMinute cap the whole deployment;
 	// UserTokensPerDay caps each user.
 	RequestsPerMinute, TokensPerMinute, UserTokensPerDay int
@@ -152,7 +149,6 @@ func Vars() []Var {
 		{"INBOXQ_LLM_BASE_URL", "(none: LLM stage off)", "OpenAI-compatible API root (OpenAI, Ollama, vLLM) asked about the messages the local classifier is unsure of; needs INBOXQ_LLM_MODEL"},
 		{"INBOXQ_LLM_MODEL", "(none)", "model name at INBOXQ_LLM_BASE_URL"},
 		{"INBOXQ_LLM_API_KEY", "(none)", "bearer token for the LLM endpoint"},
-		{"INBOXQ_LLM_SEND_BODY", "false", "also send message bodies (first 2,000 characters); by default only subject, sender and snippet leave the server"},
 		{"INBOXQ_LLM_REQUESTS_PER_MINUTE", "60", "LLM requests per minute for the whole deployment"},
 		{"INBOXQ_LLM_TOKENS_PER_MINUTE", "100000", "LLM tokens per minute for the whole deployment"},
 		{"INBOXQ_LLM_USER_TOKENS_PER_DAY", "200000", "LLM tokens per user per day"},
@@ -332,11 +328,6 @@ func loadLLM(get func(name, def string) string, errs []error) (LLM, []error) {
 	case l.BaseURL == "" && l.Model != "":
 		errs = append(errs, errors.New("INBOXQ_LLM_BASE_URL: required with INBOXQ_LLM_MODEL"))
 	}
-	if b, err := strconv.ParseBool(get("INBOXQ_LLM_SEND_BODY", "false")); err != nil {
-		errs = append(errs, errors.New("INBOXQ_LLM_SEND_BODY: want true or false"))
-	} else {
-		l.SendBody = b
-	}
 	for _, n := range []struct {
 		name, def string
 		max       int
@@ -384,7 +375,6 @@ func (c Config) LogValue() slog.Value {
 			slog.String("base_url", MaskURL(c.LLM.BaseURL)),
 			slog.String("model", c.LLM.Model),
 			slog.Bool("api_key_set", c.LLM.APIKey != ""),
-			slog.Bool("send_body", c.LLM.SendBody),
 			slog.Int("requests_per_minute", c.LLM.RequestsPerMinute),
 			slog.Int("tokens_per_minute", c.LLM.TokensPerMinute),
 			slog.Int("user_tokens_per_day", c.LLM.UserTokensPerDay),

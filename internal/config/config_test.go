@@ -115,7 +115,6 @@ func TestLLMSettings(t *testing.T) {
 		"INBOXQ_LLM_BASE_URL":            "http://localhost:11434/v1",
 		"INBOXQ_LLM_MODEL":               "llama3.2",
 		"INBOXQ_LLM_API_KEY":             "sk-hunter2",
-		"INBOXQ_LLM_SEND_BODY":           "true",
 		"INBOXQ_LLM_REQUESTS_PER_MINUTE": "500",
 		"INBOXQ_LLM_TOKENS_PER_MINUTE":   "2000000",
 		"INBOXQ_LLM_USER_TOKENS_PER_DAY": "50000",
@@ -123,7 +122,7 @@ func TestLLMSettings(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, c.LLM.Enabled())
 	require.Equal(t, config.LLM{
-		BaseURL: "http://localhost:11434/v1", Model: "llama3.2", APIKey: "sk-hunter2", SendBody: true,
+		BaseURL: "http://localhost:11434/v1", Model: "llama3.2", APIKey: "sk-hunter2",
 		RequestsPerMinute: 500, TokensPerMinute: 2_000_000, UserTokensPerDay: 50_000,
 	}, c.LLM)
 
@@ -137,7 +136,6 @@ func TestLLMErrors(t *testing.T) {
 	t.Parallel()
 	_, err := config.Load(env(map[string]string{
 		"INBOXQ_LLM_BASE_URL":            "localhost:11434",
-		"INBOXQ_LLM_SEND_BODY":           "sometimes",
 		"INBOXQ_LLM_REQUESTS_PER_MINUTE": "0",
 		"INBOXQ_LLM_TOKENS_PER_MINUTE":   "lots",
 		"INBOXQ_LLM_USER_TOKENS_PER_DAY": "-5",
@@ -146,7 +144,6 @@ func TestLLMErrors(t *testing.T) {
 	for _, want := range []string{
 		"INBOXQ_LLM_BASE_URL: want an http:// or https:// URL",
 		"INBOXQ_LLM_MODEL: required with INBOXQ_LLM_BASE_URL",
-		"INBOXQ_LLM_SEND_BODY: want true or false",
 		"INBOXQ_LLM_REQUESTS_PER_MINUTE: want a whole number from 1 to 1000000",
 		"INBOXQ_LLM_TOKENS_PER_MINUTE: want a whole number",
 		"INBOXQ_LLM_USER_TOKENS_PER_DAY: want a whole number",

@@ -197,31 +197,42 @@ func (c classifier) decide(ctx context.Context, owner, account int64, rows []sto
 		d := c.base.ClassifyFor(Message(r), p)
 		ds[i] = store.ClassifyDecision{ID: r.ID, Category: string(d.Category), Confidence: float32(d.Confidence),
 			Source: string(d.Source), Rule: d.Rule, SpamProbability: float32(d.SpamProbability), ModelVersion: d.ModelVersion}
-		if c.ask != nil && d.Source == classify.SourceModel && d.Rule == "" && d.Confidence < unsureBelow {
+		if c.ask != nil && isUnsure(ds[i]) {
 			// Only the base model's unsure calls: a rule, a label or the
 			// person's own model knows better than a general LLM.
 			unsure = append(unsure, AskItem{ID: r.ID, From: r.From, Subject: r.Subject, Snippet: r.Snippet})
 		}
 	}
+	var snooze error
 	if len(unsure) > 0 {
 		answers, used, err := c.ask.Ask(ctx, owner, unsure)
 		t.LLM.Requests += used.Requests
 		t.LLM.Tokens += used.Tokens
 		var rl *RateLimited
-		if errors.As(err, &rl) {
-			return river.JobSnooze(max(time.Until(rl.RetryAt), time.Second))
-		}
-		if err != nil {
+		switch {
+		case errors.As(err, &rl):
+			// Keep what was answered: store the batch up to the first
+			// unsure message left unanswered, and continue from there
+			// when the budget allows.
+			snooze = river.JobSnooze(max(time.Until(rl.RetryAt), time.Second))
+		case err != nil:
 			return err
 		}
 		byID := make(map[string]AskAnswer, len(answers))
 		for _, a := range answers {
 			byID[a.ID] = a
 		}
+		cut := len(ds)
 		for i := range ds {
 			if a, ok := byID[ds[i].ID]; ok {
 				ds[i].Category, ds[i].Confidence, ds[i].Source, ds[i].Rule = string(a.Category), float32(a.Confidence), string(classify.SourceLLM), ""
+			} else if snooze != nil && cut == len(ds) && isUnsure(ds[i]) {
+				cut = i
 			}
+		}
+		rows, ds = rows[:cut], ds[:cut]
+		if len(rows) == 0 {
+			return snooze
 		}
 	}
 	if t.Categories == nil {
@@ -235,7 +246,7 @@ func (c classifier) decide(ctx context.Context, owner, account int64, rows []sto
 	}
 	t.Scanned += int64(len(rows))
 	t.AfterID = rows[len(rows)-1].ID
-	return c.store.InTx(ctx, func(tx pgx.Tx, st *store.Store) error {
+	err := c.store.InTx(ctx, func(tx pgx.Tx, st *store.Store) error {
 		n, err := st.MessageClassifySave(ctx, account, ds)
 		if err != nil {
 			return err
@@ -243,6 +254,16 @@ func (c classifier) decide(ctx context.Context, owner, account int64, rows []sto
 		t.Changed += n
 		return checkpoint(ctx, tx, *t)
 	})
+	if err != nil {
+		return err
+	}
+	return snooze
+}
+
+// isUnsure reports whether the base model decided d without a rule and
+// with little confidence: the LLM stage is asked about such messages.
+func isUnsure(d store.ClassifyDecision) bool {
+	return d.Source == string(classify.SourceModel) && d.Rule == "" && float64(d.Confidence) < unsureBelow
 }
 
 // checkpointOf stores a step's cursor in the transaction of its batch.

@@ -41,10 +41,3 @@ FROM message m JOIN account a ON a.id = m.account_id
 WHERE a.owner_id = @owner_id AND (sqlc.narg(account_id)::bigint IS NULL OR m.account_id = sqlc.narg(account_id)::bigint)
 GROUP BY 1
 ORDER BY 1;
-
--- name: MessageOwned :many
--- Which of the given (account, id) pairs the owner has.
-SELECT m.account_id, m.id
-FROM message m JOIN account a ON a.id = m.account_id
-WHERE a.owner_id = @owner_id
-  AND (m.account_id, m.id) IN (SELECT unnest(@account_ids::bigint[]), unnest(@ids::text[]));

@@ -26,6 +26,7 @@ import (
 	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/jobs"
 	"github.com/inboxq/inboxq/internal/lifecycle"
+	"github.com/inboxq/inboxq/internal/messages"
 	"github.com/inboxq/inboxq/internal/progress"
 	"github.com/inboxq/inboxq/internal/store"
 	"github.com/inboxq/inboxq/internal/tasks"
@@ -225,6 +226,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 			SnapshotTasks:  cfg.StreamSnapshotTasks,
 			Dashboard:      web.Dist(),
 			Accounts:       account.Service{Accounts: gmail.Accounts{P: provider}, Store: st},
+			Messages:       &messages.Service{Store: st, River: client, Classifier: classify.MustBase()},
 			Exports:        exportdir.Dir{Store: st, Path: w.exports},
 			Logger:         logger,
 			Version:        version(),

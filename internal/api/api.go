@@ -20,6 +20,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/inboxq/inboxq/internal/auth"
+	"github.com/inboxq/inboxq/internal/messages"
 	"github.com/inboxq/inboxq/internal/progress"
 	"github.com/inboxq/inboxq/internal/tasks"
 )
@@ -59,6 +60,9 @@ type Deps struct {
 	SnapshotTasks int
 	// Accounts connects and lists Gmail accounts (nil: no such operations).
 	Accounts Accounts
+	// Messages lists and corrects users' stored mail (nil: no such
+	// operations).
+	Messages *messages.Service
 	// Exports lists users' archives and serves their files (nil: no such operations).
 	Exports Exports
 	// Idempotency keeps responses for Idempotency-Key replays (nil: the
@@ -132,6 +136,7 @@ func Register(api huma.API, d Deps) {
 	registerSchedules(api, d, ks)
 	registerEvents(api, d)
 	registerAccounts(api, d)
+	registerMessages(api, d)
 	registerExports(api, d)
 	finishDocument(api.OpenAPI())
 }
@@ -175,7 +180,7 @@ func NewHandler(d Deps) http.Handler {
 // touching a database: svc only needs its kind registry.
 func OpenAPI(version string, svc *tasks.Service) ([]byte, error) {
 	api := humachi.New(chi.NewRouter(), NewConfig(version))
-	Register(api, Deps{Tasks: svc, Accounts: noAccounts{}, Exports: noExports{}})
+	Register(api, Deps{Tasks: svc, Accounts: noAccounts{}, Exports: noExports{}, Messages: &messages.Service{}})
 	return json.MarshalIndent(api.OpenAPI(), "", "  ")
 }
 

@@ -78,9 +78,11 @@ func detail(err error) string {
 // fieldLocation is where a domain error's field was in the request, in
 // Huma's notation: list paging reads the query, everything else the body.
 func fieldLocation(field string) string {
-	switch field {
-	case "cursor", "limit":
+	switch {
+	case field == "cursor" || field == "limit":
 		return "query." + field
+	case strings.HasPrefix(field, "path.") || strings.HasPrefix(field, "query.") || strings.HasPrefix(field, "body."):
+		return field
 	}
 	return "body." + field
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/inboxq/inboxq/internal/messages"
 	"github.com/inboxq/inboxq/internal/tasks"
 )
 
@@ -25,6 +26,16 @@ func badCursor(c string) error {
 		&huma.ErrorDetail{Location: "query.cursor", Message: "not a cursor this API returned; pass next_cursor unchanged", Value: c})
 }
 
+// validCursor reports whether c is a cursor some list of the API made: a
+// task-style id cursor, or the messages list's keyset cursor.
+func validCursor(c string) bool {
+	if _, err := tasks.DecodeCursor(c); err == nil {
+		return true
+	}
+	_, err := messages.DecodeCursor(c)
+	return err == nil
+}
+
 // paging is Huma middleware for paged lists: it refuses a bad cursor before
 // the operation runs, and adds the Link header from the page's next_cursor.
 func paging(api huma.API) func(huma.Context, func(huma.Context)) {
@@ -34,7 +45,7 @@ func paging(api huma.API) func(huma.Context, func(huma.Context)) {
 			return
 		}
 		if cur := hctx.Query("cursor"); cur != "" {
-			if _, err := tasks.DecodeCursor(cur); err != nil {
+			if !validCursor(cur) {
 				writeStatusErr(api, hctx, badCursor(cur))
 				return
 			}

@@ -19,8 +19,10 @@ import (
 
 	"github.com/inboxq/inboxq/internal/api"
 	"github.com/inboxq/inboxq/internal/auth"
+	"github.com/inboxq/inboxq/internal/classify"
 	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/jobs"
+	"github.com/inboxq/inboxq/internal/messages"
 	"github.com/inboxq/inboxq/internal/progress"
 	"github.com/inboxq/inboxq/internal/store"
 	"github.com/inboxq/inboxq/internal/tasks"
@@ -149,6 +151,7 @@ func NewStack(t testing.TB, opts StackOptions) *Stack {
 		Logger: Logger(t), Version: "test", Tasks: s.Tasks, Auth: s.Auth, Idempotency: s.Store,
 		Ready:   func(context.Context) error { return nil },
 		RiverUI: ui, Metrics: promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}),
+		Messages: &messages.Service{Store: s.Store, River: client, Classifier: classify.MustBase()},
 	})
 	return &s
 }

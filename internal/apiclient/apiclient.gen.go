@@ -96,6 +96,78 @@ func (e AlertEventMessageEvent) Valid() bool {
 	}
 }
 
+// Defines values for BulkFeedbackRequestCategory.
+const (
+	BulkFeedbackRequestCategoryClear       BulkFeedbackRequestCategory = "clear"
+	BulkFeedbackRequestCategoryForums      BulkFeedbackRequestCategory = "forums"
+	BulkFeedbackRequestCategoryNewsletters BulkFeedbackRequestCategory = "newsletters"
+	BulkFeedbackRequestCategoryPrimary     BulkFeedbackRequestCategory = "primary"
+	BulkFeedbackRequestCategoryPromotions  BulkFeedbackRequestCategory = "promotions"
+	BulkFeedbackRequestCategorySocial      BulkFeedbackRequestCategory = "social"
+	BulkFeedbackRequestCategorySpam        BulkFeedbackRequestCategory = "spam"
+	BulkFeedbackRequestCategoryUpdates     BulkFeedbackRequestCategory = "updates"
+)
+
+// Valid indicates whether the value is a known member of the BulkFeedbackRequestCategory enum.
+func (e BulkFeedbackRequestCategory) Valid() bool {
+	switch e {
+	case BulkFeedbackRequestCategoryClear:
+		return true
+	case BulkFeedbackRequestCategoryForums:
+		return true
+	case BulkFeedbackRequestCategoryNewsletters:
+		return true
+	case BulkFeedbackRequestCategoryPrimary:
+		return true
+	case BulkFeedbackRequestCategoryPromotions:
+		return true
+	case BulkFeedbackRequestCategorySocial:
+		return true
+	case BulkFeedbackRequestCategorySpam:
+		return true
+	case BulkFeedbackRequestCategoryUpdates:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CategoryCountCategory.
+const (
+	CategoryCountCategoryForums       CategoryCountCategory = "forums"
+	CategoryCountCategoryNewsletters  CategoryCountCategory = "newsletters"
+	CategoryCountCategoryPrimary      CategoryCountCategory = "primary"
+	CategoryCountCategoryPromotions   CategoryCountCategory = "promotions"
+	CategoryCountCategorySocial       CategoryCountCategory = "social"
+	CategoryCountCategorySpam         CategoryCountCategory = "spam"
+	CategoryCountCategoryUnclassified CategoryCountCategory = "unclassified"
+	CategoryCountCategoryUpdates      CategoryCountCategory = "updates"
+)
+
+// Valid indicates whether the value is a known member of the CategoryCountCategory enum.
+func (e CategoryCountCategory) Valid() bool {
+	switch e {
+	case CategoryCountCategoryForums:
+		return true
+	case CategoryCountCategoryNewsletters:
+		return true
+	case CategoryCountCategoryPrimary:
+		return true
+	case CategoryCountCategoryPromotions:
+		return true
+	case CategoryCountCategorySocial:
+		return true
+	case CategoryCountCategorySpam:
+		return true
+	case CategoryCountCategoryUnclassified:
+		return true
+	case CategoryCountCategoryUpdates:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateBackupUserDataKind.
 const (
 	CreateBackupUserDataKindBackupUserData CreateBackupUserDataKind = "backup_user_data"
@@ -150,6 +222,21 @@ const (
 func (e CreateBulkLabelEmailsKind) Valid() bool {
 	switch e {
 	case CreateBulkLabelEmailsKindBulkLabelEmails:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateClassifyEmailBatchKind.
+const (
+	CreateClassifyEmailBatchKindClassifyEmailBatch CreateClassifyEmailBatchKind = "classify_email_batch"
+)
+
+// Valid indicates whether the value is a known member of the CreateClassifyEmailBatchKind enum.
+func (e CreateClassifyEmailBatchKind) Valid() bool {
+	switch e {
+	case CreateClassifyEmailBatchKindClassifyEmailBatch:
 		return true
 	default:
 		return false
@@ -231,6 +318,21 @@ func (e CreateMonitorSystemHealthKind) Valid() bool {
 	}
 }
 
+// Defines values for CreateReclassifyWithFeedbackKind.
+const (
+	CreateReclassifyWithFeedbackKindReclassifyWithFeedback CreateReclassifyWithFeedbackKind = "reclassify_with_feedback"
+)
+
+// Valid indicates whether the value is a known member of the CreateReclassifyWithFeedbackKind enum.
+func (e CreateReclassifyWithFeedbackKind) Valid() bool {
+	switch e {
+	case CreateReclassifyWithFeedbackKindReclassifyWithFeedback:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateSyncEmailMetadataKind.
 const (
 	CreateSyncEmailMetadataKindSyncEmailMetadata CreateSyncEmailMetadataKind = "sync_email_metadata"
@@ -297,6 +399,57 @@ func (e ExportResultKind) Valid() bool {
 	}
 }
 
+// Defines values for FeedbackBodyAlways.
+const (
+	Domain FeedbackBodyAlways = "domain"
+	Sender FeedbackBodyAlways = "sender"
+)
+
+// Valid indicates whether the value is a known member of the FeedbackBodyAlways enum.
+func (e FeedbackBodyAlways) Valid() bool {
+	switch e {
+	case Domain:
+		return true
+	case Sender:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FeedbackBodyCategory.
+const (
+	FeedbackBodyCategoryForums      FeedbackBodyCategory = "forums"
+	FeedbackBodyCategoryNewsletters FeedbackBodyCategory = "newsletters"
+	FeedbackBodyCategoryPrimary     FeedbackBodyCategory = "primary"
+	FeedbackBodyCategoryPromotions  FeedbackBodyCategory = "promotions"
+	FeedbackBodyCategorySocial      FeedbackBodyCategory = "social"
+	FeedbackBodyCategorySpam        FeedbackBodyCategory = "spam"
+	FeedbackBodyCategoryUpdates     FeedbackBodyCategory = "updates"
+)
+
+// Valid indicates whether the value is a known member of the FeedbackBodyCategory enum.
+func (e FeedbackBodyCategory) Valid() bool {
+	switch e {
+	case FeedbackBodyCategoryForums:
+		return true
+	case FeedbackBodyCategoryNewsletters:
+		return true
+	case FeedbackBodyCategoryPrimary:
+		return true
+	case FeedbackBodyCategoryPromotions:
+		return true
+	case FeedbackBodyCategorySocial:
+		return true
+	case FeedbackBodyCategorySpam:
+		return true
+	case FeedbackBodyCategoryUpdates:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	Ok    HealthStatus = "ok"
@@ -309,6 +462,120 @@ func (e HealthStatus) Valid() bool {
 	case Ok:
 		return true
 	case Ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageCategory.
+const (
+	MessageCategoryForums      MessageCategory = "forums"
+	MessageCategoryNewsletters MessageCategory = "newsletters"
+	MessageCategoryPrimary     MessageCategory = "primary"
+	MessageCategoryPromotions  MessageCategory = "promotions"
+	MessageCategorySocial      MessageCategory = "social"
+	MessageCategorySpam        MessageCategory = "spam"
+	MessageCategoryUpdates     MessageCategory = "updates"
+)
+
+// Valid indicates whether the value is a known member of the MessageCategory enum.
+func (e MessageCategory) Valid() bool {
+	switch e {
+	case MessageCategoryForums:
+		return true
+	case MessageCategoryNewsletters:
+		return true
+	case MessageCategoryPrimary:
+		return true
+	case MessageCategoryPromotions:
+		return true
+	case MessageCategorySocial:
+		return true
+	case MessageCategorySpam:
+		return true
+	case MessageCategoryUpdates:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageSource.
+const (
+	MessageSourceLlm    MessageSource = "llm"
+	MessageSourceModel  MessageSource = "model"
+	MessageSourcePerson MessageSource = "person"
+	MessageSourceRule   MessageSource = "rule"
+)
+
+// Valid indicates whether the value is a known member of the MessageSource enum.
+func (e MessageSource) Valid() bool {
+	switch e {
+	case MessageSourceLlm:
+		return true
+	case MessageSourceModel:
+		return true
+	case MessageSourcePerson:
+		return true
+	case MessageSourceRule:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageDetailCategory.
+const (
+	MessageDetailCategoryForums      MessageDetailCategory = "forums"
+	MessageDetailCategoryNewsletters MessageDetailCategory = "newsletters"
+	MessageDetailCategoryPrimary     MessageDetailCategory = "primary"
+	MessageDetailCategoryPromotions  MessageDetailCategory = "promotions"
+	MessageDetailCategorySocial      MessageDetailCategory = "social"
+	MessageDetailCategorySpam        MessageDetailCategory = "spam"
+	MessageDetailCategoryUpdates     MessageDetailCategory = "updates"
+)
+
+// Valid indicates whether the value is a known member of the MessageDetailCategory enum.
+func (e MessageDetailCategory) Valid() bool {
+	switch e {
+	case MessageDetailCategoryForums:
+		return true
+	case MessageDetailCategoryNewsletters:
+		return true
+	case MessageDetailCategoryPrimary:
+		return true
+	case MessageDetailCategoryPromotions:
+		return true
+	case MessageDetailCategorySocial:
+		return true
+	case MessageDetailCategorySpam:
+		return true
+	case MessageDetailCategoryUpdates:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageDetailSource.
+const (
+	MessageDetailSourceLlm    MessageDetailSource = "llm"
+	MessageDetailSourceModel  MessageDetailSource = "model"
+	MessageDetailSourcePerson MessageDetailSource = "person"
+	MessageDetailSourceRule   MessageDetailSource = "rule"
+)
+
+// Valid indicates whether the value is a known member of the MessageDetailSource enum.
+func (e MessageDetailSource) Valid() bool {
+	switch e {
+	case MessageDetailSourceLlm:
+		return true
+	case MessageDetailSourceModel:
+		return true
+	case MessageDetailSourcePerson:
+		return true
+	case MessageDetailSourceRule:
 		return true
 	default:
 		return false
@@ -390,6 +657,21 @@ func (e ScheduleBulkLabelEmailsKind) Valid() bool {
 	}
 }
 
+// Defines values for ScheduleClassifyEmailBatchKind.
+const (
+	ScheduleClassifyEmailBatchKindClassifyEmailBatch ScheduleClassifyEmailBatchKind = "classify_email_batch"
+)
+
+// Valid indicates whether the value is a known member of the ScheduleClassifyEmailBatchKind enum.
+func (e ScheduleClassifyEmailBatchKind) Valid() bool {
+	switch e {
+	case ScheduleClassifyEmailBatchKindClassifyEmailBatch:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ScheduleCleanupExpiredTokensKind.
 const (
 	ScheduleCleanupExpiredTokensKindCleanupExpiredTokens ScheduleCleanupExpiredTokensKind = "cleanup_expired_tokens"
@@ -465,6 +747,21 @@ func (e ScheduleMonitorSystemHealthKind) Valid() bool {
 	}
 }
 
+// Defines values for ScheduleReclassifyWithFeedbackKind.
+const (
+	ScheduleReclassifyWithFeedbackKindReclassifyWithFeedback ScheduleReclassifyWithFeedbackKind = "reclassify_with_feedback"
+)
+
+// Valid indicates whether the value is a known member of the ScheduleReclassifyWithFeedbackKind enum.
+func (e ScheduleReclassifyWithFeedbackKind) Valid() bool {
+	switch e {
+	case ScheduleReclassifyWithFeedbackKindReclassifyWithFeedback:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ScheduleSyncEmailMetadataKind.
 const (
 	ScheduleSyncEmailMetadataKindSyncEmailMetadata ScheduleSyncEmailMetadataKind = "sync_email_metadata"
@@ -489,6 +786,39 @@ const (
 func (e ScheduleSyncUserEmailsKind) Valid() bool {
 	switch e {
 	case ScheduleSyncUserEmailsKindSyncUserEmails:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SenderRuleCategory.
+const (
+	SenderRuleCategoryForums      SenderRuleCategory = "forums"
+	SenderRuleCategoryNewsletters SenderRuleCategory = "newsletters"
+	SenderRuleCategoryPrimary     SenderRuleCategory = "primary"
+	SenderRuleCategoryPromotions  SenderRuleCategory = "promotions"
+	SenderRuleCategorySocial      SenderRuleCategory = "social"
+	SenderRuleCategorySpam        SenderRuleCategory = "spam"
+	SenderRuleCategoryUpdates     SenderRuleCategory = "updates"
+)
+
+// Valid indicates whether the value is a known member of the SenderRuleCategory enum.
+func (e SenderRuleCategory) Valid() bool {
+	switch e {
+	case SenderRuleCategoryForums:
+		return true
+	case SenderRuleCategoryNewsletters:
+		return true
+	case SenderRuleCategoryPrimary:
+		return true
+	case SenderRuleCategoryPromotions:
+		return true
+	case SenderRuleCategorySocial:
+		return true
+	case SenderRuleCategorySpam:
+		return true
+	case SenderRuleCategoryUpdates:
 		return true
 	default:
 		return false
@@ -639,6 +969,42 @@ func (e TaskState) Valid() bool {
 	}
 }
 
+// Defines values for ListMessagesParamsCategory.
+const (
+	ListMessagesParamsCategoryForums       ListMessagesParamsCategory = "forums"
+	ListMessagesParamsCategoryNewsletters  ListMessagesParamsCategory = "newsletters"
+	ListMessagesParamsCategoryPrimary      ListMessagesParamsCategory = "primary"
+	ListMessagesParamsCategoryPromotions   ListMessagesParamsCategory = "promotions"
+	ListMessagesParamsCategorySocial       ListMessagesParamsCategory = "social"
+	ListMessagesParamsCategorySpam         ListMessagesParamsCategory = "spam"
+	ListMessagesParamsCategoryUnclassified ListMessagesParamsCategory = "unclassified"
+	ListMessagesParamsCategoryUpdates      ListMessagesParamsCategory = "updates"
+)
+
+// Valid indicates whether the value is a known member of the ListMessagesParamsCategory enum.
+func (e ListMessagesParamsCategory) Valid() bool {
+	switch e {
+	case ListMessagesParamsCategoryForums:
+		return true
+	case ListMessagesParamsCategoryNewsletters:
+		return true
+	case ListMessagesParamsCategoryPrimary:
+		return true
+	case ListMessagesParamsCategoryPromotions:
+		return true
+	case ListMessagesParamsCategorySocial:
+		return true
+	case ListMessagesParamsCategorySpam:
+		return true
+	case ListMessagesParamsCategoryUnclassified:
+		return true
+	case ListMessagesParamsCategoryUpdates:
+		return true
+	default:
+		return false
+	}
+}
+
 // Account defines model for Account.
 type Account struct {
 	// CreatedAt When the account was first connected
@@ -770,6 +1136,12 @@ type AlertSelection struct {
 	Ids []int64 `json:"ids"`
 }
 
+// AskUsage defines model for AskUsage.
+type AskUsage struct {
+	Requests int64 `json:"Requests"`
+	Tokens   int64 `json:"Tokens"`
+}
+
 // AttemptError defines model for AttemptError.
 type AttemptError struct {
 	// At When it failed
@@ -814,6 +1186,30 @@ type BulkDeleteEmailsArgs struct {
 	// Target Choose the messages by id, or by sender, label and age (all that match)
 	Target BulkTarget `json:"target"`
 }
+
+// BulkFeedback defines model for BulkFeedback.
+type BulkFeedback struct {
+	// Missing Ids you have no such message for (nothing was done for them)
+	Missing []string `json:"missing"`
+
+	// TaskId The reclassify_with_feedback task that learns from it
+	TaskId int64 `json:"task_id"`
+
+	// Updated Messages corrected
+	Updated int64 `json:"updated"`
+}
+
+// BulkFeedbackRequest defines model for BulkFeedbackRequest.
+type BulkFeedbackRequest struct {
+	// Category Where they belong; clear removes your corrections
+	Category BulkFeedbackRequestCategory `json:"category"`
+
+	// Ids Message ids, as listed
+	Ids []string `json:"ids"`
+}
+
+// BulkFeedbackRequestCategory Where they belong; clear removes your corrections
+type BulkFeedbackRequestCategory string
 
 // BulkLabelEmailsArgs Adds and removes labels (creating missing ones) on messages chosen by ids or by sender, label and age.
 //
@@ -865,6 +1261,48 @@ type BulkTarget struct {
 	OlderThanDays *int64 `json:"older_than_days,omitempty"`
 }
 
+// CategoryCount defines model for CategoryCount.
+type CategoryCount struct {
+	Category CategoryCountCategory `json:"category"`
+	Messages int64                 `json:"messages"`
+	Unread   int64                 `json:"unread"`
+}
+
+// CategoryCountCategory defines model for CategoryCount.Category.
+type CategoryCountCategory string
+
+// ClassifyEmailBatchArgs Decides the category of an account's stored messages (those without one, the given ids, or all): the person's sender rules, Gmail's labels, their own model, the spam model and header evidence, and (when one is configured) an LLM for what the spam model is unsure of. Resumable in batches of 1,000; a re-run changes nothing that did not change. A sync starts it for new mail.
+//
+// Examples: {"account_id":1}
+type ClassifyEmailBatchArgs struct {
+	// AccountId One of your connected Gmail accounts, by id
+	AccountId int64 `json:"account_id"`
+
+	// All Classify every stored message again (corrections are kept); for after a model change
+	All *bool `json:"all,omitempty"`
+
+	// MessageIds Gmail message ids to classify again; empty: every message without a category yet
+	MessageIds *[]string `json:"message_ids,omitempty"`
+}
+
+// ClassifyResult defines model for ClassifyResult.
+type ClassifyResult struct {
+	// Categories Messages read per category decided
+	Categories map[string]int64 `json:"categories"`
+
+	// Changed Messages whose decision was new or different, and written
+	Changed int64 `json:"changed"`
+
+	// Llm LLM requests and tokens spent (zero when the LLM stage is off)
+	Llm AskUsage `json:"llm"`
+
+	// Moved Messages that had a category and now show another
+	Moved int64 `json:"moved"`
+
+	// Scanned Messages read
+	Scanned int64 `json:"scanned"`
+}
+
 // CleanupExpiredTokensArgs Deletes API tokens that have expired, revoked tokens after 30 days, and expired export archives.
 //
 // Examples: {}
@@ -905,6 +1343,13 @@ type Consent struct {
 // CountMessagesRequest defines model for CountMessagesRequest.
 type CountMessagesRequest struct {
 	Target BulkTarget `json:"target"`
+}
+
+// Counts defines model for Counts.
+type Counts struct {
+	// Categories Every category, in the dashboard's order, then unclassified
+	Categories []CategoryCount `json:"categories"`
+	Total      int64           `json:"total"`
 }
 
 // CreateBackupUserData defines model for CreateBackupUserData.
@@ -998,6 +1443,29 @@ type CreateBulkLabelEmails struct {
 
 // CreateBulkLabelEmailsKind The task kind
 type CreateBulkLabelEmailsKind string
+
+// CreateClassifyEmailBatch defines model for CreateClassifyEmailBatch.
+type CreateClassifyEmailBatch struct {
+	// Args Decides the category of an account's stored messages (those without one, the given ids, or all): the person's sender rules, Gmail's labels, their own model, the spam model and header evidence, and (when one is configured) an LLM for what the spam model is unsure of. Resumable in batches of 1,000; a re-run changes nothing that did not change. A sync starts it for new mail.
+	//
+	// Examples: {"account_id":1}
+	Args *ClassifyEmailBatchArgs `json:"args,omitempty"`
+
+	// Kind The task kind
+	Kind CreateClassifyEmailBatchKind `json:"kind"`
+
+	// MaxAttempts Attempts before the task fails; the kind's default when absent
+	MaxAttempts *int64 `json:"max_attempts,omitempty"`
+
+	// Priority 1 (highest) to 4; the kind's default when absent
+	Priority *int64 `json:"priority,omitempty"`
+
+	// RunAt Start no earlier than this time; now when absent
+	RunAt *time.Time `json:"run_at,omitempty"`
+}
+
+// CreateClassifyEmailBatchKind The task kind
+type CreateClassifyEmailBatchKind string
 
 // CreateCleanupExpiredTokens defines model for CreateCleanupExpiredTokens.
 type CreateCleanupExpiredTokens struct {
@@ -1113,6 +1581,29 @@ type CreateMonitorSystemHealth struct {
 
 // CreateMonitorSystemHealthKind The task kind
 type CreateMonitorSystemHealthKind string
+
+// CreateReclassifyWithFeedback defines model for CreateReclassifyWithFeedback.
+type CreateReclassifyWithFeedback struct {
+	// Args Retrains your own model from your corrections, then re-scores your stored mail with it and your sender rules, and reports how many messages changed category. Corrections start it (one per person, a few seconds after the last).
+	//
+	// Examples: {}
+	Args *ReclassifyWithFeedbackArgs `json:"args,omitempty"`
+
+	// Kind The task kind
+	Kind CreateReclassifyWithFeedbackKind `json:"kind"`
+
+	// MaxAttempts Attempts before the task fails; the kind's default when absent
+	MaxAttempts *int64 `json:"max_attempts,omitempty"`
+
+	// Priority 1 (highest) to 4; the kind's default when absent
+	Priority *int64 `json:"priority,omitempty"`
+
+	// RunAt Start no earlier than this time; now when absent
+	RunAt *time.Time `json:"run_at,omitempty"`
+}
+
+// CreateReclassifyWithFeedbackKind The task kind
+type CreateReclassifyWithFeedbackKind string
 
 // CreateScheduleRequest defines model for CreateScheduleRequest.
 type CreateScheduleRequest struct {
@@ -1387,6 +1878,40 @@ type ExportResultKind string
 // Examples: {}
 type ExportUserDataArgs = map[string]interface{}
 
+// Feature defines model for Feature.
+type Feature struct {
+	Field  string  `json:"field"`
+	Token  string  `json:"token"`
+	Weight float64 `json:"weight"`
+}
+
+// Feedback defines model for Feedback.
+type Feedback struct {
+	// Message The message, showing your category
+	Message Message `json:"message"`
+
+	// Rule The sender rule made, when always was given
+	Rule *SenderRule `json:"rule,omitempty"`
+
+	// TaskId The reclassify_with_feedback task that learns from it (shared by corrections made close together)
+	TaskId int64 `json:"task_id"`
+}
+
+// FeedbackBody defines model for FeedbackBody.
+type FeedbackBody struct {
+	// Always Also make a rule: always put mail from this sender's address (sender) or domain (domain) in this category
+	Always *FeedbackBodyAlways `json:"always,omitempty"`
+
+	// Category Where the message belongs
+	Category FeedbackBodyCategory `json:"category"`
+}
+
+// FeedbackBodyAlways Also make a rule: always put mail from this sender's address (sender) or domain (domain) in this category
+type FeedbackBodyAlways string
+
+// FeedbackBodyCategory Where the message belongs
+type FeedbackBodyCategory string
+
 // Health defines model for Health.
 type Health struct {
 	// Status ok: the process is alive; ready: it can serve requests
@@ -1515,10 +2040,142 @@ type MarkReadResult struct {
 	Marked int64 `json:"marked"`
 }
 
+// Message defines model for Message.
+type Message struct {
+	// AccountId The account it was synced from
+	AccountId int64 `json:"account_id"`
+
+	// Category The category shown: your correction, else the classifier's; absent before classification
+	Category *MessageCategory `json:"category,omitempty"`
+
+	// Confidence How sure the deciding stage is, 0 to 1 (1 for your own correction)
+	Confidence *float32 `json:"confidence,omitempty"`
+
+	// Date Gmail's internal date (when it was received)
+	Date time.Time `json:"date"`
+
+	// From The From header as Gmail returns it
+	From string `json:"from"`
+
+	// GmailId Gmail's message id
+	GmailId string `json:"gmail_id"`
+
+	// Id The message's id here: its account, a dot, and Gmail's id
+	Id string `json:"id"`
+
+	// Labels Gmail label ids, e.g. INBOX, UNREAD, CATEGORY_SOCIAL
+	Labels []string `json:"labels"`
+
+	// Rule The rule or stage that decided, e.g. gmail-label:CATEGORY_SOCIAL, sender-rule:news@example.com, user-model, bulk-sender
+	Rule *string `json:"rule,omitempty"`
+
+	// Snippet Gmail's snippet: the start of the text (inboxq stores no bodies)
+	Snippet string `json:"snippet"`
+
+	// Source What decided: a rule, a model (the spam model or your own), the LLM, or you
+	Source  *MessageSource `json:"source,omitempty"`
+	Subject string         `json:"subject"`
+
+	// ThreadId Gmail's thread id
+	ThreadId string `json:"thread_id"`
+
+	// To The To header
+	To     string `json:"to"`
+	Unread bool   `json:"unread"`
+}
+
+// MessageCategory The category shown: your correction, else the classifier's; absent before classification
+type MessageCategory string
+
+// MessageSource What decided: a rule, a model (the spam model or your own), the LLM, or you
+type MessageSource string
+
 // MessageCount defines model for MessageCount.
 type MessageCount struct {
 	// Count Stored messages the target selects now
 	Count int64 `json:"count"`
+}
+
+// MessageDetail defines model for MessageDetail.
+type MessageDetail struct {
+	// AccountId The account it was synced from
+	AccountId int64 `json:"account_id"`
+
+	// AuthenticationResults The Authentication-Results header (SPF, DKIM, DMARC)
+	AuthenticationResults *string `json:"authentication_results,omitempty"`
+
+	// Category The category shown: your correction, else the classifier's; absent before classification
+	Category     *MessageDetailCategory `json:"category,omitempty"`
+	ClassifiedAt *time.Time             `json:"classified_at,omitempty"`
+
+	// Confidence How sure the deciding stage is, 0 to 1 (1 for your own correction)
+	Confidence  *float32   `json:"confidence,omitempty"`
+	CorrectedAt *time.Time `json:"corrected_at,omitempty"`
+
+	// Date Gmail's internal date (when it was received)
+	Date time.Time `json:"date"`
+
+	// Features The words that weighed most in the spam model's score, toward its verdict (weight in log-odds toward spam)
+	Features []Feature `json:"features"`
+
+	// From The From header as Gmail returns it
+	From string `json:"from"`
+
+	// GmailId Gmail's message id
+	GmailId string `json:"gmail_id"`
+
+	// Id The message's id here: its account, a dot, and Gmail's id
+	Id string `json:"id"`
+
+	// Labels Gmail label ids, e.g. INBOX, UNREAD, CATEGORY_SOCIAL
+	Labels          []string `json:"labels"`
+	ListId          *string  `json:"list_id,omitempty"`
+	ListUnsubscribe *string  `json:"list_unsubscribe,omitempty"`
+
+	// MachineCategory The classifier's own category, also when you corrected it
+	MachineCategory *string `json:"machine_category,omitempty"`
+
+	// ModelVersion The model that scored it (base, and +user.N with your own model)
+	ModelVersion *string `json:"model_version,omitempty"`
+	Precedence   *string `json:"precedence,omitempty"`
+
+	// Rule The rule or stage that decided, e.g. gmail-label:CATEGORY_SOCIAL, sender-rule:news@example.com, user-model, bulk-sender
+	Rule *string `json:"rule,omitempty"`
+
+	// Snippet Gmail's snippet: the start of the text (inboxq stores no bodies)
+	Snippet string `json:"snippet"`
+
+	// Source What decided: a rule, a model (the spam model or your own), the LLM, or you
+	Source *MessageDetailSource `json:"source,omitempty"`
+
+	// SpamProbability The spam model's calibrated probability that it is spam
+	SpamProbability *float32 `json:"spam_probability,omitempty"`
+	Subject         string   `json:"subject"`
+
+	// ThreadId Gmail's thread id
+	ThreadId string `json:"thread_id"`
+
+	// To The To header
+	To     string `json:"to"`
+	Unread bool   `json:"unread"`
+
+	// Why What decided its category, in a sentence
+	Why string `json:"why"`
+}
+
+// MessageDetailCategory The category shown: your correction, else the classifier's; absent before classification
+type MessageDetailCategory string
+
+// MessageDetailSource What decided: a rule, a model (the spam model or your own), the LLM, or you
+type MessageDetailSource string
+
+// MessageList defines model for MessageList.
+type MessageList struct {
+	// Messages Newest first
+	Messages []Message `json:"messages"`
+
+	// NextCursor Pass as cursor for the next page; absent on the last page
+	NextCursor *string `json:"next_cursor,omitempty"`
 }
 
 // MonitorSystemHealthArgs Measures database latency, queue depths and ages, stuck jobs and failure rates; raises and resolves alerts.
@@ -1631,6 +2288,35 @@ type QueueDepth struct {
 type QueueList struct {
 	// Queues Every queue, by name
 	Queues []Queue `json:"queues"`
+}
+
+// ReclassifyResult defines model for ReclassifyResult.
+type ReclassifyResult struct {
+	// Corrections Corrections the model learned from
+	Corrections int64 `json:"corrections"`
+
+	// ModelVersion Your model's version now (0: none, you have no corrections)
+	ModelVersion int64 `json:"model_version"`
+
+	// Moved Messages that now show another category
+	Moved int64 `json:"moved"`
+
+	// Rules Your sender rules applied
+	Rules int64 `json:"rules"`
+
+	// Scanned Messages re-scored
+	Scanned int64 `json:"scanned"`
+}
+
+// ReclassifyWithFeedbackArgs Retrains your own model from your corrections, then re-scores your stored mail with it and your sender rules, and reports how many messages changed category. Corrections start it (one per person, a few seconds after the last).
+//
+// Examples: {}
+type ReclassifyWithFeedbackArgs = map[string]interface{}
+
+// RuleList defines model for RuleList.
+type RuleList struct {
+	// Rules By sender
+	Rules []SenderRule `json:"rules"`
 }
 
 // Schedule defines model for Schedule.
@@ -1825,6 +2511,37 @@ type ScheduleChange struct {
 	Timezone *string `json:"timezone,omitempty"`
 }
 
+// ScheduleClassifyEmailBatch defines model for ScheduleClassifyEmailBatch.
+type ScheduleClassifyEmailBatch struct {
+	// Args Decides the category of an account's stored messages (those without one, the given ids, or all): the person's sender rules, Gmail's labels, their own model, the spam model and header evidence, and (when one is configured) an LLM for what the spam model is unsure of. Resumable in batches of 1,000; a re-run changes nothing that did not change. A sync starts it for new mail.
+	//
+	// Examples: {"account_id":1}
+	Args *ClassifyEmailBatchArgs `json:"args,omitempty"`
+
+	// Cron Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+	//
+	// Examples: 0 3 * * *
+	Cron string `json:"cron"`
+
+	// Enabled Default true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Kind The task kind
+	Kind ScheduleClassifyEmailBatchKind `json:"kind"`
+
+	// Name A name for people, e.g. Nightly backup
+	Name string `json:"name"`
+
+	// Priority Priority of the tasks it starts, 1 (highest) to 4
+	Priority *int64 `json:"priority,omitempty"`
+
+	// Timezone IANA time zone, e.g. Europe/Paris
+	Timezone *string `json:"timezone,omitempty"`
+}
+
+// ScheduleClassifyEmailBatchKind The task kind
+type ScheduleClassifyEmailBatchKind string
+
 // ScheduleCleanupExpiredTokens defines model for ScheduleCleanupExpiredTokens.
 type ScheduleCleanupExpiredTokens struct {
 	// Args Deletes API tokens that have expired, revoked tokens after 30 days, and expired export archives.
@@ -1989,6 +2706,37 @@ type ScheduleMonitorSystemHealth struct {
 // ScheduleMonitorSystemHealthKind The task kind
 type ScheduleMonitorSystemHealthKind string
 
+// ScheduleReclassifyWithFeedback defines model for ScheduleReclassifyWithFeedback.
+type ScheduleReclassifyWithFeedback struct {
+	// Args Retrains your own model from your corrections, then re-scores your stored mail with it and your sender rules, and reports how many messages changed category. Corrections start it (one per person, a few seconds after the last).
+	//
+	// Examples: {}
+	Args *ReclassifyWithFeedbackArgs `json:"args,omitempty"`
+
+	// Cron Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+	//
+	// Examples: 0 3 * * *
+	Cron string `json:"cron"`
+
+	// Enabled Default true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Kind The task kind
+	Kind ScheduleReclassifyWithFeedbackKind `json:"kind"`
+
+	// Name A name for people, e.g. Nightly backup
+	Name string `json:"name"`
+
+	// Priority Priority of the tasks it starts, 1 (highest) to 4
+	Priority *int64 `json:"priority,omitempty"`
+
+	// Timezone IANA time zone, e.g. Europe/Paris
+	Timezone *string `json:"timezone,omitempty"`
+}
+
+// ScheduleReclassifyWithFeedbackKind The task kind
+type ScheduleReclassifyWithFeedbackKind string
+
 // ScheduleSyncEmailMetadata defines model for ScheduleSyncEmailMetadata.
 type ScheduleSyncEmailMetadata struct {
 	// Args Refreshes the labels and metadata of every stored message, 100 per batch; forgets the ones Gmail no longer has.
@@ -2050,6 +2798,19 @@ type ScheduleSyncUserEmails struct {
 
 // ScheduleSyncUserEmailsKind The task kind
 type ScheduleSyncUserEmailsKind string
+
+// SenderRule defines model for SenderRule.
+type SenderRule struct {
+	Category  SenderRuleCategory `json:"category"`
+	CreatedAt time.Time          `json:"created_at"`
+	Id        int64              `json:"id"`
+
+	// Sender An address, or a domain (which covers its subdomains)
+	Sender string `json:"sender"`
+}
+
+// SenderRuleCategory defines model for SenderRule.Category.
+type SenderRuleCategory string
 
 // SkippedTask defines model for SkippedTask.
 type SkippedTask struct {
@@ -2405,6 +3166,12 @@ type MarkAlertsReadParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// DeleteSenderRuleParams defines parameters for DeleteSenderRule.
+type DeleteSenderRuleParams struct {
+	// IdempotencyKey A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
 // ListDeadLettersParams defines parameters for ListDeadLetters.
 type ListDeadLettersParams struct {
 	// Kind Only dead letters of these kinds
@@ -2448,6 +3215,66 @@ type ListExportsParams struct {
 
 	// Cursor next_cursor of the previous page
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListMessagesParams defines parameters for ListMessages.
+type ListMessagesParams struct {
+	// Limit Page size
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// AccountId Only this account's messages (0 or absent: all your accounts)
+	AccountId *int64 `form:"account_id,omitempty" json:"account_id,omitempty"`
+
+	// Category Only this category (unclassified: not yet classified)
+	Category *ListMessagesParamsCategory `form:"category,omitempty" json:"category,omitempty"`
+
+	// Sender Only senders whose From header contains this (any case)
+	Sender *string `form:"sender,omitempty" json:"sender,omitempty"`
+
+	// Label Only messages with this Gmail label id
+	Label *string `form:"label,omitempty" json:"label,omitempty"`
+
+	// Unread Only unread messages
+	Unread *bool `form:"unread,omitempty" json:"unread,omitempty"`
+
+	// Since Received at or after this time (RFC 3339)
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until Received before this time (RFC 3339)
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+
+	// Q Words to find in subject, sender and snippet (PostgreSQL web search syntax: "quoted phrase", -word, or)
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
+}
+
+// ListMessagesParamsCategory defines parameters for ListMessages.
+type ListMessagesParamsCategory string
+
+// CountMessagesByCategoryParams defines parameters for CountMessagesByCategory.
+type CountMessagesByCategoryParams struct {
+	// AccountId Only this account (0 or absent: all your accounts)
+	AccountId *int64 `form:"account_id,omitempty" json:"account_id,omitempty"`
+}
+
+// CorrectMessagesParams defines parameters for CorrectMessages.
+type CorrectMessagesParams struct {
+	// IdempotencyKey A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// ClearMessageFeedbackParams defines parameters for ClearMessageFeedback.
+type ClearMessageFeedbackParams struct {
+	// IdempotencyKey A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// CorrectMessageParams defines parameters for CorrectMessage.
+type CorrectMessageParams struct {
+	// IdempotencyKey A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // PauseQueueParams defines parameters for PauseQueue.
@@ -2578,6 +3405,12 @@ type MarkAlertsReadJSONRequestBody = AlertSelection
 
 // RedriveDeadLettersJSONRequestBody defines body for RedriveDeadLetters for application/json ContentType.
 type RedriveDeadLettersJSONRequestBody = DeadLetterSelection
+
+// CorrectMessagesJSONRequestBody defines body for CorrectMessages for application/json ContentType.
+type CorrectMessagesJSONRequestBody = BulkFeedbackRequest
+
+// CorrectMessageJSONRequestBody defines body for CorrectMessage for application/json ContentType.
+type CorrectMessageJSONRequestBody = FeedbackBody
 
 // CreateScheduleJSONRequestBody defines body for CreateSchedule for application/json ContentType.
 type CreateScheduleJSONRequestBody = CreateScheduleRequest
@@ -2721,6 +3554,40 @@ func (t *CreateScheduleRequest) MergeScheduleBulkLabelEmails(v ScheduleBulkLabel
 		return err
 	}
 	b, err = runtime.JSONMerge(b, []byte(`{"kind":"bulk_label_emails"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsScheduleClassifyEmailBatch returns the union data inside the CreateScheduleRequest as a ScheduleClassifyEmailBatch
+func (t CreateScheduleRequest) AsScheduleClassifyEmailBatch() (ScheduleClassifyEmailBatch, error) {
+	var body ScheduleClassifyEmailBatch
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromScheduleClassifyEmailBatch overwrites any union data inside the CreateScheduleRequest as the provided ScheduleClassifyEmailBatch
+func (t *CreateScheduleRequest) FromScheduleClassifyEmailBatch(v ScheduleClassifyEmailBatch) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"classify_email_batch"}`))
+	t.union = b
+	return err
+}
+
+// MergeScheduleClassifyEmailBatch performs a merge with any union data inside the CreateScheduleRequest, using the provided ScheduleClassifyEmailBatch
+func (t *CreateScheduleRequest) MergeScheduleClassifyEmailBatch(v ScheduleClassifyEmailBatch) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"classify_email_batch"}`))
 	if err != nil {
 		return err
 	}
@@ -2900,6 +3767,40 @@ func (t *CreateScheduleRequest) MergeScheduleMonitorSystemHealth(v ScheduleMonit
 	return err
 }
 
+// AsScheduleReclassifyWithFeedback returns the union data inside the CreateScheduleRequest as a ScheduleReclassifyWithFeedback
+func (t CreateScheduleRequest) AsScheduleReclassifyWithFeedback() (ScheduleReclassifyWithFeedback, error) {
+	var body ScheduleReclassifyWithFeedback
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromScheduleReclassifyWithFeedback overwrites any union data inside the CreateScheduleRequest as the provided ScheduleReclassifyWithFeedback
+func (t *CreateScheduleRequest) FromScheduleReclassifyWithFeedback(v ScheduleReclassifyWithFeedback) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"reclassify_with_feedback"}`))
+	t.union = b
+	return err
+}
+
+// MergeScheduleReclassifyWithFeedback performs a merge with any union data inside the CreateScheduleRequest, using the provided ScheduleReclassifyWithFeedback
+func (t *CreateScheduleRequest) MergeScheduleReclassifyWithFeedback(v ScheduleReclassifyWithFeedback) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"reclassify_with_feedback"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 // AsScheduleSyncEmailMetadata returns the union data inside the CreateScheduleRequest as a ScheduleSyncEmailMetadata
 func (t CreateScheduleRequest) AsScheduleSyncEmailMetadata() (ScheduleSyncEmailMetadata, error) {
 	var body ScheduleSyncEmailMetadata
@@ -2990,6 +3891,8 @@ func (t CreateScheduleRequest) ValueByDiscriminator() (interface{}, error) {
 		return t.AsScheduleBulkDeleteEmails()
 	case "bulk_label_emails":
 		return t.AsScheduleBulkLabelEmails()
+	case "classify_email_batch":
+		return t.AsScheduleClassifyEmailBatch()
 	case "cleanup_expired_tokens":
 		return t.AsScheduleCleanupExpiredTokens()
 	case "cleanup_old_emails":
@@ -3000,6 +3903,8 @@ func (t CreateScheduleRequest) ValueByDiscriminator() (interface{}, error) {
 		return t.AsScheduleIncrementalSync()
 	case "monitor_system_health":
 		return t.AsScheduleMonitorSystemHealth()
+	case "reclassify_with_feedback":
+		return t.AsScheduleReclassifyWithFeedback()
 	case "sync_email_metadata":
 		return t.AsScheduleSyncEmailMetadata()
 	case "sync_user_emails":
@@ -3146,6 +4051,40 @@ func (t *CreateTaskRequest) MergeCreateBulkLabelEmails(v CreateBulkLabelEmails) 
 		return err
 	}
 	b, err = runtime.JSONMerge(b, []byte(`{"kind":"bulk_label_emails"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsCreateClassifyEmailBatch returns the union data inside the CreateTaskRequest as a CreateClassifyEmailBatch
+func (t CreateTaskRequest) AsCreateClassifyEmailBatch() (CreateClassifyEmailBatch, error) {
+	var body CreateClassifyEmailBatch
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCreateClassifyEmailBatch overwrites any union data inside the CreateTaskRequest as the provided CreateClassifyEmailBatch
+func (t *CreateTaskRequest) FromCreateClassifyEmailBatch(v CreateClassifyEmailBatch) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"classify_email_batch"}`))
+	t.union = b
+	return err
+}
+
+// MergeCreateClassifyEmailBatch performs a merge with any union data inside the CreateTaskRequest, using the provided CreateClassifyEmailBatch
+func (t *CreateTaskRequest) MergeCreateClassifyEmailBatch(v CreateClassifyEmailBatch) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"classify_email_batch"}`))
 	if err != nil {
 		return err
 	}
@@ -3325,6 +4264,40 @@ func (t *CreateTaskRequest) MergeCreateMonitorSystemHealth(v CreateMonitorSystem
 	return err
 }
 
+// AsCreateReclassifyWithFeedback returns the union data inside the CreateTaskRequest as a CreateReclassifyWithFeedback
+func (t CreateTaskRequest) AsCreateReclassifyWithFeedback() (CreateReclassifyWithFeedback, error) {
+	var body CreateReclassifyWithFeedback
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCreateReclassifyWithFeedback overwrites any union data inside the CreateTaskRequest as the provided CreateReclassifyWithFeedback
+func (t *CreateTaskRequest) FromCreateReclassifyWithFeedback(v CreateReclassifyWithFeedback) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"reclassify_with_feedback"}`))
+	t.union = b
+	return err
+}
+
+// MergeCreateReclassifyWithFeedback performs a merge with any union data inside the CreateTaskRequest, using the provided CreateReclassifyWithFeedback
+func (t *CreateTaskRequest) MergeCreateReclassifyWithFeedback(v CreateReclassifyWithFeedback) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"reclassify_with_feedback"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 // AsCreateSyncEmailMetadata returns the union data inside the CreateTaskRequest as a CreateSyncEmailMetadata
 func (t CreateTaskRequest) AsCreateSyncEmailMetadata() (CreateSyncEmailMetadata, error) {
 	var body CreateSyncEmailMetadata
@@ -3415,6 +4388,8 @@ func (t CreateTaskRequest) ValueByDiscriminator() (interface{}, error) {
 		return t.AsCreateBulkDeleteEmails()
 	case "bulk_label_emails":
 		return t.AsCreateBulkLabelEmails()
+	case "classify_email_batch":
+		return t.AsCreateClassifyEmailBatch()
 	case "cleanup_expired_tokens":
 		return t.AsCreateCleanupExpiredTokens()
 	case "cleanup_old_emails":
@@ -3425,6 +4400,8 @@ func (t CreateTaskRequest) ValueByDiscriminator() (interface{}, error) {
 		return t.AsCreateIncrementalSync()
 	case "monitor_system_health":
 		return t.AsCreateMonitorSystemHealth()
+	case "reclassify_with_feedback":
+		return t.AsCreateReclassifyWithFeedback()
 	case "sync_email_metadata":
 		return t.AsCreateSyncEmailMetadata()
 	case "sync_user_emails":
@@ -3538,6 +4515,32 @@ func (t *TaskArgs) FromBulkLabelEmailsArgs(v BulkLabelEmailsArgs) error {
 
 // MergeBulkLabelEmailsArgs performs a merge with any union data inside the TaskArgs, using the provided BulkLabelEmailsArgs
 func (t *TaskArgs) MergeBulkLabelEmailsArgs(v BulkLabelEmailsArgs) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsClassifyEmailBatchArgs returns the union data inside the TaskArgs as a ClassifyEmailBatchArgs
+func (t TaskArgs) AsClassifyEmailBatchArgs() (ClassifyEmailBatchArgs, error) {
+	var body ClassifyEmailBatchArgs
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromClassifyEmailBatchArgs overwrites any union data inside the TaskArgs as the provided ClassifyEmailBatchArgs
+func (t *TaskArgs) FromClassifyEmailBatchArgs(v ClassifyEmailBatchArgs) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeClassifyEmailBatchArgs performs a merge with any union data inside the TaskArgs, using the provided ClassifyEmailBatchArgs
+func (t *TaskArgs) MergeClassifyEmailBatchArgs(v ClassifyEmailBatchArgs) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -3678,6 +4681,32 @@ func (t *TaskArgs) MergeMonitorSystemHealthArgs(v MonitorSystemHealthArgs) error
 	return err
 }
 
+// AsReclassifyWithFeedbackArgs returns the union data inside the TaskArgs as a ReclassifyWithFeedbackArgs
+func (t TaskArgs) AsReclassifyWithFeedbackArgs() (ReclassifyWithFeedbackArgs, error) {
+	var body ReclassifyWithFeedbackArgs
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReclassifyWithFeedbackArgs overwrites any union data inside the TaskArgs as the provided ReclassifyWithFeedbackArgs
+func (t *TaskArgs) FromReclassifyWithFeedbackArgs(v ReclassifyWithFeedbackArgs) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReclassifyWithFeedbackArgs performs a merge with any union data inside the TaskArgs, using the provided ReclassifyWithFeedbackArgs
+func (t *TaskArgs) MergeReclassifyWithFeedbackArgs(v ReclassifyWithFeedbackArgs) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 // AsSyncEmailMetadataArgs returns the union data inside the TaskArgs as a SyncEmailMetadataArgs
 func (t TaskArgs) AsSyncEmailMetadataArgs() (SyncEmailMetadataArgs, error) {
 	var body SyncEmailMetadataArgs
@@ -3792,6 +4821,32 @@ func (t *TaskResult) MergeBulkResult(v BulkResult) error {
 	return err
 }
 
+// AsClassifyResult returns the union data inside the TaskResult as a ClassifyResult
+func (t TaskResult) AsClassifyResult() (ClassifyResult, error) {
+	var body ClassifyResult
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromClassifyResult overwrites any union data inside the TaskResult as the provided ClassifyResult
+func (t *TaskResult) FromClassifyResult(v ClassifyResult) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeClassifyResult performs a merge with any union data inside the TaskResult, using the provided ClassifyResult
+func (t *TaskResult) MergeClassifyResult(v ClassifyResult) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 // AsCleanupTokensResult returns the union data inside the TaskResult as a CleanupTokensResult
 func (t TaskResult) AsCleanupTokensResult() (CleanupTokensResult, error) {
 	var body CleanupTokensResult
@@ -3886,6 +4941,32 @@ func (t *TaskResult) FromHealthReport(v HealthReport) error {
 
 // MergeHealthReport performs a merge with any union data inside the TaskResult, using the provided HealthReport
 func (t *TaskResult) MergeHealthReport(v HealthReport) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReclassifyResult returns the union data inside the TaskResult as a ReclassifyResult
+func (t TaskResult) AsReclassifyResult() (ReclassifyResult, error) {
+	var body ReclassifyResult
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReclassifyResult overwrites any union data inside the TaskResult as the provided ReclassifyResult
+func (t *TaskResult) FromReclassifyResult(v ReclassifyResult) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReclassifyResult performs a merge with any union data inside the TaskResult, using the provided ReclassifyResult
+func (t *TaskResult) MergeReclassifyResult(v ReclassifyResult) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -4084,6 +5165,20 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/alerts/read (the `MarkAlertsRead` operationId).
 	MarkAlertsRead(ctx context.Context, params *MarkAlertsReadParams, body MarkAlertsReadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListSenderRules List your sender rules
+	//
+	// Your "always put this sender in ..." rules; they decide before any model.
+	//
+	// Corresponds with GET /api/v1/classification/rules (the `ListSenderRules` operationId).
+	ListSenderRules(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteSenderRule Delete a sender rule
+	//
+	// Deletes the rule and re-scores your mail without it (reclassify_with_feedback).
+	//
+	// Corresponds with DELETE /api/v1/classification/rules/{id} (the `DeleteSenderRule` operationId).
+	DeleteSenderRule(ctx context.Context, id int64, params *DeleteSenderRuleParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListDeadLetters List dead letters
 	//
 	// Failed tasks: attempts exhausted, or failed permanently. Each carries its errors; re-drive them with redrive-dead-letters.
@@ -4140,6 +5235,70 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/exports/{id}/download (the `DownloadExport` operationId).
 	DownloadExport(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListMessages List your messages
+	//
+	// Your stored messages (metadata and snippet), newest first, with the category each shows. Filters combine; q searches subject, sender and snippet with PostgreSQL full text search.
+	//
+	// Corresponds with GET /api/v1/messages (the `ListMessages` operationId).
+	ListMessages(ctx context.Context, params *ListMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CountMessagesByCategory Count your messages per category
+	//
+	// How many of your messages (and how many unread) each category shows.
+	//
+	// Corresponds with GET /api/v1/messages/counts (the `CountMessagesByCategory` operationId).
+	CountMessagesByCategory(ctx context.Context, params *CountMessagesByCategoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CorrectMessagesWithBody Correct many messages
+	//
+	// Puts up to 1,000 messages in one category (or clears your corrections), then learns from it as one correction would.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/messages/feedback (the `CorrectMessages` operationId).
+	CorrectMessagesWithBody(ctx context.Context, params *CorrectMessagesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CorrectMessages Correct many messages
+	//
+	// Puts up to 1,000 messages in one category (or clears your corrections), then learns from it as one correction would.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/messages/feedback (the `CorrectMessages` operationId).
+	CorrectMessages(ctx context.Context, params *CorrectMessagesParams, body CorrectMessagesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMessage Get a message and why it got its category
+	//
+	// The message's metadata, the category it shows, the classifier's own decision, what decided (why, in a sentence) and the words that weighed most in the spam model's score.
+	//
+	// Corresponds with GET /api/v1/messages/{id} (the `GetMessage` operationId).
+	GetMessage(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ClearMessageFeedback Remove your correction
+	//
+	// The message shows the classifier's category again; your model forgets the correction.
+	//
+	// Corresponds with DELETE /api/v1/messages/{id}/feedback (the `ClearMessageFeedback` operationId).
+	ClearMessageFeedback(ctx context.Context, id string, params *ClearMessageFeedbackParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CorrectMessageWithBody Correct a message's category
+	//
+	// Stores your category at once (the message shows it from now on, and no classifier overrides it) and, a few seconds later, retrains your own model and re-scores your mail with it (reclassify_with_feedback). With always, also makes a sender rule.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/messages/{id}/feedback (the `CorrectMessage` operationId).
+	CorrectMessageWithBody(ctx context.Context, id string, params *CorrectMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CorrectMessage Correct a message's category
+	//
+	// Stores your category at once (the message shows it from now on, and no classifier overrides it) and, a few seconds later, retrains your own model and re-scores your mail with it (reclassify_with_feedback). With always, also makes a sender rule.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/messages/{id}/feedback (the `CorrectMessage` operationId).
+	CorrectMessage(ctx context.Context, id string, params *CorrectMessageParams, body CorrectMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListQueues List queues
 	//
@@ -4526,6 +5685,40 @@ func (c *Client) MarkAlertsRead(ctx context.Context, params *MarkAlertsReadParam
 	return c.Client.Do(req)
 }
 
+// ListSenderRules List your sender rules
+//
+// Your "always put this sender in ..." rules; they decide before any model.
+//
+// Corresponds with GET /api/v1/classification/rules (the `ListSenderRules` operationId).
+func (c *Client) ListSenderRules(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSenderRulesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteSenderRule Delete a sender rule
+//
+// Deletes the rule and re-scores your mail without it (reclassify_with_feedback).
+//
+// Corresponds with DELETE /api/v1/classification/rules/{id} (the `DeleteSenderRule` operationId).
+func (c *Client) DeleteSenderRule(ctx context.Context, id int64, params *DeleteSenderRuleParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteSenderRuleRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListDeadLetters List dead letters
 //
 // Failed tasks: attempts exhausted, or failed permanently. Each carries its errors; re-drive them with redrive-dead-letters.
@@ -4643,6 +5836,150 @@ func (c *Client) ListExports(ctx context.Context, params *ListExportsParams, req
 // Corresponds with GET /api/v1/exports/{id}/download (the `DownloadExport` operationId).
 func (c *Client) DownloadExport(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDownloadExportRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListMessages List your messages
+//
+// Your stored messages (metadata and snippet), newest first, with the category each shows. Filters combine; q searches subject, sender and snippet with PostgreSQL full text search.
+//
+// Corresponds with GET /api/v1/messages (the `ListMessages` operationId).
+func (c *Client) ListMessages(ctx context.Context, params *ListMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMessagesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CountMessagesByCategory Count your messages per category
+//
+// How many of your messages (and how many unread) each category shows.
+//
+// Corresponds with GET /api/v1/messages/counts (the `CountMessagesByCategory` operationId).
+func (c *Client) CountMessagesByCategory(ctx context.Context, params *CountMessagesByCategoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCountMessagesByCategoryRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CorrectMessagesWithBody Correct many messages
+//
+// Puts up to 1,000 messages in one category (or clears your corrections), then learns from it as one correction would.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/messages/feedback (the `CorrectMessages` operationId).
+func (c *Client) CorrectMessagesWithBody(ctx context.Context, params *CorrectMessagesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCorrectMessagesRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CorrectMessages Correct many messages
+//
+// Puts up to 1,000 messages in one category (or clears your corrections), then learns from it as one correction would.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/messages/feedback (the `CorrectMessages` operationId).
+func (c *Client) CorrectMessages(ctx context.Context, params *CorrectMessagesParams, body CorrectMessagesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCorrectMessagesRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMessage Get a message and why it got its category
+//
+// The message's metadata, the category it shows, the classifier's own decision, what decided (why, in a sentence) and the words that weighed most in the spam model's score.
+//
+// Corresponds with GET /api/v1/messages/{id} (the `GetMessage` operationId).
+func (c *Client) GetMessage(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMessageRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ClearMessageFeedback Remove your correction
+//
+// The message shows the classifier's category again; your model forgets the correction.
+//
+// Corresponds with DELETE /api/v1/messages/{id}/feedback (the `ClearMessageFeedback` operationId).
+func (c *Client) ClearMessageFeedback(ctx context.Context, id string, params *ClearMessageFeedbackParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewClearMessageFeedbackRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CorrectMessageWithBody Correct a message's category
+//
+// Stores your category at once (the message shows it from now on, and no classifier overrides it) and, a few seconds later, retrains your own model and re-scores your mail with it (reclassify_with_feedback). With always, also makes a sender rule.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/messages/{id}/feedback (the `CorrectMessage` operationId).
+func (c *Client) CorrectMessageWithBody(ctx context.Context, id string, params *CorrectMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCorrectMessageRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CorrectMessage Correct a message's category
+//
+// Stores your category at once (the message shows it from now on, and no classifier overrides it) and, a few seconds later, retrains your own model and re-scores your mail with it (reclassify_with_feedback). With always, also makes a sender rule.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/messages/{id}/feedback (the `CorrectMessage` operationId).
+func (c *Client) CorrectMessage(ctx context.Context, id string, params *CorrectMessageParams, body CorrectMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCorrectMessageRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5597,6 +6934,82 @@ func NewMarkAlertsReadRequestWithBody(server string, params *MarkAlertsReadParam
 	return req, nil
 }
 
+// NewListSenderRulesRequest constructs an http.Request for the ListSenderRules method
+func NewListSenderRulesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/classification/rules")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteSenderRuleRequest constructs an http.Request for the DeleteSenderRule method
+func NewDeleteSenderRuleRequest(server string, id int64, params *DeleteSenderRuleParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/classification/rules/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListDeadLettersRequest constructs an http.Request for the ListDeadLetters method
 func NewListDeadLettersRequest(server string, params *ListDeadLettersParams) (*http.Request, error) {
 	var err error
@@ -5957,6 +7370,422 @@ func NewDownloadExportRequest(server string, id int64) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListMessagesRequest constructs an http.Request for the ListMessages method
+func NewListMessagesRequest(server string, params *ListMessagesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/messages")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AccountId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "account_id", *params.AccountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Category != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "category", *params.Category, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Sender != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "sender", *params.Sender, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Label != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "label", *params.Label, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Unread != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "unread", *params.Unread, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCountMessagesByCategoryRequest constructs an http.Request for the CountMessagesByCategory method
+func NewCountMessagesByCategoryRequest(server string, params *CountMessagesByCategoryParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/messages/counts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.AccountId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "account_id", *params.AccountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCorrectMessagesRequest calls the generic CorrectMessages builder with application/json body
+func NewCorrectMessagesRequest(server string, params *CorrectMessagesParams, body CorrectMessagesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCorrectMessagesRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCorrectMessagesRequestWithBody constructs an http.Request for the CorrectMessages method, with any body, and a specified content type
+func NewCorrectMessagesRequestWithBody(server string, params *CorrectMessagesParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/messages/feedback")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetMessageRequest constructs an http.Request for the GetMessage method
+func NewGetMessageRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/messages/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewClearMessageFeedbackRequest constructs an http.Request for the ClearMessageFeedback method
+func NewClearMessageFeedbackRequest(server string, id string, params *ClearMessageFeedbackParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/messages/%s/feedback", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCorrectMessageRequest calls the generic CorrectMessage builder with application/json body
+func NewCorrectMessageRequest(server string, id string, params *CorrectMessageParams, body CorrectMessageJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCorrectMessageRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewCorrectMessageRequestWithBody constructs an http.Request for the CorrectMessage method, with any body, and a specified content type
+func NewCorrectMessageRequestWithBody(server string, id string, params *CorrectMessageParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/messages/%s/feedback", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -7178,6 +9007,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/alerts/read (the `MarkAlertsRead` operationId).
 	MarkAlertsReadWithResponse(ctx context.Context, params *MarkAlertsReadParams, body MarkAlertsReadJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkAlertsReadResponse, error)
 
+	// ListSenderRulesWithResponse List your sender rules
+	//
+	// Your "always put this sender in ..." rules; they decide before any model.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/classification/rules (the `ListSenderRules` operationId).
+	ListSenderRulesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSenderRulesResponse, error)
+
+	// DeleteSenderRuleWithResponse Delete a sender rule
+	//
+	// Deletes the rule and re-scores your mail without it (reclassify_with_feedback).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/classification/rules/{id} (the `DeleteSenderRule` operationId).
+	DeleteSenderRuleWithResponse(ctx context.Context, id int64, params *DeleteSenderRuleParams, reqEditors ...RequestEditorFn) (*DeleteSenderRuleResponse, error)
+
 	// ListDeadLettersWithResponse List dead letters
 	//
 	// Failed tasks: attempts exhausted, or failed permanently. Each carries its errors; re-drive them with redrive-dead-letters.
@@ -7244,6 +9091,78 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/exports/{id}/download (the `DownloadExport` operationId).
 	DownloadExportWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DownloadExportResponse, error)
+
+	// ListMessagesWithResponse List your messages
+	//
+	// Your stored messages (metadata and snippet), newest first, with the category each shows. Filters combine; q searches subject, sender and snippet with PostgreSQL full text search.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/messages (the `ListMessages` operationId).
+	ListMessagesWithResponse(ctx context.Context, params *ListMessagesParams, reqEditors ...RequestEditorFn) (*ListMessagesResponse, error)
+
+	// CountMessagesByCategoryWithResponse Count your messages per category
+	//
+	// How many of your messages (and how many unread) each category shows.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/messages/counts (the `CountMessagesByCategory` operationId).
+	CountMessagesByCategoryWithResponse(ctx context.Context, params *CountMessagesByCategoryParams, reqEditors ...RequestEditorFn) (*CountMessagesByCategoryResponse, error)
+
+	// CorrectMessagesWithBodyWithResponse Correct many messages
+	//
+	// Puts up to 1,000 messages in one category (or clears your corrections), then learns from it as one correction would.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/messages/feedback (the `CorrectMessages` operationId).
+	CorrectMessagesWithBodyWithResponse(ctx context.Context, params *CorrectMessagesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CorrectMessagesResponse, error)
+
+	// CorrectMessagesWithResponse Correct many messages
+	//
+	// Puts up to 1,000 messages in one category (or clears your corrections), then learns from it as one correction would.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/messages/feedback (the `CorrectMessages` operationId).
+	CorrectMessagesWithResponse(ctx context.Context, params *CorrectMessagesParams, body CorrectMessagesJSONRequestBody, reqEditors ...RequestEditorFn) (*CorrectMessagesResponse, error)
+
+	// GetMessageWithResponse Get a message and why it got its category
+	//
+	// The message's metadata, the category it shows, the classifier's own decision, what decided (why, in a sentence) and the words that weighed most in the spam model's score.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/messages/{id} (the `GetMessage` operationId).
+	GetMessageWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetMessageResponse, error)
+
+	// ClearMessageFeedbackWithResponse Remove your correction
+	//
+	// The message shows the classifier's category again; your model forgets the correction.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/messages/{id}/feedback (the `ClearMessageFeedback` operationId).
+	ClearMessageFeedbackWithResponse(ctx context.Context, id string, params *ClearMessageFeedbackParams, reqEditors ...RequestEditorFn) (*ClearMessageFeedbackResponse, error)
+
+	// CorrectMessageWithBodyWithResponse Correct a message's category
+	//
+	// Stores your category at once (the message shows it from now on, and no classifier overrides it) and, a few seconds later, retrains your own model and re-scores your mail with it (reclassify_with_feedback). With always, also makes a sender rule.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/messages/{id}/feedback (the `CorrectMessage` operationId).
+	CorrectMessageWithBodyWithResponse(ctx context.Context, id string, params *CorrectMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CorrectMessageResponse, error)
+
+	// CorrectMessageWithResponse Correct a message's category
+	//
+	// Stores your category at once (the message shows it from now on, and no classifier overrides it) and, a few seconds later, retrains your own model and re-scores your mail with it (reclassify_with_feedback). With always, also makes a sender rule.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/messages/{id}/feedback (the `CorrectMessage` operationId).
+	CorrectMessageWithResponse(ctx context.Context, id string, params *CorrectMessageParams, body CorrectMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*CorrectMessageResponse, error)
 
 	// ListQueuesWithResponse List queues
 	//
@@ -8079,6 +9998,137 @@ func (r MarkAlertsReadResponse) ContentType() string {
 	return ""
 }
 
+type ListSenderRulesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RuleList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSenderRulesResponse) GetJSON200() *RuleList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSenderRulesResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListSenderRulesResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSenderRulesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSenderRulesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSenderRulesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSenderRulesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteSenderRuleResponse204Headers the declared response headers of an HTTP 204 response for DeleteSenderRule
+type DeleteSenderRuleResponse204Headers struct {
+	IdempotentReplayed *string
+}
+
+type DeleteSenderRuleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *DeleteSenderRuleResponse204Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteSenderRuleResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteSenderRuleResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteSenderRuleResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DeleteSenderRuleResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteSenderRuleResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteSenderRuleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteSenderRuleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteSenderRuleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteSenderRuleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListDeadLettersResponse200Headers the declared response headers of an HTTP 200 response for ListDeadLetters
 type ListDeadLettersResponse200Headers struct {
 	Link *string
@@ -8483,6 +10533,441 @@ func (r DownloadExportResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DownloadExportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListMessagesResponse200Headers the declared response headers of an HTTP 200 response for ListMessages
+type ListMessagesResponse200Headers struct {
+	Link *string
+}
+
+type ListMessagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MessageList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListMessagesResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMessagesResponse) GetJSON200() *MessageList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListMessagesResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListMessagesResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListMessagesResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMessagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMessagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMessagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMessagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CountMessagesByCategoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Counts
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CountMessagesByCategoryResponse) GetJSON200() *Counts {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CountMessagesByCategoryResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CountMessagesByCategoryResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CountMessagesByCategoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CountMessagesByCategoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CountMessagesByCategoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CountMessagesByCategoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CorrectMessagesResponse200Headers the declared response headers of an HTTP 200 response for CorrectMessages
+type CorrectMessagesResponse200Headers struct {
+	IdempotentReplayed *string
+}
+
+type CorrectMessagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BulkFeedback
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CorrectMessagesResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CorrectMessagesResponse) GetJSON200() *BulkFeedback {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CorrectMessagesResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CorrectMessagesResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CorrectMessagesResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CorrectMessagesResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CorrectMessagesResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CorrectMessagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CorrectMessagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CorrectMessagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CorrectMessagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetMessageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MessageDetail
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMessageResponse) GetJSON200() *MessageDetail {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetMessageResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetMessageResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetMessageResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetMessageResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMessageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMessageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMessageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMessageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ClearMessageFeedbackResponse204Headers the declared response headers of an HTTP 204 response for ClearMessageFeedback
+type ClearMessageFeedbackResponse204Headers struct {
+	IdempotentReplayed *string
+}
+
+type ClearMessageFeedbackResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *ClearMessageFeedbackResponse204Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ClearMessageFeedbackResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ClearMessageFeedbackResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ClearMessageFeedbackResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ClearMessageFeedbackResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ClearMessageFeedbackResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ClearMessageFeedbackResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ClearMessageFeedbackResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ClearMessageFeedbackResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ClearMessageFeedbackResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CorrectMessageResponse200Headers the declared response headers of an HTTP 200 response for CorrectMessage
+type CorrectMessageResponse200Headers struct {
+	IdempotentReplayed *string
+}
+
+type CorrectMessageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Feedback
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CorrectMessageResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CorrectMessageResponse) GetJSON200() *Feedback {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CorrectMessageResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CorrectMessageResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CorrectMessageResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CorrectMessageResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CorrectMessageResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CorrectMessageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CorrectMessageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CorrectMessageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CorrectMessageResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10235,6 +12720,36 @@ func (c *ClientWithResponses) MarkAlertsReadWithResponse(ctx context.Context, pa
 	return ParseMarkAlertsReadResponse(rsp)
 }
 
+// ListSenderRulesWithResponse List your sender rules
+//
+// Your "always put this sender in ..." rules; they decide before any model.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/classification/rules (the `ListSenderRules` operationId).
+func (c *ClientWithResponses) ListSenderRulesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSenderRulesResponse, error) {
+	rsp, err := c.ListSenderRules(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSenderRulesResponse(rsp)
+}
+
+// DeleteSenderRuleWithResponse Delete a sender rule
+//
+// Deletes the rule and re-scores your mail without it (reclassify_with_feedback).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/classification/rules/{id} (the `DeleteSenderRule` operationId).
+func (c *ClientWithResponses) DeleteSenderRuleWithResponse(ctx context.Context, id int64, params *DeleteSenderRuleParams, reqEditors ...RequestEditorFn) (*DeleteSenderRuleResponse, error) {
+	rsp, err := c.DeleteSenderRule(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteSenderRuleResponse(rsp)
+}
+
 // ListDeadLettersWithResponse List dead letters
 //
 // Failed tasks: attempts exhausted, or failed permanently. Each carries its errors; re-drive them with redrive-dead-letters.
@@ -10342,6 +12857,126 @@ func (c *ClientWithResponses) DownloadExportWithResponse(ctx context.Context, id
 		return nil, err
 	}
 	return ParseDownloadExportResponse(rsp)
+}
+
+// ListMessagesWithResponse List your messages
+//
+// Your stored messages (metadata and snippet), newest first, with the category each shows. Filters combine; q searches subject, sender and snippet with PostgreSQL full text search.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/messages (the `ListMessages` operationId).
+func (c *ClientWithResponses) ListMessagesWithResponse(ctx context.Context, params *ListMessagesParams, reqEditors ...RequestEditorFn) (*ListMessagesResponse, error) {
+	rsp, err := c.ListMessages(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMessagesResponse(rsp)
+}
+
+// CountMessagesByCategoryWithResponse Count your messages per category
+//
+// How many of your messages (and how many unread) each category shows.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/messages/counts (the `CountMessagesByCategory` operationId).
+func (c *ClientWithResponses) CountMessagesByCategoryWithResponse(ctx context.Context, params *CountMessagesByCategoryParams, reqEditors ...RequestEditorFn) (*CountMessagesByCategoryResponse, error) {
+	rsp, err := c.CountMessagesByCategory(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCountMessagesByCategoryResponse(rsp)
+}
+
+// CorrectMessagesWithBodyWithResponse Correct many messages
+//
+// Puts up to 1,000 messages in one category (or clears your corrections), then learns from it as one correction would.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/messages/feedback (the `CorrectMessages` operationId).
+func (c *ClientWithResponses) CorrectMessagesWithBodyWithResponse(ctx context.Context, params *CorrectMessagesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CorrectMessagesResponse, error) {
+	rsp, err := c.CorrectMessagesWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCorrectMessagesResponse(rsp)
+}
+
+// CorrectMessagesWithResponse Correct many messages
+//
+// Puts up to 1,000 messages in one category (or clears your corrections), then learns from it as one correction would.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/messages/feedback (the `CorrectMessages` operationId).
+func (c *ClientWithResponses) CorrectMessagesWithResponse(ctx context.Context, params *CorrectMessagesParams, body CorrectMessagesJSONRequestBody, reqEditors ...RequestEditorFn) (*CorrectMessagesResponse, error) {
+	rsp, err := c.CorrectMessages(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCorrectMessagesResponse(rsp)
+}
+
+// GetMessageWithResponse Get a message and why it got its category
+//
+// The message's metadata, the category it shows, the classifier's own decision, what decided (why, in a sentence) and the words that weighed most in the spam model's score.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/messages/{id} (the `GetMessage` operationId).
+func (c *ClientWithResponses) GetMessageWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetMessageResponse, error) {
+	rsp, err := c.GetMessage(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMessageResponse(rsp)
+}
+
+// ClearMessageFeedbackWithResponse Remove your correction
+//
+// The message shows the classifier's category again; your model forgets the correction.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/messages/{id}/feedback (the `ClearMessageFeedback` operationId).
+func (c *ClientWithResponses) ClearMessageFeedbackWithResponse(ctx context.Context, id string, params *ClearMessageFeedbackParams, reqEditors ...RequestEditorFn) (*ClearMessageFeedbackResponse, error) {
+	rsp, err := c.ClearMessageFeedback(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseClearMessageFeedbackResponse(rsp)
+}
+
+// CorrectMessageWithBodyWithResponse Correct a message's category
+//
+// Stores your category at once (the message shows it from now on, and no classifier overrides it) and, a few seconds later, retrains your own model and re-scores your mail with it (reclassify_with_feedback). With always, also makes a sender rule.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/messages/{id}/feedback (the `CorrectMessage` operationId).
+func (c *ClientWithResponses) CorrectMessageWithBodyWithResponse(ctx context.Context, id string, params *CorrectMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CorrectMessageResponse, error) {
+	rsp, err := c.CorrectMessageWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCorrectMessageResponse(rsp)
+}
+
+// CorrectMessageWithResponse Correct a message's category
+//
+// Stores your category at once (the message shows it from now on, and no classifier overrides it) and, a few seconds later, retrains your own model and re-scores your mail with it (reclassify_with_feedback). With always, also makes a sender rule.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/messages/{id}/feedback (the `CorrectMessage` operationId).
+func (c *ClientWithResponses) CorrectMessageWithResponse(ctx context.Context, id string, params *CorrectMessageParams, body CorrectMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*CorrectMessageResponse, error) {
+	rsp, err := c.CorrectMessage(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCorrectMessageResponse(rsp)
 }
 
 // ListQueuesWithResponse List queues
@@ -11267,6 +13902,116 @@ func ParseMarkAlertsReadResponse(rsp *http.Response) (*MarkAlertsReadResponse, e
 	return response, nil
 }
 
+// ParseListSenderRulesResponse parses an HTTP response from a ListSenderRulesWithResponse call
+func ParseListSenderRulesResponse(rsp *http.Response) (*ListSenderRulesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSenderRulesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RuleList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteSenderRuleResponse parses an HTTP response from a DeleteSenderRuleWithResponse call
+func ParseDeleteSenderRuleResponse(rsp *http.Response) (*DeleteSenderRuleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteSenderRuleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers DeleteSenderRuleResponse204Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers204 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListDeadLettersResponse parses an HTTP response from a ListDeadLettersWithResponse call
 func ParseListDeadLettersResponse(rsp *http.Response) (*ListDeadLettersResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -11622,6 +14367,378 @@ func ParseDownloadExportResponse(rsp *http.Response) (*DownloadExportResponse, e
 				return nil, err
 			}
 			headers.ReprDigest = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListMessagesResponse parses an HTTP response from a ListMessagesWithResponse call
+func ParseListMessagesResponse(rsp *http.Response) (*ListMessagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMessagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MessageList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListMessagesResponse200Headers
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCountMessagesByCategoryResponse parses an HTTP response from a CountMessagesByCategoryWithResponse call
+func ParseCountMessagesByCategoryResponse(rsp *http.Response) (*CountMessagesByCategoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CountMessagesByCategoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Counts
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCorrectMessagesResponse parses an HTTP response from a CorrectMessagesWithResponse call
+func ParseCorrectMessagesResponse(rsp *http.Response) (*CorrectMessagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CorrectMessagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BulkFeedback
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CorrectMessagesResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetMessageResponse parses an HTTP response from a GetMessageWithResponse call
+func ParseGetMessageResponse(rsp *http.Response) (*GetMessageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMessageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MessageDetail
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseClearMessageFeedbackResponse parses an HTTP response from a ClearMessageFeedbackWithResponse call
+func ParseClearMessageFeedbackResponse(rsp *http.Response) (*ClearMessageFeedbackResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ClearMessageFeedbackResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers ClearMessageFeedbackResponse204Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers204 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCorrectMessageResponse parses an HTTP response from a CorrectMessageWithResponse call
+func ParseCorrectMessageResponse(rsp *http.Response) (*CorrectMessageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CorrectMessageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Feedback
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CorrectMessageResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
 		}
 		response.Headers200 = &headers
 	}

@@ -164,6 +164,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/classification/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your sender rules
+         * @description Your "always put this sender in ..." rules; they decide before any model.
+         */
+        get: operations["list-sender-rules"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/classification/rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a sender rule
+         * @description Deletes the rule and re-scores your mail without it (reclassify_with_feedback).
+         */
+        delete: operations["delete-sender-rule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/dead-letters": {
         parameters: {
             query?: never;
@@ -283,6 +323,110 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your messages
+         * @description Your stored messages (metadata and snippet), newest first, with the category each shows. Filters combine; q searches subject, sender and snippet with PostgreSQL full text search.
+         */
+        get: operations["list-messages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messages/counts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Count your messages per category
+         * @description How many of your messages (and how many unread) each category shows.
+         */
+        get: operations["count-messages-by-category"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messages/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Correct many messages
+         * @description Puts up to 1,000 messages in one category (or clears your corrections), then learns from it as one correction would.
+         */
+        post: operations["correct-messages"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messages/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a message and why it got its category
+         * @description The message's metadata, the category it shows, the classifier's own decision, what decided (why, in a sentence) and the words that weighed most in the spam model's score.
+         */
+        get: operations["get-message"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messages/{id}/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Correct a message's category
+         * @description Stores your category at once (the message shows it from now on, and no classifier overrides it) and, a few seconds later, retrains your own model and re-scores your mail with it (reclassify_with_feedback). With always, also makes a sender rule.
+         */
+        post: operations["correct-message"];
+        /**
+         * Remove your correction
+         * @description The message shows the classifier's category again; your model forgets the correction.
+         */
+        delete: operations["clear-message-feedback"];
         options?: never;
         head?: never;
         patch?: never;
@@ -783,6 +927,12 @@ export interface components {
             /** @description Alert ids (1 to 1000); ids that are not yours are ignored */
             ids: number[];
         };
+        AskUsage: {
+            /** Format: int64 */
+            Requests: number;
+            /** Format: int64 */
+            Tokens: number;
+        };
         AttemptError: {
             /**
              * Format: date-time
@@ -862,6 +1012,29 @@ export interface components {
              * @description Choose the messages by id, or by sender, label and age (all that match)
              */
             target: components["schemas"]["BulkTarget"];
+        };
+        BulkFeedback: {
+            /** @description Ids you have no such message for (nothing was done for them) */
+            missing: string[];
+            /**
+             * Format: int64
+             * @description The reclassify_with_feedback task that learns from it
+             */
+            task_id: number;
+            /**
+             * Format: int64
+             * @description Messages corrected
+             */
+            updated: number;
+        };
+        BulkFeedbackRequest: {
+            /**
+             * @description Where they belong; clear removes your corrections
+             * @enum {string}
+             */
+            category: "primary" | "social" | "promotions" | "updates" | "forums" | "newsletters" | "spam" | "clear";
+            /** @description Message ids, as listed */
+            ids: string[];
         };
         /**
          * Label messages
@@ -944,6 +1117,62 @@ export interface components {
              */
             older_than_days?: number;
         };
+        CategoryCount: {
+            /** @enum {string} */
+            category: "primary" | "social" | "promotions" | "updates" | "forums" | "newsletters" | "spam" | "unclassified";
+            /** Format: int64 */
+            messages: number;
+            /** Format: int64 */
+            unread: number;
+        };
+        /**
+         * Classify mail
+         * @description Decides the category of an account's stored messages (those without one, the given ids, or all): the person's sender rules, Gmail's labels, their own model, the spam model and header evidence, and (when one is configured) an LLM for what the spam model is unsure of. Resumable in batches of 1,000; a re-run changes nothing that did not change. A sync starts it for new mail.
+         * @example {
+         *       "account_id": 1
+         *     }
+         */
+        ClassifyEmailBatchArgs: {
+            /**
+             * Gmail account
+             * Format: int64
+             * @description One of your connected Gmail accounts, by id
+             */
+            account_id: number;
+            /**
+             * All messages
+             * @description Classify every stored message again (corrections are kept); for after a model change
+             */
+            all?: boolean;
+            /**
+             * Messages
+             * @description Gmail message ids to classify again; empty: every message without a category yet
+             */
+            message_ids?: string[];
+        };
+        ClassifyResult: {
+            /** @description Messages read per category decided */
+            categories: {
+                [key: string]: number;
+            };
+            /**
+             * Format: int64
+             * @description Messages whose decision was new or different, and written
+             */
+            changed: number;
+            /** @description LLM requests and tokens spent (zero when the LLM stage is off) */
+            llm: components["schemas"]["AskUsage"];
+            /**
+             * Format: int64
+             * @description Messages that had a category and now show another
+             */
+            moved: number;
+            /**
+             * Format: int64
+             * @description Messages read
+             */
+            scanned: number;
+        };
         /**
          * Clean up expired tokens
          * @description Deletes API tokens that have expired, revoked tokens after 30 days, and expired export archives.
@@ -1000,6 +1229,12 @@ export interface components {
         };
         CountMessagesRequest: {
             target: components["schemas"]["BulkTarget"];
+        };
+        Counts: {
+            /** @description Every category, in the dashboard's order, then unclassified */
+            categories: components["schemas"]["CategoryCount"][];
+            /** Format: int64 */
+            total: number;
         };
         /** backup_user_data */
         CreateBackupUserData: {
@@ -1081,6 +1316,30 @@ export interface components {
              * @enum {string}
              */
             kind: "bulk_label_emails";
+            /**
+             * Format: int64
+             * @description Attempts before the task fails; the kind's default when absent
+             */
+            max_attempts?: number;
+            /**
+             * Format: int64
+             * @description 1 (highest) to 4; the kind's default when absent
+             */
+            priority?: number;
+            /**
+             * Format: date-time
+             * @description Start no earlier than this time; now when absent
+             */
+            run_at?: string;
+        };
+        /** classify_email_batch */
+        CreateClassifyEmailBatch: {
+            args?: components["schemas"]["ClassifyEmailBatchArgs"];
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "classify_email_batch";
             /**
              * Format: int64
              * @description Attempts before the task fails; the kind's default when absent
@@ -1217,7 +1476,31 @@ export interface components {
              */
             run_at?: string;
         };
-        CreateScheduleRequest: components["schemas"]["ScheduleBackupUserData"] | components["schemas"]["ScheduleBulkArchiveEmails"] | components["schemas"]["ScheduleBulkDeleteEmails"] | components["schemas"]["ScheduleBulkLabelEmails"] | components["schemas"]["ScheduleCleanupExpiredTokens"] | components["schemas"]["ScheduleCleanupOldEmails"] | components["schemas"]["ScheduleExportUserData"] | components["schemas"]["ScheduleIncrementalSync"] | components["schemas"]["ScheduleMonitorSystemHealth"] | components["schemas"]["ScheduleSyncEmailMetadata"] | components["schemas"]["ScheduleSyncUserEmails"];
+        /** reclassify_with_feedback */
+        CreateReclassifyWithFeedback: {
+            args?: components["schemas"]["ReclassifyWithFeedbackArgs"];
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "reclassify_with_feedback";
+            /**
+             * Format: int64
+             * @description Attempts before the task fails; the kind's default when absent
+             */
+            max_attempts?: number;
+            /**
+             * Format: int64
+             * @description 1 (highest) to 4; the kind's default when absent
+             */
+            priority?: number;
+            /**
+             * Format: date-time
+             * @description Start no earlier than this time; now when absent
+             */
+            run_at?: string;
+        };
+        CreateScheduleRequest: components["schemas"]["ScheduleBackupUserData"] | components["schemas"]["ScheduleBulkArchiveEmails"] | components["schemas"]["ScheduleBulkDeleteEmails"] | components["schemas"]["ScheduleBulkLabelEmails"] | components["schemas"]["ScheduleClassifyEmailBatch"] | components["schemas"]["ScheduleCleanupExpiredTokens"] | components["schemas"]["ScheduleCleanupOldEmails"] | components["schemas"]["ScheduleExportUserData"] | components["schemas"]["ScheduleIncrementalSync"] | components["schemas"]["ScheduleMonitorSystemHealth"] | components["schemas"]["ScheduleReclassifyWithFeedback"] | components["schemas"]["ScheduleSyncEmailMetadata"] | components["schemas"]["ScheduleSyncUserEmails"];
         /** sync_email_metadata */
         CreateSyncEmailMetadata: {
             args?: components["schemas"]["SyncEmailMetadataArgs"];
@@ -1266,7 +1549,7 @@ export interface components {
              */
             run_at?: string;
         };
-        CreateTaskRequest: components["schemas"]["CreateBackupUserData"] | components["schemas"]["CreateBulkArchiveEmails"] | components["schemas"]["CreateBulkDeleteEmails"] | components["schemas"]["CreateBulkLabelEmails"] | components["schemas"]["CreateCleanupExpiredTokens"] | components["schemas"]["CreateCleanupOldEmails"] | components["schemas"]["CreateExportUserData"] | components["schemas"]["CreateIncrementalSync"] | components["schemas"]["CreateMonitorSystemHealth"] | components["schemas"]["CreateSyncEmailMetadata"] | components["schemas"]["CreateSyncUserEmails"];
+        CreateTaskRequest: components["schemas"]["CreateBackupUserData"] | components["schemas"]["CreateBulkArchiveEmails"] | components["schemas"]["CreateBulkDeleteEmails"] | components["schemas"]["CreateBulkLabelEmails"] | components["schemas"]["CreateClassifyEmailBatch"] | components["schemas"]["CreateCleanupExpiredTokens"] | components["schemas"]["CreateCleanupOldEmails"] | components["schemas"]["CreateExportUserData"] | components["schemas"]["CreateIncrementalSync"] | components["schemas"]["CreateMonitorSystemHealth"] | components["schemas"]["CreateReclassifyWithFeedback"] | components["schemas"]["CreateSyncEmailMetadata"] | components["schemas"]["CreateSyncUserEmails"];
         /** @description The task, and whether it was already in flight. */
         CreatedTask: components["schemas"]["Task"] & {
             /** @description True when the kind's uniqueness rule found this task already in flight (status 200); no new task was created */
@@ -1432,6 +1715,35 @@ export interface components {
          * @example {}
          */
         ExportUserDataArgs: Record<string, never>;
+        Feature: {
+            field: string;
+            token: string;
+            /** Format: double */
+            weight: number;
+        };
+        Feedback: {
+            /** @description The message, showing your category */
+            message: components["schemas"]["Message"];
+            /** @description The sender rule made, when always was given */
+            rule?: components["schemas"]["SenderRule"];
+            /**
+             * Format: int64
+             * @description The reclassify_with_feedback task that learns from it (shared by corrections made close together)
+             */
+            task_id: number;
+        };
+        FeedbackBody: {
+            /**
+             * @description Also make a rule: always put mail from this sender's address (sender) or domain (domain) in this category
+             * @enum {string}
+             */
+            always?: "sender" | "domain";
+            /**
+             * @description Where the message belongs
+             * @enum {string}
+             */
+            category: "primary" | "social" | "promotions" | "updates" | "forums" | "newsletters" | "spam";
+        };
         Health: {
             /**
              * @description ok: the process is alive; ready: it can serve requests
@@ -1573,12 +1885,130 @@ export interface components {
              */
             marked: number;
         };
+        Message: {
+            /**
+             * Format: int64
+             * @description The account it was synced from
+             */
+            account_id: number;
+            /**
+             * @description The category shown: your correction, else the classifier's; absent before classification
+             * @enum {string}
+             */
+            category?: "primary" | "social" | "promotions" | "updates" | "forums" | "newsletters" | "spam";
+            /**
+             * Format: float
+             * @description How sure the deciding stage is, 0 to 1 (1 for your own correction)
+             */
+            confidence?: number;
+            /**
+             * Format: date-time
+             * @description Gmail's internal date (when it was received)
+             */
+            date: string;
+            /** @description The From header as Gmail returns it */
+            from: string;
+            /** @description Gmail's message id */
+            gmail_id: string;
+            /** @description The message's id here: its account, a dot, and Gmail's id */
+            id: string;
+            /** @description Gmail label ids, e.g. INBOX, UNREAD, CATEGORY_SOCIAL */
+            labels: string[];
+            /** @description The rule or stage that decided, e.g. gmail-label:CATEGORY_SOCIAL, sender-rule:news@example.com, user-model, bulk-sender */
+            rule?: string;
+            /** @description Gmail's snippet: the start of the text (inboxq stores no bodies) */
+            snippet: string;
+            /**
+             * @description What decided: a rule, a model (the spam model or your own), the LLM, or you
+             * @enum {string}
+             */
+            source?: "rule" | "model" | "llm" | "person";
+            subject: string;
+            /** @description Gmail's thread id */
+            thread_id: string;
+            /** @description The To header */
+            to: string;
+            unread: boolean;
+        };
         MessageCount: {
             /**
              * Format: int64
              * @description Stored messages the target selects now
              */
             count: number;
+        };
+        MessageDetail: {
+            /**
+             * Format: int64
+             * @description The account it was synced from
+             */
+            account_id: number;
+            /** @description The Authentication-Results header (SPF, DKIM, DMARC) */
+            authentication_results?: string;
+            /**
+             * @description The category shown: your correction, else the classifier's; absent before classification
+             * @enum {string}
+             */
+            category?: "primary" | "social" | "promotions" | "updates" | "forums" | "newsletters" | "spam";
+            /** Format: date-time */
+            classified_at?: string;
+            /**
+             * Format: float
+             * @description How sure the deciding stage is, 0 to 1 (1 for your own correction)
+             */
+            confidence?: number;
+            /** Format: date-time */
+            corrected_at?: string;
+            /**
+             * Format: date-time
+             * @description Gmail's internal date (when it was received)
+             */
+            date: string;
+            /** @description The words that weighed most in the spam model's score, toward its verdict (weight in log-odds toward spam) */
+            features: components["schemas"]["Feature"][];
+            /** @description The From header as Gmail returns it */
+            from: string;
+            /** @description Gmail's message id */
+            gmail_id: string;
+            /** @description The message's id here: its account, a dot, and Gmail's id */
+            id: string;
+            /** @description Gmail label ids, e.g. INBOX, UNREAD, CATEGORY_SOCIAL */
+            labels: string[];
+            list_id?: string;
+            list_unsubscribe?: string;
+            /** @description The classifier's own category, also when you corrected it */
+            machine_category?: string;
+            /** @description The model that scored it (base, and +user.N with your own model) */
+            model_version?: string;
+            precedence?: string;
+            /** @description The rule or stage that decided, e.g. gmail-label:CATEGORY_SOCIAL, sender-rule:news@example.com, user-model, bulk-sender */
+            rule?: string;
+            /** @description Gmail's snippet: the start of the text (inboxq stores no bodies) */
+            snippet: string;
+            /**
+             * @description What decided: a rule, a model (the spam model or your own), the LLM, or you
+             * @enum {string}
+             */
+            source?: "rule" | "model" | "llm" | "person";
+            /**
+             * Format: float
+             * @description The spam model's calibrated probability that it is spam
+             */
+            spam_probability?: number;
+            subject: string;
+            /** @description Gmail's thread id */
+            thread_id: string;
+            /** @description The To header */
+            to: string;
+            unread: boolean;
+            /** @description What decided its category, in a sentence */
+            why: string;
+        };
+        MessageList: {
+            /** @description Newest first */
+            messages: components["schemas"]["Message"][];
+            /** @description Pass as cursor for the next page; absent on the last page */
+            next_cursor?: string;
         };
         /**
          * Check system health
@@ -1715,6 +2145,43 @@ export interface components {
         QueueList: {
             /** @description Every queue, by name */
             queues: components["schemas"]["Queue"][];
+        };
+        ReclassifyResult: {
+            /**
+             * Format: int64
+             * @description Corrections the model learned from
+             */
+            corrections: number;
+            /**
+             * Format: int64
+             * @description Your model's version now (0: none, you have no corrections)
+             */
+            model_version: number;
+            /**
+             * Format: int64
+             * @description Messages that now show another category
+             */
+            moved: number;
+            /**
+             * Format: int64
+             * @description Your sender rules applied
+             */
+            rules: number;
+            /**
+             * Format: int64
+             * @description Messages re-scored
+             */
+            scanned: number;
+        };
+        /**
+         * Learn from corrections
+         * @description Retrains your own model from your corrections, then re-scores your stored mail with it and your sender rules, and reports how many messages changed category. Corrections start it (one per person, a few seconds after the last).
+         * @example {}
+         */
+        ReclassifyWithFeedbackArgs: Record<string, never>;
+        RuleList: {
+            /** @description By sender */
+            rules: components["schemas"]["SenderRule"][];
         };
         Schedule: {
             /** @description The args each task gets (the args schema of its kind) */
@@ -1903,6 +2370,35 @@ export interface components {
             /** @description New IANA time zone, e.g. Europe/Paris */
             timezone?: string;
         };
+        /** classify_email_batch */
+        ScheduleClassifyEmailBatch: {
+            args?: components["schemas"]["ClassifyEmailBatchArgs"];
+            /**
+             * @description Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+             * @example 0 3 * * *
+             */
+            cron: string;
+            /** @description Default true */
+            enabled?: boolean;
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "classify_email_batch";
+            /** @description A name for people, e.g. Nightly backup */
+            name: string;
+            /**
+             * Format: int64
+             * @description Priority of the tasks it starts, 1 (highest) to 4
+             * @default 2
+             */
+            priority: number;
+            /**
+             * @description IANA time zone, e.g. Europe/Paris
+             * @default UTC
+             */
+            timezone: string;
+        };
         /** cleanup_expired_tokens */
         ScheduleCleanupExpiredTokens: {
             args?: components["schemas"]["CleanupExpiredTokensArgs"];
@@ -2054,6 +2550,35 @@ export interface components {
              */
             timezone: string;
         };
+        /** reclassify_with_feedback */
+        ScheduleReclassifyWithFeedback: {
+            args?: components["schemas"]["ReclassifyWithFeedbackArgs"];
+            /**
+             * @description Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+             * @example 0 3 * * *
+             */
+            cron: string;
+            /** @description Default true */
+            enabled?: boolean;
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "reclassify_with_feedback";
+            /** @description A name for people, e.g. Nightly backup */
+            name: string;
+            /**
+             * Format: int64
+             * @description Priority of the tasks it starts, 1 (highest) to 4
+             * @default 2
+             */
+            priority: number;
+            /**
+             * @description IANA time zone, e.g. Europe/Paris
+             * @default UTC
+             */
+            timezone: string;
+        };
         /** sync_email_metadata */
         ScheduleSyncEmailMetadata: {
             args?: components["schemas"]["SyncEmailMetadataArgs"];
@@ -2111,6 +2636,16 @@ export interface components {
              * @default UTC
              */
             timezone: string;
+        };
+        SenderRule: {
+            /** @enum {string} */
+            category: "primary" | "social" | "promotions" | "updates" | "forums" | "newsletters" | "spam";
+            /** Format: date-time */
+            created_at: string;
+            /** Format: int64 */
+            id: number;
+            /** @description An address, or a domain (which covers its subdomains) */
+            sender: string;
         };
         SkippedTask: {
             /**
@@ -2290,7 +2825,7 @@ export interface components {
             wait_seconds: number;
         };
         /** @description A task's args: the args schema of its kind (see the task's kind). Never carries internal fields. */
-        TaskArgs: components["schemas"]["BackupUserDataArgs"] | components["schemas"]["BulkArchiveEmailsArgs"] | components["schemas"]["BulkDeleteEmailsArgs"] | components["schemas"]["BulkLabelEmailsArgs"] | components["schemas"]["CleanupExpiredTokensArgs"] | components["schemas"]["CleanupOldEmailsArgs"] | components["schemas"]["ExportUserDataArgs"] | components["schemas"]["IncrementalSyncArgs"] | components["schemas"]["MonitorSystemHealthArgs"] | components["schemas"]["SyncEmailMetadataArgs"] | components["schemas"]["SyncUserEmailsArgs"];
+        TaskArgs: components["schemas"]["BackupUserDataArgs"] | components["schemas"]["BulkArchiveEmailsArgs"] | components["schemas"]["BulkDeleteEmailsArgs"] | components["schemas"]["BulkLabelEmailsArgs"] | components["schemas"]["ClassifyEmailBatchArgs"] | components["schemas"]["CleanupExpiredTokensArgs"] | components["schemas"]["CleanupOldEmailsArgs"] | components["schemas"]["ExportUserDataArgs"] | components["schemas"]["IncrementalSyncArgs"] | components["schemas"]["MonitorSystemHealthArgs"] | components["schemas"]["ReclassifyWithFeedbackArgs"] | components["schemas"]["SyncEmailMetadataArgs"] | components["schemas"]["SyncUserEmailsArgs"];
         TaskCount: {
             /** @description Task kind */
             kind: string;
@@ -2371,7 +2906,7 @@ export interface components {
             tasks: components["schemas"]["Task"][];
         };
         /** @description What a task recorded when it completed: the result schema of its kind. */
-        TaskResult: components["schemas"]["ExportResult"] | components["schemas"]["BulkResult"] | components["schemas"]["CleanupTokensResult"] | components["schemas"]["UpkeepResult"] | components["schemas"]["IncrementalResult"] | components["schemas"]["HealthReport"] | components["schemas"]["SyncResult"];
+        TaskResult: components["schemas"]["ExportResult"] | components["schemas"]["BulkResult"] | components["schemas"]["ClassifyResult"] | components["schemas"]["CleanupTokensResult"] | components["schemas"]["UpkeepResult"] | components["schemas"]["IncrementalResult"] | components["schemas"]["HealthReport"] | components["schemas"]["ReclassifyResult"] | components["schemas"]["SyncResult"];
         TaskSelection: {
             /** @description Act on every task you can see (at most 1000 per request). Required when neither ids nor a filter is given: an empty selection is refused with 422 */
             all?: boolean;
@@ -2958,6 +3493,115 @@ export interface operations {
             };
         };
     };
+    "list-sender-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleList"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error (the detail is logged, never sent) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "delete-sender-rule": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Rule id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
     "list-dead-letters": {
         parameters: {
             query?: {
@@ -3284,6 +3928,398 @@ export interface operations {
             };
             /** @description Gone */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-messages": {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                /** @description Only this account's messages (0 or absent: all your accounts) */
+                account_id?: number;
+                /** @description Only this category (unclassified: not yet classified) */
+                category?: "primary" | "social" | "promotions" | "updates" | "forums" | "newsletters" | "spam" | "unclassified";
+                /** @description Only senders whose From header contains this (any case) */
+                sender?: string;
+                /** @description Only messages with this Gmail label id */
+                label?: string;
+                /** @description Only unread messages */
+                unread?: boolean;
+                /** @description Received at or after this time (RFC 3339) */
+                since?: string;
+                /** @description Received before this time (RFC 3339) */
+                until?: string;
+                /** @description Words to find in subject, sender and snippet (PostgreSQL web search syntax: "quoted phrase", -word, or) */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description RFC 8288 link to the next page, <…?cursor=…>; rel="next"; absent on the last page */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageList"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "count-messages-by-category": {
+        parameters: {
+            query?: {
+                /** @description Only this account (0 or absent: all your accounts) */
+                account_id?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Counts"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error (the detail is logged, never sent) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "correct-messages": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkFeedbackRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkFeedback"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-message": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The message's id: its account, a dot, and Gmail's id (as listed) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageDetail"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "correct-message": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The message's id: its account, a dot, and Gmail's id (as listed) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedbackBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Feedback"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "clear-message-feedback": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The message's id: its account, a dot, and Gmail's id (as listed) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

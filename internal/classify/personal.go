@@ -45,16 +45,13 @@ func (p *Personal) rule(addr string) (Category, string, bool) {
 }
 
 // ClassifyFor decides msg's category for a person: their sender rules first
-// (they said so), then Gmail's labels, then their own model where it is sure
-// and points where they taught it, then the base pipeline.
+// (they said so), then their own model where it is sure and points where
+// they taught it (a person who moves a newsletter out of Gmail's Promotions
+// tab means its like too), then Gmail's labels, then the base pipeline.
 func (c *Classifier) ClassifyFor(msg *Message, p *Personal) Decision {
 	if cat, sender, ok := p.rule(msg.From); ok {
 		return Decision{Category: cat, Spam: cat == Spam, Confidence: 1, Source: SourceRule,
 			Rule: "sender-rule:" + sender, ModelVersion: c.model.Version}
-	}
-	if d, ok := labelRule(msg); ok {
-		d.ModelVersion = c.model.Version
-		return d
 	}
 	if p != nil && p.Model != nil {
 		if cat, conf, ok := p.Model.Predict(msg); ok {
@@ -62,11 +59,15 @@ func (c *Classifier) ClassifyFor(msg *Message, p *Personal) Decision {
 				Rule: "user-model", ModelVersion: fmt.Sprintf("%s+user.%d", c.model.Version, p.Model.Version)}
 		}
 	}
+	if d, ok := labelRule(msg); ok {
+		d.ModelVersion = c.model.Version
+		return d
+	}
 	return c.classifyModel(msg)
 }
 
 // UserModel is one person's multinomial naive Bayes over the categories,
-// on the same hashed features as the base model. It is trained on their
+// over the sender and subject features of userFeatures. It is trained on their
 // corrections and on a sample of their other mail with its machine
 // category as background, so it only moves what resembles what they
 // corrected; and it may only move mail into a category they corrected
@@ -90,7 +91,26 @@ const (
 	// UserConfidence is how sure the person's model must be to decide.
 	UserConfidence = 0.9
 	userSmoothing  = 0.5
+	// correctionWeight counts a correction as this many background
+	// messages: a person's word outweighs the machine's guesses.
+	correctionWeight = 5
 )
+
+// fieldAddress seeds the hash of a whole sender address.
+const fieldAddress = 'A'
+
+// userFeatures are what a person's corrections are about: who sent it (the
+// whole address, its words, domain and display name), the subject's words
+// and the list it came from. The body's words, which the base model weighs,
+// would drown the sender in a model learned from a handful of corrections.
+func userFeatures(dst []uint32, msg *Message) []uint32 {
+	k := sink{hs: dst}
+	k.whole(msg.From, fieldAddress)
+	k.sender(msg)
+	k.text(msg.Subject, fieldSubject)
+	k.whole(msg.ListID, fieldHeader)
+	return k.hs
+}
 
 func categoryIndex(c Category) int { return slices.Index(Categories, c) }
 
@@ -106,7 +126,12 @@ func (u *UserModel) Add(msg *Message, c Category, corrected bool) {
 	if i < 0 {
 		return
 	}
-	u.buf = features(u.buf[:0], msg)
+	w := float32(1)
+	if corrected {
+		w = correctionWeight
+		u.taught[i]++
+	}
+	u.buf = userFeatures(u.buf[:0], msg)
 	for _, h := range u.buf {
 		b := h & userMask
 		row := u.counts[b]
@@ -114,13 +139,10 @@ func (u *UserModel) Add(msg *Message, c Category, corrected bool) {
 			row = new([nCategories]float32)
 			u.counts[b] = row
 		}
-		row[i]++
+		row[i] += w
 	}
-	u.totals[i] += float64(len(u.buf))
-	u.docs[i]++
-	if corrected {
-		u.taught[i]++
-	}
+	u.totals[i] += float64(w) * float64(len(u.buf))
+	u.docs[i] += float64(w)
 }
 
 // Corrections returns how many corrections the model learned.
@@ -144,7 +166,7 @@ func (u *UserModel) Predict(msg *Message) (Category, float64, bool) {
 	if n == 0 || u.Corrections() == 0 {
 		return "", 0, false
 	}
-	hs := features(make([]uint32, 0, 256), msg)
+	hs := userFeatures(make([]uint32, 0, 64), msg)
 	v := float64(len(u.counts) + 1)
 	var logp [nCategories]float64
 	best := -1

@@ -393,7 +393,8 @@ func (w *ReclassifyWithFeedbackWorker) train(ctx context.Context, owner int64) (
 			m.Add(Message(r.ClassifyRow), classify.Category(r.Learn), true)
 		}
 		for _, r := range background {
-			m.Add(Message(r.ClassifyRow), classify.Category(r.Learn), false)
+			msg := Message(r.ClassifyRow)
+			m.Add(msg, w.base.Classify(msg).Category, false)
 		}
 		b, _ := m.MarshalBinary()
 		return m, b

@@ -39,6 +39,13 @@ type gmailEnv struct {
 
 func newGmailEnv(t testing.TB, messages int, quota float64) *gmailEnv {
 	t.Helper()
+	return newGmailEnvWith(t, messages, quota, nil)
+}
+
+// newGmailEnvWith is newGmailEnv with classification's LLM stage made by
+// ask (nil: none).
+func newGmailEnvWith(t testing.TB, messages int, quota float64, ask func(*store.Store) jobs.Asker) *gmailEnv {
+	t.Helper()
 	fake := fakegmail.New(fakegmail.Options{RequireAuth: true, ClientID: "cid", ClientSecret: "csec", UserUnitsPerMinute: int(quota)})
 	fake.AddMailbox(fakegmail.Generate(7, messages, fakegmail.GenerateOptions{Address: mailboxAddr}))
 	srv := httptest.NewServer(fake)
@@ -55,7 +62,11 @@ func newGmailEnv(t testing.TB, messages int, quota float64) *gmailEnv {
 	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{Start: true, Schema: &schema, NoRiverUI: true,
 		Kinds: func(r *jobs.Registry) {
 			jobs.RegisterSync(r, st, provider, inboxqtest.Logger(t), 0)
-			jobs.RegisterClassify(r, st, classify.MustBase(), nil, inboxqtest.Logger(t), 0)
+			var asker jobs.Asker
+			if ask != nil {
+				asker = ask(st)
+			}
+			jobs.RegisterClassify(r, st, classify.MustBase(), asker, inboxqtest.Logger(t), 0)
 			jobs.RegisterBulk(r, st, provider, inboxqtest.Logger(t))
 			jobs.RegisterUpkeep(r, st, provider, inboxqtest.Logger(t))
 		}})

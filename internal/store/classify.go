@@ -120,7 +120,7 @@ func (s *Store) MessageCorrections(ctx context.Context, owner int64, limit int) 
 }
 
 // MessageBackground returns the owner's recent mail nobody corrected, from
-// senders they never corrected, with its machine category.
+// senders they never corrected (Learn is empty: the caller labels it).
 func (s *Store) MessageBackground(ctx context.Context, owner int64, limit int) ([]TrainingRow, error) {
 	rows, err := s.q.MessageBackground(ctx, dbsqlc.MessageBackgroundParams{OwnerID: owner, MaxRows: int32(limit)})
 	out := make([]TrainingRow, len(rows))

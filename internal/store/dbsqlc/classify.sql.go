@@ -103,12 +103,12 @@ func (q *Queries) CorrectionsSince(ctx context.Context, arg CorrectionsSincePara
 
 const messageBackground = `-- name: MessageBackground :many
 SELECT m.from_addr, m.subject, m.snippet, m.label_ids, m.list_unsubscribe, m.list_id, m.list_post, m.precedence,
-       m.category::text AS category
+       ''::text AS category
 FROM message m JOIN account a ON a.id = m.account_id
-WHERE a.owner_id = $1 AND m.category IS NOT NULL AND m.corrected_category IS NULL
+WHERE a.owner_id = $1 AND m.corrected_category IS NULL
   AND NOT EXISTS (SELECT 1 FROM message c
                   WHERE c.account_id = m.account_id AND c.from_addr = m.from_addr AND c.corrected_category IS NOT NULL)
-ORDER BY m.internal_date DESC
+ORDER BY m.internal_date DESC, m.account_id, m.id
 LIMIT $2
 `
 
@@ -129,8 +129,11 @@ type MessageBackgroundRow struct {
 	Category        string   `json:"category"`
 }
 
-// A user's recent classified mail that nobody corrected, from senders they
-// never corrected: the background their model weighs corrections against.
+// A user's recent mail that nobody corrected, from senders they never
+// corrected: the background their model weighs corrections against. The
+// caller labels it with the base pipeline's decision, so that the model
+// never learns from its own guesses and a re-run with the same corrections
+// learns the same model.
 func (q *Queries) MessageBackground(ctx context.Context, arg MessageBackgroundParams) ([]MessageBackgroundRow, error) {
 	rows, err := q.db.Query(ctx, messageBackground, arg.OwnerID, arg.MaxRows)
 	if err != nil {

@@ -24,11 +24,11 @@ type Message struct {
 	ThreadID   string    `json:"thread_id" doc:"Gmail's thread id"`
 	From       string    `json:"from" doc:"The From header as Gmail returns it"`
 	To         string    `json:"to" doc:"The To header"`
-	Subject    string    `json:"subject"`
+	Subject    string    `json:"subject" doc:"The Subject header"`
 	Snippet    string    `json:"snippet" doc:"Gmail's snippet: the start of the text (inboxq stores no bodies)"`
 	Date       time.Time `json:"date" doc:"Gmail's internal date (when it was received)"`
 	Labels     []string  `json:"labels" doc:"Gmail label ids, e.g. INBOX, UNREAD, CATEGORY_SOCIAL"`
-	Unread     bool      `json:"unread"`
+	Unread     bool      `json:"unread" doc:"Carries Gmail's UNREAD label"`
 	Category   string    `json:"category,omitempty" enum:"primary,social,promotions,updates,forums,newsletters,spam" doc:"The category shown: your correction, else the classifier's; absent before classification"`
 	Confidence *float32  `json:"confidence,omitempty" doc:"How sure the deciding stage is, 0 to 1 (1 for your own correction)"`
 	Source     string    `json:"source,omitempty" enum:"rule,model,llm,person" doc:"What decided: a rule, a model (the spam model or your own), the LLM, or you"`
@@ -48,15 +48,15 @@ func messageOf(m messages.Message) Message {
 // MessageDetail is one message with why it got its category.
 type MessageDetail struct {
 	Message
-	ListUnsubscribe string             `json:"list_unsubscribe,omitempty"`
-	ListID          string             `json:"list_id,omitempty"`
-	Precedence      string             `json:"precedence,omitempty"`
+	ListUnsubscribe string             `json:"list_unsubscribe,omitempty" doc:"The List-Unsubscribe header: bulk mail"`
+	ListID          string             `json:"list_id,omitempty" doc:"The List-Id header: the mailing list it came from"`
+	Precedence      string             `json:"precedence,omitempty" doc:"The Precedence header (bulk, list, junk)"`
 	AuthResults     string             `json:"authentication_results,omitempty" doc:"The Authentication-Results header (SPF, DKIM, DMARC)"`
 	Machine         string             `json:"machine_category,omitempty" doc:"The classifier's own category, also when you corrected it"`
 	SpamProbability *float32           `json:"spam_probability,omitempty" doc:"The spam model's calibrated probability that it is spam"`
 	ModelVersion    string             `json:"model_version,omitempty" doc:"The model that scored it (base, and +user.N with your own model)"`
-	ClassifiedAt    *time.Time         `json:"classified_at,omitempty"`
-	CorrectedAt     *time.Time         `json:"corrected_at,omitempty"`
+	ClassifiedAt    *time.Time         `json:"classified_at,omitempty" doc:"When the classifier last decided; absent before"`
+	CorrectedAt     *time.Time         `json:"corrected_at,omitempty" doc:"When you corrected it; absent if you did not"`
 	Why             string             `json:"why" doc:"What decided its category, in a sentence"`
 	Features        []classify.Feature `json:"features" doc:"The words that weighed most in the spam model's score, toward its verdict (weight in log-odds toward spam)"`
 }
@@ -94,9 +94,9 @@ type MessageOutput struct {
 
 // CategoryCount is one category's messages.
 type CategoryCount struct {
-	Category string `json:"category" enum:"primary,social,promotions,updates,forums,newsletters,spam,unclassified"`
-	Messages int64  `json:"messages"`
-	Unread   int64  `json:"unread"`
+	Category string `json:"category" enum:"primary,social,promotions,updates,forums,newsletters,spam,unclassified" doc:"The category (unclassified: not yet classified)"`
+	Messages int64  `json:"messages" doc:"Your messages it shows"`
+	Unread   int64  `json:"unread" doc:"Of those, unread"`
 }
 
 // CountsInput scopes the counts.
@@ -108,7 +108,7 @@ type CountsInput struct {
 type CountsOutput struct {
 	Body struct {
 		Categories []CategoryCount `json:"categories" doc:"Every category, in the dashboard's order, then unclassified"`
-		Total      int64           `json:"total"`
+		Total      int64           `json:"total" doc:"All your messages (of the account, if given)"`
 	}
 }
 
@@ -152,10 +152,10 @@ type BulkFeedbackOutput struct {
 
 // SenderRule is "always put this sender in ...".
 type SenderRule struct {
-	ID        int64     `json:"id"`
+	ID        int64     `json:"id" doc:"Rule id"`
 	Sender    string    `json:"sender" doc:"An address, or a domain (which covers its subdomains)"`
-	Category  string    `json:"category" enum:"primary,social,promotions,updates,forums,newsletters,spam"`
-	CreatedAt time.Time `json:"created_at"`
+	Category  string    `json:"category" enum:"primary,social,promotions,updates,forums,newsletters,spam" doc:"Where its mail goes"`
+	CreatedAt time.Time `json:"created_at" doc:"When it was made (or last changed)"`
 }
 
 func ruleOf(r store.ClassifyRule) SenderRule {

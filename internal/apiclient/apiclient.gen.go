@@ -1138,8 +1138,11 @@ type AlertSelection struct {
 
 // AskUsage defines model for AskUsage.
 type AskUsage struct {
-	Requests int64 `json:"Requests"`
-	Tokens   int64 `json:"Tokens"`
+	// Requests Requests sent to the LLM, failed attempts included
+	Requests int64 `json:"requests"`
+
+	// Tokens Tokens the LLM reported (prompt and completion)
+	Tokens int64 `json:"tokens"`
 }
 
 // AttemptError defines model for AttemptError.
@@ -1263,12 +1266,17 @@ type BulkTarget struct {
 
 // CategoryCount defines model for CategoryCount.
 type CategoryCount struct {
+	// Category The category (unclassified: not yet classified)
 	Category CategoryCountCategory `json:"category"`
-	Messages int64                 `json:"messages"`
-	Unread   int64                 `json:"unread"`
+
+	// Messages Your messages it shows
+	Messages int64 `json:"messages"`
+
+	// Unread Of those, unread
+	Unread int64 `json:"unread"`
 }
 
-// CategoryCountCategory defines model for CategoryCount.Category.
+// CategoryCountCategory The category (unclassified: not yet classified)
 type CategoryCountCategory string
 
 // ClassifyEmailBatchArgs Decides the category of an account's stored messages (those without one, the given ids, or all): the person's sender rules, Gmail's labels, their own model, the spam model and header evidence, and (when one is configured) an LLM for what the spam model is unsure of. Resumable in batches of 1,000; a re-run changes nothing that did not change. A sync starts it for new mail.
@@ -1349,7 +1357,9 @@ type CountMessagesRequest struct {
 type Counts struct {
 	// Categories Every category, in the dashboard's order, then unclassified
 	Categories []CategoryCount `json:"categories"`
-	Total      int64           `json:"total"`
+
+	// Total All your messages (of the account, if given)
+	Total int64 `json:"total"`
 }
 
 // CreateBackupUserData defines model for CreateBackupUserData.
@@ -1880,8 +1890,13 @@ type ExportUserDataArgs = map[string]interface{}
 
 // Feature defines model for Feature.
 type Feature struct {
-	Field  string  `json:"field"`
-	Token  string  `json:"token"`
+	// Field Where the word is: subject, from, domain, name, body, ...
+	Field string `json:"field"`
+
+	// Token The word (lower case), or a shape such as subject-bangs
+	Token string `json:"token"`
+
+	// Weight Log-odds toward spam; negative toward not spam
 	Weight float64 `json:"weight"`
 }
 
@@ -2073,15 +2088,19 @@ type Message struct {
 	Snippet string `json:"snippet"`
 
 	// Source What decided: a rule, a model (the spam model or your own), the LLM, or you
-	Source  *MessageSource `json:"source,omitempty"`
-	Subject string         `json:"subject"`
+	Source *MessageSource `json:"source,omitempty"`
+
+	// Subject The Subject header
+	Subject string `json:"subject"`
 
 	// ThreadId Gmail's thread id
 	ThreadId string `json:"thread_id"`
 
 	// To The To header
-	To     string `json:"to"`
-	Unread bool   `json:"unread"`
+	To string `json:"to"`
+
+	// Unread Carries Gmail's UNREAD label
+	Unread bool `json:"unread"`
 }
 
 // MessageCategory The category shown: your correction, else the classifier's; absent before classification
@@ -2105,11 +2124,15 @@ type MessageDetail struct {
 	AuthenticationResults *string `json:"authentication_results,omitempty"`
 
 	// Category The category shown: your correction, else the classifier's; absent before classification
-	Category     *MessageDetailCategory `json:"category,omitempty"`
-	ClassifiedAt *time.Time             `json:"classified_at,omitempty"`
+	Category *MessageDetailCategory `json:"category,omitempty"`
+
+	// ClassifiedAt When the classifier last decided; absent before
+	ClassifiedAt *time.Time `json:"classified_at,omitempty"`
 
 	// Confidence How sure the deciding stage is, 0 to 1 (1 for your own correction)
-	Confidence  *float32   `json:"confidence,omitempty"`
+	Confidence *float32 `json:"confidence,omitempty"`
+
+	// CorrectedAt When you corrected it; absent if you did not
 	CorrectedAt *time.Time `json:"corrected_at,omitempty"`
 
 	// Date Gmail's internal date (when it was received)
@@ -2128,16 +2151,22 @@ type MessageDetail struct {
 	Id string `json:"id"`
 
 	// Labels Gmail label ids, e.g. INBOX, UNREAD, CATEGORY_SOCIAL
-	Labels          []string `json:"labels"`
-	ListId          *string  `json:"list_id,omitempty"`
-	ListUnsubscribe *string  `json:"list_unsubscribe,omitempty"`
+	Labels []string `json:"labels"`
+
+	// ListId The List-Id header: the mailing list it came from
+	ListId *string `json:"list_id,omitempty"`
+
+	// ListUnsubscribe The List-Unsubscribe header: bulk mail
+	ListUnsubscribe *string `json:"list_unsubscribe,omitempty"`
 
 	// MachineCategory The classifier's own category, also when you corrected it
 	MachineCategory *string `json:"machine_category,omitempty"`
 
 	// ModelVersion The model that scored it (base, and +user.N with your own model)
 	ModelVersion *string `json:"model_version,omitempty"`
-	Precedence   *string `json:"precedence,omitempty"`
+
+	// Precedence The Precedence header (bulk, list, junk)
+	Precedence *string `json:"precedence,omitempty"`
 
 	// Rule The rule or stage that decided, e.g. gmail-label:CATEGORY_SOCIAL, sender-rule:news@example.com, user-model, bulk-sender
 	Rule *string `json:"rule,omitempty"`
@@ -2150,14 +2179,18 @@ type MessageDetail struct {
 
 	// SpamProbability The spam model's calibrated probability that it is spam
 	SpamProbability *float32 `json:"spam_probability,omitempty"`
-	Subject         string   `json:"subject"`
+
+	// Subject The Subject header
+	Subject string `json:"subject"`
 
 	// ThreadId Gmail's thread id
 	ThreadId string `json:"thread_id"`
 
 	// To The To header
-	To     string `json:"to"`
-	Unread bool   `json:"unread"`
+	To string `json:"to"`
+
+	// Unread Carries Gmail's UNREAD label
+	Unread bool `json:"unread"`
 
 	// Why What decided its category, in a sentence
 	Why string `json:"why"`
@@ -2801,15 +2834,20 @@ type ScheduleSyncUserEmailsKind string
 
 // SenderRule defines model for SenderRule.
 type SenderRule struct {
-	Category  SenderRuleCategory `json:"category"`
-	CreatedAt time.Time          `json:"created_at"`
-	Id        int64              `json:"id"`
+	// Category Where its mail goes
+	Category SenderRuleCategory `json:"category"`
+
+	// CreatedAt When it was made (or last changed)
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Rule id
+	Id int64 `json:"id"`
 
 	// Sender An address, or a domain (which covers its subdomains)
 	Sender string `json:"sender"`
 }
 
-// SenderRuleCategory defines model for SenderRule.Category.
+// SenderRuleCategory Where its mail goes
 type SenderRuleCategory string
 
 // SkippedTask defines model for SkippedTask.

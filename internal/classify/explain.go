@@ -9,9 +9,9 @@ import (
 
 // Feature is one token's part in a model score, for explanations.
 type Feature struct {
-	Field  string  `json:"field"`
-	Token  string  `json:"token"`
-	Weight float64 `json:"weight"` // log-odds toward spam; negative toward not spam
+	Field  string  `json:"field" doc:"Where the word is: subject, from, domain, name, body, ..."`
+	Token  string  `json:"token" doc:"The word (lower case), or a shape such as subject-bangs"`
+	Weight float64 `json:"weight" doc:"Log-odds toward spam; negative toward not spam"`
 }
 
 var fieldNames = map[byte]string{

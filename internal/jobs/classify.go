@@ -66,7 +66,8 @@ type AskAnswer struct {
 
 // AskUsage is what the LLM stage spent.
 type AskUsage struct {
-	Requests, Tokens int
+	Requests int `json:"requests" doc:"Requests sent to the LLM, failed attempts included"`
+	Tokens   int `json:"tokens" doc:"Tokens the LLM reported (prompt and completion)"`
 }
 
 // RateLimited is what an Asker returns when its budget is spent until a

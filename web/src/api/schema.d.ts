@@ -928,10 +928,16 @@ export interface components {
             ids: number[];
         };
         AskUsage: {
-            /** Format: int64 */
-            Requests: number;
-            /** Format: int64 */
-            Tokens: number;
+            /**
+             * Format: int64
+             * @description Requests sent to the LLM, failed attempts included
+             */
+            requests: number;
+            /**
+             * Format: int64
+             * @description Tokens the LLM reported (prompt and completion)
+             */
+            tokens: number;
         };
         AttemptError: {
             /**
@@ -1118,11 +1124,20 @@ export interface components {
             older_than_days?: number;
         };
         CategoryCount: {
-            /** @enum {string} */
+            /**
+             * @description The category (unclassified: not yet classified)
+             * @enum {string}
+             */
             category: "primary" | "social" | "promotions" | "updates" | "forums" | "newsletters" | "spam" | "unclassified";
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Your messages it shows
+             */
             messages: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Of those, unread
+             */
             unread: number;
         };
         /**
@@ -1233,7 +1248,10 @@ export interface components {
         Counts: {
             /** @description Every category, in the dashboard's order, then unclassified */
             categories: components["schemas"]["CategoryCount"][];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description All your messages (of the account, if given)
+             */
             total: number;
         };
         /** backup_user_data */
@@ -1716,9 +1734,14 @@ export interface components {
          */
         ExportUserDataArgs: Record<string, never>;
         Feature: {
+            /** @description Where the word is: subject, from, domain, name, body, ... */
             field: string;
+            /** @description The word (lower case), or a shape such as subject-bangs */
             token: string;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description Log-odds toward spam; negative toward not spam
+             */
             weight: number;
         };
         Feedback: {
@@ -1923,11 +1946,13 @@ export interface components {
              * @enum {string}
              */
             source?: "rule" | "model" | "llm" | "person";
+            /** @description The Subject header */
             subject: string;
             /** @description Gmail's thread id */
             thread_id: string;
             /** @description The To header */
             to: string;
+            /** @description Carries Gmail's UNREAD label */
             unread: boolean;
         };
         MessageCount: {
@@ -1950,14 +1975,20 @@ export interface components {
              * @enum {string}
              */
             category?: "primary" | "social" | "promotions" | "updates" | "forums" | "newsletters" | "spam";
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the classifier last decided; absent before
+             */
             classified_at?: string;
             /**
              * Format: float
              * @description How sure the deciding stage is, 0 to 1 (1 for your own correction)
              */
             confidence?: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When you corrected it; absent if you did not
+             */
             corrected_at?: string;
             /**
              * Format: date-time
@@ -1974,12 +2005,15 @@ export interface components {
             id: string;
             /** @description Gmail label ids, e.g. INBOX, UNREAD, CATEGORY_SOCIAL */
             labels: string[];
+            /** @description The List-Id header: the mailing list it came from */
             list_id?: string;
+            /** @description The List-Unsubscribe header: bulk mail */
             list_unsubscribe?: string;
             /** @description The classifier's own category, also when you corrected it */
             machine_category?: string;
             /** @description The model that scored it (base, and +user.N with your own model) */
             model_version?: string;
+            /** @description The Precedence header (bulk, list, junk) */
             precedence?: string;
             /** @description The rule or stage that decided, e.g. gmail-label:CATEGORY_SOCIAL, sender-rule:news@example.com, user-model, bulk-sender */
             rule?: string;
@@ -1995,11 +2029,13 @@ export interface components {
              * @description The spam model's calibrated probability that it is spam
              */
             spam_probability?: number;
+            /** @description The Subject header */
             subject: string;
             /** @description Gmail's thread id */
             thread_id: string;
             /** @description The To header */
             to: string;
+            /** @description Carries Gmail's UNREAD label */
             unread: boolean;
             /** @description What decided its category, in a sentence */
             why: string;
@@ -2638,11 +2674,20 @@ export interface components {
             timezone: string;
         };
         SenderRule: {
-            /** @enum {string} */
+            /**
+             * @description Where its mail goes
+             * @enum {string}
+             */
             category: "primary" | "social" | "promotions" | "updates" | "forums" | "newsletters" | "spam";
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was made (or last changed)
+             */
             created_at: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Rule id
+             */
             id: number;
             /** @description An address, or a domain (which covers its subdomains) */
             sender: string;

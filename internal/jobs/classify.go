@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -194,11 +195,19 @@ func (c classifier) decide(ctx context.Context, owner, account int64, rows []sto
 	checkpoint func(context.Context, pgx.Tx, tally) error) error {
 	ds := make([]store.ClassifyDecision, len(rows))
 	var unsure []AskItem
+	var keep []int // rows whose stored LLM decision stands
 	for i, r := range rows {
 		d := c.base.ClassifyFor(Message(r), p)
 		ds[i] = store.ClassifyDecision{ID: r.ID, Category: string(d.Category), Confidence: float32(d.Confidence),
 			Source: string(d.Source), Rule: d.Rule, SpamProbability: float32(d.SpamProbability), ModelVersion: d.ModelVersion}
-		if c.ask != nil && isUnsure(ds[i]) {
+		switch {
+		case !isUnsure(ds[i]):
+		case r.Source == string(classify.SourceLLM):
+			// Asked before: keep the LLM's answer rather than pay for it
+			// again (nothing the answer depends on has changed).
+			ds[i].Category, ds[i].Source, ds[i].Rule = r.Category, r.Source, r.Rule
+			keep = append(keep, i)
+		case c.ask != nil:
 			// Only the base model's unsure calls: a rule, a label or the
 			// person's own model knows better than a general LLM.
 			unsure = append(unsure, AskItem{ID: r.ID, From: r.From, Subject: r.Subject, Snippet: r.Snippet})
@@ -247,8 +256,17 @@ func (c classifier) decide(ctx context.Context, owner, account int64, rows []sto
 	}
 	t.Scanned += int64(len(rows))
 	t.AfterID = rows[len(rows)-1].ID
+	save := ds
+	if len(keep) > 0 {
+		save = make([]store.ClassifyDecision, 0, len(ds))
+		for i, d := range ds {
+			if _, kept := slices.BinarySearch(keep, i); !kept {
+				save = append(save, d)
+			}
+		}
+	}
 	err := c.store.InTx(ctx, func(tx pgx.Tx, st *store.Store) error {
-		n, err := st.MessageClassifySave(ctx, account, ds)
+		n, err := st.MessageClassifySave(ctx, account, save)
 		if err != nil {
 			return err
 		}

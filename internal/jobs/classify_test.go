@@ -253,6 +253,13 @@ func TestTheLLMDecidesWhatTheModelIsUnsureOfAndRateLimitsSnooze(t *testing.T) {
 	require.Zero(t, unsure, "no unsure decision is left to the spam model")
 	require.GreaterOrEqual(t, fake.Requests(), res.LLM.Requests)
 
+	// A re-run asks the LLM nothing again and changes nothing.
+	before := fake.Requests()
+	again := env.classify(t, `,"all":true`)
+	require.Zero(t, again.Changed)
+	require.Zero(t, again.LLM.Requests)
+	require.Equal(t, before, fake.Requests())
+
 	// The tokens are on the user's account for the day.
 	u, err := env.Store.LLMUsageGet(context.Background(), env.user.UserID, time.Now().UTC())
 	require.NoError(t, err)

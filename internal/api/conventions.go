@@ -114,6 +114,7 @@ var tags = []*huma.Tag{
 	{Name: "Stats", Description: "Task statistics and the health monitor's latest check."},
 	{Name: "Alerts", Description: "Things that need your attention, such as a mailbox that needs consent again."},
 	{Name: "Accounts", Description: "Connecting Gmail accounts (OAuth) and what they hold."},
+	{Name: "Messages", Description: "Your synced mail with its categories, why each message got one, your corrections and sender rules."},
 	{Name: "Exports", Description: "Archives of your data written by export and backup tasks."},
 	{Name: "Health", Description: "Liveness and readiness, without authentication."},
 }

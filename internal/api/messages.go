@@ -13,9 +13,6 @@ import (
 	"github.com/inboxq/inboxq/internal/store"
 )
 
-// categoryEnum lists the categories for the API document.
-const categoryEnum = "primary,social,promotions,updates,forums,newsletters,spam"
-
 // Message is a stored message as the API shows it.
 type Message struct {
 	ID         string    `json:"id" doc:"The message's id here: its account, a dot, and Gmail's id"`

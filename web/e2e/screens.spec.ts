@@ -15,6 +15,7 @@ function demoToken(): string {
 
 const PAGES: [string, string][] = [
   ["tasks", "/?system=1"],
+  ["inbox", "/inbox"],
   ["start", "/start"],
   ["accounts", "/accounts"],
   ["schedules", "/schedules"],

@@ -8,6 +8,7 @@ import { useLiveEvents } from "./hooks/useLiveEvents";
 import { AccountsPage } from "./pages/AccountsPage";
 import { AlertsPage } from "./pages/AlertsPage";
 import { ExportsPage } from "./pages/ExportsPage";
+import { InboxPage } from "./pages/InboxPage";
 import { OperatorsPage } from "./pages/OperatorsPage";
 import { SchedulesPage } from "./pages/SchedulesPage";
 import { SignInPage } from "./pages/SignInPage";
@@ -43,6 +44,8 @@ function route(path: string): Route {
     case "/":
     case "/tasks":
       return { name: "tasks", title: "Tasks", page: <TasksPage /> };
+    case "/inbox":
+      return { name: "inbox", title: "Inbox", page: <InboxPage /> };
     case "/start":
       return { name: "start", title: "Start work", page: <StartWorkPage /> };
     case "/schedules":
@@ -110,6 +113,9 @@ function Shell() {
         <nav aria-label="Main">
           <NavLink to="/" current={r.name === "tasks" || r.name === "task"}>
             Tasks
+          </NavLink>
+          <NavLink to="/inbox" current={r.name === "inbox"}>
+            Inbox
           </NavLink>
           <NavLink to="/start" current={r.name === "start"}>
             Start work

@@ -22,8 +22,8 @@ import (
 
 type apiMessage struct {
 	ID, From, Subject, Category, Source, Rule string
-	Unread                                     bool
-	Date                                       time.Time
+	Unread                                    bool
+	Date                                      time.Time
 }
 
 type messagePage struct {
@@ -159,10 +159,10 @@ func TestMessagesListFiltersSearchesAndPages(t *testing.T) {
 
 	// Bad input is a 422 that names it.
 	for q, loc := range map[string]string{
-		"category=important":     "query.category",
+		"category=important":      "query.category",
 		"cursor=bm90LWEtY3Vyc29y": "query.cursor",
-		"q=a%00b":                "query.q",
-		"since=yesterday":        "query.since",
+		"q=a%00b":                 "query.q",
+		"since=yesterday":         "query.since",
 	} {
 		r := s.Do(t, http.MethodGet, "/api/v1/messages?"+q, alice, nil)
 		require.Equal(t, http.StatusUnprocessableEntity, r.Code, "%s: %s", q, r.Body)

@@ -24,9 +24,24 @@ func labelRule(msg *Message) (Decision, bool) {
 			// evidence either way, so the model decides.
 			continue
 		}
+		if (c == Promotions || c == Updates) && msg.ListID != "" && !isNoReply(msg.From) && !promotional(msg.Subject) {
+			// Gmail files newsletters under Promotions or Updates; a
+			// List-Id without an offer in the subject says which they are.
+			return Decision{Category: Newsletters, Confidence: labelConfidence, Source: SourceRule, Rule: "newsletter-list"}, true
+		}
 		return Decision{Category: c, Spam: c == Spam, Confidence: labelConfidence, Source: SourceRule, Rule: "gmail-label:" + strings.ToUpper(l)}, true
 	}
 	return Decision{}, false
+}
+
+// promotional reports whether a subject reads like an offer.
+func promotional(subject string) bool {
+	for _, w := range promoWords {
+		if containsFold(subject, w) {
+			return true
+		}
+	}
+	return false
 }
 
 const labelConfidence = 0.99
@@ -55,10 +70,8 @@ func headerRule(msg *Message) (Category, string, bool) {
 		return Forums, "mailing-list", true
 	}
 	if msg.ListUnsubscribe != "" || msg.ListID != "" || msg.Precedence == "bulk" || msg.Precedence == "junk" || msg.Precedence == "list" {
-		for _, w := range promoWords {
-			if containsFold(msg.Subject, w) {
-				return Promotions, "bulk-promotion", true
-			}
+		if promotional(msg.Subject) {
+			return Promotions, "bulk-promotion", true
 		}
 		return Newsletters, "bulk-sender", true
 	}

@@ -239,6 +239,8 @@ func why(d Detail, corrected bool) string {
 		return "Gmail labelled it " + arg + "."
 	case rule == "user-model":
 		return "Your own model, learned from your corrections, put it in " + title(d.Category) + pct(d.Confidence) + "."
+	case rule == "newsletter-list":
+		return "Gmail filed it under Promotions or Updates, and its List-Id (with no offer in the subject) says it is a newsletter."
 	case rule == "social-sender":
 		return "It comes from a social network."
 	case rule == "mailing-list":

@@ -154,6 +154,7 @@ const HEADER_RULES: Record<string, string> = {
   "bulk-promotion": "Bulk mail whose subject reads like an offer",
   "bulk-sender": "Bulk mail (List-Unsubscribe, List-Id or Precedence: bulk)",
   "no-reply-sender": "Sent from an address that takes no replies",
+  "newsletter-list": "Gmail filed it under Promotions or Updates; its List-Id says it is a newsletter",
 };
 
 /**

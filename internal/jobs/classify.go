@@ -433,8 +433,8 @@ func (w *ReclassifyWithFeedbackWorker) train(ctx context.Context, owner int64) (
 }
 
 // Work retrains the owner's model, then re-scores their mail account by
-// account from a checkpoint. A correction made while it runs starts it
-// over a moment later, so the last correction is always learned.
+// account from a checkpoint. A correction or a rule change made while it
+// runs starts it over a moment later, so the last one is always learned.
 func (w *ReclassifyWithFeedbackWorker) Work(ctx context.Context, job *river.Job[ReclassifyWithFeedbackArgs]) error {
 	owner := job.Args.OwnerID
 	since := time.Now().Add(-time.Second)
@@ -494,6 +494,18 @@ func (w *ReclassifyWithFeedbackWorker) Work(ctx context.Context, job *river.Job[
 		again, err := w.store.CorrectionsSince(ctx, owner, since)
 		if err != nil {
 			return err
+		}
+		if !again {
+			// A rule deleted meanwhile leaves no trace to compare times
+			// with: compare the rules themselves.
+			rules, err := w.store.ClassifyRules(ctx, owner)
+			if err != nil {
+				return err
+			}
+			again = len(rules) != len(p.Rules)
+			for _, r := range rules {
+				again = again || p.Rules[r.Sender] != classify.Category(r.Category)
+			}
 		}
 		if again {
 			// Start over from the first account with what was corrected

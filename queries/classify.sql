@@ -32,6 +32,10 @@ WHERE account_id = @account_id AND (cardinality(@ids::text[]) = 0 OR id = ANY (@
 -- name: MessageClassifySave :execrows
 -- Stores decisions; a row whose decision is unchanged is not written, so a
 -- re-run writes nothing.
+WITH locked AS (
+    -- Rows are locked in id order first (see MessageRelabel).
+    SELECT x.id FROM message x WHERE x.account_id = @account_id AND x.id = ANY (@ids::text[]) ORDER BY x.id FOR UPDATE
+)
 UPDATE message m
 SET category = d.category, confidence = d.confidence, category_source = d.source, category_rule = d.rule,
     spam_probability = d.spam_probability, model_version = d.model_version, classified_at = now()
@@ -39,7 +43,7 @@ FROM (SELECT unnest(@ids::text[]) AS id, unnest(@categories::text[]) AS category
              unnest(@confidences::real[]) AS confidence, unnest(@sources::text[]) AS source,
              unnest(@rules::text[]) AS rule, unnest(@spam_probabilities::real[]) AS spam_probability,
              unnest(@model_versions::text[]) AS model_version) AS d
-WHERE m.account_id = @account_id AND m.id = d.id
+WHERE m.account_id = @account_id AND m.id = d.id AND m.id IN (SELECT id FROM locked)
   AND (m.classified_at IS NULL
        OR (m.category, m.category_source, m.category_rule, m.model_version)
           IS DISTINCT FROM (d.category, d.source, d.rule, d.model_version)
@@ -47,10 +51,14 @@ WHERE m.account_id = @account_id AND m.id = d.id
 
 -- name: MessageSetCorrection :many
 -- A person's correction of messages of one account (NULL clears it).
-UPDATE message SET corrected_category = sqlc.narg(category)::text,
-                   corrected_at = CASE WHEN sqlc.narg(category)::text IS NULL THEN NULL ELSE now() END
-WHERE account_id = @account_id AND id = ANY (@ids::text[])
-RETURNING id;
+WITH locked AS (
+    -- Rows are locked in id order first (see MessageRelabel).
+    SELECT x.id FROM message x WHERE x.account_id = @account_id AND x.id = ANY (@ids::text[]) ORDER BY x.id FOR UPDATE
+)
+UPDATE message m SET corrected_category = sqlc.narg(category)::text,
+                     corrected_at = CASE WHEN sqlc.narg(category)::text IS NULL THEN NULL ELSE now() END
+WHERE m.account_id = @account_id AND m.id IN (SELECT id FROM locked)
+RETURNING m.id;
 
 -- name: MessageCorrections :many
 -- A user's corrections, newest first: what their model learns.

@@ -10,6 +10,7 @@ SELECT @account_id::bigint, unnest(@ids::text[]), unnest(@thread_ids::text[]), u
        unnest(@sizes::bigint[]), unnest(@unsubscribes::text[]), unnest(@auths::text[]),
        unnest(@list_ids::text[]), unnest(@list_posts::text[]), unnest(@precedences::text[]),
        unnest(@history_ids::bigint[]), now()
+ORDER BY 2 -- rows are written (and locked) in id order (see MessageRelabel)
 ON CONFLICT (account_id, id) DO UPDATE
     SET thread_id = excluded.thread_id, from_addr = excluded.from_addr, to_addr = excluded.to_addr,
         subject = excluded.subject, snippet = excluded.snippet, internal_date = excluded.internal_date,
@@ -20,7 +21,11 @@ ON CONFLICT (account_id, id) DO UPDATE
         classified_at = CASE WHEN message.label_ids = excluded.label_ids THEN message.classified_at END;
 
 -- name: MessageDeleteMany :execrows
-DELETE FROM message WHERE account_id = @account_id AND id = ANY (@ids::text[]);
+-- Rows are locked in id order first (see MessageRelabel).
+WITH locked AS (
+    SELECT x.id FROM message x WHERE x.account_id = @account_id AND x.id = ANY (@ids::text[]) ORDER BY x.id FOR UPDATE
+)
+DELETE FROM message m WHERE m.account_id = @account_id AND m.id IN (SELECT id FROM locked);
 
 -- name: MessageCount :one
 SELECT count(*)::bigint FROM message WHERE account_id = @account_id;
@@ -50,11 +55,17 @@ WHERE account_id = @account_id
   AND id > @after_id::text;
 
 -- name: MessageRelabel :exec
--- Mirrors a batchModify locally.
-UPDATE message
-SET label_ids = ARRAY(SELECT DISTINCT l FROM unnest(array_cat(label_ids, @add_labels::text[])) AS l
+-- Mirrors a batchModify locally. Rows are locked in id order first, as by
+-- every statement that writes many messages (see 0020_classification.sql):
+-- a bulk action, a sync and a classify batch on the same mail then queue
+-- up instead of deadlocking.
+WITH locked AS (
+    SELECT x.id FROM message x WHERE x.account_id = @account_id AND x.id = ANY (@ids::text[]) ORDER BY x.id FOR UPDATE
+)
+UPDATE message m
+SET label_ids = ARRAY(SELECT DISTINCT l FROM unnest(array_cat(m.label_ids, @add_labels::text[])) AS l
                       WHERE NOT l = ANY (@remove_labels::text[]) ORDER BY l)
-WHERE account_id = @account_id AND id = ANY (@ids::text[]);
+WHERE m.account_id = @account_id AND m.id IN (SELECT id FROM locked);
 
 -- name: MessageIDsAfter :many
 -- A page of an account's stored message ids after a keyset cursor.

@@ -165,6 +165,10 @@ func (q *Queries) MessageBackground(ctx context.Context, arg MessageBackgroundPa
 }
 
 const messageClassifySave = `-- name: MessageClassifySave :execrows
+WITH locked AS (
+    -- Rows are locked in id order first (see MessageRelabel).
+    SELECT x.id FROM message x WHERE x.account_id = $1 AND x.id = ANY ($2::text[]) ORDER BY x.id FOR UPDATE
+)
 UPDATE message m
 SET category = d.category, confidence = d.confidence, category_source = d.source, category_rule = d.rule,
     spam_probability = d.spam_probability, model_version = d.model_version, classified_at = now()
@@ -172,7 +176,7 @@ FROM (SELECT unnest($2::text[]) AS id, unnest($3::text[]) AS category,
              unnest($4::real[]) AS confidence, unnest($5::text[]) AS source,
              unnest($6::text[]) AS rule, unnest($7::real[]) AS spam_probability,
              unnest($8::text[]) AS model_version) AS d
-WHERE m.account_id = $1 AND m.id = d.id
+WHERE m.account_id = $1 AND m.id = d.id AND m.id IN (SELECT id FROM locked)
   AND (m.classified_at IS NULL
        OR (m.category, m.category_source, m.category_rule, m.model_version)
           IS DISTINCT FROM (d.category, d.source, d.rule, d.model_version)
@@ -358,10 +362,14 @@ func (q *Queries) MessageForClassifyCount(ctx context.Context, arg MessageForCla
 }
 
 const messageSetCorrection = `-- name: MessageSetCorrection :many
-UPDATE message SET corrected_category = $1::text,
-                   corrected_at = CASE WHEN $1::text IS NULL THEN NULL ELSE now() END
-WHERE account_id = $2 AND id = ANY ($3::text[])
-RETURNING id
+WITH locked AS (
+    -- Rows are locked in id order first (see MessageRelabel).
+    SELECT x.id FROM message x WHERE x.account_id = $2 AND x.id = ANY ($3::text[]) ORDER BY x.id FOR UPDATE
+)
+UPDATE message m SET corrected_category = $1::text,
+                     corrected_at = CASE WHEN $1::text IS NULL THEN NULL ELSE now() END
+WHERE m.account_id = $2 AND m.id IN (SELECT id FROM locked)
+RETURNING m.id
 `
 
 type MessageSetCorrectionParams struct {

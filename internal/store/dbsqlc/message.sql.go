@@ -22,7 +22,10 @@ func (q *Queries) MessageCount(ctx context.Context, accountID int64) (int64, err
 }
 
 const messageDeleteMany = `-- name: MessageDeleteMany :execrows
-DELETE FROM message WHERE account_id = $1 AND id = ANY ($2::text[])
+WITH locked AS (
+    SELECT x.id FROM message x WHERE x.account_id = $1 AND x.id = ANY ($2::text[]) ORDER BY x.id FOR UPDATE
+)
+DELETE FROM message m WHERE m.account_id = $1 AND m.id IN (SELECT id FROM locked)
 `
 
 type MessageDeleteManyParams struct {
@@ -30,6 +33,7 @@ type MessageDeleteManyParams struct {
 	Ids       []string `json:"ids"`
 }
 
+// Rows are locked in id order first (see MessageRelabel).
 func (q *Queries) MessageDeleteMany(ctx context.Context, arg MessageDeleteManyParams) (int64, error) {
 	result, err := q.db.Exec(ctx, messageDeleteMany, arg.AccountID, arg.Ids)
 	if err != nil {
@@ -94,10 +98,13 @@ func (q *Queries) MessageIDsAfter(ctx context.Context, arg MessageIDsAfterParams
 }
 
 const messageRelabel = `-- name: MessageRelabel :exec
-UPDATE message
-SET label_ids = ARRAY(SELECT DISTINCT l FROM unnest(array_cat(label_ids, $1::text[])) AS l
+WITH locked AS (
+    SELECT x.id FROM message x WHERE x.account_id = $3 AND x.id = ANY ($4::text[]) ORDER BY x.id FOR UPDATE
+)
+UPDATE message m
+SET label_ids = ARRAY(SELECT DISTINCT l FROM unnest(array_cat(m.label_ids, $1::text[])) AS l
                       WHERE NOT l = ANY ($2::text[]) ORDER BY l)
-WHERE account_id = $3 AND id = ANY ($4::text[])
+WHERE m.account_id = $3 AND m.id IN (SELECT id FROM locked)
 `
 
 type MessageRelabelParams struct {
@@ -107,7 +114,10 @@ type MessageRelabelParams struct {
 	Ids          []string `json:"ids"`
 }
 
-// Mirrors a batchModify locally.
+// Mirrors a batchModify locally. Rows are locked in id order first, as by
+// every statement that writes many messages (see 0020_classification.sql):
+// a bulk action, a sync and a classify batch on the same mail then queue
+// up instead of deadlocking.
 func (q *Queries) MessageRelabel(ctx context.Context, arg MessageRelabelParams) error {
 	_, err := q.db.Exec(ctx, messageRelabel,
 		arg.AddLabels,
@@ -212,6 +222,7 @@ SELECT $1::bigint, unnest($2::text[]), unnest($3::text[]), unnest($4::text[]),
        unnest($10::bigint[]), unnest($11::text[]), unnest($12::text[]),
        unnest($13::text[]), unnest($14::text[]), unnest($15::text[]),
        unnest($16::bigint[]), now()
+ORDER BY 2 -- rows are written (and locked) in id order (see MessageRelabel)
 ON CONFLICT (account_id, id) DO UPDATE
     SET thread_id = excluded.thread_id, from_addr = excluded.from_addr, to_addr = excluded.to_addr,
         subject = excluded.subject, snippet = excluded.snippet, internal_date = excluded.internal_date,

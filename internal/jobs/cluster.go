@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -67,6 +68,7 @@ type ClusterUserEmailsWorker struct {
 	WorkerDefaults[ClusterUserEmailsArgs]
 	store  *store.Store
 	logger *slog.Logger
+	batch  int // messages per read; clusterBatch when zero
 }
 
 // Timeout: the run is one pass (reads, then one write); 100,000 messages
@@ -103,7 +105,7 @@ func (w *ClusterUserEmailsWorker) Work(ctx context.Context, job *river.Job[Clust
 		if err := ctx.Err(); err != nil {
 			return err // cancelled: nothing stored
 		}
-		rows, err := w.store.MessageForCluster(ctx, acct.ID, after, clusterBatch)
+		rows, err := w.store.MessageForCluster(ctx, acct.ID, after, cmp.Or(w.batch, clusterBatch))
 		if err != nil {
 			return err
 		}

@@ -130,8 +130,7 @@ func (b *Builder) Clusters() []Cluster {
 	small := map[string][]int32{} // template → messages of small senders
 	for _, g := range b.groups {
 		if len(g.members) >= MinSize {
-			c := b.cluster("from:"+g.addr, g.members)
-			out = append(out, c)
+			out = append(out, b.split(g)...)
 			continue
 		}
 		for _, i := range g.members {
@@ -155,6 +154,62 @@ func (b *Builder) Clusters() []Cluster {
 		return cmp.Or(cmp.Compare(y.Size(), x.Size()), cmp.Compare(x.Key, y.Key))
 	})
 	return out
+}
+
+// splitShare is the share of a sender's messages that its frequent subject
+// templates must cover for the sender to be split by template: a service
+// that sends a few fixed kinds of notification (receipts, shipping,
+// security alerts) is, a newsletter whose subjects change every issue is
+// not.
+const splitShare = 0.8
+
+// split returns a sender's clusters: one, or one per frequent subject
+// template (key "from:ADDRESS subject:TEMPLATE") and one of the rest
+// ("from:ADDRESS") when the rest is big enough.
+func (b *Builder) split(g *group) []Cluster {
+	var frequent []string
+	covered := 0
+	for t, n := range g.templates {
+		if n >= MinSize && t != "" {
+			frequent = append(frequent, t)
+			covered += n
+		}
+	}
+	if !automated(g.addr) || len(frequent) < 2 || float64(covered) < splitShare*float64(len(g.members)) {
+		return []Cluster{b.cluster("from:"+g.addr, g.members)}
+	}
+	slices.Sort(frequent)
+	by := map[string][]int32{}
+	var rest []int32
+	for _, i := range g.members {
+		t := b.subj[i]
+		if _, ok := slices.BinarySearch(frequent, t); ok {
+			by[t] = append(by[t], i)
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	out := make([]Cluster, 0, len(frequent)+1)
+	for _, t := range frequent {
+		out = append(out, b.cluster("from:"+g.addr+" subject:"+t, by[t]))
+	}
+	if len(rest) >= MinSize {
+		out = append(out, b.cluster("from:"+g.addr, rest))
+	}
+	return out
+}
+
+// automatedParts are address local parts of services that send
+// notifications rather than people or publications.
+var automatedParts = []string{"noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "notification", "alert",
+	"billing", "receipt", "order", "shipping", "security", "account", "statement", "reminder"}
+
+// automated reports whether addr looks like a service's notifications
+// sender: only those are split by subject template (a person's threads or
+// a list's topics are not kinds of notification).
+func automated(addr string) bool {
+	local, _, _ := strings.Cut(addr, "@")
+	return slices.ContainsFunc(automatedParts, func(p string) bool { return strings.Contains(local, p) })
 }
 
 // cluster builds a cluster of members under key.
@@ -192,6 +247,7 @@ func (b *Builder) cluster(key string, members []int32) Cluster {
 	for _, w := range nameWords {
 		delete(words, w)
 	}
+	delete(words, "@")
 	for _, w := range top(words, 3) {
 		// A term in most of the cluster's subjects, or at least in several.
 		if words[w]*5 >= len(members) || words[w] >= 2 {
@@ -234,9 +290,20 @@ var stop = func() map[string]bool {
 	return m
 }()
 
+// dateWords are month and weekday names, masked in templates.
+var dateWords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields("january february march april may june july august september october november december " +
+		"jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday sunday " +
+		"mon tue wed thu fri sat sun today tomorrow yesterday") {
+		m[w] = true
+	}
+	return m
+}()
+
 // Template is a subject with what varies between copies of one template
-// taken out: lower case, Re:/Fwd: prefixes dropped, punctuation gone and
-// every word with a digit written "#".
+// taken out: lower case, Re:/Fwd: prefixes dropped, punctuation gone,
+// every word with a digit written "#" and month and weekday names "@".
 func Template(subject string) string {
 	s := strings.ToLower(strings.TrimSpace(subject))
 	for {
@@ -255,6 +322,8 @@ func Template(subject string) string {
 	for _, w := range words {
 		if strings.ContainsFunc(w, unicode.IsDigit) {
 			w = "#"
+		} else if dateWords[w] {
+			w = "@" // a month or a weekday: the same template another day
 		}
 		if w == "#" && len(out) > 0 && out[len(out)-1] == "#" {
 			continue // "#123-4567" is one id

@@ -18,6 +18,9 @@ type Generated struct {
 	// notice, social, forum or spam.
 	Sender string
 	Kind   string
+	// Template is the index of the subject template in the sender kind's
+	// list: with Sender, the kind of notification a service sent.
+	Template int
 }
 
 var kindNames = [numKinds]string{"person", "newsletter", "notice", "social", "forum", "spam"}
@@ -39,10 +42,31 @@ func (mb *Mailbox) Generated() []Generated {
 		sum := mb.gen.summary(m, false)
 		g := Generated{ID: formatID(m.id), From: sum.from, Subject: sum.subject, Date: time.UnixMilli(m.date).UTC(),
 			Unread: m.labels.has(lblUnread), Sender: s.addr, Kind: kindNames[s.kind]}
+		g.Template = mb.gen.template(m, s)
 		if m.gen.fromOwner {
 			g.Sender = mb.gen.owner
 		}
 		out = append(out, g)
 	}
 	return out
+}
+
+// template returns the index of m's subject template: subject's first draw.
+func (g *generator) template(m *message, s *sender) int {
+	var n int
+	switch s.kind {
+	case kindPerson:
+		n = len(g.v.personSubjects)
+	case kindNewsletter:
+		n = len(g.v.newsSubjects)
+	case kindNotice:
+		n = len(g.v.noticeSubjects)
+	case kindSocial:
+		n = len(g.v.socialSubjects)
+	case kindForum:
+		n = len(g.v.forumSubjects)
+	default:
+		n = len(g.v.spamSubjects)
+	}
+	return g.topicRand(m).IntN(n)
 }

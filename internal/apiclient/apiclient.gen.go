@@ -1486,7 +1486,7 @@ type ClusterResult struct {
 	Written int64 `json:"written"`
 }
 
-// ClusterUserEmailsArgs Groups an account's stored messages that belong together: each sender with three or more messages (a newsletter, a service's notifications, a person), and the subject templates that small senders share (a campaign sent from many addresses). Each group keeps its id across runs, and can be archived, labelled or trashed as a whole. A re-run with unchanged mail changes nothing.
+// ClusterUserEmailsArgs Groups an account's stored messages that belong together: each sender with three or more messages (a newsletter, a person; a service's notifications one group per kind, such as receipts apart from shipping notices), and the subject templates that small senders share (a campaign sent from many addresses). Each group keeps its id across runs, and can be archived, labelled or trashed as a whole. A re-run with unchanged mail changes nothing.
 //
 // Examples: {"account_id":1}
 type ClusterUserEmailsArgs struct {
@@ -1677,7 +1677,7 @@ type CreateCleanupOldEmailsKind string
 
 // CreateClusterUserEmails defines model for CreateClusterUserEmails.
 type CreateClusterUserEmails struct {
-	// Args Groups an account's stored messages that belong together: each sender with three or more messages (a newsletter, a service's notifications, a person), and the subject templates that small senders share (a campaign sent from many addresses). Each group keeps its id across runs, and can be archived, labelled or trashed as a whole. A re-run with unchanged mail changes nothing.
+	// Args Groups an account's stored messages that belong together: each sender with three or more messages (a newsletter, a person; a service's notifications one group per kind, such as receipts apart from shipping notices), and the subject templates that small senders share (a campaign sent from many addresses). Each group keeps its id across runs, and can be archived, labelled or trashed as a whole. A re-run with unchanged mail changes nothing.
 	//
 	// Examples: {"account_id":1}
 	Args *ClusterUserEmailsArgs `json:"args,omitempty"`
@@ -2814,7 +2814,7 @@ type ScheduleCleanupOldEmailsKind string
 
 // ScheduleClusterUserEmails defines model for ScheduleClusterUserEmails.
 type ScheduleClusterUserEmails struct {
-	// Args Groups an account's stored messages that belong together: each sender with three or more messages (a newsletter, a service's notifications, a person), and the subject templates that small senders share (a campaign sent from many addresses). Each group keeps its id across runs, and can be archived, labelled or trashed as a whole. A re-run with unchanged mail changes nothing.
+	// Args Groups an account's stored messages that belong together: each sender with three or more messages (a newsletter, a person; a service's notifications one group per kind, such as receipts apart from shipping notices), and the subject templates that small senders share (a campaign sent from many addresses). Each group keeps its id across runs, and can be archived, labelled or trashed as a whole. A re-run with unchanged mail changes nothing.
 	//
 	// Examples: {"account_id":1}
 	Args *ClusterUserEmailsArgs `json:"args,omitempty"`

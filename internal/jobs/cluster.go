@@ -25,9 +25,9 @@ func RegisterCluster(reg *Registry, st *store.Store, logger *slog.Logger) {
 	Add(reg, &ClusterUserEmailsWorker{store: st, logger: logger}, Info{
 		Title: "Group mail",
 		Description: "Groups an account's stored messages that belong together: each sender with three or more messages " +
-			"(a newsletter, a service's notifications, a person), and the subject templates that small senders share (a campaign " +
-			"sent from many addresses). Each group keeps its id across runs, and can be archived, labelled or trashed as a whole. " +
-			"A re-run with unchanged mail changes nothing.",
+			"(a newsletter, a person; a service's notifications one group per kind, such as receipts apart from shipping notices), " +
+			"and the subject templates that small senders share (a campaign sent from many addresses). Each group keeps its id " +
+			"across runs, and can be archived, labelled or trashed as a whole. A re-run with unchanged mail changes nothing.",
 		Check: func(ctx context.Context, st *store.Store, owner int64, args river.JobArgs) error {
 			return checkAccount(ctx, st, owner, args.(ClusterUserEmailsArgs).AccountID)
 		},

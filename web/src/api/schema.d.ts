@@ -1413,7 +1413,7 @@ export interface components {
         };
         /**
          * Group mail
-         * @description Groups an account's stored messages that belong together: each sender with three or more messages (a newsletter, a service's notifications, a person), and the subject templates that small senders share (a campaign sent from many addresses). Each group keeps its id across runs, and can be archived, labelled or trashed as a whole. A re-run with unchanged mail changes nothing.
+         * @description Groups an account's stored messages that belong together: each sender with three or more messages (a newsletter, a person; a service's notifications one group per kind, such as receipts apart from shipping notices), and the subject templates that small senders share (a campaign sent from many addresses). Each group keeps its id across runs, and can be archived, labelled or trashed as a whole. A re-run with unchanged mail changes nothing.
          * @example {
          *       "account_id": 1
          *     }

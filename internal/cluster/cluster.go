@@ -284,7 +284,7 @@ func notWord(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }
 var stop = func() map[string]bool {
 	m := map[string]bool{}
 	for _, w := range strings.Fields("the and for you your with from this that are has have was new now our all out get its not but " +
-		"more off on in of to a an is it at by be we re fwd fw via") {
+		"more off on in of to a an is it at by be we re fwd fw via about what whats how why who when into just dont can") {
 		m[w] = true
 	}
 	return m
@@ -317,6 +317,7 @@ func Template(subject string) string {
 		}
 		s = t
 	}
+	s = strings.NewReplacer("'", "", "’", "").Replace(s) // "don't" is one word
 	words := strings.FieldsFunc(s, func(r rune) bool { return notWord(r) && r != '#' && r != '$' && r != '%' })
 	out := words[:0]
 	for _, w := range words {

@@ -188,6 +188,7 @@ func TestTemplateMasksWhatVaries(t *testing.T) {
 	for in, want := range map[string]string{
 		"Re: Fwd: Your order #123-4567 has shipped": "your order # has shipped",
 		"You have won $250000!":                     "you have won #",
+		"Don't miss the Monday sale":                "dont miss the @ sale",
 		"[golang-nuts] Re: Help with generics":      "golang nuts re help with generics",
 	} {
 		require.Equal(t, want, cluster.Template(in), in)

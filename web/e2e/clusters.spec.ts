@@ -1,4 +1,5 @@
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { mkdirSync } from "node:fs";
 import { token } from "./global-setup";
 
 // The Clusters page against the real server in demo mode. A new user
@@ -7,6 +8,9 @@ import { token } from "./global-setup";
 // a confirmation.
 
 test.describe.configure({ mode: "serial" });
+
+const SHOTS = new URL("../test-results/screens/", import.meta.url).pathname;
+mkdirSync(SHOTS, { recursive: true });
 
 const USER = `cleo${Date.now()}`;
 const ADDRESS = "cleo@inboxq.example";
@@ -70,6 +74,7 @@ test("a synced mailbox's clusters list biggest first, and one is archived after 
   const rows = page.locator("table.clusters tbody tr");
   await expect(rows.first()).toHaveAttribute("data-cluster", clusters[0].id);
   expect(await rows.count()).toBe(Math.min(clusters.length, 100));
+  await page.screenshot({ path: `${SHOTS}clusters-1400-light.png` });
   const sizes = await rows.locator('td[data-label="Messages"]').allTextContents();
   const numbers = sizes.map((s) => Number(s.replace(/,/g, "")));
   expect(numbers).toEqual([...numbers].sort((a, b) => b - a));

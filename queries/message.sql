@@ -36,22 +36,26 @@ SELECT id FROM message WHERE account_id = @account_id ORDER BY id;
 -- name: MessageSelect :many
 -- A bulk action's targets, in id order after a keyset cursor.
 SELECT id FROM message
-WHERE account_id = @account_id
+WHERE message.account_id = @account_id
   AND (cardinality(@ids::text[]) = 0 OR id = ANY (@ids::text[]))
   AND (@sender::text = '' OR position(lower(@sender::text) IN lower(from_addr)) > 0)
   AND (@label::text = '' OR @label::text = ANY (label_ids))
   AND (sqlc.narg(before)::timestamptz IS NULL OR internal_date < sqlc.narg(before)::timestamptz)
+  AND (@cluster_id::text = '' OR id IN (SELECT cm.message_id FROM message_cluster_member cm
+                                        WHERE cm.account_id = @account_id AND cm.cluster_id = @cluster_id::text))
   AND id > @after_id::text
 ORDER BY id
 LIMIT @max_rows;
 
 -- name: MessageSelectCount :one
 SELECT count(*)::bigint FROM message
-WHERE account_id = @account_id
+WHERE message.account_id = @account_id
   AND (cardinality(@ids::text[]) = 0 OR id = ANY (@ids::text[]))
   AND (@sender::text = '' OR position(lower(@sender::text) IN lower(from_addr)) > 0)
   AND (@label::text = '' OR @label::text = ANY (label_ids))
   AND (sqlc.narg(before)::timestamptz IS NULL OR internal_date < sqlc.narg(before)::timestamptz)
+  AND (@cluster_id::text = '' OR id IN (SELECT cm.message_id FROM message_cluster_member cm
+                                        WHERE cm.account_id = @account_id AND cm.cluster_id = @cluster_id::text))
   AND id > @after_id::text;
 
 -- name: MessageRelabel :exec

@@ -81,6 +81,7 @@ func registry(st *store.Store, g *gmail.Provider, logger *slog.Logger, w wiringO
 	jobs.RegisterExport(reg, st, w.exports, logger)
 	jobs.RegisterUpkeep(reg, st, g, logger)
 	jobs.RegisterClassify(reg, st, classify.MustBase(), w.ask, logger, w.slice)
+	jobs.RegisterCluster(reg, st, logger)
 	if w.extraKinds != nil {
 		w.extraKinds(reg)
 	}

@@ -26,5 +26,8 @@ func (s Service) CountMessages(ctx context.Context, owner, account int64, t jobs
 	if _, err := s.Store.AccountGet(ctx, account, &owner); err != nil {
 		return 0, err
 	}
+	if err := t.CheckCluster(ctx, s.Store, owner, account); err != nil {
+		return 0, err
+	}
 	return s.Store.MessageSelectCount(ctx, account, t.StoreTarget(time.Now()), "")
 }

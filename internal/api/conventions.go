@@ -115,6 +115,7 @@ var tags = []*huma.Tag{
 	{Name: "Alerts", Description: "Things that need your attention, such as a mailbox that needs consent again."},
 	{Name: "Accounts", Description: "Connecting Gmail accounts (OAuth) and what they hold."},
 	{Name: "Messages", Description: "Your synced mail with its categories, why each message got one, your corrections and sender rules."},
+	{Name: "Clusters", Description: "Groups of your messages that belong together (a newsletter, a service's notifications, a campaign), biggest first: each a bulk target."},
 	{Name: "Exports", Description: "Archives of your data written by export and backup tasks."},
 	{Name: "Health", Description: "Liveness and readiness, without authentication."},
 }

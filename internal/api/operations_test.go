@@ -241,6 +241,7 @@ func TestOpenAPIDescribesEverything(t *testing.T) {
 	jobs.RegisterSync(reg, nil, nil, nil, 0)
 	jobs.RegisterClassify(reg, nil, classify.MustBase(), nil, nil, 0)
 	jobs.RegisterBulk(reg, nil, nil, nil)
+	jobs.RegisterCluster(reg, nil, nil)
 	jobs.RegisterExport(reg, nil, "", nil)
 	jobs.RegisterUpkeep(reg, nil, nil, nil)
 	raw, err := api.OpenAPI("test", tasks.NewService(nil, nil, reg, nil))

@@ -273,6 +273,21 @@ func (e CreateCleanupOldEmailsKind) Valid() bool {
 	}
 }
 
+// Defines values for CreateClusterUserEmailsKind.
+const (
+	CreateClusterUserEmailsKindClusterUserEmails CreateClusterUserEmailsKind = "cluster_user_emails"
+)
+
+// Valid indicates whether the value is a known member of the CreateClusterUserEmailsKind enum.
+func (e CreateClusterUserEmailsKind) Valid() bool {
+	switch e {
+	case CreateClusterUserEmailsKindClusterUserEmails:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateExportUserDataKind.
 const (
 	CreateExportUserDataKindExportUserData CreateExportUserDataKind = "export_user_data"
@@ -696,6 +711,21 @@ const (
 func (e ScheduleCleanupOldEmailsKind) Valid() bool {
 	switch e {
 	case ScheduleCleanupOldEmailsKindCleanupOldEmails:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ScheduleClusterUserEmailsKind.
+const (
+	ScheduleClusterUserEmailsKindClusterUserEmails ScheduleClusterUserEmailsKind = "cluster_user_emails"
+)
+
+// Valid indicates whether the value is a known member of the ScheduleClusterUserEmailsKind enum.
+func (e ScheduleClusterUserEmailsKind) Valid() bool {
+	switch e {
+	case ScheduleClusterUserEmailsKindClusterUserEmails:
 		return true
 	default:
 		return false
@@ -1162,7 +1192,7 @@ type AttemptError struct {
 // Examples: {}
 type BackupUserDataArgs = map[string]interface{}
 
-// BulkArchiveEmailsArgs Archives messages (removes INBOX) chosen by ids or by sender, label and age; 1000 per Gmail call.
+// BulkArchiveEmailsArgs Archives messages (removes INBOX) chosen by ids, or by sender, label, age and cluster; 1000 per Gmail call.
 //
 // Examples: {"account_id":1,"target":{"from":"newsletter@example.com","older_than_days":30}}
 type BulkArchiveEmailsArgs struct {
@@ -1251,6 +1281,9 @@ type BulkResult struct {
 
 // BulkTarget defines model for BulkTarget.
 type BulkTarget struct {
+	// ClusterId Only the messages of this cluster of the account (GET /api/v1/clusters), by its id, e.g. 12.9f86d081884c7d65
+	ClusterId *string `json:"cluster_id,omitempty"`
+
 	// From Only messages whose sender contains this, e.g. newsletter@ or example.com (case-insensitive)
 	From *string `json:"from,omitempty"`
 
@@ -1342,6 +1375,125 @@ type CleanupTokensResult struct {
 	IdempotencyKeysDeleted int64 `json:"idempotency_keys_deleted"`
 }
 
+// Cluster defines model for Cluster.
+type Cluster struct {
+	// AccountId The account whose messages it groups
+	AccountId int64 `json:"account_id"`
+
+	// Examples Subjects of its newest three messages (lists only)
+	Examples *[]string `json:"examples,omitempty"`
+
+	// First When its oldest message was received
+	First time.Time `json:"first"`
+
+	// Id The cluster's id: its account, a dot, and an id that stays the same across runs while the cluster lasts; a bulk target's cluster_id takes it
+	Id string `json:"id"`
+
+	// Key What its messages share: from:ADDRESS (one sender) or subject:TEMPLATE (a subject template, digits masked, sent from many addresses)
+	Key string `json:"key"`
+
+	// Label A name for people: the main sender's name, then the most frequent subject words
+	Label string `json:"label"`
+
+	// Last When its newest message was received
+	Last time.Time `json:"last"`
+
+	// Sender The address most of its messages come from
+	Sender string `json:"sender"`
+
+	// Size Messages in it when it was last computed
+	Size int64 `json:"size"`
+
+	// Terms The most frequent words of its subjects (up to 3)
+	Terms []string `json:"terms"`
+
+	// Unread Of those, unread then
+	Unread int64 `json:"unread"`
+
+	// UpdatedAt When cluster_user_emails last changed it
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ClusterDetail defines model for ClusterDetail.
+type ClusterDetail struct {
+	// AccountId The account whose messages it groups
+	AccountId int64 `json:"account_id"`
+
+	// Examples Subjects of its newest three messages (lists only)
+	Examples *[]string `json:"examples,omitempty"`
+
+	// First When its oldest message was received
+	First time.Time `json:"first"`
+
+	// Id The cluster's id: its account, a dot, and an id that stays the same across runs while the cluster lasts; a bulk target's cluster_id takes it
+	Id string `json:"id"`
+
+	// Key What its messages share: from:ADDRESS (one sender) or subject:TEMPLATE (a subject template, digits masked, sent from many addresses)
+	Key string `json:"key"`
+
+	// Label A name for people: the main sender's name, then the most frequent subject words
+	Label string `json:"label"`
+
+	// Last When its newest message was received
+	Last time.Time `json:"last"`
+
+	// Messages Its newest messages, newest first (up to limit)
+	Messages []Message `json:"messages"`
+
+	// Sender The address most of its messages come from
+	Sender string `json:"sender"`
+
+	// Size Messages in it when it was last computed
+	Size int64 `json:"size"`
+
+	// Terms The most frequent words of its subjects (up to 3)
+	Terms []string `json:"terms"`
+
+	// Unread Of those, unread then
+	Unread int64 `json:"unread"`
+
+	// UpdatedAt When cluster_user_emails last changed it
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ClusterList defines model for ClusterList.
+type ClusterList struct {
+	// Clusters Biggest first
+	Clusters []Cluster `json:"clusters"`
+
+	// NextCursor Pass as cursor for the next page; absent on the last page
+	NextCursor *string `json:"next_cursor,omitempty"`
+}
+
+// ClusterResult defines model for ClusterResult.
+type ClusterResult struct {
+	// Clustered Messages in a cluster
+	Clustered int64 `json:"clustered"`
+
+	// Clusters Clusters found
+	Clusters int64 `json:"clusters"`
+
+	// Deleted Clusters of the last run no longer found
+	Deleted int64 `json:"deleted"`
+
+	// Moved Messages that joined, left or changed cluster
+	Moved int64 `json:"moved"`
+
+	// Scanned Messages read
+	Scanned int64 `json:"scanned"`
+
+	// Written Clusters new or changed since the last run (0 when the mail did not change)
+	Written int64 `json:"written"`
+}
+
+// ClusterUserEmailsArgs Groups an account's stored messages that belong together: each sender with three or more messages (a newsletter, a person; a service's notifications one group per kind, such as receipts apart from shipping notices), and the subject templates that small senders share (a campaign sent from many addresses). Each group keeps its id across runs, and can be archived, labelled or trashed as a whole. A re-run with unchanged mail changes nothing.
+//
+// Examples: {"account_id":1}
+type ClusterUserEmailsArgs struct {
+	// AccountId One of your connected Gmail accounts, by id
+	AccountId int64 `json:"account_id"`
+}
+
 // Consent defines model for Consent.
 type Consent struct {
 	// AuthorizeUrl Open this in the same browser; Google returns to the callback, which redirects to the dashboard
@@ -1387,7 +1539,7 @@ type CreateBackupUserDataKind string
 
 // CreateBulkArchiveEmails defines model for CreateBulkArchiveEmails.
 type CreateBulkArchiveEmails struct {
-	// Args Archives messages (removes INBOX) chosen by ids or by sender, label and age; 1000 per Gmail call.
+	// Args Archives messages (removes INBOX) chosen by ids, or by sender, label, age and cluster; 1000 per Gmail call.
 	//
 	// Examples: {"account_id":1,"target":{"from":"newsletter@example.com","older_than_days":30}}
 	Args *BulkArchiveEmailsArgs `json:"args,omitempty"`
@@ -1522,6 +1674,29 @@ type CreateCleanupOldEmails struct {
 
 // CreateCleanupOldEmailsKind The task kind
 type CreateCleanupOldEmailsKind string
+
+// CreateClusterUserEmails defines model for CreateClusterUserEmails.
+type CreateClusterUserEmails struct {
+	// Args Groups an account's stored messages that belong together: each sender with three or more messages (a newsletter, a person; a service's notifications one group per kind, such as receipts apart from shipping notices), and the subject templates that small senders share (a campaign sent from many addresses). Each group keeps its id across runs, and can be archived, labelled or trashed as a whole. A re-run with unchanged mail changes nothing.
+	//
+	// Examples: {"account_id":1}
+	Args *ClusterUserEmailsArgs `json:"args,omitempty"`
+
+	// Kind The task kind
+	Kind CreateClusterUserEmailsKind `json:"kind"`
+
+	// MaxAttempts Attempts before the task fails; the kind's default when absent
+	MaxAttempts *int64 `json:"max_attempts,omitempty"`
+
+	// Priority 1 (highest) to 4; the kind's default when absent
+	Priority *int64 `json:"priority,omitempty"`
+
+	// RunAt Start no earlier than this time; now when absent
+	RunAt *time.Time `json:"run_at,omitempty"`
+}
+
+// CreateClusterUserEmailsKind The task kind
+type CreateClusterUserEmailsKind string
 
 // CreateExportUserData defines model for CreateExportUserData.
 type CreateExportUserData struct {
@@ -2430,7 +2605,7 @@ type ScheduleBackupUserDataKind string
 
 // ScheduleBulkArchiveEmails defines model for ScheduleBulkArchiveEmails.
 type ScheduleBulkArchiveEmails struct {
-	// Args Archives messages (removes INBOX) chosen by ids or by sender, label and age; 1000 per Gmail call.
+	// Args Archives messages (removes INBOX) chosen by ids, or by sender, label, age and cluster; 1000 per Gmail call.
 	//
 	// Examples: {"account_id":1,"target":{"from":"newsletter@example.com","older_than_days":30}}
 	Args *BulkArchiveEmailsArgs `json:"args,omitempty"`
@@ -2636,6 +2811,37 @@ type ScheduleCleanupOldEmails struct {
 
 // ScheduleCleanupOldEmailsKind The task kind
 type ScheduleCleanupOldEmailsKind string
+
+// ScheduleClusterUserEmails defines model for ScheduleClusterUserEmails.
+type ScheduleClusterUserEmails struct {
+	// Args Groups an account's stored messages that belong together: each sender with three or more messages (a newsletter, a person; a service's notifications one group per kind, such as receipts apart from shipping notices), and the subject templates that small senders share (a campaign sent from many addresses). Each group keeps its id across runs, and can be archived, labelled or trashed as a whole. A re-run with unchanged mail changes nothing.
+	//
+	// Examples: {"account_id":1}
+	Args *ClusterUserEmailsArgs `json:"args,omitempty"`
+
+	// Cron Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+	//
+	// Examples: 0 3 * * *
+	Cron string `json:"cron"`
+
+	// Enabled Default true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Kind The task kind
+	Kind ScheduleClusterUserEmailsKind `json:"kind"`
+
+	// Name A name for people, e.g. Nightly backup
+	Name string `json:"name"`
+
+	// Priority Priority of the tasks it starts, 1 (highest) to 4
+	Priority *int64 `json:"priority,omitempty"`
+
+	// Timezone IANA time zone, e.g. Europe/Paris
+	Timezone *string `json:"timezone,omitempty"`
+}
+
+// ScheduleClusterUserEmailsKind The task kind
+type ScheduleClusterUserEmailsKind string
 
 // ScheduleExportUserData defines model for ScheduleExportUserData.
 type ScheduleExportUserData struct {
@@ -3210,6 +3416,24 @@ type DeleteSenderRuleParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// ListClustersParams defines parameters for ListClusters.
+type ListClustersParams struct {
+	// Limit Page size
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// AccountId Only this account's clusters (0 or absent: all your accounts)
+	AccountId *int64 `form:"account_id,omitempty" json:"account_id,omitempty"`
+}
+
+// GetClusterParams defines parameters for GetCluster.
+type GetClusterParams struct {
+	// Limit How many of its newest messages to include
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListDeadLettersParams defines parameters for ListDeadLetters.
 type ListDeadLettersParams struct {
 	// Kind Only dead letters of these kinds
@@ -3703,6 +3927,40 @@ func (t *CreateScheduleRequest) MergeScheduleCleanupOldEmails(v ScheduleCleanupO
 	return err
 }
 
+// AsScheduleClusterUserEmails returns the union data inside the CreateScheduleRequest as a ScheduleClusterUserEmails
+func (t CreateScheduleRequest) AsScheduleClusterUserEmails() (ScheduleClusterUserEmails, error) {
+	var body ScheduleClusterUserEmails
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromScheduleClusterUserEmails overwrites any union data inside the CreateScheduleRequest as the provided ScheduleClusterUserEmails
+func (t *CreateScheduleRequest) FromScheduleClusterUserEmails(v ScheduleClusterUserEmails) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"cluster_user_emails"}`))
+	t.union = b
+	return err
+}
+
+// MergeScheduleClusterUserEmails performs a merge with any union data inside the CreateScheduleRequest, using the provided ScheduleClusterUserEmails
+func (t *CreateScheduleRequest) MergeScheduleClusterUserEmails(v ScheduleClusterUserEmails) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"cluster_user_emails"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 // AsScheduleExportUserData returns the union data inside the CreateScheduleRequest as a ScheduleExportUserData
 func (t CreateScheduleRequest) AsScheduleExportUserData() (ScheduleExportUserData, error) {
 	var body ScheduleExportUserData
@@ -3935,6 +4193,8 @@ func (t CreateScheduleRequest) ValueByDiscriminator() (interface{}, error) {
 		return t.AsScheduleCleanupExpiredTokens()
 	case "cleanup_old_emails":
 		return t.AsScheduleCleanupOldEmails()
+	case "cluster_user_emails":
+		return t.AsScheduleClusterUserEmails()
 	case "export_user_data":
 		return t.AsScheduleExportUserData()
 	case "incremental_sync":
@@ -4200,6 +4460,40 @@ func (t *CreateTaskRequest) MergeCreateCleanupOldEmails(v CreateCleanupOldEmails
 	return err
 }
 
+// AsCreateClusterUserEmails returns the union data inside the CreateTaskRequest as a CreateClusterUserEmails
+func (t CreateTaskRequest) AsCreateClusterUserEmails() (CreateClusterUserEmails, error) {
+	var body CreateClusterUserEmails
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCreateClusterUserEmails overwrites any union data inside the CreateTaskRequest as the provided CreateClusterUserEmails
+func (t *CreateTaskRequest) FromCreateClusterUserEmails(v CreateClusterUserEmails) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"cluster_user_emails"}`))
+	t.union = b
+	return err
+}
+
+// MergeCreateClusterUserEmails performs a merge with any union data inside the CreateTaskRequest, using the provided CreateClusterUserEmails
+func (t *CreateTaskRequest) MergeCreateClusterUserEmails(v CreateClusterUserEmails) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"cluster_user_emails"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 // AsCreateExportUserData returns the union data inside the CreateTaskRequest as a CreateExportUserData
 func (t CreateTaskRequest) AsCreateExportUserData() (CreateExportUserData, error) {
 	var body CreateExportUserData
@@ -4432,6 +4726,8 @@ func (t CreateTaskRequest) ValueByDiscriminator() (interface{}, error) {
 		return t.AsCreateCleanupExpiredTokens()
 	case "cleanup_old_emails":
 		return t.AsCreateCleanupOldEmails()
+	case "cluster_user_emails":
+		return t.AsCreateClusterUserEmails()
 	case "export_user_data":
 		return t.AsCreateExportUserData()
 	case "incremental_sync":
@@ -4631,6 +4927,32 @@ func (t *TaskArgs) FromCleanupOldEmailsArgs(v CleanupOldEmailsArgs) error {
 
 // MergeCleanupOldEmailsArgs performs a merge with any union data inside the TaskArgs, using the provided CleanupOldEmailsArgs
 func (t *TaskArgs) MergeCleanupOldEmailsArgs(v CleanupOldEmailsArgs) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsClusterUserEmailsArgs returns the union data inside the TaskArgs as a ClusterUserEmailsArgs
+func (t TaskArgs) AsClusterUserEmailsArgs() (ClusterUserEmailsArgs, error) {
+	var body ClusterUserEmailsArgs
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromClusterUserEmailsArgs overwrites any union data inside the TaskArgs as the provided ClusterUserEmailsArgs
+func (t *TaskArgs) FromClusterUserEmailsArgs(v ClusterUserEmailsArgs) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeClusterUserEmailsArgs performs a merge with any union data inside the TaskArgs, using the provided ClusterUserEmailsArgs
+func (t *TaskArgs) MergeClusterUserEmailsArgs(v ClusterUserEmailsArgs) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -4937,6 +5259,32 @@ func (t *TaskResult) MergeUpkeepResult(v UpkeepResult) error {
 	return err
 }
 
+// AsClusterResult returns the union data inside the TaskResult as a ClusterResult
+func (t TaskResult) AsClusterResult() (ClusterResult, error) {
+	var body ClusterResult
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromClusterResult overwrites any union data inside the TaskResult as the provided ClusterResult
+func (t *TaskResult) FromClusterResult(v ClusterResult) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeClusterResult performs a merge with any union data inside the TaskResult, using the provided ClusterResult
+func (t *TaskResult) MergeClusterResult(v ClusterResult) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 // AsIncrementalResult returns the union data inside the TaskResult as a IncrementalResult
 func (t TaskResult) AsIncrementalResult() (IncrementalResult, error) {
 	var body IncrementalResult
@@ -5216,6 +5564,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /api/v1/classification/rules/{id} (the `DeleteSenderRule` operationId).
 	DeleteSenderRule(ctx context.Context, id int64, params *DeleteSenderRuleParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListClusters List your clusters
+	//
+	// Groups of your messages that belong together (a newsletter, one service's notifications, a campaign), biggest first, as the task cluster_user_emails last found them. Archive, label or trash one with a bulk task whose target is {"cluster_id": ID}; POST /accounts/{id}/messages/count previews it.
+	//
+	// Corresponds with GET /api/v1/clusters (the `ListClusters` operationId).
+	ListClusters(ctx context.Context, params *ListClustersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCluster Get a cluster
+	//
+	// One of your clusters with its newest messages. Another person's cluster is a 404.
+	//
+	// Corresponds with GET /api/v1/clusters/{id} (the `GetCluster` operationId).
+	GetCluster(ctx context.Context, id string, params *GetClusterParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListDeadLetters List dead letters
 	//
@@ -5747,6 +6109,40 @@ func (c *Client) ListSenderRules(ctx context.Context, reqEditors ...RequestEdito
 // Corresponds with DELETE /api/v1/classification/rules/{id} (the `DeleteSenderRule` operationId).
 func (c *Client) DeleteSenderRule(ctx context.Context, id int64, params *DeleteSenderRuleParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteSenderRuleRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListClusters List your clusters
+//
+// Groups of your messages that belong together (a newsletter, one service's notifications, a campaign), biggest first, as the task cluster_user_emails last found them. Archive, label or trash one with a bulk task whose target is {"cluster_id": ID}; POST /accounts/{id}/messages/count previews it.
+//
+// Corresponds with GET /api/v1/clusters (the `ListClusters` operationId).
+func (c *Client) ListClusters(ctx context.Context, params *ListClustersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListClustersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCluster Get a cluster
+//
+// One of your clusters with its newest messages. Another person's cluster is a 404.
+//
+// Corresponds with GET /api/v1/clusters/{id} (the `GetCluster` operationId).
+func (c *Client) GetCluster(ctx context.Context, id string, params *GetClusterParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetClusterRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7043,6 +7439,145 @@ func NewDeleteSenderRuleRequest(server string, id int64, params *DeleteSenderRul
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewListClustersRequest constructs an http.Request for the ListClusters method
+func NewListClustersRequest(server string, params *ListClustersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/clusters")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AccountId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "account_id", *params.AccountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetClusterRequest constructs an http.Request for the GetCluster method
+func NewGetClusterRequest(server string, id string, params *GetClusterParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/clusters/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -9063,6 +9598,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /api/v1/classification/rules/{id} (the `DeleteSenderRule` operationId).
 	DeleteSenderRuleWithResponse(ctx context.Context, id int64, params *DeleteSenderRuleParams, reqEditors ...RequestEditorFn) (*DeleteSenderRuleResponse, error)
 
+	// ListClustersWithResponse List your clusters
+	//
+	// Groups of your messages that belong together (a newsletter, one service's notifications, a campaign), biggest first, as the task cluster_user_emails last found them. Archive, label or trash one with a bulk task whose target is {"cluster_id": ID}; POST /accounts/{id}/messages/count previews it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/clusters (the `ListClusters` operationId).
+	ListClustersWithResponse(ctx context.Context, params *ListClustersParams, reqEditors ...RequestEditorFn) (*ListClustersResponse, error)
+
+	// GetClusterWithResponse Get a cluster
+	//
+	// One of your clusters with its newest messages. Another person's cluster is a 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/clusters/{id} (the `GetCluster` operationId).
+	GetClusterWithResponse(ctx context.Context, id string, params *GetClusterParams, reqEditors ...RequestEditorFn) (*GetClusterResponse, error)
+
 	// ListDeadLettersWithResponse List dead letters
 	//
 	// Failed tasks: attempts exhausted, or failed permanently. Each carries its errors; re-drive them with redrive-dead-letters.
@@ -10161,6 +10714,144 @@ func (r DeleteSenderRuleResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DeleteSenderRuleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListClustersResponse200Headers the declared response headers of an HTTP 200 response for ListClusters
+type ListClustersResponse200Headers struct {
+	Link *string
+}
+
+type ListClustersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClusterList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListClustersResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListClustersResponse) GetJSON200() *ClusterList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListClustersResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListClustersResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListClustersResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListClustersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListClustersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListClustersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListClustersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetClusterResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClusterDetail
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetClusterResponse) GetJSON200() *ClusterDetail {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetClusterResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetClusterResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetClusterResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetClusterResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetClusterResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetClusterResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetClusterResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetClusterResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12788,6 +13479,36 @@ func (c *ClientWithResponses) DeleteSenderRuleWithResponse(ctx context.Context, 
 	return ParseDeleteSenderRuleResponse(rsp)
 }
 
+// ListClustersWithResponse List your clusters
+//
+// Groups of your messages that belong together (a newsletter, one service's notifications, a campaign), biggest first, as the task cluster_user_emails last found them. Archive, label or trash one with a bulk task whose target is {"cluster_id": ID}; POST /accounts/{id}/messages/count previews it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/clusters (the `ListClusters` operationId).
+func (c *ClientWithResponses) ListClustersWithResponse(ctx context.Context, params *ListClustersParams, reqEditors ...RequestEditorFn) (*ListClustersResponse, error) {
+	rsp, err := c.ListClusters(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListClustersResponse(rsp)
+}
+
+// GetClusterWithResponse Get a cluster
+//
+// One of your clusters with its newest messages. Another person's cluster is a 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/clusters/{id} (the `GetCluster` operationId).
+func (c *ClientWithResponses) GetClusterWithResponse(ctx context.Context, id string, params *GetClusterParams, reqEditors ...RequestEditorFn) (*GetClusterResponse, error) {
+	rsp, err := c.GetCluster(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetClusterResponse(rsp)
+}
+
 // ListDeadLettersWithResponse List dead letters
 //
 // Failed tasks: attempts exhausted, or failed permanently. Each carries its errors; re-drive them with redrive-dead-letters.
@@ -14045,6 +14766,120 @@ func ParseDeleteSenderRuleResponse(rsp *http.Response) (*DeleteSenderRuleRespons
 			headers.IdempotentReplayed = &value
 		}
 		response.Headers204 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListClustersResponse parses an HTTP response from a ListClustersWithResponse call
+func ParseListClustersResponse(rsp *http.Response) (*ListClustersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListClustersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClusterList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListClustersResponse200Headers
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetClusterResponse parses an HTTP response from a GetClusterWithResponse call
+func ParseGetClusterResponse(rsp *http.Response) (*GetClusterResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetClusterResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClusterDetail
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
 	}
 
 	return response, nil

@@ -139,6 +139,7 @@ func newEnv(t *testing.T) *env {
 	jobs.RegisterSync(reg, e.st, e.provider, e.logger, 0)
 	jobs.RegisterClassify(reg, e.st, classify.MustBase(), nil, e.logger, 0)
 	jobs.RegisterBulk(reg, e.st, e.provider, e.logger)
+	jobs.RegisterCluster(reg, e.st, e.logger)
 	client, err := jobs.NewClient(e.st, reg, jobs.Config{Logger: e.logger})
 	require.NoError(t, err)
 	e.svc = tasks.NewService(e.st, client, reg, e.logger).WithLimits(tasks.Limits{})

@@ -34,6 +34,11 @@ func RegisterBulk(reg *Registry, st *store.Store, g *gmail.Provider, logger *slo
 		if err := checkAccount(ctx, st, owner, b.Account()); err != nil {
 			return err
 		}
+		if err := b.target().CheckCluster(ctx, st, owner, b.Account()); errors.Is(err, inbox.ErrNotFound) {
+			return inbox.Invalid("args.target.cluster_id", "cluster %s: you have no such cluster in account %d", b.target().ClusterID, b.Account())
+		} else if err != nil {
+			return err
+		}
 		// What the worker would refuse for good is refused now, before a
 		// task exists: a permanent delete needs the full scope.
 		if d, ok := args.(BulkDeleteEmailsArgs); ok && d.Permanent {
@@ -50,7 +55,7 @@ func RegisterBulk(reg *Registry, st *store.Store, g *gmail.Provider, logger *slo
 	}
 	Add(reg, &bulkWorker[BulkArchiveEmailsArgs]{mailbox: m}, Info{
 		Title:       "Archive messages",
-		Description: "Archives messages (removes INBOX) chosen by ids or by sender, label and age; 1000 per Gmail call.",
+		Description: "Archives messages (removes INBOX) chosen by ids, or by sender, label, age and cluster; 1000 per Gmail call.",
 		Notify:      true, Check: check, Result: BulkResult{},
 		Example: BulkArchiveEmailsArgs{AccountArgs: exampleAccount, Target: BulkTarget{From: "newsletter@example.com", OlderThanDays: 30}},
 	})
@@ -76,19 +81,44 @@ type BulkTarget struct {
 	From          string   `json:"from,omitempty" maxLength:"200" title:"From" doc:"Only messages whose sender contains this, e.g. newsletter@ or example.com (case-insensitive)"`
 	Label         string   `json:"label,omitempty" maxLength:"200" title:"Label" doc:"Only messages with this Gmail label, by its id, e.g. CATEGORY_PROMOTIONS or INBOX"`
 	OlderThanDays int      `json:"older_than_days,omitempty" minimum:"0" maximum:"36500" title:"Older than (days)" doc:"Only messages received more than this many days ago"`
+	ClusterID     string   `json:"cluster_id,omitempty" maxLength:"40" title:"Cluster" doc:"Only the messages of this cluster of the account (GET /api/v1/clusters), by its id, e.g. 12.9f86d081884c7d65"`
 }
 
 // Check refuses a target that selects nothing in particular.
 func (t BulkTarget) Check() error {
-	if len(t.IDs) == 0 && t.From == "" && t.Label == "" && t.OlderThanDays == 0 {
-		return inbox.Invalid("args.target", "choose messages: ids, or at least one of from, label, older_than_days")
+	if len(t.IDs) == 0 && t.From == "" && t.Label == "" && t.OlderThanDays == 0 && t.ClusterID == "" {
+		return inbox.Invalid("args.target", "choose messages: ids, or at least one of from, label, older_than_days, cluster_id")
+	}
+	if t.ClusterID != "" {
+		if _, err := ParseClusterID(t.ClusterID, "args.target.cluster_id"); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// CheckCluster refuses a target whose cluster is not one of owner's in
+// account (inbox.ErrNotFound), after Check.
+func (t BulkTarget) CheckCluster(ctx context.Context, st *store.Store, owner, account int64) error {
+	if t.ClusterID == "" {
+		return nil
+	}
+	c, _ := ParseClusterID(t.ClusterID, "args.target.cluster_id")
+	if c.Account != account {
+		return fmt.Errorf("cluster %s is not one of account %d: %w", t.ClusterID, account, inbox.ErrNotFound)
+	}
+	_, err := st.ClusterGet(ctx, owner, account, c.ID)
+	return err
 }
 
 // StoreTarget is the target as a store selection, ages counted from now.
 func (t BulkTarget) StoreTarget(now time.Time) store.MessageTarget {
 	mt := store.MessageTarget{IDs: t.IDs, Sender: t.From, Label: t.Label}
+	if c, err := ParseClusterID(t.ClusterID, ""); err == nil {
+		mt.Cluster = c.ID
+	} else if t.ClusterID != "" {
+		mt.Cluster = "-" // no such cluster: selects nothing
+	}
 	if t.OlderThanDays > 0 {
 		before := now.AddDate(0, 0, -t.OlderThanDays)
 		mt.Before = &before

@@ -68,6 +68,7 @@ func newGmailEnvWith(t testing.TB, messages int, quota float64, ask func(*store.
 			}
 			jobs.RegisterClassify(r, st, classify.MustBase(), asker, inboxqtest.Logger(t), 0)
 			jobs.RegisterBulk(r, st, provider, inboxqtest.Logger(t))
+			jobs.RegisterCluster(r, st, inboxqtest.Logger(t))
 			jobs.RegisterUpkeep(r, st, provider, inboxqtest.Logger(t))
 		}})
 	user, _ := s.User(t, "alice", false)

@@ -15,6 +15,8 @@ type MessageTarget struct {
 	Sender string
 	Label  string
 	Before *time.Time
+	// Cluster is a cluster's id in the account (message_cluster.id).
+	Cluster string
 }
 
 // MessageUpsert saves messages' metadata for an account.
@@ -64,14 +66,14 @@ func (s *Store) MessageIDs(ctx context.Context, account int64) ([]string, error)
 // MessageSelect returns up to limit target ids after afterID, in id order.
 func (s *Store) MessageSelect(ctx context.Context, account int64, t MessageTarget, afterID string, limit int) ([]string, error) {
 	ids, err := s.q.MessageSelect(ctx, dbsqlc.MessageSelectParams{AccountID: account, Ids: nonNil(t.IDs), Sender: t.Sender,
-		Label: t.Label, Before: t.Before, AfterID: afterID, MaxRows: int32(limit)})
+		Label: t.Label, Before: t.Before, ClusterID: t.Cluster, AfterID: afterID, MaxRows: int32(limit)})
 	return ids, translate(err, "selecting messages")
 }
 
 // MessageSelectCount counts the targets after afterID.
 func (s *Store) MessageSelectCount(ctx context.Context, account int64, t MessageTarget, afterID string) (int64, error) {
 	n, err := s.q.MessageSelectCount(ctx, dbsqlc.MessageSelectCountParams{AccountID: account, Ids: nonNil(t.IDs), Sender: t.Sender,
-		Label: t.Label, Before: t.Before, AfterID: afterID})
+		Label: t.Label, Before: t.Before, ClusterID: t.Cluster, AfterID: afterID})
 	return n, translate(err, "counting messages")
 }
 

@@ -8,6 +8,7 @@ import { useLiveEvents } from "./hooks/useLiveEvents";
 import { AccountsPage } from "./pages/AccountsPage";
 import { AlertsPage } from "./pages/AlertsPage";
 import { ExportsPage } from "./pages/ExportsPage";
+import { ClustersPage } from "./pages/ClustersPage";
 import { InboxPage } from "./pages/InboxPage";
 import { OperatorsPage } from "./pages/OperatorsPage";
 import { SchedulesPage } from "./pages/SchedulesPage";
@@ -46,6 +47,8 @@ function route(path: string): Route {
       return { name: "tasks", title: "Tasks", page: <TasksPage /> };
     case "/inbox":
       return { name: "inbox", title: "Inbox", page: <InboxPage /> };
+    case "/clusters":
+      return { name: "clusters", title: "Clusters", page: <ClustersPage /> };
     case "/start":
       return { name: "start", title: "Start work", page: <StartWorkPage /> };
     case "/schedules":
@@ -116,6 +119,9 @@ function Shell() {
           </NavLink>
           <NavLink to="/inbox" current={r.name === "inbox"}>
             Inbox
+          </NavLink>
+          <NavLink to="/clusters" current={r.name === "clusters"}>
+            Clusters
           </NavLink>
           <NavLink to="/start" current={r.name === "start"}>
             Start work

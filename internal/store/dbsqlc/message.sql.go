@@ -130,14 +130,16 @@ func (q *Queries) MessageRelabel(ctx context.Context, arg MessageRelabelParams) 
 
 const messageSelect = `-- name: MessageSelect :many
 SELECT id FROM message
-WHERE account_id = $1
+WHERE message.account_id = $1
   AND (cardinality($2::text[]) = 0 OR id = ANY ($2::text[]))
   AND ($3::text = '' OR position(lower($3::text) IN lower(from_addr)) > 0)
   AND ($4::text = '' OR $4::text = ANY (label_ids))
   AND ($5::timestamptz IS NULL OR internal_date < $5::timestamptz)
-  AND id > $6::text
+  AND ($6::text = '' OR id IN (SELECT cm.message_id FROM message_cluster_member cm
+                                        WHERE cm.account_id = $1 AND cm.cluster_id = $6::text))
+  AND id > $7::text
 ORDER BY id
-LIMIT $7
+LIMIT $8
 `
 
 type MessageSelectParams struct {
@@ -146,6 +148,7 @@ type MessageSelectParams struct {
 	Sender    string     `json:"sender"`
 	Label     string     `json:"label"`
 	Before    *time.Time `json:"before"`
+	ClusterID string     `json:"cluster_id"`
 	AfterID   string     `json:"after_id"`
 	MaxRows   int32      `json:"max_rows"`
 }
@@ -158,6 +161,7 @@ func (q *Queries) MessageSelect(ctx context.Context, arg MessageSelectParams) ([
 		arg.Sender,
 		arg.Label,
 		arg.Before,
+		arg.ClusterID,
 		arg.AfterID,
 		arg.MaxRows,
 	)
@@ -181,12 +185,14 @@ func (q *Queries) MessageSelect(ctx context.Context, arg MessageSelectParams) ([
 
 const messageSelectCount = `-- name: MessageSelectCount :one
 SELECT count(*)::bigint FROM message
-WHERE account_id = $1
+WHERE message.account_id = $1
   AND (cardinality($2::text[]) = 0 OR id = ANY ($2::text[]))
   AND ($3::text = '' OR position(lower($3::text) IN lower(from_addr)) > 0)
   AND ($4::text = '' OR $4::text = ANY (label_ids))
   AND ($5::timestamptz IS NULL OR internal_date < $5::timestamptz)
-  AND id > $6::text
+  AND ($6::text = '' OR id IN (SELECT cm.message_id FROM message_cluster_member cm
+                                        WHERE cm.account_id = $1 AND cm.cluster_id = $6::text))
+  AND id > $7::text
 `
 
 type MessageSelectCountParams struct {
@@ -195,6 +201,7 @@ type MessageSelectCountParams struct {
 	Sender    string     `json:"sender"`
 	Label     string     `json:"label"`
 	Before    *time.Time `json:"before"`
+	ClusterID string     `json:"cluster_id"`
 	AfterID   string     `json:"after_id"`
 }
 
@@ -205,6 +212,7 @@ func (q *Queries) MessageSelectCount(ctx context.Context, arg MessageSelectCount
 		arg.Sender,
 		arg.Label,
 		arg.Before,
+		arg.ClusterID,
 		arg.AfterID,
 	)
 	var column_1 int64

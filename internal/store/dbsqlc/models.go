@@ -221,6 +221,26 @@ type Message struct {
 	ShownCategory     *string    `json:"shown_category"`
 }
 
+type MessageCluster struct {
+	AccountID int64     `json:"account_id"`
+	ID        string    `json:"id"`
+	Key       string    `json:"key"`
+	Label     string    `json:"label"`
+	Sender    string    `json:"sender"`
+	Terms     []string  `json:"terms"`
+	Size      int32     `json:"size"`
+	Unread    int32     `json:"unread"`
+	FirstAt   time.Time `json:"first_at"`
+	LastAt    time.Time `json:"last_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+type MessageClusterMember struct {
+	AccountID int64  `json:"account_id"`
+	MessageID string `json:"message_id"`
+	ClusterID string `json:"cluster_id"`
+}
+
 type OauthState struct {
 	State        string    `json:"state"`
 	UserID       int64     `json:"user_id"`

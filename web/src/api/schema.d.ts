@@ -204,6 +204,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/clusters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your clusters
+         * @description Groups of your messages that belong together (a newsletter, one service's notifications, a campaign), biggest first, as the task cluster_user_emails last found them. Archive, label or trash one with a bulk task whose target is {"cluster_id": ID}; POST /accounts/{id}/messages/count previews it.
+         */
+        get: operations["list-clusters"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/clusters/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a cluster
+         * @description One of your clusters with its newest messages. Another person's cluster is a 404.
+         */
+        get: operations["get-cluster"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/dead-letters": {
         parameters: {
             query?: never;
@@ -961,7 +1001,7 @@ export interface components {
         BackupUserDataArgs: Record<string, never>;
         /**
          * Archive messages
-         * @description Archives messages (removes INBOX) chosen by ids or by sender, label and age; 1000 per Gmail call.
+         * @description Archives messages (removes INBOX) chosen by ids, or by sender, label, age and cluster; 1000 per Gmail call.
          * @example {
          *       "account_id": 1,
          *       "target": {
@@ -1102,6 +1142,11 @@ export interface components {
         };
         BulkTarget: {
             /**
+             * Cluster
+             * @description Only the messages of this cluster of the account (GET /api/v1/clusters), by its id, e.g. 12.9f86d081884c7d65
+             */
+            cluster_id?: string;
+            /**
              * From
              * @description Only messages whose sender contains this, e.g. newsletter@ or example.com (case-insensitive)
              */
@@ -1237,6 +1282,149 @@ export interface components {
              * @description Saved Idempotency-Key responses older than 24 hours deleted
              */
             idempotency_keys_deleted: number;
+        };
+        Cluster: {
+            /**
+             * Format: int64
+             * @description The account whose messages it groups
+             */
+            account_id: number;
+            /** @description Subjects of its newest three messages (lists only) */
+            examples?: string[];
+            /**
+             * Format: date-time
+             * @description When its oldest message was received
+             */
+            first: string;
+            /** @description The cluster's id: its account, a dot, and an id that stays the same across runs while the cluster lasts; a bulk target's cluster_id takes it */
+            id: string;
+            /** @description What its messages share: from:ADDRESS (one sender) or subject:TEMPLATE (a subject template, digits masked, sent from many addresses) */
+            key: string;
+            /** @description A name for people: the main sender's name, then the most frequent subject words */
+            label: string;
+            /**
+             * Format: date-time
+             * @description When its newest message was received
+             */
+            last: string;
+            /** @description The address most of its messages come from */
+            sender: string;
+            /**
+             * Format: int64
+             * @description Messages in it when it was last computed
+             */
+            size: number;
+            /** @description The most frequent words of its subjects (up to 3) */
+            terms: string[];
+            /**
+             * Format: int64
+             * @description Of those, unread then
+             */
+            unread: number;
+            /**
+             * Format: date-time
+             * @description When cluster_user_emails last changed it
+             */
+            updated_at: string;
+        };
+        ClusterDetail: {
+            /**
+             * Format: int64
+             * @description The account whose messages it groups
+             */
+            account_id: number;
+            /** @description Subjects of its newest three messages (lists only) */
+            examples?: string[];
+            /**
+             * Format: date-time
+             * @description When its oldest message was received
+             */
+            first: string;
+            /** @description The cluster's id: its account, a dot, and an id that stays the same across runs while the cluster lasts; a bulk target's cluster_id takes it */
+            id: string;
+            /** @description What its messages share: from:ADDRESS (one sender) or subject:TEMPLATE (a subject template, digits masked, sent from many addresses) */
+            key: string;
+            /** @description A name for people: the main sender's name, then the most frequent subject words */
+            label: string;
+            /**
+             * Format: date-time
+             * @description When its newest message was received
+             */
+            last: string;
+            /** @description Its newest messages, newest first (up to limit) */
+            messages: components["schemas"]["Message"][];
+            /** @description The address most of its messages come from */
+            sender: string;
+            /**
+             * Format: int64
+             * @description Messages in it when it was last computed
+             */
+            size: number;
+            /** @description The most frequent words of its subjects (up to 3) */
+            terms: string[];
+            /**
+             * Format: int64
+             * @description Of those, unread then
+             */
+            unread: number;
+            /**
+             * Format: date-time
+             * @description When cluster_user_emails last changed it
+             */
+            updated_at: string;
+        };
+        ClusterList: {
+            /** @description Biggest first */
+            clusters: components["schemas"]["Cluster"][];
+            /** @description Pass as cursor for the next page; absent on the last page */
+            next_cursor?: string;
+        };
+        ClusterResult: {
+            /**
+             * Format: int64
+             * @description Messages in a cluster
+             */
+            clustered: number;
+            /**
+             * Format: int64
+             * @description Clusters found
+             */
+            clusters: number;
+            /**
+             * Format: int64
+             * @description Clusters of the last run no longer found
+             */
+            deleted: number;
+            /**
+             * Format: int64
+             * @description Messages that joined, left or changed cluster
+             */
+            moved: number;
+            /**
+             * Format: int64
+             * @description Messages read
+             */
+            scanned: number;
+            /**
+             * Format: int64
+             * @description Clusters new or changed since the last run (0 when the mail did not change)
+             */
+            written: number;
+        };
+        /**
+         * Group mail
+         * @description Groups an account's stored messages that belong together: each sender with three or more messages (a newsletter, a person; a service's notifications one group per kind, such as receipts apart from shipping notices), and the subject templates that small senders share (a campaign sent from many addresses). Each group keeps its id across runs, and can be archived, labelled or trashed as a whole. A re-run with unchanged mail changes nothing.
+         * @example {
+         *       "account_id": 1
+         *     }
+         */
+        ClusterUserEmailsArgs: {
+            /**
+             * Gmail account
+             * Format: int64
+             * @description One of your connected Gmail accounts, by id
+             */
+            account_id: number;
         };
         Consent: {
             /** @description Open this in the same browser; Google returns to the callback, which redirects to the dashboard */
@@ -1422,6 +1610,30 @@ export interface components {
              */
             run_at?: string;
         };
+        /** cluster_user_emails */
+        CreateClusterUserEmails: {
+            args?: components["schemas"]["ClusterUserEmailsArgs"];
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "cluster_user_emails";
+            /**
+             * Format: int64
+             * @description Attempts before the task fails; the kind's default when absent
+             */
+            max_attempts?: number;
+            /**
+             * Format: int64
+             * @description 1 (highest) to 4; the kind's default when absent
+             */
+            priority?: number;
+            /**
+             * Format: date-time
+             * @description Start no earlier than this time; now when absent
+             */
+            run_at?: string;
+        };
         /** export_user_data */
         CreateExportUserData: {
             args?: components["schemas"]["ExportUserDataArgs"];
@@ -1518,7 +1730,7 @@ export interface components {
              */
             run_at?: string;
         };
-        CreateScheduleRequest: components["schemas"]["ScheduleBackupUserData"] | components["schemas"]["ScheduleBulkArchiveEmails"] | components["schemas"]["ScheduleBulkDeleteEmails"] | components["schemas"]["ScheduleBulkLabelEmails"] | components["schemas"]["ScheduleClassifyEmailBatch"] | components["schemas"]["ScheduleCleanupExpiredTokens"] | components["schemas"]["ScheduleCleanupOldEmails"] | components["schemas"]["ScheduleExportUserData"] | components["schemas"]["ScheduleIncrementalSync"] | components["schemas"]["ScheduleMonitorSystemHealth"] | components["schemas"]["ScheduleReclassifyWithFeedback"] | components["schemas"]["ScheduleSyncEmailMetadata"] | components["schemas"]["ScheduleSyncUserEmails"];
+        CreateScheduleRequest: components["schemas"]["ScheduleBackupUserData"] | components["schemas"]["ScheduleBulkArchiveEmails"] | components["schemas"]["ScheduleBulkDeleteEmails"] | components["schemas"]["ScheduleBulkLabelEmails"] | components["schemas"]["ScheduleClassifyEmailBatch"] | components["schemas"]["ScheduleCleanupExpiredTokens"] | components["schemas"]["ScheduleCleanupOldEmails"] | components["schemas"]["ScheduleClusterUserEmails"] | components["schemas"]["ScheduleExportUserData"] | components["schemas"]["ScheduleIncrementalSync"] | components["schemas"]["ScheduleMonitorSystemHealth"] | components["schemas"]["ScheduleReclassifyWithFeedback"] | components["schemas"]["ScheduleSyncEmailMetadata"] | components["schemas"]["ScheduleSyncUserEmails"];
         /** sync_email_metadata */
         CreateSyncEmailMetadata: {
             args?: components["schemas"]["SyncEmailMetadataArgs"];
@@ -1567,7 +1779,7 @@ export interface components {
              */
             run_at?: string;
         };
-        CreateTaskRequest: components["schemas"]["CreateBackupUserData"] | components["schemas"]["CreateBulkArchiveEmails"] | components["schemas"]["CreateBulkDeleteEmails"] | components["schemas"]["CreateBulkLabelEmails"] | components["schemas"]["CreateClassifyEmailBatch"] | components["schemas"]["CreateCleanupExpiredTokens"] | components["schemas"]["CreateCleanupOldEmails"] | components["schemas"]["CreateExportUserData"] | components["schemas"]["CreateIncrementalSync"] | components["schemas"]["CreateMonitorSystemHealth"] | components["schemas"]["CreateReclassifyWithFeedback"] | components["schemas"]["CreateSyncEmailMetadata"] | components["schemas"]["CreateSyncUserEmails"];
+        CreateTaskRequest: components["schemas"]["CreateBackupUserData"] | components["schemas"]["CreateBulkArchiveEmails"] | components["schemas"]["CreateBulkDeleteEmails"] | components["schemas"]["CreateBulkLabelEmails"] | components["schemas"]["CreateClassifyEmailBatch"] | components["schemas"]["CreateCleanupExpiredTokens"] | components["schemas"]["CreateCleanupOldEmails"] | components["schemas"]["CreateClusterUserEmails"] | components["schemas"]["CreateExportUserData"] | components["schemas"]["CreateIncrementalSync"] | components["schemas"]["CreateMonitorSystemHealth"] | components["schemas"]["CreateReclassifyWithFeedback"] | components["schemas"]["CreateSyncEmailMetadata"] | components["schemas"]["CreateSyncUserEmails"];
         /** @description The task, and whether it was already in flight. */
         CreatedTask: components["schemas"]["Task"] & {
             /** @description True when the kind's uniqueness rule found this task already in flight (status 200); no new task was created */
@@ -2493,6 +2705,35 @@ export interface components {
              */
             timezone: string;
         };
+        /** cluster_user_emails */
+        ScheduleClusterUserEmails: {
+            args?: components["schemas"]["ClusterUserEmailsArgs"];
+            /**
+             * @description Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+             * @example 0 3 * * *
+             */
+            cron: string;
+            /** @description Default true */
+            enabled?: boolean;
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "cluster_user_emails";
+            /** @description A name for people, e.g. Nightly backup */
+            name: string;
+            /**
+             * Format: int64
+             * @description Priority of the tasks it starts, 1 (highest) to 4
+             * @default 2
+             */
+            priority: number;
+            /**
+             * @description IANA time zone, e.g. Europe/Paris
+             * @default UTC
+             */
+            timezone: string;
+        };
         /** export_user_data */
         ScheduleExportUserData: {
             args?: components["schemas"]["ExportUserDataArgs"];
@@ -2870,7 +3111,7 @@ export interface components {
             wait_seconds: number;
         };
         /** @description A task's args: the args schema of its kind (see the task's kind). Never carries internal fields. */
-        TaskArgs: components["schemas"]["BackupUserDataArgs"] | components["schemas"]["BulkArchiveEmailsArgs"] | components["schemas"]["BulkDeleteEmailsArgs"] | components["schemas"]["BulkLabelEmailsArgs"] | components["schemas"]["ClassifyEmailBatchArgs"] | components["schemas"]["CleanupExpiredTokensArgs"] | components["schemas"]["CleanupOldEmailsArgs"] | components["schemas"]["ExportUserDataArgs"] | components["schemas"]["IncrementalSyncArgs"] | components["schemas"]["MonitorSystemHealthArgs"] | components["schemas"]["ReclassifyWithFeedbackArgs"] | components["schemas"]["SyncEmailMetadataArgs"] | components["schemas"]["SyncUserEmailsArgs"];
+        TaskArgs: components["schemas"]["BackupUserDataArgs"] | components["schemas"]["BulkArchiveEmailsArgs"] | components["schemas"]["BulkDeleteEmailsArgs"] | components["schemas"]["BulkLabelEmailsArgs"] | components["schemas"]["ClassifyEmailBatchArgs"] | components["schemas"]["CleanupExpiredTokensArgs"] | components["schemas"]["CleanupOldEmailsArgs"] | components["schemas"]["ClusterUserEmailsArgs"] | components["schemas"]["ExportUserDataArgs"] | components["schemas"]["IncrementalSyncArgs"] | components["schemas"]["MonitorSystemHealthArgs"] | components["schemas"]["ReclassifyWithFeedbackArgs"] | components["schemas"]["SyncEmailMetadataArgs"] | components["schemas"]["SyncUserEmailsArgs"];
         TaskCount: {
             /** @description Task kind */
             kind: string;
@@ -2951,7 +3192,7 @@ export interface components {
             tasks: components["schemas"]["Task"][];
         };
         /** @description What a task recorded when it completed: the result schema of its kind. */
-        TaskResult: components["schemas"]["ExportResult"] | components["schemas"]["BulkResult"] | components["schemas"]["ClassifyResult"] | components["schemas"]["CleanupTokensResult"] | components["schemas"]["UpkeepResult"] | components["schemas"]["IncrementalResult"] | components["schemas"]["HealthReport"] | components["schemas"]["ReclassifyResult"] | components["schemas"]["SyncResult"];
+        TaskResult: components["schemas"]["ExportResult"] | components["schemas"]["BulkResult"] | components["schemas"]["ClassifyResult"] | components["schemas"]["CleanupTokensResult"] | components["schemas"]["UpkeepResult"] | components["schemas"]["ClusterResult"] | components["schemas"]["IncrementalResult"] | components["schemas"]["HealthReport"] | components["schemas"]["ReclassifyResult"] | components["schemas"]["SyncResult"];
         TaskSelection: {
             /** @description Act on every task you can see (at most 1000 per request). Required when neither ids nor a filter is given: an empty selection is refused with 422 */
             all?: boolean;
@@ -3620,6 +3861,124 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-clusters": {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                /** @description Only this account's clusters (0 or absent: all your accounts) */
+                account_id?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description RFC 8288 link to the next page, <…?cursor=…>; rel="next"; absent on the last page */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClusterList"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-cluster": {
+        parameters: {
+            query?: {
+                /** @description How many of its newest messages to include */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The cluster's id, as listed */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClusterDetail"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/inboxq/inboxq/internal/gmail/fakegmail"
+	"github.com/inboxq/inboxq/internal/inbox"
+	"github.com/inboxq/inboxq/internal/inboxqtest"
+	"github.com/inboxq/inboxq/internal/jobs"
+	"github.com/inboxq/inboxq/internal/store"
+	"github.com/inboxq/inboxq/internal/tasks"
+)
+
+// BenchmarkClusterTask100k clusters 100,000 stored messages of a generated
+// mailbox (the fake Gmail generator's senders, subjects and dates) with
+// cluster_user_emails in a worker process, end to end (reads, clustering,
+// the one transaction that stores clusters and memberships; target < 60 s
+// and < 500 MB), then runs it again over the same mail, which writes
+// nothing.
+func BenchmarkClusterTask100k(b *testing.B) {
+	for range b.N {
+		ctx := context.Background()
+		s := inboxqtest.TestSchema(b)
+		st := store.New(s.Pool)
+		reg := jobs.NewRegistry()
+		jobs.RegisterCluster(reg, st, inboxqtest.Logger(b))
+		client, err := jobs.NewClient(st, reg, jobs.Config{Schema: s.Name})
+		require.NoError(b, err)
+		owner, err := st.UserUpsert(ctx, "bench", inbox.RoleUser)
+		require.NoError(b, err)
+		acct, err := st.AccountUpsert(ctx, owner.UserID, "me@example.com", []string{})
+		require.NoError(b, err)
+		gen := fakegmail.Generate(1, 100_000, fakegmail.GenerateOptions{}).Generated()
+		mail := make([]inbox.Message, len(gen))
+		for i, g := range gen {
+			mail[i] = inbox.Message{ID: g.ID, ThreadID: g.ID, From: g.From, Subject: g.Subject, Date: g.Date, Labels: []string{"INBOX"}}
+			if g.Unread {
+				mail[i].Labels = append(mail[i].Labels, "UNREAD")
+			}
+		}
+		for i := 0; i < len(mail); i += 1000 {
+			require.NoError(b, st.MessageUpsert(ctx, acct.ID, mail[i:min(i+1000, len(mail))]))
+		}
+		_, err = s.Pool.Exec(ctx, "VACUUM ANALYZE message")
+		require.NoError(b, err)
+		svc := tasks.NewService(st, client, reg, inboxqtest.Logger(b))
+		env := []string{"INBOXQ_HELPER=worker", "INBOXQ_HELPER_SCHEMA=" + s.Name, "INBOXQ_DATA_DIR=" + b.TempDir(),
+			"DATABASE_URL=" + s.URL, "INBOXQ_LOG_LEVEL=warn", "INBOXQ_GOOGLE_CLIENT_ID=cid", "INBOXQ_GOOGLE_CLIENT_SECRET=csec"}
+		run := func() (jobs.ClusterResult, time.Duration, int64) {
+			task, _, err := svc.Create(ctx, owner, tasks.CreateParams{Kind: "cluster_user_emails",
+				Args: json.RawMessage(fmt.Sprintf(`{"account_id":%d}`, acct.ID))})
+			require.NoError(b, err)
+			proc, _ := startHelper(b, env...)
+			done := waitForTask(b, svc, owner, task.ID, 20*time.Minute)
+			require.NoError(b, proc.Process.Signal(syscall.SIGTERM))
+			require.NoError(b, proc.Wait())
+			require.Equal(b, inbox.TaskCompleted, done.State, "%+v", done.Errors)
+			var res jobs.ClusterResult
+			require.NoError(b, json.Unmarshal(done.Result, &res))
+			return res, done.FinishedAt.Sub(*done.StartedAt), proc.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
+		}
+		res, took, rss := run()
+		require.EqualValues(b, 100_000, res.Scanned)
+		again, tookAgain, rssAgain := run()
+		require.Zero(b, again.Written+again.Deleted+again.Moved)
+		b.ReportMetric(took.Seconds(), "task_s")
+		b.ReportMetric(float64(rss)/(1<<20), "worker_peak_rss_MB")
+		b.ReportMetric(tookAgain.Seconds(), "rerun_s")
+		b.Logf("clustered %d messages in %s: %d clusters holding %d messages, worker peak RSS %.1f MB; "+
+			"the re-run that writes nothing: %s, %.1f MB", res.Scanned, took.Round(time.Millisecond), res.Clusters, res.Clustered,
+			float64(rss)/(1<<20), tookAgain.Round(time.Millisecond), float64(rssAgain)/(1<<20))
+	}
+}

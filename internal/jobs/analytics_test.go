@@ -110,6 +110,7 @@ func TestAnalyticsUserRollupsAreIncremental(t *testing.T) {
 	res := updateAnalytics(t, s, alice)
 	require.EqualValues(t, 10, res.Days, "ten days of alice's mail")
 	require.Positive(t, res.MailRows)
+	require.EqualValues(t, len(direct(t, s, alice)), res.MailRows, "one row per day and category, all new")
 	require.Equal(t, direct(t, s, alice), rolledUp(t, s, alice))
 	require.Empty(t, rolledUp(t, s, bob), "bob's rollup is his own task's")
 	var senders int64

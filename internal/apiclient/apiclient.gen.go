@@ -1874,7 +1874,7 @@ type CreateTaskRequest struct {
 
 // CreateUpdateAnalytics defines model for CreateUpdateAnalytics.
 type CreateUpdateAnalytics struct {
-	// Args Rolls up your mail per day and category (received, unread, classified), your top senders and what your bulk actions changed, recounting only the days that changed since the last run. Runs hourly for everyone with an account.
+	// Args Rolls up your mail per day and category (received, unread, classified), your top senders and what your bulk actions changed, recounting only the days that changed since the last run. The hourly system rollup does the same for everyone with an account.
 	//
 	// Examples: {}
 	Args *UpdateAnalyticsArgs `json:"args,omitempty"`
@@ -1897,7 +1897,7 @@ type CreateUpdateAnalyticsKind string
 
 // CreateUpdateSystemAnalytics defines model for CreateUpdateSystemAnalytics.
 type CreateUpdateSystemAnalytics struct {
-	// Args Rolls up finished tasks per kind and day (outcomes, run time and queue wait percentiles, Gmail quota units) before River's cleaner removes them, and starts update_analytics for every user with an account. Scheduled hourly.
+	// Args Rolls up finished tasks per kind and day (outcomes, run time and queue wait percentiles, Gmail quota units) before River's cleaner removes them, then every user's mail, senders and bulk actions as update_analytics does. Scheduled hourly.
 	//
 	// Examples: {}
 	Args *UpdateSystemAnalyticsArgs `json:"args,omitempty"`
@@ -3099,7 +3099,7 @@ type ScheduleSyncUserEmailsKind string
 
 // ScheduleUpdateAnalytics defines model for ScheduleUpdateAnalytics.
 type ScheduleUpdateAnalytics struct {
-	// Args Rolls up your mail per day and category (received, unread, classified), your top senders and what your bulk actions changed, recounting only the days that changed since the last run. Runs hourly for everyone with an account.
+	// Args Rolls up your mail per day and category (received, unread, classified), your top senders and what your bulk actions changed, recounting only the days that changed since the last run. The hourly system rollup does the same for everyone with an account.
 	//
 	// Examples: {}
 	Args *UpdateAnalyticsArgs `json:"args,omitempty"`
@@ -3130,7 +3130,7 @@ type ScheduleUpdateAnalyticsKind string
 
 // ScheduleUpdateSystemAnalytics defines model for ScheduleUpdateSystemAnalytics.
 type ScheduleUpdateSystemAnalytics struct {
-	// Args Rolls up finished tasks per kind and day (outcomes, run time and queue wait percentiles, Gmail quota units) before River's cleaner removes them, and starts update_analytics for every user with an account. Scheduled hourly.
+	// Args Rolls up finished tasks per kind and day (outcomes, run time and queue wait percentiles, Gmail quota units) before River's cleaner removes them, then every user's mail, senders and bulk actions as update_analytics does. Scheduled hourly.
 	//
 	// Examples: {}
 	Args *UpdateSystemAnalyticsArgs `json:"args,omitempty"`
@@ -3278,8 +3278,14 @@ type SystemAnalyticsResult struct {
 	// TaskRows Rows of tasks per kind and day written (0 when no task finished since the last run)
 	TaskRows int64 `json:"task_rows"`
 
-	// UsersStarted update_analytics tasks started, one per user with an account (those already waiting are not repeated)
-	UsersStarted int64 `json:"users_started"`
+	// UserDays Account days recounted over all those users
+	UserDays int64 `json:"user_days"`
+
+	// UserRows Rows of users' rollups written (mail days, top senders, bulk days)
+	UserRows int64 `json:"user_rows"`
+
+	// Users Users with an account whose rollups were brought up to date
+	Users int64 `json:"users"`
 }
 
 // SystemDay defines model for SystemDay.
@@ -3573,12 +3579,12 @@ type TopSender struct {
 	Unread int64 `json:"unread"`
 }
 
-// UpdateAnalyticsArgs Rolls up your mail per day and category (received, unread, classified), your top senders and what your bulk actions changed, recounting only the days that changed since the last run. Runs hourly for everyone with an account.
+// UpdateAnalyticsArgs Rolls up your mail per day and category (received, unread, classified), your top senders and what your bulk actions changed, recounting only the days that changed since the last run. The hourly system rollup does the same for everyone with an account.
 //
 // Examples: {}
 type UpdateAnalyticsArgs = map[string]interface{}
 
-// UpdateSystemAnalyticsArgs Rolls up finished tasks per kind and day (outcomes, run time and queue wait percentiles, Gmail quota units) before River's cleaner removes them, and starts update_analytics for every user with an account. Scheduled hourly.
+// UpdateSystemAnalyticsArgs Rolls up finished tasks per kind and day (outcomes, run time and queue wait percentiles, Gmail quota units) before River's cleaner removes them, then every user's mail, senders and bulk actions as update_analytics does. Scheduled hourly.
 //
 // Examples: {}
 type UpdateSystemAnalyticsArgs = map[string]interface{}

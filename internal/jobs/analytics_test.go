@@ -232,7 +232,7 @@ func TestAnalyticsSystemRollupCountsTasks(t *testing.T) {
 	var res jobs.SystemAnalyticsResult
 	require.NoError(t, json.Unmarshal(job.Output(), &res))
 	require.EqualValues(t, 1, res.TaskRows)
-	require.Equal(t, 2, res.UsersStarted, "one update_analytics per user with an account")
+	require.Equal(t, 2, res.Users, "every user with an account rolled up")
 	st := store.New(s.Pool)
 	days, err := st.AnalyticsTaskDays(ctx, mustDay("2000-01-01"), mustDay("2100-01-01"))
 	require.NoError(t, err)
@@ -258,17 +258,22 @@ func TestAnalyticsSystemRollupCountsTasks(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, roll.TaskRows, "no task finished since")
 
-	// A user's rollup is unique while unfinished (rivertest's harness does
-	// not enforce uniqueness, so a real client inserts here).
+	// The users' rollups ran: alice has none to do now.
+	again, err := st.AnalyticsUpdateUser(ctx, alice, jobs.BulkKinds)
+	require.NoError(t, err)
+	require.Equal(t, store.AnalyticsUserRollup{}, again)
+
+	// A person's own rollup is unique while unfinished (rivertest's harness
+	// does not enforce uniqueness, so a real client inserts here).
 	client, err := river.NewClient(riverpgxv5.New(s.Pool), &river.Config{Schema: s.Name})
 	require.NoError(t, err)
 	args := river.InsertManyParams{Args: jobs.UpdateAnalyticsArgs{Owned: jobs.Owned{OwnerID: alice}}}
 	first, err := client.InsertMany(ctx, []river.InsertManyParams{args})
 	require.NoError(t, err)
 	require.False(t, first[0].UniqueSkippedAsDuplicate)
-	again, err := client.InsertMany(ctx, []river.InsertManyParams{args})
+	dup, err := client.InsertMany(ctx, []river.InsertManyParams{args})
 	require.NoError(t, err)
-	require.True(t, again[0].UniqueSkippedAsDuplicate)
+	require.True(t, dup[0].UniqueSkippedAsDuplicate)
 }
 
 func mustDay(s string) time.Time {

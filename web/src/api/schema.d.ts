@@ -3123,9 +3123,19 @@ export interface components {
             task_rows: number;
             /**
              * Format: int64
-             * @description update_analytics tasks started, one per user with an account (those already waiting are not repeated)
+             * @description Account days recounted over all those users
              */
-            users_started: number;
+            user_days: number;
+            /**
+             * Format: int64
+             * @description Rows of users' rollups written (mail days, top senders, bulk days)
+             */
+            user_rows: number;
+            /**
+             * Format: int64
+             * @description Users with an account whose rollups were brought up to date
+             */
+            users: number;
         };
         SystemDay: {
             /**
@@ -3458,13 +3468,13 @@ export interface components {
         };
         /**
          * Update analytics
-         * @description Rolls up your mail per day and category (received, unread, classified), your top senders and what your bulk actions changed, recounting only the days that changed since the last run. Runs hourly for everyone with an account.
+         * @description Rolls up your mail per day and category (received, unread, classified), your top senders and what your bulk actions changed, recounting only the days that changed since the last run. The hourly system rollup does the same for everyone with an account.
          * @example {}
          */
         UpdateAnalyticsArgs: Record<string, never>;
         /**
          * Update system analytics
-         * @description Rolls up finished tasks per kind and day (outcomes, run time and queue wait percentiles, Gmail quota units) before River's cleaner removes them, and starts update_analytics for every user with an account. Scheduled hourly.
+         * @description Rolls up finished tasks per kind and day (outcomes, run time and queue wait percentiles, Gmail quota units) before River's cleaner removes them, then every user's mail, senders and bulk actions as update_analytics does. Scheduled hourly.
          * @example {}
          */
         UpdateSystemAnalyticsArgs: Record<string, never>;

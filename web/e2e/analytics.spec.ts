@@ -91,4 +91,5 @@ test("an admin also sees tasks per kind and day", async ({ page, request }) => {
   await page.goto("/analytics");
   await expect(page.getByRole("heading", { name: "System" })).toBeVisible();
   await expect(page.getByTestId("task-kinds")).toContainText("sync_user_emails");
+  await page.screenshot({ path: "test-results/screens/analytics-admin.png", fullPage: true });
 });

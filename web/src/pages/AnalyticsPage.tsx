@@ -75,23 +75,25 @@ function Mail({ a }: { a: Analytics }) {
             {a.from} to {a.to}: {plural(received, "message")} received and still stored, {count(unread)} unread.
           </figcaption>
         </figure>
-        <table className="compact">
-          <caption className="sr-only">Received per category</caption>
-          <thead>
-            <tr>
-              <th scope="col">Category</th>
-              <th scope="col">Messages</th>
-            </tr>
-          </thead>
-          <tbody>
-            {SERIES.filter((s) => sums[s.key] > 0).map((s) => (
-              <tr key={s.key} data-category={s.key}>
-                <th scope="row">{s.name}</th>
-                <td>{count(sums[s.key])}</td>
+        {received > 0 && (
+          <table className="compact">
+            <caption className="sr-only">Received per category</caption>
+            <thead>
+              <tr>
+                <th scope="col">Category</th>
+                <th scope="col">Messages</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {SERIES.filter((s) => sums[s.key] > 0).map((s) => (
+                <tr key={s.key} data-category={s.key}>
+                  <th scope="row">{s.name}</th>
+                  <td>{count(sums[s.key])}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
       </section>
 
       <div className="grid2">

@@ -229,6 +229,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 			Accounts:       account.Service{Accounts: gmail.Accounts{P: provider}, Store: st},
 			Messages:       &messages.Service{Store: st, River: client, Classifier: classify.MustBase()},
 			Exports:        exportdir.Dir{Store: st, Path: w.exports},
+			Analytics:      st,
 			Logger:         logger,
 			Version:        version(),
 			Tasks:          svc,

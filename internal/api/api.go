@@ -22,6 +22,7 @@ import (
 	"github.com/inboxq/inboxq/internal/auth"
 	"github.com/inboxq/inboxq/internal/messages"
 	"github.com/inboxq/inboxq/internal/progress"
+	"github.com/inboxq/inboxq/internal/store"
 	"github.com/inboxq/inboxq/internal/tasks"
 )
 
@@ -63,6 +64,8 @@ type Deps struct {
 	// Messages lists and corrects users' stored mail (nil: no such
 	// operations).
 	Messages *messages.Service
+	// Analytics reads the analytics rollups (nil: no such operations).
+	Analytics AnalyticsStore
 	// Exports lists users' archives and serves their files (nil: no such operations).
 	Exports Exports
 	// Idempotency keeps responses for Idempotency-Key replays (nil: the
@@ -139,6 +142,7 @@ func Register(api huma.API, d Deps) {
 	registerMessages(api, d)
 	registerClusters(api, d)
 	registerExports(api, d)
+	registerAnalytics(api, d)
 	finishDocument(api.OpenAPI())
 }
 
@@ -181,7 +185,9 @@ func NewHandler(d Deps) http.Handler {
 // touching a database: svc only needs its kind registry.
 func OpenAPI(version string, svc *tasks.Service) ([]byte, error) {
 	api := humachi.New(chi.NewRouter(), NewConfig(version))
-	Register(api, Deps{Tasks: svc, Accounts: noAccounts{}, Exports: noExports{}, Messages: &messages.Service{}})
+	Register(api, Deps{Tasks: svc, Accounts: noAccounts{}, Exports: noExports{}, Messages: &messages.Service{},
+		// A Store without a pool: the document needs the operations, not their data.
+		Analytics: &store.Store{}})
 	return json.MarshalIndent(api.OpenAPI(), "", "  ")
 }
 

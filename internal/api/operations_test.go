@@ -203,7 +203,7 @@ func TestOpenAPIDocumentsEveryKindAndOperation(t *testing.T) {
 	rawUnion, err := json.Marshal(doc.Components.Schemas["CreateTaskRequest"])
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(rawUnion, &union))
-	require.Len(t, union.OneOf, 6)
+	require.Len(t, union.OneOf, 8, "the maintenance family (health, token cleanup, analytics × 2) and the test kinds")
 	require.Equal(t, "kind", union.Discriminator.PropertyName)
 	require.Equal(t, "#/components/schemas/CreateTestEcho", union.Discriminator.Mapping["test_echo"])
 	require.Equal(t, "#/components/schemas/CreateScheduleRequest",
@@ -225,7 +225,7 @@ func TestOpenAPIDocumentsEveryKindAndOperation(t *testing.T) {
 	for _, id := range []string{"create-task", "list-tasks", "get-task", "cancel-task", "retry-task", "cancel-tasks", "retry-tasks",
 		"list-dead-letters", "redrive-dead-letters", "list-queues", "pause-queue", "resume-queue", "create-schedule",
 		"list-schedules", "get-schedule", "update-schedule", "delete-schedule", "get-stats", "list-alerts", "mark-alerts-read",
-		"get-system-health", "list-task-kinds", "get-health", "get-readiness", "stream-events", "stream-task-events", "create-events-token"} {
+		"get-system-health", "get-analytics", "get-system-analytics", "list-task-kinds", "get-health", "get-readiness", "stream-events", "stream-task-events", "create-events-token"} {
 		require.True(t, ids[id], id)
 	}
 }

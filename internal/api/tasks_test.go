@@ -381,7 +381,7 @@ func TestUsersSeeOnlyTheirOwn(t *testing.T) {
 	// The admin sees and controls everything.
 	require.Equal(t, http.StatusOK, s.Do(t, http.MethodGet, path, root, nil).Code)
 	s.Do(t, http.MethodGet, "/api/v1/schedules", root, nil).JSON(t, &list)
-	require.Len(t, list.Schedules, 3, "alice's and the two built-in schedules")
+	require.Len(t, list.Schedules, 4, "alice's and the three built-in schedules (health, token cleanup, analytics)")
 	require.Equal(t, http.StatusOK, s.Do(t, http.MethodPatch, spath, root, map[string]any{"enabled": false}).Code)
 	require.Equal(t, http.StatusOK, s.Do(t, http.MethodPost, path+"/cancel", root, nil).Code)
 

@@ -20,19 +20,40 @@ import (
 
 // Defines values for AccountStatus.
 const (
-	Connected    AccountStatus = "connected"
-	Disconnected AccountStatus = "disconnected"
-	NeedsReauth  AccountStatus = "needs_reauth"
+	AccountStatusConnected    AccountStatus = "connected"
+	AccountStatusDisconnected AccountStatus = "disconnected"
+	AccountStatusNeedsReauth  AccountStatus = "needs_reauth"
 )
 
 // Valid indicates whether the value is a known member of the AccountStatus enum.
 func (e AccountStatus) Valid() bool {
 	switch e {
-	case Connected:
+	case AccountStatusConnected:
 		return true
-	case Disconnected:
+	case AccountStatusDisconnected:
 		return true
-	case NeedsReauth:
+	case AccountStatusNeedsReauth:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccountSyncStatus.
+const (
+	AccountSyncStatusConnected    AccountSyncStatus = "connected"
+	AccountSyncStatusDisconnected AccountSyncStatus = "disconnected"
+	AccountSyncStatusNeedsReauth  AccountSyncStatus = "needs_reauth"
+)
+
+// Valid indicates whether the value is a known member of the AccountSyncStatus enum.
+func (e AccountSyncStatus) Valid() bool {
+	switch e {
+	case AccountSyncStatusConnected:
+		return true
+	case AccountSyncStatusDisconnected:
+		return true
+	case AccountSyncStatusNeedsReauth:
 		return true
 	default:
 		return false
@@ -372,6 +393,36 @@ const (
 func (e CreateSyncUserEmailsKind) Valid() bool {
 	switch e {
 	case CreateSyncUserEmailsKindSyncUserEmails:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateUpdateAnalyticsKind.
+const (
+	CreateUpdateAnalyticsKindUpdateAnalytics CreateUpdateAnalyticsKind = "update_analytics"
+)
+
+// Valid indicates whether the value is a known member of the CreateUpdateAnalyticsKind enum.
+func (e CreateUpdateAnalyticsKind) Valid() bool {
+	switch e {
+	case CreateUpdateAnalyticsKindUpdateAnalytics:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateUpdateSystemAnalyticsKind.
+const (
+	CreateUpdateSystemAnalyticsKindUpdateSystemAnalytics CreateUpdateSystemAnalyticsKind = "update_system_analytics"
+)
+
+// Valid indicates whether the value is a known member of the CreateUpdateSystemAnalyticsKind enum.
+func (e CreateUpdateSystemAnalyticsKind) Valid() bool {
+	switch e {
+	case CreateUpdateSystemAnalyticsKindUpdateSystemAnalytics:
 		return true
 	default:
 		return false
@@ -822,6 +873,36 @@ func (e ScheduleSyncUserEmailsKind) Valid() bool {
 	}
 }
 
+// Defines values for ScheduleUpdateAnalyticsKind.
+const (
+	ScheduleUpdateAnalyticsKindUpdateAnalytics ScheduleUpdateAnalyticsKind = "update_analytics"
+)
+
+// Valid indicates whether the value is a known member of the ScheduleUpdateAnalyticsKind enum.
+func (e ScheduleUpdateAnalyticsKind) Valid() bool {
+	switch e {
+	case ScheduleUpdateAnalyticsKindUpdateAnalytics:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ScheduleUpdateSystemAnalyticsKind.
+const (
+	ScheduleUpdateSystemAnalyticsKindUpdateSystemAnalytics ScheduleUpdateSystemAnalyticsKind = "update_system_analytics"
+)
+
+// Valid indicates whether the value is a known member of the ScheduleUpdateSystemAnalyticsKind enum.
+func (e ScheduleUpdateSystemAnalyticsKind) Valid() bool {
+	switch e {
+	case ScheduleUpdateSystemAnalyticsKindUpdateSystemAnalytics:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SenderRuleCategory.
 const (
 	SenderRuleCategoryForums      SenderRuleCategory = "forums"
@@ -1074,6 +1155,27 @@ type AccountList struct {
 	NextCursor *string `json:"next_cursor,omitempty"`
 }
 
+// AccountSync defines model for AccountSync.
+type AccountSync struct {
+	// Email The Gmail address
+	Email string `json:"email"`
+
+	// Id Account id
+	Id int64 `json:"id"`
+
+	// LastSyncedAt When a sync last finished; absent before the first
+	LastSyncedAt *time.Time `json:"last_synced_at,omitempty"`
+
+	// SecondsSinceSync Seconds from that sync to this response; absent before the first
+	SecondsSinceSync *int64 `json:"seconds_since_sync,omitempty"`
+
+	// Status Whether inboxq can reach it
+	Status AccountSyncStatus `json:"status"`
+}
+
+// AccountSyncStatus Whether inboxq can reach it
+type AccountSyncStatus string
+
 // Alert defines model for Alert.
 type Alert struct {
 	// CreatedAt When it was raised
@@ -1166,6 +1268,63 @@ type AlertSelection struct {
 	Ids []int64 `json:"ids"`
 }
 
+// Analytics defines model for Analytics.
+type Analytics struct {
+	// Accounts Your accounts and their last sync
+	Accounts []AccountSync `json:"accounts"`
+
+	// Bulk What your bulk tasks changed, per day and kind, within the range
+	Bulk []BulkDay `json:"bulk"`
+
+	// Days One entry per date from from to to, zeros included
+	Days []MailDay `json:"days"`
+
+	// From First date of the series, YYYY-MM-DD
+	From string `json:"from"`
+
+	// Senders Top senders by stored messages (at most 20)
+	Senders []TopSender `json:"senders"`
+
+	// Summary Totals over all stored mail
+	Summary AnalyticsSummary `json:"summary"`
+
+	// To Last date of the series, YYYY-MM-DD
+	To string `json:"to"`
+}
+
+// AnalyticsSummary defines model for AnalyticsSummary.
+type AnalyticsSummary struct {
+	// BulkMessages Messages your bulk tasks changed within the range
+	BulkMessages int64 `json:"bulk_messages"`
+
+	// Classified Of those, with a category
+	Classified int64 `json:"classified"`
+
+	// Coverage classified ÷ messages, 0 to 1 (1 when there are none)
+	Coverage float64 `json:"coverage"`
+
+	// Messages Stored messages, all days
+	Messages int64 `json:"messages"`
+
+	// Unread Of those, unread
+	Unread int64 `json:"unread"`
+}
+
+// AnalyticsUserRollup defines model for AnalyticsUserRollup.
+type AnalyticsUserRollup struct {
+	// BulkRows Daily bulk-action rows written
+	BulkRows int64 `json:"bulk_rows"`
+
+	// Days Account days whose messages changed and were recounted
+	Days int64 `json:"days"`
+
+	// MailRows Daily mail rows written: changed, added or removed (0 when nothing changed)
+	MailRows int64 `json:"mail_rows"`
+
+	// SenderRows Top-sender rows written
+	SenderRows int64 `json:"sender_rows"`
+}
+
 // AskUsage defines model for AskUsage.
 type AskUsage struct {
 	// Requests Requests sent to the LLM, failed attempts included
@@ -1201,6 +1360,21 @@ type BulkArchiveEmailsArgs struct {
 
 	// Target Choose the messages by id, or by sender, label and age (all that match)
 	Target BulkTarget `json:"target"`
+}
+
+// BulkDay defines model for BulkDay.
+type BulkDay struct {
+	// Day UTC date the tasks finished, YYYY-MM-DD
+	Day string `json:"day"`
+
+	// Kind bulk_archive_emails, bulk_delete_emails or bulk_label_emails
+	Kind string `json:"kind"`
+
+	// Messages Messages they archived, deleted or relabelled
+	Messages int64 `json:"messages"`
+
+	// Tasks Tasks of this kind completed that day
+	Tasks int64 `json:"tasks"`
 }
 
 // BulkDeleteEmailsArgs Moves messages to the trash (recoverable for 30 days); permanent deletion needs the full mail scope and an explicit confirmation.
@@ -1311,6 +1485,33 @@ type CategoryCount struct {
 
 // CategoryCountCategory The category (unclassified: not yet classified)
 type CategoryCountCategory string
+
+// CategoryCounts defines model for CategoryCounts.
+type CategoryCounts struct {
+	// Forums Forums
+	Forums int64 `json:"forums"`
+
+	// Newsletters Newsletters
+	Newsletters int64 `json:"newsletters"`
+
+	// Primary Primary
+	Primary int64 `json:"primary"`
+
+	// Promotions Promotions
+	Promotions int64 `json:"promotions"`
+
+	// Social Social
+	Social int64 `json:"social"`
+
+	// Spam Spam
+	Spam int64 `json:"spam"`
+
+	// Unclassified Not classified yet
+	Unclassified int64 `json:"unclassified"`
+
+	// Updates Updates
+	Updates int64 `json:"updates"`
+}
 
 // ClassifyEmailBatchArgs Decides the category of an account's stored messages (those without one, the given ids, or all): the person's sender rules, Gmail's labels, their own model, the spam model and header evidence, and (when one is configured) an LLM for what the spam model is unsure of. Resumable in batches of 1,000; a re-run changes nothing that did not change. A sync starts it for new mail.
 //
@@ -1846,6 +2047,52 @@ type CreateTaskRequest struct {
 	union json.RawMessage
 }
 
+// CreateUpdateAnalytics defines model for CreateUpdateAnalytics.
+type CreateUpdateAnalytics struct {
+	// Args Rolls up your mail per day and category (received, unread, classified), your top senders and what your bulk actions changed, recounting only the days that changed since the last run. The hourly system rollup does the same for everyone with an account.
+	//
+	// Examples: {}
+	Args *UpdateAnalyticsArgs `json:"args,omitempty"`
+
+	// Kind The task kind
+	Kind CreateUpdateAnalyticsKind `json:"kind"`
+
+	// MaxAttempts Attempts before the task fails; the kind's default when absent
+	MaxAttempts *int64 `json:"max_attempts,omitempty"`
+
+	// Priority 1 (highest) to 4; the kind's default when absent
+	Priority *int64 `json:"priority,omitempty"`
+
+	// RunAt Start no earlier than this time; now when absent
+	RunAt *time.Time `json:"run_at,omitempty"`
+}
+
+// CreateUpdateAnalyticsKind The task kind
+type CreateUpdateAnalyticsKind string
+
+// CreateUpdateSystemAnalytics defines model for CreateUpdateSystemAnalytics.
+type CreateUpdateSystemAnalytics struct {
+	// Args Rolls up finished tasks per kind and day (outcomes, run time and queue wait percentiles, Gmail quota units) before River's cleaner removes them, then every user's mail, senders and bulk actions as update_analytics does. Scheduled hourly.
+	//
+	// Examples: {}
+	Args *UpdateSystemAnalyticsArgs `json:"args,omitempty"`
+
+	// Kind The task kind
+	Kind CreateUpdateSystemAnalyticsKind `json:"kind"`
+
+	// MaxAttempts Attempts before the task fails; the kind's default when absent
+	MaxAttempts *int64 `json:"max_attempts,omitempty"`
+
+	// Priority 1 (highest) to 4; the kind's default when absent
+	Priority *int64 `json:"priority,omitempty"`
+
+	// RunAt Start no earlier than this time; now when absent
+	RunAt *time.Time `json:"run_at,omitempty"`
+}
+
+// CreateUpdateSystemAnalyticsKind The task kind
+type CreateUpdateSystemAnalyticsKind string
+
 // CreatedTask The task, and whether it was already in flight.
 type CreatedTask struct {
 	// Args The kind's arguments (the args schema of its kind)
@@ -2222,6 +2469,24 @@ type Label struct {
 type LabelList struct {
 	// Labels Gmail's labels first, then the person's by name
 	Labels []Label `json:"labels"`
+}
+
+// MailDay defines model for MailDay.
+type MailDay struct {
+	// Categories Received per category shown (your correction, else the classifier's)
+	Categories CategoryCounts `json:"categories"`
+
+	// Classified Of those, how many have a category
+	Classified int64 `json:"classified"`
+
+	// Day UTC date, YYYY-MM-DD
+	Day string `json:"day"`
+
+	// Received Messages received that day (Gmail's internal date) and still stored
+	Received int64 `json:"received"`
+
+	// Unread Of those, how many carry Gmail's UNREAD label
+	Unread int64 `json:"unread"`
 }
 
 // MarkReadResult defines model for MarkReadResult.
@@ -3038,6 +3303,68 @@ type ScheduleSyncUserEmails struct {
 // ScheduleSyncUserEmailsKind The task kind
 type ScheduleSyncUserEmailsKind string
 
+// ScheduleUpdateAnalytics defines model for ScheduleUpdateAnalytics.
+type ScheduleUpdateAnalytics struct {
+	// Args Rolls up your mail per day and category (received, unread, classified), your top senders and what your bulk actions changed, recounting only the days that changed since the last run. The hourly system rollup does the same for everyone with an account.
+	//
+	// Examples: {}
+	Args *UpdateAnalyticsArgs `json:"args,omitempty"`
+
+	// Cron Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+	//
+	// Examples: 0 3 * * *
+	Cron string `json:"cron"`
+
+	// Enabled Default true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Kind The task kind
+	Kind ScheduleUpdateAnalyticsKind `json:"kind"`
+
+	// Name A name for people, e.g. Nightly backup
+	Name string `json:"name"`
+
+	// Priority Priority of the tasks it starts, 1 (highest) to 4
+	Priority *int64 `json:"priority,omitempty"`
+
+	// Timezone IANA time zone, e.g. Europe/Paris
+	Timezone *string `json:"timezone,omitempty"`
+}
+
+// ScheduleUpdateAnalyticsKind The task kind
+type ScheduleUpdateAnalyticsKind string
+
+// ScheduleUpdateSystemAnalytics defines model for ScheduleUpdateSystemAnalytics.
+type ScheduleUpdateSystemAnalytics struct {
+	// Args Rolls up finished tasks per kind and day (outcomes, run time and queue wait percentiles, Gmail quota units) before River's cleaner removes them, then every user's mail, senders and bulk actions as update_analytics does. Scheduled hourly.
+	//
+	// Examples: {}
+	Args *UpdateSystemAnalyticsArgs `json:"args,omitempty"`
+
+	// Cron Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+	//
+	// Examples: 0 3 * * *
+	Cron string `json:"cron"`
+
+	// Enabled Default true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Kind The task kind
+	Kind ScheduleUpdateSystemAnalyticsKind `json:"kind"`
+
+	// Name A name for people, e.g. Nightly backup
+	Name string `json:"name"`
+
+	// Priority Priority of the tasks it starts, 1 (highest) to 4
+	Priority *int64 `json:"priority,omitempty"`
+
+	// Timezone IANA time zone, e.g. Europe/Paris
+	Timezone *string `json:"timezone,omitempty"`
+}
+
+// ScheduleUpdateSystemAnalyticsKind The task kind
+type ScheduleUpdateSystemAnalyticsKind string
+
 // SenderRule defines model for SenderRule.
 type SenderRule struct {
 	// Category Where its mail goes
@@ -3129,6 +3456,69 @@ type SyncResult struct {
 type SyncUserEmailsArgs struct {
 	// AccountId One of your connected Gmail accounts, by id
 	AccountId int64 `json:"account_id"`
+}
+
+// SystemAnalytics defines model for SystemAnalytics.
+type SystemAnalytics struct {
+	// Days One entry per date from from to to, zeros included
+	Days []SystemDay `json:"days"`
+
+	// From First date of the series, YYYY-MM-DD
+	From string `json:"from"`
+
+	// RolledAt When the task rollup last took in finished tasks; absent before its first run
+	RolledAt *time.Time `json:"rolled_at,omitempty"`
+
+	// Tasks Per day and kind, for days with finished tasks
+	Tasks []TaskDay `json:"tasks"`
+
+	// To Last date of the series, YYYY-MM-DD
+	To string `json:"to"`
+}
+
+// SystemAnalyticsResult defines model for SystemAnalyticsResult.
+type SystemAnalyticsResult struct {
+	// PrunedDirty Changed-day marks of deleted accounts dropped
+	PrunedDirty int64 `json:"pruned_dirty"`
+
+	// TaskRows Rows of tasks per kind and day written (0 when no task finished since the last run)
+	TaskRows int64 `json:"task_rows"`
+
+	// UserDays Account days recounted over all those users
+	UserDays int64 `json:"user_days"`
+
+	// UserRows Rows of users' rollups written (mail days, top senders, bulk days)
+	UserRows int64 `json:"user_rows"`
+
+	// Users Users with an account whose rollups were brought up to date
+	Users int64 `json:"users"`
+}
+
+// SystemDay defines model for SystemDay.
+type SystemDay struct {
+	// Cancelled Tasks cancelled
+	Cancelled int64 `json:"cancelled"`
+
+	// Completed Tasks completed
+	Completed int64 `json:"completed"`
+
+	// Day UTC date, YYYY-MM-DD
+	Day string `json:"day"`
+
+	// Failed Tasks failed for good
+	Failed int64 `json:"failed"`
+
+	// FailureRate failed ÷ (completed + failed); 0 when none
+	FailureRate float64 `json:"failure_rate"`
+
+	// LlmRequests Requests sent to the LLM (all users)
+	LlmRequests int64 `json:"llm_requests"`
+
+	// LlmTokens Tokens the LLM reported, prompt and completion (all users)
+	LlmTokens int64 `json:"llm_tokens"`
+
+	// QuotaUnits Gmail quota units recorded by tasks
+	QuotaUnits float64 `json:"quota_units"`
 }
 
 // SystemHealth defines model for SystemHealth.
@@ -3224,6 +3614,42 @@ type TaskCount struct {
 
 	// Tasks How many tasks
 	Tasks int64 `json:"tasks"`
+}
+
+// TaskDay defines model for TaskDay.
+type TaskDay struct {
+	// Cancelled Cancelled by someone
+	Cancelled int64 `json:"cancelled"`
+
+	// Completed Completed
+	Completed int64 `json:"completed"`
+
+	// Day UTC date they finished, YYYY-MM-DD
+	Day string `json:"day"`
+
+	// Failed Failed for good (attempts exhausted, or given up)
+	Failed int64 `json:"failed"`
+
+	// FailureRate failed ÷ (completed + failed); 0 when none
+	FailureRate float64 `json:"failure_rate"`
+
+	// Kind Task kind
+	Kind string `json:"kind"`
+
+	// QuotaUnits Gmail quota units the tasks recorded (syncs record their last slice's)
+	QuotaUnits float64 `json:"quota_units"`
+
+	// RunP50Ms Median run time of the last attempt (finished − attempted), ms
+	RunP50Ms float64 `json:"run_p50_ms"`
+
+	// RunP95Ms 95th percentile run time, ms
+	RunP95Ms float64 `json:"run_p95_ms"`
+
+	// WaitP50Ms Median queue wait of the last attempt (attempted − scheduled), ms
+	WaitP50Ms float64 `json:"wait_p50_ms"`
+
+	// WaitP95Ms 95th percentile queue wait, ms
+	WaitP95Ms float64 `json:"wait_p95_ms"`
 }
 
 // TaskEvent defines model for TaskEvent.
@@ -3341,6 +3767,34 @@ type ThroughputPoint struct {
 	Minute time.Time `json:"minute"`
 }
 
+// TopSender defines model for TopSender.
+type TopSender struct {
+	// LastAt Their newest message's date
+	LastAt time.Time `json:"last_at"`
+
+	// Messages Stored messages from this sender, over all days
+	Messages int64 `json:"messages"`
+
+	// Rank 1 for the sender with the most stored messages
+	Rank int64 `json:"rank"`
+
+	// Sender The From header as Gmail returns it
+	Sender string `json:"sender"`
+
+	// Unread Of those, unread
+	Unread int64 `json:"unread"`
+}
+
+// UpdateAnalyticsArgs Rolls up your mail per day and category (received, unread, classified), your top senders and what your bulk actions changed, recounting only the days that changed since the last run. The hourly system rollup does the same for everyone with an account.
+//
+// Examples: {}
+type UpdateAnalyticsArgs = map[string]interface{}
+
+// UpdateSystemAnalyticsArgs Rolls up finished tasks per kind and day (outcomes, run time and queue wait percentiles, Gmail quota units) before River's cleaner removes them, then every user's mail, senders and bulk actions as update_analytics does. Scheduled hourly.
+//
+// Examples: {}
+type UpdateSystemAnalyticsArgs = map[string]interface{}
+
 // UpkeepResult defines model for UpkeepResult.
 type UpkeepResult struct {
 	// Messages Stored messages looked at (sync_email_metadata: re-read from Gmail; cleanup_old_emails: forgotten)
@@ -3408,6 +3862,24 @@ type ListAlertsParams struct {
 type MarkAlertsReadParams struct {
 	// IdempotencyKey A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// GetAnalyticsParams defines parameters for GetAnalytics.
+type GetAnalyticsParams struct {
+	// From First UTC date, YYYY-MM-DD; default 29 days before to
+	From *string `form:"from,omitempty" json:"from,omitempty"`
+
+	// To Last UTC date, YYYY-MM-DD, included; default today (UTC)
+	To *string `form:"to,omitempty" json:"to,omitempty"`
+}
+
+// GetSystemAnalyticsParams defines parameters for GetSystemAnalytics.
+type GetSystemAnalyticsParams struct {
+	// From First UTC date, YYYY-MM-DD; default 29 days before to
+	From *string `form:"from,omitempty" json:"from,omitempty"`
+
+	// To Last UTC date, YYYY-MM-DD, included; default today (UTC)
+	To *string `form:"to,omitempty" json:"to,omitempty"`
 }
 
 // DeleteSenderRuleParams defines parameters for DeleteSenderRule.
@@ -4165,6 +4637,74 @@ func (t *CreateScheduleRequest) MergeScheduleSyncUserEmails(v ScheduleSyncUserEm
 	return err
 }
 
+// AsScheduleUpdateAnalytics returns the union data inside the CreateScheduleRequest as a ScheduleUpdateAnalytics
+func (t CreateScheduleRequest) AsScheduleUpdateAnalytics() (ScheduleUpdateAnalytics, error) {
+	var body ScheduleUpdateAnalytics
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromScheduleUpdateAnalytics overwrites any union data inside the CreateScheduleRequest as the provided ScheduleUpdateAnalytics
+func (t *CreateScheduleRequest) FromScheduleUpdateAnalytics(v ScheduleUpdateAnalytics) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"update_analytics"}`))
+	t.union = b
+	return err
+}
+
+// MergeScheduleUpdateAnalytics performs a merge with any union data inside the CreateScheduleRequest, using the provided ScheduleUpdateAnalytics
+func (t *CreateScheduleRequest) MergeScheduleUpdateAnalytics(v ScheduleUpdateAnalytics) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"update_analytics"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsScheduleUpdateSystemAnalytics returns the union data inside the CreateScheduleRequest as a ScheduleUpdateSystemAnalytics
+func (t CreateScheduleRequest) AsScheduleUpdateSystemAnalytics() (ScheduleUpdateSystemAnalytics, error) {
+	var body ScheduleUpdateSystemAnalytics
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromScheduleUpdateSystemAnalytics overwrites any union data inside the CreateScheduleRequest as the provided ScheduleUpdateSystemAnalytics
+func (t *CreateScheduleRequest) FromScheduleUpdateSystemAnalytics(v ScheduleUpdateSystemAnalytics) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"update_system_analytics"}`))
+	t.union = b
+	return err
+}
+
+// MergeScheduleUpdateSystemAnalytics performs a merge with any union data inside the CreateScheduleRequest, using the provided ScheduleUpdateSystemAnalytics
+func (t *CreateScheduleRequest) MergeScheduleUpdateSystemAnalytics(v ScheduleUpdateSystemAnalytics) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"update_system_analytics"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t CreateScheduleRequest) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"kind"`
@@ -4207,6 +4747,10 @@ func (t CreateScheduleRequest) ValueByDiscriminator() (interface{}, error) {
 		return t.AsScheduleSyncEmailMetadata()
 	case "sync_user_emails":
 		return t.AsScheduleSyncUserEmails()
+	case "update_analytics":
+		return t.AsScheduleUpdateAnalytics()
+	case "update_system_analytics":
+		return t.AsScheduleUpdateSystemAnalytics()
 	default:
 		return nil, errors.New("unknown discriminator value: " + discriminator)
 	}
@@ -4698,6 +5242,74 @@ func (t *CreateTaskRequest) MergeCreateSyncUserEmails(v CreateSyncUserEmails) er
 	return err
 }
 
+// AsCreateUpdateAnalytics returns the union data inside the CreateTaskRequest as a CreateUpdateAnalytics
+func (t CreateTaskRequest) AsCreateUpdateAnalytics() (CreateUpdateAnalytics, error) {
+	var body CreateUpdateAnalytics
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCreateUpdateAnalytics overwrites any union data inside the CreateTaskRequest as the provided CreateUpdateAnalytics
+func (t *CreateTaskRequest) FromCreateUpdateAnalytics(v CreateUpdateAnalytics) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"update_analytics"}`))
+	t.union = b
+	return err
+}
+
+// MergeCreateUpdateAnalytics performs a merge with any union data inside the CreateTaskRequest, using the provided CreateUpdateAnalytics
+func (t *CreateTaskRequest) MergeCreateUpdateAnalytics(v CreateUpdateAnalytics) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"update_analytics"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsCreateUpdateSystemAnalytics returns the union data inside the CreateTaskRequest as a CreateUpdateSystemAnalytics
+func (t CreateTaskRequest) AsCreateUpdateSystemAnalytics() (CreateUpdateSystemAnalytics, error) {
+	var body CreateUpdateSystemAnalytics
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCreateUpdateSystemAnalytics overwrites any union data inside the CreateTaskRequest as the provided CreateUpdateSystemAnalytics
+func (t *CreateTaskRequest) FromCreateUpdateSystemAnalytics(v CreateUpdateSystemAnalytics) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"update_system_analytics"}`))
+	t.union = b
+	return err
+}
+
+// MergeCreateUpdateSystemAnalytics performs a merge with any union data inside the CreateTaskRequest, using the provided CreateUpdateSystemAnalytics
+func (t *CreateTaskRequest) MergeCreateUpdateSystemAnalytics(v CreateUpdateSystemAnalytics) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"update_system_analytics"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t CreateTaskRequest) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"kind"`
@@ -4740,6 +5352,10 @@ func (t CreateTaskRequest) ValueByDiscriminator() (interface{}, error) {
 		return t.AsCreateSyncEmailMetadata()
 	case "sync_user_emails":
 		return t.AsCreateSyncUserEmails()
+	case "update_analytics":
+		return t.AsCreateUpdateAnalytics()
+	case "update_system_analytics":
+		return t.AsCreateUpdateSystemAnalytics()
 	default:
 		return nil, errors.New("unknown discriminator value: " + discriminator)
 	}
@@ -5119,6 +5735,58 @@ func (t *TaskArgs) MergeSyncUserEmailsArgs(v SyncUserEmailsArgs) error {
 	return err
 }
 
+// AsUpdateAnalyticsArgs returns the union data inside the TaskArgs as a UpdateAnalyticsArgs
+func (t TaskArgs) AsUpdateAnalyticsArgs() (UpdateAnalyticsArgs, error) {
+	var body UpdateAnalyticsArgs
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUpdateAnalyticsArgs overwrites any union data inside the TaskArgs as the provided UpdateAnalyticsArgs
+func (t *TaskArgs) FromUpdateAnalyticsArgs(v UpdateAnalyticsArgs) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeUpdateAnalyticsArgs performs a merge with any union data inside the TaskArgs, using the provided UpdateAnalyticsArgs
+func (t *TaskArgs) MergeUpdateAnalyticsArgs(v UpdateAnalyticsArgs) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUpdateSystemAnalyticsArgs returns the union data inside the TaskArgs as a UpdateSystemAnalyticsArgs
+func (t TaskArgs) AsUpdateSystemAnalyticsArgs() (UpdateSystemAnalyticsArgs, error) {
+	var body UpdateSystemAnalyticsArgs
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUpdateSystemAnalyticsArgs overwrites any union data inside the TaskArgs as the provided UpdateSystemAnalyticsArgs
+func (t *TaskArgs) FromUpdateSystemAnalyticsArgs(v UpdateSystemAnalyticsArgs) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeUpdateSystemAnalyticsArgs performs a merge with any union data inside the TaskArgs, using the provided UpdateSystemAnalyticsArgs
+func (t *TaskArgs) MergeUpdateSystemAnalyticsArgs(v UpdateSystemAnalyticsArgs) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t TaskArgs) MarshalJSON() ([]byte, error) {
 	b, err := t.union.MarshalJSON()
 	return b, err
@@ -5389,6 +6057,58 @@ func (t *TaskResult) MergeSyncResult(v SyncResult) error {
 	return err
 }
 
+// AsAnalyticsUserRollup returns the union data inside the TaskResult as a AnalyticsUserRollup
+func (t TaskResult) AsAnalyticsUserRollup() (AnalyticsUserRollup, error) {
+	var body AnalyticsUserRollup
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAnalyticsUserRollup overwrites any union data inside the TaskResult as the provided AnalyticsUserRollup
+func (t *TaskResult) FromAnalyticsUserRollup(v AnalyticsUserRollup) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeAnalyticsUserRollup performs a merge with any union data inside the TaskResult, using the provided AnalyticsUserRollup
+func (t *TaskResult) MergeAnalyticsUserRollup(v AnalyticsUserRollup) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsSystemAnalyticsResult returns the union data inside the TaskResult as a SystemAnalyticsResult
+func (t TaskResult) AsSystemAnalyticsResult() (SystemAnalyticsResult, error) {
+	var body SystemAnalyticsResult
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromSystemAnalyticsResult overwrites any union data inside the TaskResult as the provided SystemAnalyticsResult
+func (t *TaskResult) FromSystemAnalyticsResult(v SystemAnalyticsResult) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeSystemAnalyticsResult performs a merge with any union data inside the TaskResult, using the provided SystemAnalyticsResult
+func (t *TaskResult) MergeSystemAnalyticsResult(v SystemAnalyticsResult) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t TaskResult) MarshalJSON() ([]byte, error) {
 	b, err := t.union.MarshalJSON()
 	return b, err
@@ -5550,6 +6270,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/alerts/read (the `MarkAlertsRead` operationId).
 	MarkAlertsRead(ctx context.Context, params *MarkAlertsReadParams, body MarkAlertsReadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAnalytics Your mail analytics
+	//
+	// Your mail per day and category (received, unread, classified), totals and classification coverage, top senders, what your bulk tasks changed, and each account's last sync. From rollups that update_analytics keeps (hourly, and when you start it).
+	//
+	// Corresponds with GET /api/v1/analytics (the `GetAnalytics` operationId).
+	GetAnalytics(ctx context.Context, params *GetAnalyticsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSystemAnalytics System analytics (admins)
+	//
+	// Finished tasks per day and kind: outcomes, failure rate, p50/p95 run time and queue wait, Gmail quota units; and LLM requests and tokens per day. From rollups that update_system_analytics keeps hourly, so they outlive River's retention.
+	//
+	// Corresponds with GET /api/v1/analytics/system (the `GetSystemAnalytics` operationId).
+	GetSystemAnalytics(ctx context.Context, params *GetSystemAnalyticsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListSenderRules List your sender rules
 	//
@@ -6075,6 +6809,40 @@ func (c *Client) MarkAlertsReadWithBody(ctx context.Context, params *MarkAlertsR
 // Corresponds with POST /api/v1/alerts/read (the `MarkAlertsRead` operationId).
 func (c *Client) MarkAlertsRead(ctx context.Context, params *MarkAlertsReadParams, body MarkAlertsReadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMarkAlertsReadRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAnalytics Your mail analytics
+//
+// Your mail per day and category (received, unread, classified), totals and classification coverage, top senders, what your bulk tasks changed, and each account's last sync. From rollups that update_analytics keeps (hourly, and when you start it).
+//
+// Corresponds with GET /api/v1/analytics (the `GetAnalytics` operationId).
+func (c *Client) GetAnalytics(ctx context.Context, params *GetAnalyticsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAnalyticsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSystemAnalytics System analytics (admins)
+//
+// Finished tasks per day and kind: outcomes, failure rate, p50/p95 run time and queue wait, Gmail quota units; and LLM requests and tokens per day. From rollups that update_system_analytics keeps hourly, so they outlive River's retention.
+//
+// Corresponds with GET /api/v1/analytics/system (the `GetSystemAnalytics` operationId).
+func (c *Client) GetSystemAnalytics(ctx context.Context, params *GetSystemAnalyticsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSystemAnalyticsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7363,6 +8131,138 @@ func NewMarkAlertsReadRequestWithBody(server string, params *MarkAlertsReadParam
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewGetAnalyticsRequest constructs an http.Request for the GetAnalytics method
+func NewGetAnalyticsRequest(server string, params *GetAnalyticsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/analytics")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSystemAnalyticsRequest constructs an http.Request for the GetSystemAnalytics method
+func NewGetSystemAnalyticsRequest(server string, params *GetSystemAnalyticsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/analytics/system")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -9580,6 +10480,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/alerts/read (the `MarkAlertsRead` operationId).
 	MarkAlertsReadWithResponse(ctx context.Context, params *MarkAlertsReadParams, body MarkAlertsReadJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkAlertsReadResponse, error)
 
+	// GetAnalyticsWithResponse Your mail analytics
+	//
+	// Your mail per day and category (received, unread, classified), totals and classification coverage, top senders, what your bulk tasks changed, and each account's last sync. From rollups that update_analytics keeps (hourly, and when you start it).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/analytics (the `GetAnalytics` operationId).
+	GetAnalyticsWithResponse(ctx context.Context, params *GetAnalyticsParams, reqEditors ...RequestEditorFn) (*GetAnalyticsResponse, error)
+
+	// GetSystemAnalyticsWithResponse System analytics (admins)
+	//
+	// Finished tasks per day and kind: outcomes, failure rate, p50/p95 run time and queue wait, Gmail quota units; and LLM requests and tokens per day. From rollups that update_system_analytics keeps hourly, so they outlive River's retention.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/analytics/system (the `GetSystemAnalytics` operationId).
+	GetSystemAnalyticsWithResponse(ctx context.Context, params *GetSystemAnalyticsParams, reqEditors ...RequestEditorFn) (*GetSystemAnalyticsResponse, error)
+
 	// ListSenderRulesWithResponse List your sender rules
 	//
 	// Your "always put this sender in ..." rules; they decide before any model.
@@ -10583,6 +11501,137 @@ func (r MarkAlertsReadResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r MarkAlertsReadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAnalyticsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Analytics
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAnalyticsResponse) GetJSON200() *Analytics {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetAnalyticsResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetAnalyticsResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetAnalyticsResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAnalyticsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAnalyticsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAnalyticsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAnalyticsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSystemAnalyticsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SystemAnalytics
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSystemAnalyticsResponse) GetJSON200() *SystemAnalytics {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSystemAnalyticsResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetSystemAnalyticsResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetSystemAnalyticsResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSystemAnalyticsResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSystemAnalyticsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSystemAnalyticsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSystemAnalyticsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSystemAnalyticsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13449,6 +14498,36 @@ func (c *ClientWithResponses) MarkAlertsReadWithResponse(ctx context.Context, pa
 	return ParseMarkAlertsReadResponse(rsp)
 }
 
+// GetAnalyticsWithResponse Your mail analytics
+//
+// Your mail per day and category (received, unread, classified), totals and classification coverage, top senders, what your bulk tasks changed, and each account's last sync. From rollups that update_analytics keeps (hourly, and when you start it).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/analytics (the `GetAnalytics` operationId).
+func (c *ClientWithResponses) GetAnalyticsWithResponse(ctx context.Context, params *GetAnalyticsParams, reqEditors ...RequestEditorFn) (*GetAnalyticsResponse, error) {
+	rsp, err := c.GetAnalytics(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAnalyticsResponse(rsp)
+}
+
+// GetSystemAnalyticsWithResponse System analytics (admins)
+//
+// Finished tasks per day and kind: outcomes, failure rate, p50/p95 run time and queue wait, Gmail quota units; and LLM requests and tokens per day. From rollups that update_system_analytics keeps hourly, so they outlive River's retention.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/analytics/system (the `GetSystemAnalytics` operationId).
+func (c *ClientWithResponses) GetSystemAnalyticsWithResponse(ctx context.Context, params *GetSystemAnalyticsParams, reqEditors ...RequestEditorFn) (*GetSystemAnalyticsResponse, error) {
+	rsp, err := c.GetSystemAnalytics(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSystemAnalyticsResponse(rsp)
+}
+
 // ListSenderRulesWithResponse List your sender rules
 //
 // Your "always put this sender in ..." rules; they decide before any model.
@@ -14656,6 +15735,107 @@ func ParseMarkAlertsReadResponse(rsp *http.Response) (*MarkAlertsReadResponse, e
 			headers.IdempotentReplayed = &value
 		}
 		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetAnalyticsResponse parses an HTTP response from a GetAnalyticsWithResponse call
+func ParseGetAnalyticsResponse(rsp *http.Response) (*GetAnalyticsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAnalyticsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Analytics
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSystemAnalyticsResponse parses an HTTP response from a GetSystemAnalyticsWithResponse call
+func ParseGetSystemAnalyticsResponse(rsp *http.Response) (*GetSystemAnalyticsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSystemAnalyticsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SystemAnalytics
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
 	}
 
 	return response, nil

@@ -151,7 +151,8 @@ func NewStack(t testing.TB, opts StackOptions) *Stack {
 		Logger: Logger(t), Version: "test", Tasks: s.Tasks, Auth: s.Auth, Idempotency: s.Store,
 		Ready:   func(context.Context) error { return nil },
 		RiverUI: ui, Metrics: promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}),
-		Messages: &messages.Service{Store: s.Store, River: client, Classifier: classify.MustBase()},
+		Messages:  &messages.Service{Store: s.Store, River: client, Classifier: classify.MustBase()},
+		Analytics: s.Store,
 	})
 	return &s
 }

@@ -12,7 +12,8 @@ import (
 	"github.com/inboxq/inboxq/internal/store"
 )
 
-// RegisterMaintenance adds the maintenance family to reg. exportDir is
+// RegisterMaintenance adds the maintenance family to reg, analytics
+// included (its hourly schedule is built in, like health's). exportDir is
 // where export archives live ("" when this process keeps none).
 func RegisterMaintenance(reg *Registry, st *store.Store, th HealthThresholds, exportDir string) {
 	Add(reg, &MonitorSystemHealthWorker{Store: st, Thresholds: th}, Info{
@@ -25,6 +26,7 @@ func RegisterMaintenance(reg *Registry, st *store.Store, th HealthThresholds, ex
 		Description: "Deletes API tokens that have expired, revoked tokens after 30 days, and expired export archives.",
 		AdminOnly:   true, Result: CleanupTokensResult{}, Example: CleanupExpiredTokensArgs{},
 	})
+	RegisterAnalytics(reg, st)
 }
 
 // healthRetention is how long health checks are kept.

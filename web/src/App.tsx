@@ -7,6 +7,7 @@ import { Toasts, type Toast } from "./components/Toasts";
 import { useLiveEvents } from "./hooks/useLiveEvents";
 import { AccountsPage } from "./pages/AccountsPage";
 import { AlertsPage } from "./pages/AlertsPage";
+import { AnalyticsPage } from "./pages/AnalyticsPage";
 import { ExportsPage } from "./pages/ExportsPage";
 import { ClustersPage } from "./pages/ClustersPage";
 import { InboxPage } from "./pages/InboxPage";
@@ -55,6 +56,8 @@ function route(path: string): Route {
       return { name: "schedules", title: "Schedules", page: <SchedulesPage /> };
     case "/alerts":
       return { name: "alerts", title: "Alerts", page: <AlertsPage /> };
+    case "/analytics":
+      return { name: "analytics", title: "Analytics", page: <AnalyticsPage /> };
     case "/exports":
       return { name: "exports", title: "Exports", page: <ExportsPage /> };
     // Google's consent comes back here (?connected=EMAIL or ?error=CODE).
@@ -136,6 +139,9 @@ function Shell() {
                 {unreadCount > 99 ? "99+" : unreadCount}
               </span>
             )}
+          </NavLink>
+          <NavLink to="/analytics" current={r.name === "analytics"}>
+            Analytics
           </NavLink>
           <NavLink to="/exports" current={r.name === "exports"}>
             Exports

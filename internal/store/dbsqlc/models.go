@@ -89,6 +89,55 @@ type Alert struct {
 	TaskID     *int64     `json:"task_id"`
 }
 
+type AnalyticsBulkDay struct {
+	UserID   int64       `json:"user_id"`
+	Day      pgtype.Date `json:"day"`
+	Kind     string      `json:"kind"`
+	Tasks    int64       `json:"tasks"`
+	Messages int64       `json:"messages"`
+}
+
+type AnalyticsDirty struct {
+	AccountID int64       `json:"account_id"`
+	Day       pgtype.Date `json:"day"`
+}
+
+type AnalyticsMailDay struct {
+	AccountID int64       `json:"account_id"`
+	Day       pgtype.Date `json:"day"`
+	Category  string      `json:"category"`
+	Received  int64       `json:"received"`
+	Unread    int64       `json:"unread"`
+}
+
+type AnalyticsSender struct {
+	UserID   int64     `json:"user_id"`
+	Rank     int32     `json:"rank"`
+	Sender   string    `json:"sender"`
+	Messages int64     `json:"messages"`
+	Unread   int64     `json:"unread"`
+	LastAt   time.Time `json:"last_at"`
+}
+
+type AnalyticsTaskDay struct {
+	Day        pgtype.Date `json:"day"`
+	Kind       string      `json:"kind"`
+	Completed  int64       `json:"completed"`
+	Failed     int64       `json:"failed"`
+	Cancelled  int64       `json:"cancelled"`
+	RunP50Ms   float64     `json:"run_p50_ms"`
+	RunP95Ms   float64     `json:"run_p95_ms"`
+	WaitP50Ms  float64     `json:"wait_p50_ms"`
+	WaitP95Ms  float64     `json:"wait_p95_ms"`
+	QuotaUnits float64     `json:"quota_units"`
+}
+
+type AnalyticsWatermark struct {
+	UserID      int64     `json:"user_id"`
+	JobsThrough time.Time `json:"jobs_through"`
+	RolledAt    time.Time `json:"rolled_at"`
+}
+
 type ApiToken struct {
 	ID         int64      `json:"id"`
 	UserID     int64      `json:"user_id"`

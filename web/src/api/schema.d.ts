@@ -164,6 +164,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your mail analytics
+         * @description Your mail per day and category (received, unread, classified), totals and classification coverage, top senders, what your bulk tasks changed, and each account's last sync. From rollups that update_analytics keeps (hourly, and when you start it).
+         */
+        get: operations["get-analytics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/system": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * System analytics (admins)
+         * @description Finished tasks per day and kind: outcomes, failure rate, p50/p95 run time and queue wait, Gmail quota units; and LLM requests and tokens per day. From rollups that update_system_analytics keeps hourly, so they outlive River's retention.
+         */
+        get: operations["get-system-analytics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/classification/rules": {
         parameters: {
             query?: never;
@@ -878,6 +918,30 @@ export interface components {
             /** @description Pass as cursor for the next page; absent on the last page */
             next_cursor?: string;
         };
+        AccountSync: {
+            /** @description The Gmail address */
+            email: string;
+            /**
+             * Format: int64
+             * @description Account id
+             */
+            id: number;
+            /**
+             * Format: date-time
+             * @description When a sync last finished; absent before the first
+             */
+            last_synced_at?: string;
+            /**
+             * Format: int64
+             * @description Seconds from that sync to this response; absent before the first
+             */
+            seconds_since_sync?: number;
+            /**
+             * @description Whether inboxq can reach it
+             * @enum {string}
+             */
+            status: "connected" | "needs_reauth" | "disconnected";
+        };
         Alert: {
             /**
              * Format: date-time
@@ -967,6 +1031,71 @@ export interface components {
             /** @description Alert ids (1 to 1000); ids that are not yours are ignored */
             ids: number[];
         };
+        Analytics: {
+            /** @description Your accounts and their last sync */
+            accounts: components["schemas"]["AccountSync"][];
+            /** @description What your bulk tasks changed, per day and kind, within the range */
+            bulk: components["schemas"]["BulkDay"][];
+            /** @description One entry per date from from to to, zeros included */
+            days: components["schemas"]["MailDay"][];
+            /** @description First date of the series, YYYY-MM-DD */
+            from: string;
+            /** @description Top senders by stored messages (at most 20) */
+            senders: components["schemas"]["TopSender"][];
+            /** @description Totals over all stored mail */
+            summary: components["schemas"]["AnalyticsSummary"];
+            /** @description Last date of the series, YYYY-MM-DD */
+            to: string;
+        };
+        AnalyticsSummary: {
+            /**
+             * Format: int64
+             * @description Messages your bulk tasks changed within the range
+             */
+            bulk_messages: number;
+            /**
+             * Format: int64
+             * @description Of those, with a category
+             */
+            classified: number;
+            /**
+             * Format: double
+             * @description classified ÷ messages, 0 to 1 (1 when there are none)
+             */
+            coverage: number;
+            /**
+             * Format: int64
+             * @description Stored messages, all days
+             */
+            messages: number;
+            /**
+             * Format: int64
+             * @description Of those, unread
+             */
+            unread: number;
+        };
+        AnalyticsUserRollup: {
+            /**
+             * Format: int64
+             * @description Daily bulk-action rows written
+             */
+            bulk_rows: number;
+            /**
+             * Format: int64
+             * @description Account days whose messages changed and were recounted
+             */
+            days: number;
+            /**
+             * Format: int64
+             * @description Daily mail rows written: changed, added or removed (0 when nothing changed)
+             */
+            mail_rows: number;
+            /**
+             * Format: int64
+             * @description Top-sender rows written
+             */
+            sender_rows: number;
+        };
         AskUsage: {
             /**
              * Format: int64
@@ -1022,6 +1151,22 @@ export interface components {
              * @description Choose the messages by id, or by sender, label and age (all that match)
              */
             target: components["schemas"]["BulkTarget"];
+        };
+        BulkDay: {
+            /** @description UTC date the tasks finished, YYYY-MM-DD */
+            day: string;
+            /** @description bulk_archive_emails, bulk_delete_emails or bulk_label_emails */
+            kind: string;
+            /**
+             * Format: int64
+             * @description Messages they archived, deleted or relabelled
+             */
+            messages: number;
+            /**
+             * Format: int64
+             * @description Tasks of this kind completed that day
+             */
+            tasks: number;
         };
         /**
          * Delete messages
@@ -1184,6 +1329,48 @@ export interface components {
              * @description Of those, unread
              */
             unread: number;
+        };
+        CategoryCounts: {
+            /**
+             * Format: int64
+             * @description Forums
+             */
+            forums: number;
+            /**
+             * Format: int64
+             * @description Newsletters
+             */
+            newsletters: number;
+            /**
+             * Format: int64
+             * @description Primary
+             */
+            primary: number;
+            /**
+             * Format: int64
+             * @description Promotions
+             */
+            promotions: number;
+            /**
+             * Format: int64
+             * @description Social
+             */
+            social: number;
+            /**
+             * Format: int64
+             * @description Spam
+             */
+            spam: number;
+            /**
+             * Format: int64
+             * @description Not classified yet
+             */
+            unclassified: number;
+            /**
+             * Format: int64
+             * @description Updates
+             */
+            updates: number;
         };
         /**
          * Classify mail
@@ -1730,7 +1917,7 @@ export interface components {
              */
             run_at?: string;
         };
-        CreateScheduleRequest: components["schemas"]["ScheduleBackupUserData"] | components["schemas"]["ScheduleBulkArchiveEmails"] | components["schemas"]["ScheduleBulkDeleteEmails"] | components["schemas"]["ScheduleBulkLabelEmails"] | components["schemas"]["ScheduleClassifyEmailBatch"] | components["schemas"]["ScheduleCleanupExpiredTokens"] | components["schemas"]["ScheduleCleanupOldEmails"] | components["schemas"]["ScheduleClusterUserEmails"] | components["schemas"]["ScheduleExportUserData"] | components["schemas"]["ScheduleIncrementalSync"] | components["schemas"]["ScheduleMonitorSystemHealth"] | components["schemas"]["ScheduleReclassifyWithFeedback"] | components["schemas"]["ScheduleSyncEmailMetadata"] | components["schemas"]["ScheduleSyncUserEmails"];
+        CreateScheduleRequest: components["schemas"]["ScheduleBackupUserData"] | components["schemas"]["ScheduleBulkArchiveEmails"] | components["schemas"]["ScheduleBulkDeleteEmails"] | components["schemas"]["ScheduleBulkLabelEmails"] | components["schemas"]["ScheduleClassifyEmailBatch"] | components["schemas"]["ScheduleCleanupExpiredTokens"] | components["schemas"]["ScheduleCleanupOldEmails"] | components["schemas"]["ScheduleClusterUserEmails"] | components["schemas"]["ScheduleExportUserData"] | components["schemas"]["ScheduleIncrementalSync"] | components["schemas"]["ScheduleMonitorSystemHealth"] | components["schemas"]["ScheduleReclassifyWithFeedback"] | components["schemas"]["ScheduleSyncEmailMetadata"] | components["schemas"]["ScheduleSyncUserEmails"] | components["schemas"]["ScheduleUpdateAnalytics"] | components["schemas"]["ScheduleUpdateSystemAnalytics"];
         /** sync_email_metadata */
         CreateSyncEmailMetadata: {
             args?: components["schemas"]["SyncEmailMetadataArgs"];
@@ -1779,7 +1966,55 @@ export interface components {
              */
             run_at?: string;
         };
-        CreateTaskRequest: components["schemas"]["CreateBackupUserData"] | components["schemas"]["CreateBulkArchiveEmails"] | components["schemas"]["CreateBulkDeleteEmails"] | components["schemas"]["CreateBulkLabelEmails"] | components["schemas"]["CreateClassifyEmailBatch"] | components["schemas"]["CreateCleanupExpiredTokens"] | components["schemas"]["CreateCleanupOldEmails"] | components["schemas"]["CreateClusterUserEmails"] | components["schemas"]["CreateExportUserData"] | components["schemas"]["CreateIncrementalSync"] | components["schemas"]["CreateMonitorSystemHealth"] | components["schemas"]["CreateReclassifyWithFeedback"] | components["schemas"]["CreateSyncEmailMetadata"] | components["schemas"]["CreateSyncUserEmails"];
+        CreateTaskRequest: components["schemas"]["CreateBackupUserData"] | components["schemas"]["CreateBulkArchiveEmails"] | components["schemas"]["CreateBulkDeleteEmails"] | components["schemas"]["CreateBulkLabelEmails"] | components["schemas"]["CreateClassifyEmailBatch"] | components["schemas"]["CreateCleanupExpiredTokens"] | components["schemas"]["CreateCleanupOldEmails"] | components["schemas"]["CreateClusterUserEmails"] | components["schemas"]["CreateExportUserData"] | components["schemas"]["CreateIncrementalSync"] | components["schemas"]["CreateMonitorSystemHealth"] | components["schemas"]["CreateReclassifyWithFeedback"] | components["schemas"]["CreateSyncEmailMetadata"] | components["schemas"]["CreateSyncUserEmails"] | components["schemas"]["CreateUpdateAnalytics"] | components["schemas"]["CreateUpdateSystemAnalytics"];
+        /** update_analytics */
+        CreateUpdateAnalytics: {
+            args?: components["schemas"]["UpdateAnalyticsArgs"];
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "update_analytics";
+            /**
+             * Format: int64
+             * @description Attempts before the task fails; the kind's default when absent
+             */
+            max_attempts?: number;
+            /**
+             * Format: int64
+             * @description 1 (highest) to 4; the kind's default when absent
+             */
+            priority?: number;
+            /**
+             * Format: date-time
+             * @description Start no earlier than this time; now when absent
+             */
+            run_at?: string;
+        };
+        /** update_system_analytics */
+        CreateUpdateSystemAnalytics: {
+            args?: components["schemas"]["UpdateSystemAnalyticsArgs"];
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "update_system_analytics";
+            /**
+             * Format: int64
+             * @description Attempts before the task fails; the kind's default when absent
+             */
+            max_attempts?: number;
+            /**
+             * Format: int64
+             * @description 1 (highest) to 4; the kind's default when absent
+             */
+            priority?: number;
+            /**
+             * Format: date-time
+             * @description Start no earlier than this time; now when absent
+             */
+            run_at?: string;
+        };
         /** @description The task, and whether it was already in flight. */
         CreatedTask: components["schemas"]["Task"] & {
             /** @description True when the kind's uniqueness rule found this task already in flight (status 200); no new task was created */
@@ -2112,6 +2347,27 @@ export interface components {
         LabelList: {
             /** @description Gmail's labels first, then the person's by name */
             labels: components["schemas"]["Label"][];
+        };
+        MailDay: {
+            /** @description Received per category shown (your correction, else the classifier's) */
+            categories: components["schemas"]["CategoryCounts"];
+            /**
+             * Format: int64
+             * @description Of those, how many have a category
+             */
+            classified: number;
+            /** @description UTC date, YYYY-MM-DD */
+            day: string;
+            /**
+             * Format: int64
+             * @description Messages received that day (Gmail's internal date) and still stored
+             */
+            received: number;
+            /**
+             * Format: int64
+             * @description Of those, how many carry Gmail's UNREAD label
+             */
+            unread: number;
         };
         MarkReadResult: {
             /**
@@ -2914,6 +3170,64 @@ export interface components {
              */
             timezone: string;
         };
+        /** update_analytics */
+        ScheduleUpdateAnalytics: {
+            args?: components["schemas"]["UpdateAnalyticsArgs"];
+            /**
+             * @description Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+             * @example 0 3 * * *
+             */
+            cron: string;
+            /** @description Default true */
+            enabled?: boolean;
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "update_analytics";
+            /** @description A name for people, e.g. Nightly backup */
+            name: string;
+            /**
+             * Format: int64
+             * @description Priority of the tasks it starts, 1 (highest) to 4
+             * @default 2
+             */
+            priority: number;
+            /**
+             * @description IANA time zone, e.g. Europe/Paris
+             * @default UTC
+             */
+            timezone: string;
+        };
+        /** update_system_analytics */
+        ScheduleUpdateSystemAnalytics: {
+            args?: components["schemas"]["UpdateSystemAnalyticsArgs"];
+            /**
+             * @description Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+             * @example 0 3 * * *
+             */
+            cron: string;
+            /** @description Default true */
+            enabled?: boolean;
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "update_system_analytics";
+            /** @description A name for people, e.g. Nightly backup */
+            name: string;
+            /**
+             * Format: int64
+             * @description Priority of the tasks it starts, 1 (highest) to 4
+             * @default 2
+             */
+            priority: number;
+            /**
+             * @description IANA time zone, e.g. Europe/Paris
+             * @default UTC
+             */
+            timezone: string;
+        };
         SenderRule: {
             /**
              * @description Where its mail goes
@@ -3022,6 +3336,87 @@ export interface components {
              */
             account_id: number;
         };
+        SystemAnalytics: {
+            /** @description One entry per date from from to to, zeros included */
+            days: components["schemas"]["SystemDay"][];
+            /** @description First date of the series, YYYY-MM-DD */
+            from: string;
+            /**
+             * Format: date-time
+             * @description When the task rollup last took in finished tasks; absent before its first run
+             */
+            rolled_at?: string;
+            /** @description Per day and kind, for days with finished tasks */
+            tasks: components["schemas"]["TaskDay"][];
+            /** @description Last date of the series, YYYY-MM-DD */
+            to: string;
+        };
+        SystemAnalyticsResult: {
+            /**
+             * Format: int64
+             * @description Changed-day marks of deleted accounts dropped
+             */
+            pruned_dirty: number;
+            /**
+             * Format: int64
+             * @description Rows of tasks per kind and day written (0 when no task finished since the last run)
+             */
+            task_rows: number;
+            /**
+             * Format: int64
+             * @description Account days recounted over all those users
+             */
+            user_days: number;
+            /**
+             * Format: int64
+             * @description Rows of users' rollups written (mail days, top senders, bulk days)
+             */
+            user_rows: number;
+            /**
+             * Format: int64
+             * @description Users with an account whose rollups were brought up to date
+             */
+            users: number;
+        };
+        SystemDay: {
+            /**
+             * Format: int64
+             * @description Tasks cancelled
+             */
+            cancelled: number;
+            /**
+             * Format: int64
+             * @description Tasks completed
+             */
+            completed: number;
+            /** @description UTC date, YYYY-MM-DD */
+            day: string;
+            /**
+             * Format: int64
+             * @description Tasks failed for good
+             */
+            failed: number;
+            /**
+             * Format: double
+             * @description failed ÷ (completed + failed); 0 when none
+             */
+            failure_rate: number;
+            /**
+             * Format: int64
+             * @description Requests sent to the LLM (all users)
+             */
+            llm_requests: number;
+            /**
+             * Format: int64
+             * @description Tokens the LLM reported, prompt and completion (all users)
+             */
+            llm_tokens: number;
+            /**
+             * Format: double
+             * @description Gmail quota units recorded by tasks
+             */
+            quota_units: number;
+        };
         SystemHealth: {
             /**
              * Format: date-time
@@ -3111,7 +3506,7 @@ export interface components {
             wait_seconds: number;
         };
         /** @description A task's args: the args schema of its kind (see the task's kind). Never carries internal fields. */
-        TaskArgs: components["schemas"]["BackupUserDataArgs"] | components["schemas"]["BulkArchiveEmailsArgs"] | components["schemas"]["BulkDeleteEmailsArgs"] | components["schemas"]["BulkLabelEmailsArgs"] | components["schemas"]["ClassifyEmailBatchArgs"] | components["schemas"]["CleanupExpiredTokensArgs"] | components["schemas"]["CleanupOldEmailsArgs"] | components["schemas"]["ClusterUserEmailsArgs"] | components["schemas"]["ExportUserDataArgs"] | components["schemas"]["IncrementalSyncArgs"] | components["schemas"]["MonitorSystemHealthArgs"] | components["schemas"]["ReclassifyWithFeedbackArgs"] | components["schemas"]["SyncEmailMetadataArgs"] | components["schemas"]["SyncUserEmailsArgs"];
+        TaskArgs: components["schemas"]["BackupUserDataArgs"] | components["schemas"]["BulkArchiveEmailsArgs"] | components["schemas"]["BulkDeleteEmailsArgs"] | components["schemas"]["BulkLabelEmailsArgs"] | components["schemas"]["ClassifyEmailBatchArgs"] | components["schemas"]["CleanupExpiredTokensArgs"] | components["schemas"]["CleanupOldEmailsArgs"] | components["schemas"]["ClusterUserEmailsArgs"] | components["schemas"]["ExportUserDataArgs"] | components["schemas"]["IncrementalSyncArgs"] | components["schemas"]["MonitorSystemHealthArgs"] | components["schemas"]["ReclassifyWithFeedbackArgs"] | components["schemas"]["SyncEmailMetadataArgs"] | components["schemas"]["SyncUserEmailsArgs"] | components["schemas"]["UpdateAnalyticsArgs"] | components["schemas"]["UpdateSystemAnalyticsArgs"];
         TaskCount: {
             /** @description Task kind */
             kind: string;
@@ -3124,6 +3519,57 @@ export interface components {
              * @description How many tasks
              */
             tasks: number;
+        };
+        TaskDay: {
+            /**
+             * Format: int64
+             * @description Cancelled by someone
+             */
+            cancelled: number;
+            /**
+             * Format: int64
+             * @description Completed
+             */
+            completed: number;
+            /** @description UTC date they finished, YYYY-MM-DD */
+            day: string;
+            /**
+             * Format: int64
+             * @description Failed for good (attempts exhausted, or given up)
+             */
+            failed: number;
+            /**
+             * Format: double
+             * @description failed ÷ (completed + failed); 0 when none
+             */
+            failure_rate: number;
+            /** @description Task kind */
+            kind: string;
+            /**
+             * Format: double
+             * @description Gmail quota units the tasks recorded (syncs record their last slice's)
+             */
+            quota_units: number;
+            /**
+             * Format: double
+             * @description Median run time of the last attempt (finished − attempted), ms
+             */
+            run_p50_ms: number;
+            /**
+             * Format: double
+             * @description 95th percentile run time, ms
+             */
+            run_p95_ms: number;
+            /**
+             * Format: double
+             * @description Median queue wait of the last attempt (attempted − scheduled), ms
+             */
+            wait_p50_ms: number;
+            /**
+             * Format: double
+             * @description 95th percentile queue wait, ms
+             */
+            wait_p95_ms: number;
         };
         TaskEvent: {
             /**
@@ -3192,7 +3638,7 @@ export interface components {
             tasks: components["schemas"]["Task"][];
         };
         /** @description What a task recorded when it completed: the result schema of its kind. */
-        TaskResult: components["schemas"]["ExportResult"] | components["schemas"]["BulkResult"] | components["schemas"]["ClassifyResult"] | components["schemas"]["CleanupTokensResult"] | components["schemas"]["UpkeepResult"] | components["schemas"]["ClusterResult"] | components["schemas"]["IncrementalResult"] | components["schemas"]["HealthReport"] | components["schemas"]["ReclassifyResult"] | components["schemas"]["SyncResult"];
+        TaskResult: components["schemas"]["ExportResult"] | components["schemas"]["BulkResult"] | components["schemas"]["ClassifyResult"] | components["schemas"]["CleanupTokensResult"] | components["schemas"]["UpkeepResult"] | components["schemas"]["ClusterResult"] | components["schemas"]["IncrementalResult"] | components["schemas"]["HealthReport"] | components["schemas"]["ReclassifyResult"] | components["schemas"]["SyncResult"] | components["schemas"]["AnalyticsUserRollup"] | components["schemas"]["SystemAnalyticsResult"];
         TaskSelection: {
             /** @description Act on every task you can see (at most 1000 per request). Required when neither ids nor a filter is given: an empty selection is refused with 422 */
             all?: boolean;
@@ -3237,6 +3683,42 @@ export interface components {
              */
             minute: string;
         };
+        TopSender: {
+            /**
+             * Format: date-time
+             * @description Their newest message's date
+             */
+            last_at: string;
+            /**
+             * Format: int64
+             * @description Stored messages from this sender, over all days
+             */
+            messages: number;
+            /**
+             * Format: int64
+             * @description 1 for the sender with the most stored messages
+             */
+            rank: number;
+            /** @description The From header as Gmail returns it */
+            sender: string;
+            /**
+             * Format: int64
+             * @description Of those, unread
+             */
+            unread: number;
+        };
+        /**
+         * Update analytics
+         * @description Rolls up your mail per day and category (received, unread, classified), your top senders and what your bulk actions changed, recounting only the days that changed since the last run. The hourly system rollup does the same for everyone with an account.
+         * @example {}
+         */
+        UpdateAnalyticsArgs: Record<string, never>;
+        /**
+         * Update system analytics
+         * @description Rolls up finished tasks per kind and day (outcomes, run time and queue wait percentiles, Gmail quota units) before River's cleaner removes them, then every user's mail, senders and bulk actions as update_analytics does. Scheduled hourly.
+         * @example {}
+         */
+        UpdateSystemAnalyticsArgs: Record<string, never>;
         UpkeepResult: {
             /**
              * Format: int64
@@ -3769,6 +4251,119 @@ export interface operations {
                 };
             };
             /** @description Internal error (the detail is logged, never sent) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-analytics": {
+        parameters: {
+            query?: {
+                /** @description First UTC date, YYYY-MM-DD; default 29 days before to */
+                from?: string;
+                /** @description Last UTC date, YYYY-MM-DD, included; default today (UTC) */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Analytics"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-system-analytics": {
+        parameters: {
+            query?: {
+                /** @description First UTC date, YYYY-MM-DD; default 29 days before to */
+                from?: string;
+                /** @description Last UTC date, YYYY-MM-DD, included; default today (UTC) */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SystemAnalytics"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
             500: {
                 headers: {
                     [name: string]: unknown;

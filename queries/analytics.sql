@@ -1,12 +1,6 @@
 -- Analytics rollups (see db/migrations/0024_analytics.sql and the
 -- "Analytics" section of docs/architecture.md).
 
--- name: AnalyticsNoJIT :exec
--- Turns JIT compilation off for the rest of the transaction: the rollups'
--- lateral scans are estimated far above what they cost, and compiling them
--- took 400 ms of a 600 ms first run on 100,000 messages.
-SELECT set_config('jit', 'off', true);
-
 -- name: AnalyticsDirtyTake :many
 -- Takes the user's changed days: deletes and returns them, so the
 -- transaction that rewrites them consumes them (a change committed later

@@ -40,9 +40,6 @@ type AnalyticsUserRollup struct {
 func (s *Store) AnalyticsUpdateUser(ctx context.Context, userID int64, bulkKinds []string) (AnalyticsUserRollup, error) {
 	var out AnalyticsUserRollup
 	err := s.InTx(ctx, func(_ pgx.Tx, st *Store) error {
-		if err := st.q.AnalyticsNoJIT(ctx); err != nil {
-			return translate(err, "turning jit off")
-		}
 		dirty, err := st.q.AnalyticsDirtyTake(ctx, userID)
 		if err != nil {
 			return translate(err, "taking changed days")
@@ -96,9 +93,6 @@ type AnalyticsSystemRollup struct {
 func (s *Store) AnalyticsUpdateSystem(ctx context.Context) (AnalyticsSystemRollup, error) {
 	var out AnalyticsSystemRollup
 	err := s.InTx(ctx, func(_ pgx.Tx, st *Store) error {
-		if err := st.q.AnalyticsNoJIT(ctx); err != nil {
-			return translate(err, "turning jit off")
-		}
 		var err error
 		if out.PrunedDirty, err = st.q.AnalyticsDirtyPrune(ctx); err != nil {
 			return translate(err, "pruning changed days")

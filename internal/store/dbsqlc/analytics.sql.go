@@ -175,12 +175,15 @@ func (q *Queries) AnalyticsDirtyPrune(ctx context.Context) (int64, error) {
 }
 
 const analyticsDirtyTake = `-- name: AnalyticsDirtyTake :many
+
 DELETE FROM analytics_dirty d
 USING account a
 WHERE d.account_id = a.id AND a.owner_id = $1
 RETURNING d.account_id, d.day
 `
 
+// Analytics rollups (see db/migrations/0024_analytics.sql and the
+// "Analytics" section of docs/architecture.md).
 // Takes the user's changed days: deletes and returns them, so the
 // transaction that rewrites them consumes them (a change committed later
 // marks its day again).
@@ -383,21 +386,6 @@ func (q *Queries) AnalyticsMailTotals(ctx context.Context, userID int64) (Analyt
 	var i AnalyticsMailTotalsRow
 	err := row.Scan(&i.Received, &i.Unread, &i.Classified)
 	return i, err
-}
-
-const analyticsNoJIT = `-- name: AnalyticsNoJIT :exec
-
-SELECT set_config('jit', 'off', true)
-`
-
-// Analytics rollups (see db/migrations/0024_analytics.sql and the
-// "Analytics" section of docs/architecture.md).
-// Turns JIT compilation off for the rest of the transaction: the rollups'
-// lateral scans are estimated far above what they cost, and compiling them
-// took 400 ms of a 600 ms first run on 100,000 messages.
-func (q *Queries) AnalyticsNoJIT(ctx context.Context) error {
-	_, err := q.db.Exec(ctx, analyticsNoJIT)
-	return err
 }
 
 const analyticsSenderRewrite = `-- name: AnalyticsSenderRewrite :one

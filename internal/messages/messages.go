@@ -237,6 +237,10 @@ func why(d Detail, corrected bool) string {
 		return "Your rule puts mail from " + arg + " in " + title(d.Category) + "."
 	case rule == "gmail-label":
 		return "Gmail labelled it " + arg + "."
+	case rule == "sender-reputation" && d.Category == string(classify.Spam):
+		return "The spam model was unsure, and " + arg + " has a poor reputation with you (see Senders), so it is spam" + pct(d.Confidence) + "."
+	case rule == "sender-reputation":
+		return "The spam model leaned to spam, but " + arg + " has a good reputation with you (see Senders), so it stays in " + title(d.Category) + "."
 	case rule == "user-model":
 		return "Your own model, learned from your corrections, put it in " + title(d.Category) + pct(d.Confidence) + "."
 	case rule == "newsletter-list":

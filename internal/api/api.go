@@ -137,6 +137,7 @@ func Register(api huma.API, d Deps) {
 	registerEvents(api, d)
 	registerAccounts(api, d)
 	registerMessages(api, d)
+	registerSenders(api, d)
 	registerExports(api, d)
 	finishDocument(api.OpenAPI())
 }

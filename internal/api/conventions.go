@@ -115,6 +115,7 @@ var tags = []*huma.Tag{
 	{Name: "Alerts", Description: "Things that need your attention, such as a mailbox that needs consent again."},
 	{Name: "Accounts", Description: "Connecting Gmail accounts (OAuth) and what they hold."},
 	{Name: "Messages", Description: "Your synced mail with its categories, why each message got one, your corrections and sender rules."},
+	{Name: "Senders", Description: "The reputation of each address and domain you get mail from (0-100), with the factors that made it."},
 	{Name: "Exports", Description: "Archives of your data written by export and backup tasks."},
 	{Name: "Health", Description: "Liveness and readiness, without authentication."},
 }

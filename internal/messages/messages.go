@@ -414,3 +414,29 @@ func (s Service) DeleteRule(ctx context.Context, owner, id int64) error {
 		return err
 	})
 }
+
+// AddRule makes (or changes) the owner's rule for a sender (an address, or
+// a domain, which covers its subdomains) and re-scores their mail with it.
+func (s Service) AddRule(ctx context.Context, owner int64, sender, category string) (store.ClassifyRule, error) {
+	sender = strings.ToLower(strings.TrimSpace(sender))
+	if _, ok := classify.ParseCategory(category); !ok {
+		return store.ClassifyRule{}, inbox.Invalid("body.category", "unknown category %q", category)
+	}
+	local, domain, hasAt := strings.Cut(sender, "@")
+	if !hasAt {
+		domain = sender
+	}
+	if sender == "" || domain == "" || (hasAt && local == "") || strings.ContainsAny(sender, " <>,;\"") || !strings.Contains(domain, ".") {
+		return store.ClassifyRule{}, inbox.Invalid("body.sender", "%q is neither an address (news@example.com) nor a domain (example.com)", sender)
+	}
+	var rule store.ClassifyRule
+	err := s.Store.InTx(ctx, func(tx pgx.Tx, st *store.Store) error {
+		var err error
+		if rule, err = st.ClassifyRuleUpsert(ctx, owner, sender, category); err != nil {
+			return err
+		}
+		_, err = s.relearn(ctx, tx, owner)
+		return err
+	})
+	return rule, err
+}

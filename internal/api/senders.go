@@ -158,9 +158,9 @@ func registerSenders(api huma.API, d Deps) {
 
 	huma.Register(api, huma.Operation{
 		OperationID: "get-sender", Method: http.MethodGet, Path: Prefix + "/senders/{id}",
-		Summary: "Get a sender's reputation and why",
+		Summary:     "Get a sender's reputation and why",
 		Description: "The sender's score, the counts it comes from, each factor's points and what it says, and how classification leans on it.",
-		Tags: tags, Security: bearer, Errors: []int{http.StatusNotFound},
+		Tags:        tags, Security: bearer, Errors: []int{http.StatusNotFound},
 	}, func(ctx context.Context, in *SenderIDInput) (*SenderOutput, error) {
 		s, err := st.SenderGet(ctx, principal(ctx).UserID, in.ID)
 		if err != nil {

@@ -11,6 +11,7 @@ import { ExportsPage } from "./pages/ExportsPage";
 import { InboxPage } from "./pages/InboxPage";
 import { OperatorsPage } from "./pages/OperatorsPage";
 import { SchedulesPage } from "./pages/SchedulesPage";
+import { SendersPage } from "./pages/SendersPage";
 import { SignInPage } from "./pages/SignInPage";
 import { StartWorkPage } from "./pages/StartWorkPage";
 import { TaskDetailPage } from "./pages/TaskDetailPage";
@@ -46,6 +47,8 @@ function route(path: string): Route {
       return { name: "tasks", title: "Tasks", page: <TasksPage /> };
     case "/inbox":
       return { name: "inbox", title: "Inbox", page: <InboxPage /> };
+    case "/senders":
+      return { name: "senders", title: "Senders", page: <SendersPage /> };
     case "/start":
       return { name: "start", title: "Start work", page: <StartWorkPage /> };
     case "/schedules":
@@ -116,6 +119,9 @@ function Shell() {
           </NavLink>
           <NavLink to="/inbox" current={r.name === "inbox"}>
             Inbox
+          </NavLink>
+          <NavLink to="/senders" current={r.name === "senders"}>
+            Senders
           </NavLink>
           <NavLink to="/start" current={r.name === "start"}>
             Start work

@@ -22,7 +22,8 @@ import (
 )
 
 // RegisterClassify adds classify_email_batch, reclassify_with_feedback and
-// update_sender_reputation (whose scores classification reads) to reg. ask is the LLM stage (nil: off). slice is DefaultSlice when zero.
+// update_sender_reputation (whose scores classification reads) to reg. ask
+// is the LLM stage (nil: off). slice is DefaultSlice when zero.
 func RegisterClassify(reg *Registry, st *store.Store, base *classify.Classifier, ask Asker, logger *slog.Logger, slice time.Duration) {
 	c := classifier{store: st, base: base, ask: ask, logger: logger, slice: cmp.Or(slice, DefaultSlice)}
 	stages := "the person's sender rules, Gmail's labels, their own model, the spam model and header evidence, " +

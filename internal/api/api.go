@@ -141,6 +141,7 @@ func Register(api huma.API, d Deps) {
 	registerAccounts(api, d)
 	registerMessages(api, d)
 	registerClusters(api, d)
+	registerSenders(api, d)
 	registerExports(api, d)
 	registerAnalytics(api, d)
 	finishDocument(api.OpenAPI())

@@ -117,6 +117,7 @@ var tags = []*huma.Tag{
 	{Name: "Messages", Description: "Your synced mail with its categories, why each message got one, your corrections and sender rules."},
 	{Name: "Clusters", Description: "Groups of your messages that belong together (a newsletter, a service's notifications, a campaign), biggest first: each a bulk target."},
 	{Name: "Analytics", Description: "Your mail per day and category, top senders, bulk removals and last syncs; tasks, failures, run times and quota per day for admins."},
+	{Name: "Senders", Description: "The reputation of each address and domain you get mail from (0-100), with the factors that made it."},
 	{Name: "Exports", Description: "Archives of your data written by export and backup tasks."},
 	{Name: "Health", Description: "Liveness and readiness, without authentication."},
 }

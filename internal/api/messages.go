@@ -166,6 +166,19 @@ type RuleListOutput struct {
 	}
 }
 
+// RuleAddInput makes a sender rule.
+type RuleAddInput struct {
+	Body struct {
+		Sender   string `json:"sender" minLength:"3" maxLength:"320" doc:"An address (news@example.com), or a domain (example.com), which covers its subdomains"`
+		Category string `json:"category" enum:"primary,social,promotions,updates,forums,newsletters,spam" doc:"Where its mail goes"`
+	}
+}
+
+// RuleOutput is one rule.
+type RuleOutput struct {
+	Body SenderRule
+}
+
 // RuleIDInput names a rule.
 type RuleIDInput struct {
 	ID int64 `path:"id" minimum:"1" doc:"Rule id"`
@@ -346,6 +359,20 @@ func registerMessages(api huma.API, d Deps) {
 			out.Body.Rules[i] = ruleOf(r)
 		}
 		return out, nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "add-sender-rule", Method: http.MethodPost, Path: Prefix + "/classification/rules",
+		Summary: "Always put a sender in a category",
+		Description: "Makes (or changes) your rule for an address or a domain, then re-scores your mail with it (reclassify_with_feedback). " +
+			"The Senders page uses it.",
+		Tags: tags, Security: bearer, Errors: []int{http.StatusUnprocessableEntity},
+	}, func(ctx context.Context, in *RuleAddInput) (*RuleOutput, error) {
+		r, err := svc.AddRule(ctx, principal(ctx).UserID, in.Body.Sender, in.Body.Category)
+		if err != nil {
+			return nil, problem(ctx, d.Logger, err)
+		}
+		return &RuleOutput{Body: ruleOf(r)}, nil
 	})
 
 	huma.Register(api, huma.Operation{

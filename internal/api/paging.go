@@ -27,9 +27,12 @@ func badCursor(c string) error {
 }
 
 // validCursor reports whether c is a cursor some list of the API made: a
-// task-style id cursor, or the messages list's keyset cursor.
+// task-style id cursor, or the messages or senders list's keyset cursor.
 func validCursor(c string) bool {
 	if _, err := tasks.DecodeCursor(c); err == nil {
+		return true
+	}
+	if _, _, err := decodeSenderCursor(c); err == nil {
 		return true
 	}
 	_, err := messages.DecodeCursor(c)

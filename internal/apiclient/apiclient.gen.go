@@ -414,6 +414,21 @@ func (e CreateUpdateAnalyticsKind) Valid() bool {
 	}
 }
 
+// Defines values for CreateUpdateSenderReputationKind.
+const (
+	CreateUpdateSenderReputationKindUpdateSenderReputation CreateUpdateSenderReputationKind = "update_sender_reputation"
+)
+
+// Valid indicates whether the value is a known member of the CreateUpdateSenderReputationKind enum.
+func (e CreateUpdateSenderReputationKind) Valid() bool {
+	switch e {
+	case CreateUpdateSenderReputationKindUpdateSenderReputation:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateUpdateSystemAnalyticsKind.
 const (
 	CreateUpdateSystemAnalyticsKindUpdateSystemAnalytics CreateUpdateSystemAnalyticsKind = "update_system_analytics"
@@ -467,16 +482,16 @@ func (e ExportResultKind) Valid() bool {
 
 // Defines values for FeedbackBodyAlways.
 const (
-	Domain FeedbackBodyAlways = "domain"
-	Sender FeedbackBodyAlways = "sender"
+	FeedbackBodyAlwaysDomain FeedbackBodyAlways = "domain"
+	FeedbackBodyAlwaysSender FeedbackBodyAlways = "sender"
 )
 
 // Valid indicates whether the value is a known member of the FeedbackBodyAlways enum.
 func (e FeedbackBodyAlways) Valid() bool {
 	switch e {
-	case Domain:
+	case FeedbackBodyAlwaysDomain:
 		return true
-	case Sender:
+	case FeedbackBodyAlwaysSender:
 		return true
 	default:
 		return false
@@ -657,6 +672,39 @@ const (
 func (e ProgressEventMessageEvent) Valid() bool {
 	switch e {
 	case Progress:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RuleAddRequestCategory.
+const (
+	RuleAddRequestCategoryForums      RuleAddRequestCategory = "forums"
+	RuleAddRequestCategoryNewsletters RuleAddRequestCategory = "newsletters"
+	RuleAddRequestCategoryPrimary     RuleAddRequestCategory = "primary"
+	RuleAddRequestCategoryPromotions  RuleAddRequestCategory = "promotions"
+	RuleAddRequestCategorySocial      RuleAddRequestCategory = "social"
+	RuleAddRequestCategorySpam        RuleAddRequestCategory = "spam"
+	RuleAddRequestCategoryUpdates     RuleAddRequestCategory = "updates"
+)
+
+// Valid indicates whether the value is a known member of the RuleAddRequestCategory enum.
+func (e RuleAddRequestCategory) Valid() bool {
+	switch e {
+	case RuleAddRequestCategoryForums:
+		return true
+	case RuleAddRequestCategoryNewsletters:
+		return true
+	case RuleAddRequestCategoryPrimary:
+		return true
+	case RuleAddRequestCategoryPromotions:
+		return true
+	case RuleAddRequestCategorySocial:
+		return true
+	case RuleAddRequestCategorySpam:
+		return true
+	case RuleAddRequestCategoryUpdates:
 		return true
 	default:
 		return false
@@ -888,6 +936,21 @@ func (e ScheduleUpdateAnalyticsKind) Valid() bool {
 	}
 }
 
+// Defines values for ScheduleUpdateSenderReputationKind.
+const (
+	ScheduleUpdateSenderReputationKindUpdateSenderReputation ScheduleUpdateSenderReputationKind = "update_sender_reputation"
+)
+
+// Valid indicates whether the value is a known member of the ScheduleUpdateSenderReputationKind enum.
+func (e ScheduleUpdateSenderReputationKind) Valid() bool {
+	switch e {
+	case ScheduleUpdateSenderReputationKindUpdateSenderReputation:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ScheduleUpdateSystemAnalyticsKind.
 const (
 	ScheduleUpdateSystemAnalyticsKindUpdateSystemAnalytics ScheduleUpdateSystemAnalyticsKind = "update_system_analytics"
@@ -897,6 +960,96 @@ const (
 func (e ScheduleUpdateSystemAnalyticsKind) Valid() bool {
 	switch e {
 	case ScheduleUpdateSystemAnalyticsKindUpdateSystemAnalytics:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SenderKind.
+const (
+	SenderKindAddress SenderKind = "address"
+	SenderKindDomain  SenderKind = "domain"
+)
+
+// Valid indicates whether the value is a known member of the SenderKind enum.
+func (e SenderKind) Valid() bool {
+	switch e {
+	case SenderKindAddress:
+		return true
+	case SenderKindDomain:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SenderDetailKind.
+const (
+	SenderDetailKindAddress SenderDetailKind = "address"
+	SenderDetailKindDomain  SenderDetailKind = "domain"
+)
+
+// Valid indicates whether the value is a known member of the SenderDetailKind enum.
+func (e SenderDetailKind) Valid() bool {
+	switch e {
+	case SenderDetailKindAddress:
+		return true
+	case SenderDetailKindDomain:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SenderDetailLeans.
+const (
+	SenderDetailLeansNone    SenderDetailLeans = "none"
+	SenderDetailLeansNotSpam SenderDetailLeans = "not_spam"
+	SenderDetailLeansSpam    SenderDetailLeans = "spam"
+)
+
+// Valid indicates whether the value is a known member of the SenderDetailLeans enum.
+func (e SenderDetailLeans) Valid() bool {
+	switch e {
+	case SenderDetailLeansNone:
+		return true
+	case SenderDetailLeansNotSpam:
+		return true
+	case SenderDetailLeansSpam:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SenderFactorName.
+const (
+	SenderFactorNameAuthentication  SenderFactorName = "authentication"
+	SenderFactorNameCorrections     SenderFactorName = "corrections"
+	SenderFactorNameDiscardedUnread SenderFactorName = "discarded_unread"
+	SenderFactorNameKept            SenderFactorName = "kept"
+	SenderFactorNameListUnsubscribe SenderFactorName = "list_unsubscribe"
+	SenderFactorNameOpened          SenderFactorName = "opened"
+	SenderFactorNameVolume          SenderFactorName = "volume"
+)
+
+// Valid indicates whether the value is a known member of the SenderFactorName enum.
+func (e SenderFactorName) Valid() bool {
+	switch e {
+	case SenderFactorNameAuthentication:
+		return true
+	case SenderFactorNameCorrections:
+		return true
+	case SenderFactorNameDiscardedUnread:
+		return true
+	case SenderFactorNameKept:
+		return true
+	case SenderFactorNameListUnsubscribe:
+		return true
+	case SenderFactorNameOpened:
+		return true
+	case SenderFactorNameVolume:
 		return true
 	default:
 		return false
@@ -1110,6 +1263,45 @@ func (e ListMessagesParamsCategory) Valid() bool {
 	case ListMessagesParamsCategoryUnclassified:
 		return true
 	case ListMessagesParamsCategoryUpdates:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListSendersParamsKind.
+const (
+	ListSendersParamsKindAddress ListSendersParamsKind = "address"
+	ListSendersParamsKindDomain  ListSendersParamsKind = "domain"
+)
+
+// Valid indicates whether the value is a known member of the ListSendersParamsKind enum.
+func (e ListSendersParamsKind) Valid() bool {
+	switch e {
+	case ListSendersParamsKindAddress:
+		return true
+	case ListSendersParamsKindDomain:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListSendersParamsSort.
+const (
+	ListSendersParamsSortScore     ListSendersParamsSort = "score"
+	ListSendersParamsSortScoreDesc ListSendersParamsSort = "score_desc"
+	ListSendersParamsSortVolume    ListSendersParamsSort = "volume"
+)
+
+// Valid indicates whether the value is a known member of the ListSendersParamsSort enum.
+func (e ListSendersParamsSort) Valid() bool {
+	switch e {
+	case ListSendersParamsSortScore:
+		return true
+	case ListSendersParamsSortScoreDesc:
+		return true
+	case ListSendersParamsSortVolume:
 		return true
 	default:
 		return false
@@ -2070,6 +2262,29 @@ type CreateUpdateAnalytics struct {
 // CreateUpdateAnalyticsKind The task kind
 type CreateUpdateAnalyticsKind string
 
+// CreateUpdateSenderReputation defines model for CreateUpdateSenderReputation.
+type CreateUpdateSenderReputation struct {
+	// Args Scores each sender address and domain of yours from 0 to 100 from what your mail says: how much you open and keep, what you archived or deleted unread, your spam corrections, authentication results and List-Unsubscribe. Only senders with new evidence are recounted. Classifying new mail starts it; classification leans on the scores.
+	//
+	// Examples: {}
+	Args *UpdateSenderReputationArgs `json:"args,omitempty"`
+
+	// Kind The task kind
+	Kind CreateUpdateSenderReputationKind `json:"kind"`
+
+	// MaxAttempts Attempts before the task fails; the kind's default when absent
+	MaxAttempts *int64 `json:"max_attempts,omitempty"`
+
+	// Priority 1 (highest) to 4; the kind's default when absent
+	Priority *int64 `json:"priority,omitempty"`
+
+	// RunAt Start no earlier than this time; now when absent
+	RunAt *time.Time `json:"run_at,omitempty"`
+}
+
+// CreateUpdateSenderReputationKind The task kind
+type CreateUpdateSenderReputationKind string
+
 // CreateUpdateSystemAnalytics defines model for CreateUpdateSystemAnalytics.
 type CreateUpdateSystemAnalytics struct {
 	// Args Rolls up finished tasks per kind and day (outcomes, run time and queue wait percentiles, Gmail quota units) before River's cleaner removes them, then every user's mail, senders and bulk actions as update_analytics does. Scheduled hourly.
@@ -2786,6 +3001,36 @@ type ReclassifyResult struct {
 // Examples: {}
 type ReclassifyWithFeedbackArgs = map[string]interface{}
 
+// ReputationResult defines model for ReputationResult.
+type ReputationResult struct {
+	// Addresses Sender addresses with new evidence, recounted
+	Addresses int64 `json:"addresses"`
+
+	// Changed Senders whose score or counts changed, and written
+	Changed int64 `json:"changed"`
+
+	// Domains Their domains, recounted
+	Domains int64 `json:"domains"`
+
+	// Removed Senders forgotten: none of their mail is left
+	Removed int64 `json:"removed"`
+
+	// Rescan Every sender was recounted (the first run, or mail was deleted since the last)
+	Rescan bool `json:"rescan"`
+}
+
+// RuleAddRequest defines model for RuleAddRequest.
+type RuleAddRequest struct {
+	// Category Where its mail goes
+	Category RuleAddRequestCategory `json:"category"`
+
+	// Sender An address (news@example.com), or a domain (example.com), which covers its subdomains
+	Sender string `json:"sender"`
+}
+
+// RuleAddRequestCategory Where its mail goes
+type RuleAddRequestCategory string
+
 // RuleList defines model for RuleList.
 type RuleList struct {
 	// Rules By sender
@@ -3334,6 +3579,37 @@ type ScheduleUpdateAnalytics struct {
 // ScheduleUpdateAnalyticsKind The task kind
 type ScheduleUpdateAnalyticsKind string
 
+// ScheduleUpdateSenderReputation defines model for ScheduleUpdateSenderReputation.
+type ScheduleUpdateSenderReputation struct {
+	// Args Scores each sender address and domain of yours from 0 to 100 from what your mail says: how much you open and keep, what you archived or deleted unread, your spam corrections, authentication results and List-Unsubscribe. Only senders with new evidence are recounted. Classifying new mail starts it; classification leans on the scores.
+	//
+	// Examples: {}
+	Args *UpdateSenderReputationArgs `json:"args,omitempty"`
+
+	// Cron Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+	//
+	// Examples: 0 3 * * *
+	Cron string `json:"cron"`
+
+	// Enabled Default true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Kind The task kind
+	Kind ScheduleUpdateSenderReputationKind `json:"kind"`
+
+	// Name A name for people, e.g. Nightly backup
+	Name string `json:"name"`
+
+	// Priority Priority of the tasks it starts, 1 (highest) to 4
+	Priority *int64 `json:"priority,omitempty"`
+
+	// Timezone IANA time zone, e.g. Europe/Paris
+	Timezone *string `json:"timezone,omitempty"`
+}
+
+// ScheduleUpdateSenderReputationKind The task kind
+type ScheduleUpdateSenderReputationKind string
+
 // ScheduleUpdateSystemAnalytics defines model for ScheduleUpdateSystemAnalytics.
 type ScheduleUpdateSystemAnalytics struct {
 	// Args Rolls up finished tasks per kind and day (outcomes, run time and queue wait percentiles, Gmail quota units) before River's cleaner removes them, then every user's mail, senders and bulk actions as update_analytics does. Scheduled hourly.
@@ -3364,6 +3640,156 @@ type ScheduleUpdateSystemAnalytics struct {
 
 // ScheduleUpdateSystemAnalyticsKind The task kind
 type ScheduleUpdateSystemAnalyticsKind string
+
+// Sender defines model for Sender.
+type Sender struct {
+	// AuthFail Failed authentication
+	AuthFail int64 `json:"auth_fail"`
+
+	// AuthPass Passed authentication (DMARC, else SPF or DKIM) in Authentication-Results
+	AuthPass int64 `json:"auth_pass"`
+
+	// CorrectedNotSpam You put in a category other than spam
+	CorrectedNotSpam int64 `json:"corrected_not_spam"`
+
+	// CorrectedSpam You put in spam
+	CorrectedSpam int64 `json:"corrected_spam"`
+
+	// DiscardedUnread Archived or trashed while unread, by hand or with a bulk action
+	DiscardedUnread int64 `json:"discarded_unread"`
+
+	// Domain The domain (the sender itself for a domain)
+	Domain string `json:"domain"`
+
+	// Id Sender id
+	Id int64 `json:"id"`
+
+	// Kept Opened and still in the inbox, starred or under a label of yours
+	Kept int64 `json:"kept"`
+
+	// Kind An address, or a domain (all its addresses' mail together)
+	Kind SenderKind `json:"kind"`
+
+	// LastMessageAt When its newest message was received
+	LastMessageAt time.Time `json:"last_message_at"`
+
+	// ListUnsubscribe Carried a List-Unsubscribe header
+	ListUnsubscribe int64 `json:"list_unsubscribe"`
+
+	// Messages Your messages from it (your own sent mail left out)
+	Messages int64 `json:"messages"`
+
+	// Read Of those, opened (no UNREAD label)
+	Read int64 `json:"read"`
+
+	// Score Reputation, 0 (unwanted, likely spam) to 100 (wanted, trusted); 50 when little is known
+	Score int64 `json:"score"`
+
+	// Sender The address or domain, lower case
+	Sender string `json:"sender"`
+
+	// UpdatedAt When update_sender_reputation last changed this score
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// SenderKind An address, or a domain (all its addresses' mail together)
+type SenderKind string
+
+// SenderDetail defines model for SenderDetail.
+type SenderDetail struct {
+	// AuthFail Failed authentication
+	AuthFail int64 `json:"auth_fail"`
+
+	// AuthPass Passed authentication (DMARC, else SPF or DKIM) in Authentication-Results
+	AuthPass int64 `json:"auth_pass"`
+
+	// CorrectedNotSpam You put in a category other than spam
+	CorrectedNotSpam int64 `json:"corrected_not_spam"`
+
+	// CorrectedSpam You put in spam
+	CorrectedSpam int64 `json:"corrected_spam"`
+
+	// DiscardedUnread Archived or trashed while unread, by hand or with a bulk action
+	DiscardedUnread int64 `json:"discarded_unread"`
+
+	// DkimFail Messages whose DKIM check failed
+	DkimFail int64 `json:"dkim_fail"`
+
+	// DmarcFail Messages whose DMARC check failed
+	DmarcFail int64 `json:"dmarc_fail"`
+
+	// Domain The domain (the sender itself for a domain)
+	Domain string `json:"domain"`
+
+	// Factors What made the score, in the order of the formula
+	Factors []SenderFactor `json:"factors"`
+
+	// Id Sender id
+	Id int64 `json:"id"`
+
+	// Kept Opened and still in the inbox, starred or under a label of yours
+	Kept int64 `json:"kept"`
+
+	// Kind An address, or a domain (all its addresses' mail together)
+	Kind SenderDetailKind `json:"kind"`
+
+	// LastMessageAt When its newest message was received
+	LastMessageAt time.Time `json:"last_message_at"`
+
+	// Leans How classification leans on it: the spam model's unsure calls on its mail go to spam, stay out of spam, or are left alone
+	Leans SenderDetailLeans `json:"leans"`
+
+	// ListUnsubscribe Carried a List-Unsubscribe header
+	ListUnsubscribe int64 `json:"list_unsubscribe"`
+
+	// Messages Your messages from it (your own sent mail left out)
+	Messages int64 `json:"messages"`
+
+	// Read Of those, opened (no UNREAD label)
+	Read int64 `json:"read"`
+
+	// Score Reputation, 0 (unwanted, likely spam) to 100 (wanted, trusted); 50 when little is known
+	Score int64 `json:"score"`
+
+	// Sender The address or domain, lower case
+	Sender string `json:"sender"`
+
+	// SpfFail Messages whose SPF check failed
+	SpfFail int64 `json:"spf_fail"`
+
+	// UpdatedAt When update_sender_reputation last changed this score
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// SenderDetailKind An address, or a domain (all its addresses' mail together)
+type SenderDetailKind string
+
+// SenderDetailLeans How classification leans on it: the spam model's unsure calls on its mail go to spam, stay out of spam, or are left alone
+type SenderDetailLeans string
+
+// SenderFactor defines model for SenderFactor.
+type SenderFactor struct {
+	// Name The factor
+	Name SenderFactorName `json:"name"`
+
+	// Points What it added to the score in log-odds (negative lowers it); the score is 100·σ(sum of points)
+	Points float64 `json:"points"`
+
+	// Says The factor in words
+	Says string `json:"says"`
+}
+
+// SenderFactorName The factor
+type SenderFactorName string
+
+// SenderList defines model for SenderList.
+type SenderList struct {
+	// NextCursor Pass as cursor for the next page; absent on the last page
+	NextCursor *string `json:"next_cursor,omitempty"`
+
+	// Senders In the order asked for, then by id
+	Senders []Sender `json:"senders"`
+}
 
 // SenderRule defines model for SenderRule.
 type SenderRule struct {
@@ -3790,6 +4216,11 @@ type TopSender struct {
 // Examples: {}
 type UpdateAnalyticsArgs = map[string]interface{}
 
+// UpdateSenderReputationArgs Scores each sender address and domain of yours from 0 to 100 from what your mail says: how much you open and keep, what you archived or deleted unread, your spam corrections, authentication results and List-Unsubscribe. Only senders with new evidence are recounted. Classifying new mail starts it; classification leans on the scores.
+//
+// Examples: {}
+type UpdateSenderReputationArgs = map[string]interface{}
+
 // UpdateSystemAnalyticsArgs Rolls up finished tasks per kind and day (outcomes, run time and queue wait percentiles, Gmail quota units) before River's cleaner removes them, then every user's mail, senders and bulk actions as update_analytics does. Scheduled hourly.
 //
 // Examples: {}
@@ -3880,6 +4311,12 @@ type GetSystemAnalyticsParams struct {
 
 	// To Last UTC date, YYYY-MM-DD, included; default today (UTC)
 	To *string `form:"to,omitempty" json:"to,omitempty"`
+}
+
+// AddSenderRuleParams defines parameters for AddSenderRule.
+type AddSenderRuleParams struct {
+	// IdempotencyKey A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // DeleteSenderRuleParams defines parameters for DeleteSenderRule.
@@ -4056,6 +4493,27 @@ type UpdateScheduleParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// ListSendersParams defines parameters for ListSenders.
+type ListSendersParams struct {
+	// Limit Page size
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Kind Only addresses or only domains (absent: both)
+	Kind *ListSendersParamsKind `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// Sort score: lowest first; score_desc: highest first; volume: most messages first
+	Sort *ListSendersParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+}
+
+// ListSendersParamsKind defines parameters for ListSenders.
+type ListSendersParamsKind string
+
+// ListSendersParamsSort defines parameters for ListSenders.
+type ListSendersParamsSort string
+
 // ListTasksParams defines parameters for ListTasks.
 type ListTasksParams struct {
 	// State Only these states, comma-separated (state=failed,cancelled); a repeated parameter counts once
@@ -4136,6 +4594,9 @@ type CountMessagesJSONRequestBody = CountMessagesRequest
 
 // MarkAlertsReadJSONRequestBody defines body for MarkAlertsRead for application/json ContentType.
 type MarkAlertsReadJSONRequestBody = AlertSelection
+
+// AddSenderRuleJSONRequestBody defines body for AddSenderRule for application/json ContentType.
+type AddSenderRuleJSONRequestBody = RuleAddRequest
 
 // RedriveDeadLettersJSONRequestBody defines body for RedriveDeadLetters for application/json ContentType.
 type RedriveDeadLettersJSONRequestBody = DeadLetterSelection
@@ -4671,6 +5132,40 @@ func (t *CreateScheduleRequest) MergeScheduleUpdateAnalytics(v ScheduleUpdateAna
 	return err
 }
 
+// AsScheduleUpdateSenderReputation returns the union data inside the CreateScheduleRequest as a ScheduleUpdateSenderReputation
+func (t CreateScheduleRequest) AsScheduleUpdateSenderReputation() (ScheduleUpdateSenderReputation, error) {
+	var body ScheduleUpdateSenderReputation
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromScheduleUpdateSenderReputation overwrites any union data inside the CreateScheduleRequest as the provided ScheduleUpdateSenderReputation
+func (t *CreateScheduleRequest) FromScheduleUpdateSenderReputation(v ScheduleUpdateSenderReputation) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"update_sender_reputation"}`))
+	t.union = b
+	return err
+}
+
+// MergeScheduleUpdateSenderReputation performs a merge with any union data inside the CreateScheduleRequest, using the provided ScheduleUpdateSenderReputation
+func (t *CreateScheduleRequest) MergeScheduleUpdateSenderReputation(v ScheduleUpdateSenderReputation) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"update_sender_reputation"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 // AsScheduleUpdateSystemAnalytics returns the union data inside the CreateScheduleRequest as a ScheduleUpdateSystemAnalytics
 func (t CreateScheduleRequest) AsScheduleUpdateSystemAnalytics() (ScheduleUpdateSystemAnalytics, error) {
 	var body ScheduleUpdateSystemAnalytics
@@ -4749,6 +5244,8 @@ func (t CreateScheduleRequest) ValueByDiscriminator() (interface{}, error) {
 		return t.AsScheduleSyncUserEmails()
 	case "update_analytics":
 		return t.AsScheduleUpdateAnalytics()
+	case "update_sender_reputation":
+		return t.AsScheduleUpdateSenderReputation()
 	case "update_system_analytics":
 		return t.AsScheduleUpdateSystemAnalytics()
 	default:
@@ -5276,6 +5773,40 @@ func (t *CreateTaskRequest) MergeCreateUpdateAnalytics(v CreateUpdateAnalytics) 
 	return err
 }
 
+// AsCreateUpdateSenderReputation returns the union data inside the CreateTaskRequest as a CreateUpdateSenderReputation
+func (t CreateTaskRequest) AsCreateUpdateSenderReputation() (CreateUpdateSenderReputation, error) {
+	var body CreateUpdateSenderReputation
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCreateUpdateSenderReputation overwrites any union data inside the CreateTaskRequest as the provided CreateUpdateSenderReputation
+func (t *CreateTaskRequest) FromCreateUpdateSenderReputation(v CreateUpdateSenderReputation) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"update_sender_reputation"}`))
+	t.union = b
+	return err
+}
+
+// MergeCreateUpdateSenderReputation performs a merge with any union data inside the CreateTaskRequest, using the provided CreateUpdateSenderReputation
+func (t *CreateTaskRequest) MergeCreateUpdateSenderReputation(v CreateUpdateSenderReputation) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"update_sender_reputation"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 // AsCreateUpdateSystemAnalytics returns the union data inside the CreateTaskRequest as a CreateUpdateSystemAnalytics
 func (t CreateTaskRequest) AsCreateUpdateSystemAnalytics() (CreateUpdateSystemAnalytics, error) {
 	var body CreateUpdateSystemAnalytics
@@ -5354,6 +5885,8 @@ func (t CreateTaskRequest) ValueByDiscriminator() (interface{}, error) {
 		return t.AsCreateSyncUserEmails()
 	case "update_analytics":
 		return t.AsCreateUpdateAnalytics()
+	case "update_sender_reputation":
+		return t.AsCreateUpdateSenderReputation()
 	case "update_system_analytics":
 		return t.AsCreateUpdateSystemAnalytics()
 	default:
@@ -5761,6 +6294,32 @@ func (t *TaskArgs) MergeUpdateAnalyticsArgs(v UpdateAnalyticsArgs) error {
 	return err
 }
 
+// AsUpdateSenderReputationArgs returns the union data inside the TaskArgs as a UpdateSenderReputationArgs
+func (t TaskArgs) AsUpdateSenderReputationArgs() (UpdateSenderReputationArgs, error) {
+	var body UpdateSenderReputationArgs
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUpdateSenderReputationArgs overwrites any union data inside the TaskArgs as the provided UpdateSenderReputationArgs
+func (t *TaskArgs) FromUpdateSenderReputationArgs(v UpdateSenderReputationArgs) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeUpdateSenderReputationArgs performs a merge with any union data inside the TaskArgs, using the provided UpdateSenderReputationArgs
+func (t *TaskArgs) MergeUpdateSenderReputationArgs(v UpdateSenderReputationArgs) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 // AsUpdateSystemAnalyticsArgs returns the union data inside the TaskArgs as a UpdateSystemAnalyticsArgs
 func (t TaskArgs) AsUpdateSystemAnalyticsArgs() (UpdateSystemAnalyticsArgs, error) {
 	var body UpdateSystemAnalyticsArgs
@@ -6083,6 +6642,32 @@ func (t *TaskResult) MergeAnalyticsUserRollup(v AnalyticsUserRollup) error {
 	return err
 }
 
+// AsReputationResult returns the union data inside the TaskResult as a ReputationResult
+func (t TaskResult) AsReputationResult() (ReputationResult, error) {
+	var body ReputationResult
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReputationResult overwrites any union data inside the TaskResult as the provided ReputationResult
+func (t *TaskResult) FromReputationResult(v ReputationResult) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReputationResult performs a merge with any union data inside the TaskResult, using the provided ReputationResult
+func (t *TaskResult) MergeReputationResult(v ReputationResult) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 // AsSystemAnalyticsResult returns the union data inside the TaskResult as a SystemAnalyticsResult
 func (t TaskResult) AsSystemAnalyticsResult() (SystemAnalyticsResult, error) {
 	var body SystemAnalyticsResult
@@ -6291,6 +6876,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/classification/rules (the `ListSenderRules` operationId).
 	ListSenderRules(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddSenderRuleWithBody Always put a sender in a category
+	//
+	// Makes (or changes) your rule for an address or a domain, then re-scores your mail with it (reclassify_with_feedback). The Senders page uses it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/classification/rules (the `AddSenderRule` operationId).
+	AddSenderRuleWithBody(ctx context.Context, params *AddSenderRuleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddSenderRule Always put a sender in a category
+	//
+	// Makes (or changes) your rule for an address or a domain, then re-scores your mail with it (reclassify_with_feedback). The Senders page uses it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/classification/rules (the `AddSenderRule` operationId).
+	AddSenderRule(ctx context.Context, params *AddSenderRuleParams, body AddSenderRuleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteSenderRule Delete a sender rule
 	//
@@ -6511,6 +7114,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /api/v1/schedules/{id} (the `UpdateSchedule` operationId).
 	UpdateSchedule(ctx context.Context, id int64, params *UpdateScheduleParams, body UpdateScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSenders List your senders by reputation
+	//
+	// Each address and domain you get mail from, with its reputation (0-100) and the counts it comes from. update_sender_reputation computes them after your mail is classified.
+	//
+	// Corresponds with GET /api/v1/senders (the `ListSenders` operationId).
+	ListSenders(ctx context.Context, params *ListSendersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSender Get a sender's reputation and why
+	//
+	// The sender's score, the counts it comes from, each factor's points and what it says, and how classification leans on it.
+	//
+	// Corresponds with GET /api/v1/senders/{id} (the `GetSender` operationId).
+	GetSender(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetStats Task statistics
 	//
@@ -6860,6 +7477,44 @@ func (c *Client) GetSystemAnalytics(ctx context.Context, params *GetSystemAnalyt
 // Corresponds with GET /api/v1/classification/rules (the `ListSenderRules` operationId).
 func (c *Client) ListSenderRules(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListSenderRulesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddSenderRuleWithBody Always put a sender in a category
+//
+// Makes (or changes) your rule for an address or a domain, then re-scores your mail with it (reclassify_with_feedback). The Senders page uses it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/classification/rules (the `AddSenderRule` operationId).
+func (c *Client) AddSenderRuleWithBody(ctx context.Context, params *AddSenderRuleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddSenderRuleRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddSenderRule Always put a sender in a category
+//
+// Makes (or changes) your rule for an address or a domain, then re-scores your mail with it (reclassify_with_feedback). The Senders page uses it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/classification/rules (the `AddSenderRule` operationId).
+func (c *Client) AddSenderRule(ctx context.Context, params *AddSenderRuleParams, body AddSenderRuleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddSenderRuleRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7360,6 +8015,40 @@ func (c *Client) UpdateScheduleWithBody(ctx context.Context, id int64, params *U
 // Corresponds with PATCH /api/v1/schedules/{id} (the `UpdateSchedule` operationId).
 func (c *Client) UpdateSchedule(ctx context.Context, id int64, params *UpdateScheduleParams, body UpdateScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateScheduleRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSenders List your senders by reputation
+//
+// Each address and domain you get mail from, with its reputation (0-100) and the counts it comes from. update_sender_reputation computes them after your mail is classified.
+//
+// Corresponds with GET /api/v1/senders (the `ListSenders` operationId).
+func (c *Client) ListSenders(ctx context.Context, params *ListSendersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSendersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSender Get a sender's reputation and why
+//
+// The sender's score, the counts it comes from, each factor's points and what it says, and how classification leans on it.
+//
+// Corresponds with GET /api/v1/senders/{id} (the `GetSender` operationId).
+func (c *Client) GetSender(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSenderRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -8290,6 +8979,61 @@ func NewListSenderRulesRequest(server string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAddSenderRuleRequest calls the generic AddSenderRule builder with application/json body
+func NewAddSenderRuleRequest(server string, params *AddSenderRuleParams, body AddSenderRuleJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAddSenderRuleRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewAddSenderRuleRequestWithBody constructs an http.Request for the AddSenderRule method, with any body, and a specified content type
+func NewAddSenderRuleRequestWithBody(server string, params *AddSenderRuleParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/classification/rules")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -9670,6 +10414,130 @@ func NewUpdateScheduleRequestWithBody(server string, id int64, params *UpdateSch
 	return req, nil
 }
 
+// NewListSendersRequest constructs an http.Request for the ListSenders method
+func NewListSendersRequest(server string, params *ListSendersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/senders")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Sort != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "sort", *params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSenderRequest constructs an http.Request for the GetSender method
+func NewGetSenderRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/senders/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetStatsRequest constructs an http.Request for the GetStats method
 func NewGetStatsRequest(server string) (*http.Request, error) {
 	var err error
@@ -10507,6 +11375,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/classification/rules (the `ListSenderRules` operationId).
 	ListSenderRulesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSenderRulesResponse, error)
 
+	// AddSenderRuleWithBodyWithResponse Always put a sender in a category
+	//
+	// Makes (or changes) your rule for an address or a domain, then re-scores your mail with it (reclassify_with_feedback). The Senders page uses it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/classification/rules (the `AddSenderRule` operationId).
+	AddSenderRuleWithBodyWithResponse(ctx context.Context, params *AddSenderRuleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddSenderRuleResponse, error)
+
+	// AddSenderRuleWithResponse Always put a sender in a category
+	//
+	// Makes (or changes) your rule for an address or a domain, then re-scores your mail with it (reclassify_with_feedback). The Senders page uses it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/classification/rules (the `AddSenderRule` operationId).
+	AddSenderRuleWithResponse(ctx context.Context, params *AddSenderRuleParams, body AddSenderRuleJSONRequestBody, reqEditors ...RequestEditorFn) (*AddSenderRuleResponse, error)
+
 	// DeleteSenderRuleWithResponse Delete a sender rule
 	//
 	// Deletes the rule and re-scores your mail without it (reclassify_with_feedback).
@@ -10762,6 +11648,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /api/v1/schedules/{id} (the `UpdateSchedule` operationId).
 	UpdateScheduleWithResponse(ctx context.Context, id int64, params *UpdateScheduleParams, body UpdateScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateScheduleResponse, error)
+
+	// ListSendersWithResponse List your senders by reputation
+	//
+	// Each address and domain you get mail from, with its reputation (0-100) and the counts it comes from. update_sender_reputation computes them after your mail is classified.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/senders (the `ListSenders` operationId).
+	ListSendersWithResponse(ctx context.Context, params *ListSendersParams, reqEditors ...RequestEditorFn) (*ListSendersResponse, error)
+
+	// GetSenderWithResponse Get a sender's reputation and why
+	//
+	// The sender's score, the counts it comes from, each factor's points and what it says, and how classification leans on it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/senders/{id} (the `GetSender` operationId).
+	GetSenderWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetSenderResponse, error)
 
 	// GetStatsWithResponse Task statistics
 	//
@@ -11687,6 +12591,82 @@ func (r ListSenderRulesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListSenderRulesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AddSenderRuleResponse200Headers the declared response headers of an HTTP 200 response for AddSenderRule
+type AddSenderRuleResponse200Headers struct {
+	IdempotentReplayed *string
+}
+
+type AddSenderRuleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SenderRule
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AddSenderRuleResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AddSenderRuleResponse) GetJSON200() *SenderRule {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AddSenderRuleResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AddSenderRuleResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AddSenderRuleResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AddSenderRuleResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AddSenderRuleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AddSenderRuleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AddSenderRuleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AddSenderRuleResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13381,6 +14361,144 @@ func (r UpdateScheduleResponse) ContentType() string {
 	return ""
 }
 
+// ListSendersResponse200Headers the declared response headers of an HTTP 200 response for ListSenders
+type ListSendersResponse200Headers struct {
+	Link *string
+}
+
+type ListSendersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SenderList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListSendersResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSendersResponse) GetJSON200() *SenderList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSendersResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListSendersResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListSendersResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSendersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSendersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSendersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSendersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSenderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SenderDetail
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSenderResponse) GetJSON200() *SenderDetail {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSenderResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSenderResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetSenderResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSenderResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSenderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSenderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSenderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSenderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetStatsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14543,6 +15661,36 @@ func (c *ClientWithResponses) ListSenderRulesWithResponse(ctx context.Context, r
 	return ParseListSenderRulesResponse(rsp)
 }
 
+// AddSenderRuleWithBodyWithResponse Always put a sender in a category
+//
+// Makes (or changes) your rule for an address or a domain, then re-scores your mail with it (reclassify_with_feedback). The Senders page uses it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/classification/rules (the `AddSenderRule` operationId).
+func (c *ClientWithResponses) AddSenderRuleWithBodyWithResponse(ctx context.Context, params *AddSenderRuleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddSenderRuleResponse, error) {
+	rsp, err := c.AddSenderRuleWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddSenderRuleResponse(rsp)
+}
+
+// AddSenderRuleWithResponse Always put a sender in a category
+//
+// Makes (or changes) your rule for an address or a domain, then re-scores your mail with it (reclassify_with_feedback). The Senders page uses it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/classification/rules (the `AddSenderRule` operationId).
+func (c *ClientWithResponses) AddSenderRuleWithResponse(ctx context.Context, params *AddSenderRuleParams, body AddSenderRuleJSONRequestBody, reqEditors ...RequestEditorFn) (*AddSenderRuleResponse, error) {
+	rsp, err := c.AddSenderRule(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddSenderRuleResponse(rsp)
+}
+
 // DeleteSenderRuleWithResponse Delete a sender rule
 //
 // Deletes the rule and re-scores your mail without it (reclassify_with_feedback).
@@ -14965,6 +16113,36 @@ func (c *ClientWithResponses) UpdateScheduleWithResponse(ctx context.Context, id
 		return nil, err
 	}
 	return ParseUpdateScheduleResponse(rsp)
+}
+
+// ListSendersWithResponse List your senders by reputation
+//
+// Each address and domain you get mail from, with its reputation (0-100) and the counts it comes from. update_sender_reputation computes them after your mail is classified.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/senders (the `ListSenders` operationId).
+func (c *ClientWithResponses) ListSendersWithResponse(ctx context.Context, params *ListSendersParams, reqEditors ...RequestEditorFn) (*ListSendersResponse, error) {
+	rsp, err := c.ListSenders(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSendersResponse(rsp)
+}
+
+// GetSenderWithResponse Get a sender's reputation and why
+//
+// The sender's score, the counts it comes from, each factor's points and what it says, and how classification leans on it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/senders/{id} (the `GetSender` operationId).
+func (c *ClientWithResponses) GetSenderWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetSenderResponse, error) {
+	rsp, err := c.GetSender(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSenderResponse(rsp)
 }
 
 // GetStatsWithResponse Task statistics
@@ -15876,6 +17054,73 @@ func ParseListSenderRulesResponse(rsp *http.Response) (*ListSenderRulesResponse,
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseAddSenderRuleResponse parses an HTTP response from a AddSenderRuleWithResponse call
+func ParseAddSenderRuleResponse(rsp *http.Response) (*AddSenderRuleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AddSenderRuleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SenderRule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AddSenderRuleResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil
@@ -17360,6 +18605,120 @@ func ParseUpdateScheduleResponse(rsp *http.Response) (*UpdateScheduleResponse, e
 			headers.IdempotentReplayed = &value
 		}
 		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListSendersResponse parses an HTTP response from a ListSendersWithResponse call
+func ParseListSendersResponse(rsp *http.Response) (*ListSendersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSendersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SenderList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListSendersResponse200Headers
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetSenderResponse parses an HTTP response from a GetSenderWithResponse call
+func ParseGetSenderResponse(rsp *http.Response) (*GetSenderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSenderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SenderDetail
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
 	}
 
 	return response, nil

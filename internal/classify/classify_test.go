@@ -320,3 +320,43 @@ func TestIsNoReply(t *testing.T) {
 		require.Equal(t, want, isNoReply(addr), addr)
 	}
 }
+
+// A sender's reputation tips only the spam model's borderline calls: a
+// bad sender's (lean +2 log-odds) toward spam, a good sender's (lean −2)
+// out of it; a confident verdict, or one the lean does not cross, stays
+// exactly as it was.
+func TestReputationLeansBorderlineCalls(t *testing.T) {
+	t.Parallel()
+	c := base(t)
+	subjects := []string{"Lunch tomorrow?", "Can you call me?", "Your account", "Free offer inside", "Invoice attached",
+		"URGENT: verify your account now", "You have won", "Meeting notes", "Limited time: 50% off", "Re: dinner",
+		"Claim your prize today", "Security alert for your account", "Cheap meds", "Work from home $$$", "Hello"}
+	flips := map[bool]int{}
+	for _, subj := range subjects {
+		for _, from := range []string{"Prize Department <info@a1b2prize.test>", "bob@yahoo.com", "Bob Jones <bob@example.org>"} {
+			msg := parse(t, "From: "+from+"\nSubject: "+subj+"\n\n"+subj+"\n")
+			d := c.Classify(msg)
+			dist := c.model.CalA * (c.model.Score(msg) - c.model.Threshold) // > 0: spam side
+			_, addr := SplitFrom(from)
+			for _, lean := range []float64{2, -2} {
+				got := c.ClassifyFor(msg, &Personal{Reputation: map[string]float64{domainOf(addr): lean}})
+				if crosses := dist+lean >= 0 != (dist >= 0); !crosses {
+					require.Equal(t, d, got, "%s / %s lean %v", from, subj, lean)
+					continue
+				}
+				flips[lean > 0]++
+				require.Equal(t, lean > 0, got.Spam, "%s / %s", from, subj)
+				require.Equal(t, "sender-reputation:"+domainOf(addr), got.Rule)
+				require.Equal(t, SourceRule, got.Source)
+				require.Less(t, got.Confidence, 0.9, "a tipped call stays unsure")
+			}
+		}
+	}
+	require.Positive(t, flips[true], "some borderline ham became spam")
+	require.Positive(t, flips[false], "some borderline spam was let through")
+
+	// A rule or a Gmail label decides before reputation.
+	msg := parse(t, "From: info@a1b2prize.test\nSubject: Hello\n\nHello\n")
+	p := &Personal{Rules: map[string]Category{"a1b2prize.test": Primary}, Reputation: map[string]float64{"a1b2prize.test": 50}}
+	require.Equal(t, Primary, c.ClassifyFor(msg, p).Category)
+}

@@ -18,6 +18,29 @@ type Personal struct {
 	Rules map[string]Category
 	// Model is the person's own model; nil before their first correction.
 	Model *UserModel
+	// Reputation maps a lower-case address or domain to how much the spam
+	// model's score leans toward spam for its mail, in calibrated
+	// log-odds (internal/reputation's Lean): positive for senders with a
+	// bad reputation, negative for good ones. Absent senders do not lean.
+	Reputation map[string]float64
+}
+
+// lean returns how much msg's sender leans toward spam, and the sender
+// (address, else domain) whose reputation it is.
+func (p *Personal) lean(addr string) (float64, string) {
+	if p == nil || len(p.Reputation) == 0 || addr == "" {
+		return 0, ""
+	}
+	addr = strings.ToLower(addr)
+	if l, ok := p.Reputation[addr]; ok {
+		return l, addr
+	}
+	if d := domainOf(addr); d != "" {
+		if l, ok := p.Reputation[d]; ok {
+			return l, d
+		}
+	}
+	return 0, ""
 }
 
 // rule returns the person's rule for addr: the address's own, else its
@@ -47,7 +70,9 @@ func (p *Personal) rule(addr string) (Category, string, bool) {
 // ClassifyFor decides msg's category for a person: their sender rules first
 // (they said so), then their own model where it is sure and points where
 // they taught it (a person who moves a newsletter out of Gmail's Promotions
-// tab means its like too), then Gmail's labels, then the base pipeline.
+// tab means its like too), then Gmail's labels, then the base pipeline,
+// whose spam verdict the sender's reputation may tip where the model was
+// unsure (see leaned).
 func (c *Classifier) ClassifyFor(msg *Message, p *Personal) Decision {
 	if cat, sender, ok := p.rule(msg.From); ok {
 		return Decision{Category: cat, Spam: cat == Spam, Confidence: 1, Source: SourceRule,
@@ -63,7 +88,39 @@ func (c *Classifier) ClassifyFor(msg *Message, p *Personal) Decision {
 		d.ModelVersion = c.model.Version
 		return d
 	}
-	return c.classifyModel(msg)
+	d := c.classifyModel(msg)
+	if lean, sender := p.lean(msg.From); lean != 0 {
+		return c.leaned(msg, d, lean, sender)
+	}
+	return d
+}
+
+// leaned returns d with the spam model's score moved by lean (calibrated
+// log-odds toward spam) when that crosses the threshold: a bad sender's
+// borderline mail becomes spam, a good sender's borderline spam is let
+// through to the header rules. A verdict the lean does not flip is kept
+// whole, so a reputation that changes a little rewrites nothing.
+func (c *Classifier) leaned(msg *Message, d Decision, lean float64, sender string) Decision {
+	if c.model.CalA <= 0 {
+		return d
+	}
+	score := c.model.Score(msg) + lean/c.model.CalA
+	spam := score >= c.model.Threshold
+	if spam == d.Spam {
+		return d
+	}
+	sure := sigmoid(c.model.CalA * (score - c.model.Threshold))
+	out := Decision{SpamProbability: d.SpamProbability, ModelVersion: d.ModelVersion, Source: SourceRule,
+		Rule: "sender-reputation:" + sender}
+	if spam {
+		out.Category, out.Spam, out.Confidence = Spam, true, sure
+		return out
+	}
+	out.Category, out.Confidence = Primary, 1-sure
+	if cat, _, ok := headerRule(msg); ok {
+		out.Category = cat
+	}
+	return out
 }
 
 // UserModel is one person's multinomial naive Bayes over the categories,

@@ -17,11 +17,13 @@ import (
 	"github.com/inboxq/inboxq/internal/classify"
 	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/progress"
+	"github.com/inboxq/inboxq/internal/reputation"
 	"github.com/inboxq/inboxq/internal/store"
 )
 
-// RegisterClassify adds classify_email_batch and reclassify_with_feedback
-// to reg. ask is the LLM stage (nil: off). slice is DefaultSlice when zero.
+// RegisterClassify adds classify_email_batch, reclassify_with_feedback and
+// update_sender_reputation (whose scores classification reads) to reg. ask
+// is the LLM stage (nil: off). slice is DefaultSlice when zero.
 func RegisterClassify(reg *Registry, st *store.Store, base *classify.Classifier, ask Asker, logger *slog.Logger, slice time.Duration) {
 	c := classifier{store: st, base: base, ask: ask, logger: logger, slice: cmp.Or(slice, DefaultSlice)}
 	stages := "the person's sender rules, Gmail's labels, their own model, the spam model and header evidence, " +
@@ -44,6 +46,13 @@ func RegisterClassify(reg *Registry, st *store.Store, base *classify.Classifier,
 		Description: "Retrains your own model from your corrections, then re-scores your stored mail with it and your sender rules, " +
 			"and reports how many messages changed category. Corrections start it (one per person, a few seconds after the last).",
 		Result: ReclassifyResult{}, Example: ReclassifyWithFeedbackArgs{},
+	})
+	Add(reg, &UpdateSenderReputationWorker{store: st, logger: logger, slice: c.slice}, Info{
+		Title: "Score senders",
+		Description: "Scores each sender address and domain of yours from 0 to 100 from what your mail says: how much you open and keep, " +
+			"what you archived or deleted unread, your spam corrections, authentication results and List-Unsubscribe. " +
+			"Only senders with new evidence are recounted. Classifying new mail starts it; classification leans on the scores.",
+		Result: ReputationResult{}, Example: UpdateSenderReputationArgs{},
 	})
 }
 
@@ -156,6 +165,14 @@ func (c classifier) personal(ctx context.Context, owner int64) (*classify.Person
 	p := &classify.Personal{Rules: make(map[string]classify.Category, len(rules))}
 	for _, r := range rules {
 		p.Rules[r.Sender] = classify.Category(r.Category)
+	}
+	scores, err := c.store.SenderLeaning(ctx, owner, reputation.MinMessages, reputation.LowScore, reputation.HighScore)
+	if err != nil {
+		return nil, err
+	}
+	p.Reputation = make(map[string]float64, len(scores))
+	for k, s := range scores {
+		p.Reputation[k] = reputation.Lean(s)
 	}
 	m, ok, err := c.store.UserModelGet(ctx, owner)
 	if err != nil || !ok {
@@ -360,6 +377,14 @@ func (w *ClassifyEmailBatchWorker) Work(ctx context.Context, job *river.Job[Clas
 		rep.Stage("done", fmt.Sprintf("%d messages, %d changed", t.Scanned, t.Changed))
 		if t.Categories == nil {
 			t.Categories = map[string]int64{}
+		}
+		if t.Scanned > 0 {
+			// New mail is new evidence about its senders.
+			if err := w.store.InTx(ctx, func(tx pgx.Tx, _ *store.Store) error {
+				return startReputation(ctx, tx, a.OwnerID)
+			}); err != nil {
+				return err
+			}
 		}
 		return river.RecordOutput(ctx, ClassifyResult{Scanned: t.Scanned, Changed: t.Changed, Moved: t.Moved,
 			Categories: t.Categories, LLM: t.LLM})

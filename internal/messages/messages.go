@@ -237,6 +237,10 @@ func why(d Detail, corrected bool) string {
 		return "Your rule puts mail from " + arg + " in " + title(d.Category) + "."
 	case rule == "gmail-label":
 		return "Gmail labelled it " + arg + "."
+	case rule == "sender-reputation" && d.Category == string(classify.Spam):
+		return "The spam model was unsure, and " + arg + " has a poor reputation with you (see Senders), so it is spam" + pct(d.Confidence) + "."
+	case rule == "sender-reputation":
+		return "The spam model leaned to spam, but " + arg + " has a good reputation with you (see Senders), so it stays in " + title(d.Category) + "."
 	case rule == "user-model":
 		return "Your own model, learned from your corrections, put it in " + title(d.Category) + pct(d.Confidence) + "."
 	case rule == "newsletter-list":
@@ -409,4 +413,30 @@ func (s Service) DeleteRule(ctx context.Context, owner, id int64) error {
 		_, err := s.relearn(ctx, tx, owner)
 		return err
 	})
+}
+
+// AddRule makes (or changes) the owner's rule for a sender (an address, or
+// a domain, which covers its subdomains) and re-scores their mail with it.
+func (s Service) AddRule(ctx context.Context, owner int64, sender, category string) (store.ClassifyRule, error) {
+	sender = strings.ToLower(strings.TrimSpace(sender))
+	if _, ok := classify.ParseCategory(category); !ok {
+		return store.ClassifyRule{}, inbox.Invalid("body.category", "unknown category %q", category)
+	}
+	local, domain, hasAt := strings.Cut(sender, "@")
+	if !hasAt {
+		domain = sender
+	}
+	if sender == "" || domain == "" || (hasAt && local == "") || strings.ContainsAny(sender, " <>,;\"") || !strings.Contains(domain, ".") {
+		return store.ClassifyRule{}, inbox.Invalid("body.sender", "%q is neither an address (news@example.com) nor a domain (example.com)", sender)
+	}
+	var rule store.ClassifyRule
+	err := s.Store.InTx(ctx, func(tx pgx.Tx, st *store.Store) error {
+		var err error
+		if rule, err = st.ClassifyRuleUpsert(ctx, owner, sender, category); err != nil {
+			return err
+		}
+		_, err = s.relearn(ctx, tx, owner)
+		return err
+	})
+	return rule, err
 }

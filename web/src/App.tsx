@@ -13,6 +13,7 @@ import { ClustersPage } from "./pages/ClustersPage";
 import { InboxPage } from "./pages/InboxPage";
 import { OperatorsPage } from "./pages/OperatorsPage";
 import { SchedulesPage } from "./pages/SchedulesPage";
+import { SendersPage } from "./pages/SendersPage";
 import { SignInPage } from "./pages/SignInPage";
 import { StartWorkPage } from "./pages/StartWorkPage";
 import { TaskDetailPage } from "./pages/TaskDetailPage";
@@ -50,6 +51,8 @@ function route(path: string): Route {
       return { name: "inbox", title: "Inbox", page: <InboxPage /> };
     case "/clusters":
       return { name: "clusters", title: "Clusters", page: <ClustersPage /> };
+    case "/senders":
+      return { name: "senders", title: "Senders", page: <SendersPage /> };
     case "/start":
       return { name: "start", title: "Start work", page: <StartWorkPage /> };
     case "/schedules":
@@ -125,6 +128,9 @@ function Shell() {
           </NavLink>
           <NavLink to="/clusters" current={r.name === "clusters"}>
             Clusters
+          </NavLink>
+          <NavLink to="/senders" current={r.name === "senders"}>
+            Senders
           </NavLink>
           <NavLink to="/start" current={r.name === "start"}>
             Start work

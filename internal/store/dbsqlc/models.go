@@ -268,6 +268,7 @@ type Message struct {
 	CorrectedCategory *string    `json:"corrected_category"`
 	CorrectedAt       *time.Time `json:"corrected_at"`
 	ShownCategory     *string    `json:"shown_category"`
+	EvidenceAt        time.Time  `json:"evidence_at"`
 }
 
 type MessageCluster struct {
@@ -362,6 +363,38 @@ type Schedule struct {
 	LastTaskID *int64     `json:"last_task_id"`
 	CreatedAt  time.Time  `json:"created_at"`
 	UpdatedAt  time.Time  `json:"updated_at"`
+}
+
+type SenderReputation struct {
+	ID               int64     `json:"id"`
+	UserID           int64     `json:"user_id"`
+	Kind             string    `json:"kind"`
+	Key              string    `json:"key"`
+	Domain           string    `json:"domain"`
+	Score            int16     `json:"score"`
+	Factors          []byte    `json:"factors"`
+	Messages         int32     `json:"messages"`
+	Read             int32     `json:"read"`
+	Kept             int32     `json:"kept"`
+	DiscardedUnread  int32     `json:"discarded_unread"`
+	CorrectedSpam    int32     `json:"corrected_spam"`
+	CorrectedNotSpam int32     `json:"corrected_not_spam"`
+	AuthPass         int32     `json:"auth_pass"`
+	AuthFail         int32     `json:"auth_fail"`
+	SpfFail          int32     `json:"spf_fail"`
+	DkimFail         int32     `json:"dkim_fail"`
+	DmarcFail        int32     `json:"dmarc_fail"`
+	ListUnsubscribe  int32     `json:"list_unsubscribe"`
+	LastMessageAt    time.Time `json:"last_message_at"`
+	EvidenceAt       time.Time `json:"evidence_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
+}
+
+type SenderReputationRun struct {
+	UserID          int64     `json:"user_id"`
+	EvidenceThrough time.Time `json:"evidence_through"`
+	Rescan          bool      `json:"rescan"`
+	FinishedAt      time.Time `json:"finished_at"`
 }
 
 type TaskProgress struct {

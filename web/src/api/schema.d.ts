@@ -217,7 +217,11 @@ export interface paths {
          */
         get: operations["list-sender-rules"];
         put?: never;
-        post?: never;
+        /**
+         * Always put a sender in a category
+         * @description Makes (or changes) your rule for an address or a domain, then re-scores your mail with it (reclassify_with_feedback). The Senders page uses it.
+         */
+        post: operations["add-sender-rule"];
         delete?: never;
         options?: never;
         head?: never;
@@ -622,6 +626,46 @@ export interface paths {
          * @description Changes name, cron, time zone, args, priority or enabled; the kind is fixed. Changing the timing recomputes the next run.
          */
         patch: operations["update-schedule"];
+        trace?: never;
+    };
+    "/api/v1/senders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your senders by reputation
+         * @description Each address and domain you get mail from, with its reputation (0-100) and the counts it comes from. update_sender_reputation computes them after your mail is classified.
+         */
+        get: operations["list-senders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/senders/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a sender's reputation and why
+         * @description The sender's score, the counts it comes from, each factor's points and what it says, and how classification leans on it.
+         */
+        get: operations["get-sender"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/stats": {
@@ -1917,7 +1961,7 @@ export interface components {
              */
             run_at?: string;
         };
-        CreateScheduleRequest: components["schemas"]["ScheduleBackupUserData"] | components["schemas"]["ScheduleBulkArchiveEmails"] | components["schemas"]["ScheduleBulkDeleteEmails"] | components["schemas"]["ScheduleBulkLabelEmails"] | components["schemas"]["ScheduleClassifyEmailBatch"] | components["schemas"]["ScheduleCleanupExpiredTokens"] | components["schemas"]["ScheduleCleanupOldEmails"] | components["schemas"]["ScheduleClusterUserEmails"] | components["schemas"]["ScheduleExportUserData"] | components["schemas"]["ScheduleIncrementalSync"] | components["schemas"]["ScheduleMonitorSystemHealth"] | components["schemas"]["ScheduleReclassifyWithFeedback"] | components["schemas"]["ScheduleSyncEmailMetadata"] | components["schemas"]["ScheduleSyncUserEmails"] | components["schemas"]["ScheduleUpdateAnalytics"] | components["schemas"]["ScheduleUpdateSystemAnalytics"];
+        CreateScheduleRequest: components["schemas"]["ScheduleBackupUserData"] | components["schemas"]["ScheduleBulkArchiveEmails"] | components["schemas"]["ScheduleBulkDeleteEmails"] | components["schemas"]["ScheduleBulkLabelEmails"] | components["schemas"]["ScheduleClassifyEmailBatch"] | components["schemas"]["ScheduleCleanupExpiredTokens"] | components["schemas"]["ScheduleCleanupOldEmails"] | components["schemas"]["ScheduleClusterUserEmails"] | components["schemas"]["ScheduleExportUserData"] | components["schemas"]["ScheduleIncrementalSync"] | components["schemas"]["ScheduleMonitorSystemHealth"] | components["schemas"]["ScheduleReclassifyWithFeedback"] | components["schemas"]["ScheduleSyncEmailMetadata"] | components["schemas"]["ScheduleSyncUserEmails"] | components["schemas"]["ScheduleUpdateAnalytics"] | components["schemas"]["ScheduleUpdateSenderReputation"] | components["schemas"]["ScheduleUpdateSystemAnalytics"];
         /** sync_email_metadata */
         CreateSyncEmailMetadata: {
             args?: components["schemas"]["SyncEmailMetadataArgs"];
@@ -1966,7 +2010,7 @@ export interface components {
              */
             run_at?: string;
         };
-        CreateTaskRequest: components["schemas"]["CreateBackupUserData"] | components["schemas"]["CreateBulkArchiveEmails"] | components["schemas"]["CreateBulkDeleteEmails"] | components["schemas"]["CreateBulkLabelEmails"] | components["schemas"]["CreateClassifyEmailBatch"] | components["schemas"]["CreateCleanupExpiredTokens"] | components["schemas"]["CreateCleanupOldEmails"] | components["schemas"]["CreateClusterUserEmails"] | components["schemas"]["CreateExportUserData"] | components["schemas"]["CreateIncrementalSync"] | components["schemas"]["CreateMonitorSystemHealth"] | components["schemas"]["CreateReclassifyWithFeedback"] | components["schemas"]["CreateSyncEmailMetadata"] | components["schemas"]["CreateSyncUserEmails"] | components["schemas"]["CreateUpdateAnalytics"] | components["schemas"]["CreateUpdateSystemAnalytics"];
+        CreateTaskRequest: components["schemas"]["CreateBackupUserData"] | components["schemas"]["CreateBulkArchiveEmails"] | components["schemas"]["CreateBulkDeleteEmails"] | components["schemas"]["CreateBulkLabelEmails"] | components["schemas"]["CreateClassifyEmailBatch"] | components["schemas"]["CreateCleanupExpiredTokens"] | components["schemas"]["CreateCleanupOldEmails"] | components["schemas"]["CreateClusterUserEmails"] | components["schemas"]["CreateExportUserData"] | components["schemas"]["CreateIncrementalSync"] | components["schemas"]["CreateMonitorSystemHealth"] | components["schemas"]["CreateReclassifyWithFeedback"] | components["schemas"]["CreateSyncEmailMetadata"] | components["schemas"]["CreateSyncUserEmails"] | components["schemas"]["CreateUpdateAnalytics"] | components["schemas"]["CreateUpdateSenderReputation"] | components["schemas"]["CreateUpdateSystemAnalytics"];
         /** update_analytics */
         CreateUpdateAnalytics: {
             args?: components["schemas"]["UpdateAnalyticsArgs"];
@@ -1975,6 +2019,30 @@ export interface components {
              * @enum {string}
              */
             kind: "update_analytics";
+            /**
+             * Format: int64
+             * @description Attempts before the task fails; the kind's default when absent
+             */
+            max_attempts?: number;
+            /**
+             * Format: int64
+             * @description 1 (highest) to 4; the kind's default when absent
+             */
+            priority?: number;
+            /**
+             * Format: date-time
+             * @description Start no earlier than this time; now when absent
+             */
+            run_at?: string;
+        };
+        /** update_sender_reputation */
+        CreateUpdateSenderReputation: {
+            args?: components["schemas"]["UpdateSenderReputationArgs"];
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "update_sender_reputation";
             /**
              * Format: int64
              * @description Attempts before the task fails; the kind's default when absent
@@ -2683,6 +2751,39 @@ export interface components {
          * @example {}
          */
         ReclassifyWithFeedbackArgs: Record<string, never>;
+        ReputationResult: {
+            /**
+             * Format: int64
+             * @description Sender addresses with new evidence, recounted
+             */
+            addresses: number;
+            /**
+             * Format: int64
+             * @description Senders whose score or counts changed, and written
+             */
+            changed: number;
+            /**
+             * Format: int64
+             * @description Their domains, recounted
+             */
+            domains: number;
+            /**
+             * Format: int64
+             * @description Senders forgotten: none of their mail is left
+             */
+            removed: number;
+            /** @description Every sender was recounted (the first run, or mail was deleted since the last) */
+            rescan: boolean;
+        };
+        RuleAddRequest: {
+            /**
+             * @description Where its mail goes
+             * @enum {string}
+             */
+            category: "primary" | "social" | "promotions" | "updates" | "forums" | "newsletters" | "spam";
+            /** @description An address (news@example.com), or a domain (example.com), which covers its subdomains */
+            sender: string;
+        };
         RuleList: {
             /** @description By sender */
             rules: components["schemas"]["SenderRule"][];
@@ -3199,6 +3300,35 @@ export interface components {
              */
             timezone: string;
         };
+        /** update_sender_reputation */
+        ScheduleUpdateSenderReputation: {
+            args?: components["schemas"]["UpdateSenderReputationArgs"];
+            /**
+             * @description Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+             * @example 0 3 * * *
+             */
+            cron: string;
+            /** @description Default true */
+            enabled?: boolean;
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "update_sender_reputation";
+            /** @description A name for people, e.g. Nightly backup */
+            name: string;
+            /**
+             * Format: int64
+             * @description Priority of the tasks it starts, 1 (highest) to 4
+             * @default 2
+             */
+            priority: number;
+            /**
+             * @description IANA time zone, e.g. Europe/Paris
+             * @default UTC
+             */
+            timezone: string;
+        };
         /** update_system_analytics */
         ScheduleUpdateSystemAnalytics: {
             args?: components["schemas"]["UpdateSystemAnalyticsArgs"];
@@ -3227,6 +3357,200 @@ export interface components {
              * @default UTC
              */
             timezone: string;
+        };
+        Sender: {
+            /**
+             * Format: int64
+             * @description Failed authentication
+             */
+            auth_fail: number;
+            /**
+             * Format: int64
+             * @description Passed authentication (DMARC, else SPF or DKIM) in Authentication-Results
+             */
+            auth_pass: number;
+            /**
+             * Format: int64
+             * @description You put in a category other than spam
+             */
+            corrected_not_spam: number;
+            /**
+             * Format: int64
+             * @description You put in spam
+             */
+            corrected_spam: number;
+            /**
+             * Format: int64
+             * @description Archived or trashed while unread, by hand or with a bulk action
+             */
+            discarded_unread: number;
+            /** @description The domain (the sender itself for a domain) */
+            domain: string;
+            /**
+             * Format: int64
+             * @description Sender id
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description Opened and still in the inbox, starred or under a label of yours
+             */
+            kept: number;
+            /**
+             * @description An address, or a domain (all its addresses' mail together)
+             * @enum {string}
+             */
+            kind: "address" | "domain";
+            /**
+             * Format: date-time
+             * @description When its newest message was received
+             */
+            last_message_at: string;
+            /**
+             * Format: int64
+             * @description Carried a List-Unsubscribe header
+             */
+            list_unsubscribe: number;
+            /**
+             * Format: int64
+             * @description Your messages from it (your own sent mail left out)
+             */
+            messages: number;
+            /**
+             * Format: int64
+             * @description Of those, opened (no UNREAD label)
+             */
+            read: number;
+            /**
+             * Format: int64
+             * @description Reputation, 0 (unwanted, likely spam) to 100 (wanted, trusted); 50 when little is known
+             */
+            score: number;
+            /** @description The address or domain, lower case */
+            sender: string;
+            /**
+             * Format: date-time
+             * @description When update_sender_reputation last changed this score
+             */
+            updated_at: string;
+        };
+        SenderDetail: {
+            /**
+             * Format: int64
+             * @description Failed authentication
+             */
+            auth_fail: number;
+            /**
+             * Format: int64
+             * @description Passed authentication (DMARC, else SPF or DKIM) in Authentication-Results
+             */
+            auth_pass: number;
+            /**
+             * Format: int64
+             * @description You put in a category other than spam
+             */
+            corrected_not_spam: number;
+            /**
+             * Format: int64
+             * @description You put in spam
+             */
+            corrected_spam: number;
+            /**
+             * Format: int64
+             * @description Archived or trashed while unread, by hand or with a bulk action
+             */
+            discarded_unread: number;
+            /**
+             * Format: int64
+             * @description Messages whose DKIM check failed
+             */
+            dkim_fail: number;
+            /**
+             * Format: int64
+             * @description Messages whose DMARC check failed
+             */
+            dmarc_fail: number;
+            /** @description The domain (the sender itself for a domain) */
+            domain: string;
+            /** @description What made the score, in the order of the formula */
+            factors: components["schemas"]["SenderFactor"][];
+            /**
+             * Format: int64
+             * @description Sender id
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description Opened and still in the inbox, starred or under a label of yours
+             */
+            kept: number;
+            /**
+             * @description An address, or a domain (all its addresses' mail together)
+             * @enum {string}
+             */
+            kind: "address" | "domain";
+            /**
+             * Format: date-time
+             * @description When its newest message was received
+             */
+            last_message_at: string;
+            /**
+             * @description How classification leans on it: the spam model's unsure calls on its mail go to spam, stay out of spam, or are left alone
+             * @enum {string}
+             */
+            leans: "spam" | "not_spam" | "none";
+            /**
+             * Format: int64
+             * @description Carried a List-Unsubscribe header
+             */
+            list_unsubscribe: number;
+            /**
+             * Format: int64
+             * @description Your messages from it (your own sent mail left out)
+             */
+            messages: number;
+            /**
+             * Format: int64
+             * @description Of those, opened (no UNREAD label)
+             */
+            read: number;
+            /**
+             * Format: int64
+             * @description Reputation, 0 (unwanted, likely spam) to 100 (wanted, trusted); 50 when little is known
+             */
+            score: number;
+            /** @description The address or domain, lower case */
+            sender: string;
+            /**
+             * Format: int64
+             * @description Messages whose SPF check failed
+             */
+            spf_fail: number;
+            /**
+             * Format: date-time
+             * @description When update_sender_reputation last changed this score
+             */
+            updated_at: string;
+        };
+        SenderFactor: {
+            /**
+             * @description The factor
+             * @enum {string}
+             */
+            name: "volume" | "opened" | "kept" | "discarded_unread" | "corrections" | "authentication" | "list_unsubscribe";
+            /**
+             * Format: double
+             * @description What it added to the score in log-odds (negative lowers it); the score is 100·σ(sum of points)
+             */
+            points: number;
+            /** @description The factor in words */
+            says: string;
+        };
+        SenderList: {
+            /** @description Pass as cursor for the next page; absent on the last page */
+            next_cursor?: string;
+            /** @description In the order asked for, then by id */
+            senders: components["schemas"]["Sender"][];
         };
         SenderRule: {
             /**
@@ -3506,7 +3830,7 @@ export interface components {
             wait_seconds: number;
         };
         /** @description A task's args: the args schema of its kind (see the task's kind). Never carries internal fields. */
-        TaskArgs: components["schemas"]["BackupUserDataArgs"] | components["schemas"]["BulkArchiveEmailsArgs"] | components["schemas"]["BulkDeleteEmailsArgs"] | components["schemas"]["BulkLabelEmailsArgs"] | components["schemas"]["ClassifyEmailBatchArgs"] | components["schemas"]["CleanupExpiredTokensArgs"] | components["schemas"]["CleanupOldEmailsArgs"] | components["schemas"]["ClusterUserEmailsArgs"] | components["schemas"]["ExportUserDataArgs"] | components["schemas"]["IncrementalSyncArgs"] | components["schemas"]["MonitorSystemHealthArgs"] | components["schemas"]["ReclassifyWithFeedbackArgs"] | components["schemas"]["SyncEmailMetadataArgs"] | components["schemas"]["SyncUserEmailsArgs"] | components["schemas"]["UpdateAnalyticsArgs"] | components["schemas"]["UpdateSystemAnalyticsArgs"];
+        TaskArgs: components["schemas"]["BackupUserDataArgs"] | components["schemas"]["BulkArchiveEmailsArgs"] | components["schemas"]["BulkDeleteEmailsArgs"] | components["schemas"]["BulkLabelEmailsArgs"] | components["schemas"]["ClassifyEmailBatchArgs"] | components["schemas"]["CleanupExpiredTokensArgs"] | components["schemas"]["CleanupOldEmailsArgs"] | components["schemas"]["ClusterUserEmailsArgs"] | components["schemas"]["ExportUserDataArgs"] | components["schemas"]["IncrementalSyncArgs"] | components["schemas"]["MonitorSystemHealthArgs"] | components["schemas"]["ReclassifyWithFeedbackArgs"] | components["schemas"]["SyncEmailMetadataArgs"] | components["schemas"]["SyncUserEmailsArgs"] | components["schemas"]["UpdateAnalyticsArgs"] | components["schemas"]["UpdateSenderReputationArgs"] | components["schemas"]["UpdateSystemAnalyticsArgs"];
         TaskCount: {
             /** @description Task kind */
             kind: string;
@@ -3638,7 +3962,7 @@ export interface components {
             tasks: components["schemas"]["Task"][];
         };
         /** @description What a task recorded when it completed: the result schema of its kind. */
-        TaskResult: components["schemas"]["ExportResult"] | components["schemas"]["BulkResult"] | components["schemas"]["ClassifyResult"] | components["schemas"]["CleanupTokensResult"] | components["schemas"]["UpkeepResult"] | components["schemas"]["ClusterResult"] | components["schemas"]["IncrementalResult"] | components["schemas"]["HealthReport"] | components["schemas"]["ReclassifyResult"] | components["schemas"]["SyncResult"] | components["schemas"]["AnalyticsUserRollup"] | components["schemas"]["SystemAnalyticsResult"];
+        TaskResult: components["schemas"]["ExportResult"] | components["schemas"]["BulkResult"] | components["schemas"]["ClassifyResult"] | components["schemas"]["CleanupTokensResult"] | components["schemas"]["UpkeepResult"] | components["schemas"]["ClusterResult"] | components["schemas"]["IncrementalResult"] | components["schemas"]["HealthReport"] | components["schemas"]["ReclassifyResult"] | components["schemas"]["SyncResult"] | components["schemas"]["AnalyticsUserRollup"] | components["schemas"]["ReputationResult"] | components["schemas"]["SystemAnalyticsResult"];
         TaskSelection: {
             /** @description Act on every task you can see (at most 1000 per request). Required when neither ids nor a filter is given: an empty selection is refused with 422 */
             all?: boolean;
@@ -3713,6 +4037,12 @@ export interface components {
          * @example {}
          */
         UpdateAnalyticsArgs: Record<string, never>;
+        /**
+         * Score senders
+         * @description Scores each sender address and domain of yours from 0 to 100 from what your mail says: how much you open and keep, what you archived or deleted unread, your spam corrections, authentication results and List-Unsubscribe. Only senders with new evidence are recounted. Classifying new mail starts it; classification leans on the scores.
+         * @example {}
+         */
+        UpdateSenderReputationArgs: Record<string, never>;
         /**
          * Update system analytics
          * @description Rolls up finished tasks per kind and day (outcomes, run time and queue wait percentiles, Gmail quota units) before River's cleaner removes them, then every user's mail, senders and bulk actions as update_analytics does. Scheduled hourly.
@@ -4402,6 +4732,71 @@ export interface operations {
                 };
             };
             /** @description Internal error (the detail is logged, never sent) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "add-sender-rule": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleAddRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SenderRule"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5884,6 +6279,123 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-senders": {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                /** @description Only addresses or only domains (absent: both) */
+                kind?: "address" | "domain";
+                /** @description score: lowest first; score_desc: highest first; volume: most messages first */
+                sort?: "score" | "score_desc" | "volume";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description RFC 8288 link to the next page, <…?cursor=…>; rel="next"; absent on the last page */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SenderList"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-sender": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Sender id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SenderDetail"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -59,6 +59,7 @@ describe("decidedBy", () => {
     expect(label("model", "user-model")).toBe("Your model");
     expect(label("rule", "gmail-label:CATEGORY_SOCIAL")).toBe("Gmail label");
     expect(label("rule", "sender-rule:news@example.com")).toBe("Your rule");
+    expect(label("rule", "sender-reputation:x.test")).toBe("Sender reputation");
     expect(label("rule", "bulk-sender")).toBe("Mail headers");
     expect(label(undefined)).toBeUndefined();
   });

@@ -175,6 +175,8 @@ export function decidedBy(m: Pick<Message, "source" | "rule">): { label: string;
     case "rule":
       if (rule === "gmail-label") return { label: "Gmail label", help: `Gmail labelled it ${arg}`, tone: "gmail" };
       if (rule === "sender-rule") return { label: "Your rule", help: `Your rule for ${arg}`, tone: "yours" };
+      if (rule === "sender-reputation")
+        return { label: "Sender reputation", help: `The spam model was unsure; ${arg}'s reputation with you decided`, tone: "yours" };
       return { label: "Mail headers", help: HEADER_RULES[rule] ?? "A rule on the message's headers", tone: "rule" };
     default:
       return undefined;

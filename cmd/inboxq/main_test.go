@@ -92,13 +92,38 @@ func (w *sleepWorker) Work(ctx context.Context, job *river.Job[sleepArgs]) error
 
 func (w *sleepWorker) Timeout(*river.Job[sleepArgs]) time.Duration { return -1 }
 
+// syncBuffer is a helper's output, safe to read while the process writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitOutput waits until the helper has written s.
+func waitOutput(t testing.TB, out *syncBuffer, s string, timeout time.Duration) {
+	t.Helper()
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), s) }, timeout, 20*time.Millisecond,
+		"the helper never wrote %q", s)
+}
+
 // startHelper starts the test binary as a helper process.
-func startHelper(t testing.TB, env ...string) (*exec.Cmd, *bytes.Buffer) {
+func startHelper(t testing.TB, env ...string) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
@@ -109,7 +134,7 @@ func startHelper(t testing.TB, env ...string) (*exec.Cmd, *bytes.Buffer) {
 			t.Logf("helper output:\n%s", out.String())
 		}
 	})
-	return cmd, &out
+	return cmd, out
 }
 
 func insertSleep(t *testing.T, s inboxqtest.Schema, d time.Duration) int64 {
@@ -374,24 +399,6 @@ func TestServeEndToEnd(t *testing.T) {
 
 func mapenv(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestTokenCommands(t *testing.T) {

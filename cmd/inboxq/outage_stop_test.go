@@ -97,6 +97,10 @@ func TestGracefulStopWhileTheDatabaseIsUnreachableLosesNoJob(t *testing.T) {
 
 	first, out := startHelper(t, env...)
 	waitState(t, s, id, "running")
+	// Every part has started (River's producers start one by one, and one
+	// may already run the job while another still starts): a database lost
+	// during startup is a failed start, not what this test is about.
+	waitOutput(t, out, "river_started", 30*time.Second)
 	proxy.setCut(true)
 	require.NoError(t, first.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, first.Wait(), "a clean exit even though the database is gone")

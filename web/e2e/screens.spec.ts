@@ -16,6 +16,9 @@ function demoToken(): string {
 const PAGES: [string, string][] = [
   ["tasks", "/?system=1"],
   ["inbox", "/inbox"],
+  ["clusters", "/clusters"],
+  ["senders", "/senders"],
+  ["analytics", "/analytics"],
   ["start", "/start"],
   ["accounts", "/accounts"],
   ["schedules", "/schedules"],

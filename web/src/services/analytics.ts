@@ -61,7 +61,7 @@ export function stacked(days: MailDay[]): number[][] {
   const out: number[][] = [xs];
   const running = days.map(() => 0);
   for (const s of SERIES) {
-    days.forEach((d, i) => (running[i] += d.categories[s.key]));
+    days.forEach((d, i) => (running[i] = (running[i] ?? 0) + d.categories[s.key]));
     out.push([...running]);
   }
   return out;

@@ -53,6 +53,7 @@ type Task struct {
 	StartedAt   *time.Time // the latest attempt's start
 	FinishedAt  *time.Time
 	ScheduleID  *int64    // the schedule that created it
+	WorkflowID  *int64    // the workflow it is a step of
 	Progress    *Progress // nil until the worker reports
 }
 

@@ -85,6 +85,7 @@ func NewStack(t testing.TB, opts StackOptions) *Stack {
 	s.Registry = jobs.NewRegistry()
 	jobs.RegisterMaintenance(s.Registry, s.Store, jobs.DefaultHealthThresholds(), "")
 	RegisterTestKinds(s.Registry)
+	RegisterWorkflowTestKinds(s.Registry, s.Store)
 	if opts.Kinds != nil {
 		opts.Kinds(s.Registry)
 	}

@@ -214,6 +214,7 @@ func (s *Store) TaskOutcomesSince(ctx context.Context, since time.Time) (Outcome
 type jobMetadata struct {
 	Output     json.RawMessage `json:"output"`
 	ScheduleID *int64          `json:"schedule_id"`
+	WorkflowID *int64          `json:"workflow_id"`
 	// Priority is what an owned task's owner asked for; River's column
 	// holds the users' band (tasks.UserBandPriority).
 	Priority int `json:"priority"`
@@ -255,6 +256,7 @@ func taskFromRow(j dbsqlc.RiverJob, state, owner string) inbox.Task {
 			t.Result = md.Output
 		}
 		t.ScheduleID = md.ScheduleID
+		t.WorkflowID = md.WorkflowID
 		if md.Priority >= 1 && md.Priority <= 4 {
 			t.Priority = md.Priority
 		}

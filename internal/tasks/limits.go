@@ -49,28 +49,38 @@ func (s *Service) checkCreate(ctx context.Context, st *store.Store, p inbox.Prin
 	if !runAt.IsZero() && s.limits.RunAtHorizon > 0 && time.Until(runAt) > s.limits.RunAtHorizon {
 		return inbox.Invalid("run_at", "run_at may be at most %s ahead", humanDuration(s.limits.RunAtHorizon))
 	}
+	return s.checkCreateN(ctx, st, p, 1)
+}
+
+// checkCreateN applies the rate and queued limits to one start of n tasks
+// (a workflow's steps): it takes one start from the rate bucket, and the n
+// tasks must fit under the queued limit.
+func (s *Service) checkCreateN(ctx context.Context, st *store.Store, p inbox.Principal, n int) error {
 	if p.IsAdmin() {
 		return nil
 	}
-	if n := s.limits.CreatesPerMinute; n > 0 {
-		wait, err := st.QuotaTake(ctx, createBucket(p), 1, float64(n)/60, float64(n))
+	if rate := s.limits.CreatesPerMinute; rate > 0 {
+		wait, err := st.QuotaTake(ctx, createBucket(p), 1, float64(rate)/60, float64(rate))
 		if err != nil {
 			return err
 		}
 		if wait > 0 {
 			return &inbox.LimitError{
-				Msg:        fmt.Sprintf("you may start at most %d tasks a minute; try again in %s", n, humanDuration(wait)),
+				Msg:        fmt.Sprintf("you may start at most %d tasks a minute; try again in %s", rate, humanDuration(wait)),
 				RetryAfter: wait,
 			}
 		}
 	}
-	if n := s.limits.MaxQueued; n > 0 {
-		queued, err := st.TaskCountUnfinished(ctx, p.UserID, n)
+	if most := s.limits.MaxQueued; most > 0 {
+		queued, err := st.TaskCountUnfinished(ctx, p.UserID, most)
 		if err != nil {
 			return err
 		}
-		if queued >= n {
-			return &inbox.LimitError{Msg: fmt.Sprintf("you have %d unfinished tasks, the most allowed; wait for some to finish or cancel some", n)}
+		switch {
+		case queued >= most:
+			return &inbox.LimitError{Msg: fmt.Sprintf("you have %d unfinished tasks, the most allowed; wait for some to finish or cancel some", most)}
+		case queued+n > most:
+			return &inbox.LimitError{Msg: fmt.Sprintf("these %d tasks and your %d unfinished ones would pass the most allowed, %d; wait for some to finish or cancel some", n, queued, most)}
 		}
 	}
 	return nil

@@ -62,7 +62,7 @@ func (s *Service) Limits() Limits { return s.limits }
 // (db/migrations/0011_fair_share.sql), and the priority a user asks for
 // orders only their own backlog. Priority 1 is reserved for admins and the
 // system.
-const UserBandPriority = 2
+const UserBandPriority = jobs.UserBandPriority
 
 // Kinds returns the kind registry.
 func (s *Service) Kinds() *jobs.Registry { return s.kinds }

@@ -414,3 +414,36 @@ type UserModel struct {
 	Model     []byte    `json:"model"`
 	TrainedAt time.Time `json:"trained_at"`
 }
+
+type Workflow struct {
+	ID          int64      `json:"id"`
+	OwnerID     int64      `json:"owner_id"`
+	Name        string     `json:"name"`
+	Policy      string     `json:"policy"`
+	UniqueKey   *string    `json:"unique_key"`
+	ScheduleID  *int64     `json:"schedule_id"`
+	StepsTotal  int32      `json:"steps_total"`
+	StepsOpen   int32      `json:"steps_open"`
+	StepsFailed int32      `json:"steps_failed"`
+	CreatedAt   time.Time  `json:"created_at"`
+	CancelledAt *time.Time `json:"cancelled_at"`
+	FinishedAt  *time.Time `json:"finished_at"`
+	Run         int32      `json:"run"`
+}
+
+type WorkflowStep struct {
+	WorkflowID int64      `json:"workflow_id"`
+	Step       int32      `json:"step"`
+	Name       string     `json:"name"`
+	Kind       string     `json:"kind"`
+	JobID      int64      `json:"job_id"`
+	RunWhen    string     `json:"run_when"`
+	Deps       []int32    `json:"deps"`
+	Dependents []int32    `json:"dependents"`
+	Waiting    int32      `json:"waiting"`
+	DepsFailed int32      `json:"deps_failed"`
+	Outcome    *string    `json:"outcome"`
+	FinishedAt *time.Time `json:"finished_at"`
+	Result     []byte     `json:"result"`
+	Error      *string    `json:"error"`
+}

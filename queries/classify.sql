@@ -111,3 +111,17 @@ ON CONFLICT (user_id) DO UPDATE SET version = excluded.version, examples = exclu
 
 -- name: UserModelDelete :exec
 DELETE FROM user_model WHERE user_id = @user_id;
+
+-- name: MessageUnclassifiedBounds :many
+-- The last id of each run of @size messages without a decision, in id
+-- order (the last run may be shorter): the ranges classify_mailbox fans out.
+SELECT m.id FROM (
+    SELECT id, row_number() OVER (ORDER BY id) AS n, count(*) OVER () AS total
+    FROM message WHERE account_id = @account_id AND classified_at IS NULL
+) m
+WHERE m.n % @size::bigint = 0 OR m.n = m.total
+ORDER BY m.id;
+
+-- name: MessageUnclassifiedCountRange :one
+SELECT count(*)::bigint FROM message
+WHERE account_id = @account_id AND classified_at IS NULL AND id > @after_id::text AND id <= @up_to::text;

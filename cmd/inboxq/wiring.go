@@ -82,6 +82,7 @@ func registry(st *store.Store, g *gmail.Provider, logger *slog.Logger, w wiringO
 	jobs.RegisterUpkeep(reg, st, g, logger)
 	jobs.RegisterClassify(reg, st, classify.MustBase(), w.ask, logger, w.slice)
 	jobs.RegisterCluster(reg, st, logger)
+	jobs.RegisterRefresh(reg, st)
 	if w.extraKinds != nil {
 		w.extraKinds(reg)
 	}

@@ -135,6 +135,7 @@ func Register(api huma.API, d Deps) {
 	registerHealth(api, d)
 	ks := newKindSchemas(api.OpenAPI().Components.Schemas, d.Tasks.Kinds().Kinds())
 	registerTasks(api, d, ks)
+	registerWorkflows(api, d, ks)
 	registerQueues(api, d)
 	registerSchedules(api, d, ks)
 	registerEvents(api, d)

@@ -107,6 +107,7 @@ const conventionsDoc = "Conventions: every response carries X-Request-Id (yours 
 // tags describes every tag operations use; the docs page groups by them.
 var tags = []*huma.Tag{
 	{Name: "Tasks", Description: "Start, list, watch, cancel and retry background tasks, one at a time or many at once."},
+	{Name: "Workflows", Description: "Graphs of tasks tracked as one (group, chain, chord): fan out, fan in, callbacks, cancel and retry of the whole."},
 	{Name: "Dead letters", Description: "Tasks that failed for good, and running them again."},
 	{Name: "Schedules", Description: "Recurring tasks started on a cron expression."},
 	{Name: "Events", Description: "Server-sent event streams of task state and progress."},

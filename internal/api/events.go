@@ -33,6 +33,20 @@ type TaskEvent struct {
 	At          time.Time      `json:"at" doc:"When the change happened"`
 }
 
+// WorkflowEvent is a workflow's step finishing: the workflow's state and
+// counts after it.
+type WorkflowEvent struct {
+	ID            int64     `json:"id" doc:"Workflow id (get-workflow)"`
+	State         string    `json:"state" enum:"pending,running,cancelling,completed,failed,cancelled" doc:"The workflow's state after the change"`
+	Run           int       `json:"run" doc:"1, then one more per retry"`
+	StepsTotal    int       `json:"steps_total" doc:"Steps in the workflow"`
+	StepsFinished int       `json:"steps_finished" doc:"Steps finished, whatever their outcome"`
+	StepsFailed   int       `json:"steps_failed" doc:"Steps failed or cancelled"`
+	Step          string    `json:"step" doc:"The step that finished"`
+	TaskID        int64     `json:"task_id" doc:"That step's task"`
+	At            time.Time `json:"at" doc:"When it finished"`
+}
+
 // ProgressEvent is a task's newly reported progress.
 type ProgressEvent struct {
 	ID         int64     `json:"id" doc:"Task id"`
@@ -80,6 +94,10 @@ func sseEvent(e progress.Event) (string, any) {
 			te.Progress = progressEvent(e.TaskID(), *t.Progress)
 		}
 		return "task", te
+	case e.Workflow != nil:
+		w := e.Workflow
+		return "workflow", WorkflowEvent{ID: w.ID, State: string(w.State), Run: w.Run, StepsTotal: w.StepsTotal,
+			StepsFinished: w.StepsFinished, StepsFailed: w.StepsFailed, Step: w.Step, TaskID: w.TaskID, At: w.At}
 	case e.Progress != nil:
 		p := e.Progress
 		return "progress", progressEvent(p.ID, inbox.Progress{Done: p.Done, Total: p.Total, Stage: p.Stage, Message: p.Message, Rate: p.Rate, UpdatedAt: p.At})
@@ -106,6 +124,8 @@ var (
 		doc: "A task's new state (change says what happened; snapshot: its state on connect)."}
 	progressStreamEvent = streamEvent{name: "progress", schema: "ProgressEventMessage", data: ProgressEvent{},
 		doc: "A task's newly reported progress; sent only when done, total, stage or message changed."}
+	workflowStreamEvent = streamEvent{name: "workflow", schema: "WorkflowEventMessage", data: WorkflowEvent{},
+		doc: "A step of one of the caller's workflows finished: the workflow's state and counts after it (get-workflow has the rest)."}
 	alertStreamEvent = streamEvent{name: "alert", schema: "AlertEventMessage", data: AlertEvent{},
 		doc: "A new alert for the caller."}
 	snapshotEndStreamEvent = streamEvent{name: "snapshot_end", schema: "SnapshotEndMessage", data: SnapshotEnd{},
@@ -177,7 +197,7 @@ func registerEvents(api huma.API, d Deps) {
 			"It sends task, progress, alert and snapshot_end events." + resumeDoc + limits,
 		Tags: tags, Security: bearer, Metadata: map[string]any{"events": true}, Errors: []int{http.StatusTooManyRequests},
 	}
-	streamDoc(api, &opAll, []streamEvent{taskStreamEvent, progressStreamEvent, alertStreamEvent, snapshotEndStreamEvent})
+	streamDoc(api, &opAll, []streamEvent{taskStreamEvent, progressStreamEvent, workflowStreamEvent, alertStreamEvent, snapshotEndStreamEvent})
 	huma.Register(api, opAll, func(ctx context.Context, in *EventsInput) (*huma.StreamResponse, error) {
 		p := principal(ctx)
 		release, err := slots.acquire(p.UserID)

@@ -152,6 +152,12 @@ func (ks *kindSchemas) schemaName(kind string) string {
 
 // validateArgs checks args alone against the kind's schema.
 func (ks *kindSchemas) validateArgs(kind string, args json.RawMessage) error {
+	return ks.validateArgsAt(kind, args, "body", "args")
+}
+
+// validateArgsAt checks args against the kind's schema, naming fields under
+// the given location (e.g. body, steps[2], args).
+func (ks *kindSchemas) validateArgsAt(kind string, args json.RawMessage, at ...string) error {
 	var v any
 	if err := json.Unmarshal(args, &v); err != nil {
 		return huma.Error400BadRequest("args are not valid JSON: " + err.Error())
@@ -162,12 +168,13 @@ func (ks *kindSchemas) validateArgs(kind string, args json.RawMessage) error {
 	}
 	res := &huma.ValidateResult{}
 	pb := huma.NewPathBuffer(make([]byte, 0, 64), 0)
-	pb.Push("body")
-	pb.Push("args")
+	for _, p := range at {
+		pb.Push(p)
+	}
 	huma.Validate(ks.registry, schema, pb, huma.ModeWriteToServer, v, res)
 	if m, ok := v.(map[string]any); ok && ks.owned[kind] {
 		if o, set := m["owner_id"]; set {
-			res.Errors = append(res.Errors, &huma.ErrorDetail{Location: "body.args.owner_id", Value: o, Message: "unexpected property"})
+			res.Errors = append(res.Errors, &huma.ErrorDetail{Location: strings.Join(at, ".") + ".owner_id", Value: o, Message: "unexpected property"})
 		}
 	}
 	if len(res.Errors) > 0 {

@@ -30,6 +30,7 @@ type Task struct {
 	WaitSeconds float64        `json:"wait_seconds" doc:"Time spent queued before its latest attempt (so far)"`
 	RunSeconds  float64        `json:"run_seconds" doc:"Run time of its latest attempt (so far)"`
 	ScheduleID  *int64         `json:"schedule_id,omitempty" doc:"The schedule that started it"`
+	WorkflowID  *int64         `json:"workflow_id,omitempty" doc:"The workflow it is a step of (get-workflow)"`
 	Progress    *ProgressEvent `json:"progress,omitempty" doc:"What the worker last reported: done, total, percent, stage, message, rate and ETA"`
 }
 
@@ -58,7 +59,7 @@ func taskView(t inbox.Task, now time.Time) Task {
 		ID: t.ID, Kind: t.Kind, Queue: t.Queue, Owner: t.Owner, Priority: t.Priority, State: TaskState(t.State),
 		Attempt: t.Attempt, MaxAttempts: t.MaxAttempts, Errors: make([]AttemptError, len(t.Errors)),
 		Args: withoutOwner(t.Args), Result: TaskResult(t.Result), CreatedAt: t.CreatedAt, ScheduledAt: t.ScheduledAt,
-		StartedAt: t.StartedAt, FinishedAt: t.FinishedAt, ScheduleID: t.ScheduleID,
+		StartedAt: t.StartedAt, FinishedAt: t.FinishedAt, ScheduleID: t.ScheduleID, WorkflowID: t.WorkflowID,
 		WaitSeconds: t.WaitDuration(now).Seconds(), RunSeconds: t.RunDuration(now).Seconds(),
 	}
 	for i, e := range t.Errors {

@@ -264,6 +264,21 @@ func (e CreateClassifyEmailBatchKind) Valid() bool {
 	}
 }
 
+// Defines values for CreateClassifyMailboxKind.
+const (
+	CreateClassifyMailboxKindClassifyMailbox CreateClassifyMailboxKind = "classify_mailbox"
+)
+
+// Valid indicates whether the value is a known member of the CreateClassifyMailboxKind enum.
+func (e CreateClassifyMailboxKind) Valid() bool {
+	switch e {
+	case CreateClassifyMailboxKindClassifyMailbox:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateCleanupExpiredTokensKind.
 const (
 	CreateCleanupExpiredTokensKindCleanupExpiredTokens CreateCleanupExpiredTokensKind = "cleanup_expired_tokens"
@@ -369,6 +384,21 @@ func (e CreateReclassifyWithFeedbackKind) Valid() bool {
 	}
 }
 
+// Defines values for CreateRefreshMailboxKind.
+const (
+	CreateRefreshMailboxKindRefreshMailbox CreateRefreshMailboxKind = "refresh_mailbox"
+)
+
+// Valid indicates whether the value is a known member of the CreateRefreshMailboxKind enum.
+func (e CreateRefreshMailboxKind) Valid() bool {
+	switch e {
+	case CreateRefreshMailboxKindRefreshMailbox:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateSyncEmailMetadataKind.
 const (
 	CreateSyncEmailMetadataKindSyncEmailMetadata CreateSyncEmailMetadataKind = "sync_email_metadata"
@@ -438,6 +468,48 @@ const (
 func (e CreateUpdateSystemAnalyticsKind) Valid() bool {
 	switch e {
 	case CreateUpdateSystemAnalyticsKindUpdateSystemAnalytics:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateWorkflowRequestPolicy.
+const (
+	CreateWorkflowRequestPolicyContinue CreateWorkflowRequestPolicy = "continue"
+	CreateWorkflowRequestPolicyStop     CreateWorkflowRequestPolicy = "stop"
+)
+
+// Valid indicates whether the value is a known member of the CreateWorkflowRequestPolicy enum.
+func (e CreateWorkflowRequestPolicy) Valid() bool {
+	switch e {
+	case CreateWorkflowRequestPolicyContinue:
+		return true
+	case CreateWorkflowRequestPolicyStop:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateWorkflowRequestShape.
+const (
+	Chain CreateWorkflowRequestShape = "chain"
+	Chord CreateWorkflowRequestShape = "chord"
+	Graph CreateWorkflowRequestShape = "graph"
+	Group CreateWorkflowRequestShape = "group"
+)
+
+// Valid indicates whether the value is a known member of the CreateWorkflowRequestShape enum.
+func (e CreateWorkflowRequestShape) Valid() bool {
+	switch e {
+	case Chain:
+		return true
+	case Chord:
+		return true
+	case Graph:
+		return true
+	case Group:
 		return true
 	default:
 		return false
@@ -786,6 +858,21 @@ func (e ScheduleClassifyEmailBatchKind) Valid() bool {
 	}
 }
 
+// Defines values for ScheduleClassifyMailboxKind.
+const (
+	ScheduleClassifyMailboxKindClassifyMailbox ScheduleClassifyMailboxKind = "classify_mailbox"
+)
+
+// Valid indicates whether the value is a known member of the ScheduleClassifyMailboxKind enum.
+func (e ScheduleClassifyMailboxKind) Valid() bool {
+	switch e {
+	case ScheduleClassifyMailboxKindClassifyMailbox:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ScheduleCleanupExpiredTokensKind.
 const (
 	ScheduleCleanupExpiredTokensKindCleanupExpiredTokens ScheduleCleanupExpiredTokensKind = "cleanup_expired_tokens"
@@ -885,6 +972,21 @@ const (
 func (e ScheduleReclassifyWithFeedbackKind) Valid() bool {
 	switch e {
 	case ScheduleReclassifyWithFeedbackKindReclassifyWithFeedback:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ScheduleRefreshMailboxKind.
+const (
+	ScheduleRefreshMailboxKindRefreshMailbox ScheduleRefreshMailboxKind = "refresh_mailbox"
+)
+
+// Valid indicates whether the value is a known member of the ScheduleRefreshMailboxKind enum.
+func (e ScheduleRefreshMailboxKind) Valid() bool {
+	switch e {
+	case ScheduleRefreshMailboxKindRefreshMailbox:
 		return true
 	default:
 		return false
@@ -1227,6 +1329,135 @@ func (e TaskState) Valid() bool {
 	case TaskStateRunning:
 		return true
 	case TaskStateScheduled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WorkflowPolicy.
+const (
+	WorkflowPolicyContinue WorkflowPolicy = "continue"
+	WorkflowPolicyStop     WorkflowPolicy = "stop"
+)
+
+// Valid indicates whether the value is a known member of the WorkflowPolicy enum.
+func (e WorkflowPolicy) Valid() bool {
+	switch e {
+	case WorkflowPolicyContinue:
+		return true
+	case WorkflowPolicyStop:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WorkflowEventState.
+const (
+	WorkflowEventStateCancelled  WorkflowEventState = "cancelled"
+	WorkflowEventStateCancelling WorkflowEventState = "cancelling"
+	WorkflowEventStateCompleted  WorkflowEventState = "completed"
+	WorkflowEventStateFailed     WorkflowEventState = "failed"
+	WorkflowEventStatePending    WorkflowEventState = "pending"
+	WorkflowEventStateRunning    WorkflowEventState = "running"
+)
+
+// Valid indicates whether the value is a known member of the WorkflowEventState enum.
+func (e WorkflowEventState) Valid() bool {
+	switch e {
+	case WorkflowEventStateCancelled:
+		return true
+	case WorkflowEventStateCancelling:
+		return true
+	case WorkflowEventStateCompleted:
+		return true
+	case WorkflowEventStateFailed:
+		return true
+	case WorkflowEventStatePending:
+		return true
+	case WorkflowEventStateRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WorkflowEventMessageEvent.
+const (
+	WorkflowEventMessageEventWorkflow WorkflowEventMessageEvent = "workflow"
+)
+
+// Valid indicates whether the value is a known member of the WorkflowEventMessageEvent enum.
+func (e WorkflowEventMessageEvent) Valid() bool {
+	switch e {
+	case WorkflowEventMessageEventWorkflow:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WorkflowStepOutcome.
+const (
+	WorkflowStepOutcomeCancelled WorkflowStepOutcome = "cancelled"
+	WorkflowStepOutcomeCompleted WorkflowStepOutcome = "completed"
+	WorkflowStepOutcomeFailed    WorkflowStepOutcome = "failed"
+	WorkflowStepOutcomeSkipped   WorkflowStepOutcome = "skipped"
+)
+
+// Valid indicates whether the value is a known member of the WorkflowStepOutcome enum.
+func (e WorkflowStepOutcome) Valid() bool {
+	switch e {
+	case WorkflowStepOutcomeCancelled:
+		return true
+	case WorkflowStepOutcomeCompleted:
+		return true
+	case WorkflowStepOutcomeFailed:
+		return true
+	case WorkflowStepOutcomeSkipped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WorkflowStepWhen.
+const (
+	WorkflowStepWhenDone    WorkflowStepWhen = "done"
+	WorkflowStepWhenFailure WorkflowStepWhen = "failure"
+	WorkflowStepWhenSuccess WorkflowStepWhen = "success"
+)
+
+// Valid indicates whether the value is a known member of the WorkflowStepWhen enum.
+func (e WorkflowStepWhen) Valid() bool {
+	switch e {
+	case WorkflowStepWhenDone:
+		return true
+	case WorkflowStepWhenFailure:
+		return true
+	case WorkflowStepWhenSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WorkflowStepRequestWhen.
+const (
+	WorkflowStepRequestWhenDone    WorkflowStepRequestWhen = "done"
+	WorkflowStepRequestWhenFailure WorkflowStepRequestWhen = "failure"
+	WorkflowStepRequestWhenSuccess WorkflowStepRequestWhen = "success"
+)
+
+// Valid indicates whether the value is a known member of the WorkflowStepRequestWhen enum.
+func (e WorkflowStepRequestWhen) Valid() bool {
+	switch e {
+	case WorkflowStepRequestWhenDone:
+		return true
+	case WorkflowStepRequestWhenFailure:
+		return true
+	case WorkflowStepRequestWhenSuccess:
 		return true
 	default:
 		return false
@@ -1712,11 +1943,34 @@ type ClassifyEmailBatchArgs struct {
 	// AccountId One of your connected Gmail accounts, by id
 	AccountId int64 `json:"account_id"`
 
+	// AfterId Only messages without a category whose id sorts after this one (a batch of classify_mailbox)
+	AfterId *string `json:"after_id,omitempty"`
+
 	// All Classify every stored message again (corrections are kept); for after a model change
 	All *bool `json:"all,omitempty"`
 
 	// MessageIds Gmail message ids to classify again; empty: every message without a category yet
 	MessageIds *[]string `json:"message_ids,omitempty"`
+
+	// UpTo Only messages without a category whose id sorts at or before this one (a batch of classify_mailbox)
+	UpTo *string `json:"up_to,omitempty"`
+}
+
+// ClassifyMailboxArgs Splits an account's messages without a category into ranges and classifies them as a group of classify_email_batch tasks (in a workflow, the group joins it: what waited for this step waits for the group).
+//
+// Examples: {"account_id":1}
+type ClassifyMailboxArgs struct {
+	// AccountId One of your connected Gmail accounts, by id
+	AccountId int64 `json:"account_id"`
+}
+
+// ClassifyMailboxResult defines model for ClassifyMailboxResult.
+type ClassifyMailboxResult struct {
+	// Batches classify_email_batch tasks it started
+	Batches int64 `json:"batches"`
+
+	// Messages Messages without a category when it ran
+	Messages int64 `json:"messages"`
 }
 
 // ClassifyResult defines model for ClassifyResult.
@@ -2022,6 +2276,29 @@ type CreateClassifyEmailBatch struct {
 // CreateClassifyEmailBatchKind The task kind
 type CreateClassifyEmailBatchKind string
 
+// CreateClassifyMailbox defines model for CreateClassifyMailbox.
+type CreateClassifyMailbox struct {
+	// Args Splits an account's messages without a category into ranges and classifies them as a group of classify_email_batch tasks (in a workflow, the group joins it: what waited for this step waits for the group).
+	//
+	// Examples: {"account_id":1}
+	Args *ClassifyMailboxArgs `json:"args,omitempty"`
+
+	// Kind The task kind
+	Kind CreateClassifyMailboxKind `json:"kind"`
+
+	// MaxAttempts Attempts before the task fails; the kind's default when absent
+	MaxAttempts *int64 `json:"max_attempts,omitempty"`
+
+	// Priority 1 (highest) to 4; the kind's default when absent
+	Priority *int64 `json:"priority,omitempty"`
+
+	// RunAt Start no earlier than this time; now when absent
+	RunAt *time.Time `json:"run_at,omitempty"`
+}
+
+// CreateClassifyMailboxKind The task kind
+type CreateClassifyMailboxKind string
+
 // CreateCleanupExpiredTokens defines model for CreateCleanupExpiredTokens.
 type CreateCleanupExpiredTokens struct {
 	// Args Deletes API tokens that have expired, revoked tokens after 30 days, and expired export archives.
@@ -2183,6 +2460,29 @@ type CreateReclassifyWithFeedback struct {
 // CreateReclassifyWithFeedbackKind The task kind
 type CreateReclassifyWithFeedbackKind string
 
+// CreateRefreshMailbox defines model for CreateRefreshMailbox.
+type CreateRefreshMailbox struct {
+	// Args Starts the refresh-mailbox workflow for an account: sync (incremental, or full the first time or when asked), the new mail classified in parallel batches, then sender reputation and analytics. One per account while unfinished; each connected account has a schedule that starts it.
+	//
+	// Examples: {"account_id":1}
+	Args *RefreshMailboxArgs `json:"args,omitempty"`
+
+	// Kind The task kind
+	Kind CreateRefreshMailboxKind `json:"kind"`
+
+	// MaxAttempts Attempts before the task fails; the kind's default when absent
+	MaxAttempts *int64 `json:"max_attempts,omitempty"`
+
+	// Priority 1 (highest) to 4; the kind's default when absent
+	Priority *int64 `json:"priority,omitempty"`
+
+	// RunAt Start no earlier than this time; now when absent
+	RunAt *time.Time `json:"run_at,omitempty"`
+}
+
+// CreateRefreshMailboxKind The task kind
+type CreateRefreshMailboxKind string
+
 // CreateScheduleRequest defines model for CreateScheduleRequest.
 type CreateScheduleRequest struct {
 	union json.RawMessage
@@ -2308,6 +2608,36 @@ type CreateUpdateSystemAnalytics struct {
 // CreateUpdateSystemAnalyticsKind The task kind
 type CreateUpdateSystemAnalyticsKind string
 
+// CreateWorkflowRequest defines model for CreateWorkflowRequest.
+type CreateWorkflowRequest struct {
+	// Name A name for people; default workflow
+	Name *string `json:"name,omitempty"`
+
+	// OnFailure A callback that runs once every step has finished and some did not complete, or the workflow was cancelled (cleanup); it can read what failed
+	OnFailure *WorkflowStepRequest `json:"on_failure,omitempty"`
+
+	// OnSuccess A callback that runs once every step completed
+	OnSuccess *WorkflowStepRequest `json:"on_success,omitempty"`
+
+	// Policy What a step that fails or is cancelled does to the steps waiting for it: stop skips them (and theirs), continue runs them anyway with what failed. Default stop
+	Policy *CreateWorkflowRequestPolicy `json:"policy,omitempty"`
+
+	// Shape graph: each step names its deps; group: all steps at once; chain: each step after the one before it; chord: every step but the last at once, then the last. Default graph
+	Shape *CreateWorkflowRequestShape `json:"shape,omitempty"`
+
+	// Steps The steps, in order
+	Steps []WorkflowStepRequest `json:"steps"`
+
+	// UniqueKey While an unfinished workflow of yours has this key, creating another returns that one (200, duplicate true)
+	UniqueKey *string `json:"unique_key,omitempty"`
+}
+
+// CreateWorkflowRequestPolicy What a step that fails or is cancelled does to the steps waiting for it: stop skips them (and theirs), continue runs them anyway with what failed. Default stop
+type CreateWorkflowRequestPolicy string
+
+// CreateWorkflowRequestShape graph: each step names its deps; group: all steps at once; chain: each step after the one before it; chord: every step but the last at once, then the last. Default graph
+type CreateWorkflowRequestShape string
+
 // CreatedTask The task, and whether it was already in flight.
 type CreatedTask struct {
 	// Args The kind's arguments (the args schema of its kind)
@@ -2369,6 +2699,16 @@ type CreatedTask struct {
 
 	// WaitSeconds Time spent queued before its latest attempt (so far)
 	WaitSeconds float64 `json:"wait_seconds"`
+
+	// WorkflowId The workflow it is a step of (get-workflow)
+	WorkflowId *int64 `json:"workflow_id,omitempty"`
+}
+
+// CreatedWorkflow defines model for CreatedWorkflow.
+type CreatedWorkflow struct {
+	// Duplicate An unfinished workflow with the same unique key was found and returned instead
+	Duplicate bool     `json:"duplicate"`
+	Workflow  Workflow `json:"workflow"`
 }
 
 // DeadLetterSelection defines model for DeadLetterSelection.
@@ -3001,6 +3341,32 @@ type ReclassifyResult struct {
 // Examples: {}
 type ReclassifyWithFeedbackArgs = map[string]interface{}
 
+// RefreshAccountRequest defines model for RefreshAccountRequest.
+type RefreshAccountRequest struct {
+	// Full Sync the whole mailbox again instead of what changed since the last sync
+	Full *bool `json:"full,omitempty"`
+}
+
+// RefreshMailboxArgs Starts the refresh-mailbox workflow for an account: sync (incremental, or full the first time or when asked), the new mail classified in parallel batches, then sender reputation and analytics. One per account while unfinished; each connected account has a schedule that starts it.
+//
+// Examples: {"account_id":1}
+type RefreshMailboxArgs struct {
+	// AccountId One of your connected Gmail accounts, by id
+	AccountId int64 `json:"account_id"`
+
+	// Full Sync the whole mailbox again instead of what changed since the last sync
+	Full *bool `json:"full,omitempty"`
+}
+
+// RefreshMailboxResult defines model for RefreshMailboxResult.
+type RefreshMailboxResult struct {
+	// Duplicate A refresh of the account was already unfinished; that one is the workflow
+	Duplicate bool `json:"duplicate"`
+
+	// WorkflowId The workflow it started (get-workflow), or the unfinished one it found
+	WorkflowId int64 `json:"workflow_id"`
+}
+
 // ReputationResult defines model for ReputationResult.
 type ReputationResult struct {
 	// Addresses Sender addresses with new evidence, recounted
@@ -3260,6 +3626,37 @@ type ScheduleClassifyEmailBatch struct {
 // ScheduleClassifyEmailBatchKind The task kind
 type ScheduleClassifyEmailBatchKind string
 
+// ScheduleClassifyMailbox defines model for ScheduleClassifyMailbox.
+type ScheduleClassifyMailbox struct {
+	// Args Splits an account's messages without a category into ranges and classifies them as a group of classify_email_batch tasks (in a workflow, the group joins it: what waited for this step waits for the group).
+	//
+	// Examples: {"account_id":1}
+	Args *ClassifyMailboxArgs `json:"args,omitempty"`
+
+	// Cron Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+	//
+	// Examples: 0 3 * * *
+	Cron string `json:"cron"`
+
+	// Enabled Default true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Kind The task kind
+	Kind ScheduleClassifyMailboxKind `json:"kind"`
+
+	// Name A name for people, e.g. Nightly backup
+	Name string `json:"name"`
+
+	// Priority Priority of the tasks it starts, 1 (highest) to 4
+	Priority *int64 `json:"priority,omitempty"`
+
+	// Timezone IANA time zone, e.g. Europe/Paris
+	Timezone *string `json:"timezone,omitempty"`
+}
+
+// ScheduleClassifyMailboxKind The task kind
+type ScheduleClassifyMailboxKind string
+
 // ScheduleCleanupExpiredTokens defines model for ScheduleCleanupExpiredTokens.
 type ScheduleCleanupExpiredTokens struct {
 	// Args Deletes API tokens that have expired, revoked tokens after 30 days, and expired export archives.
@@ -3485,6 +3882,37 @@ type ScheduleReclassifyWithFeedback struct {
 
 // ScheduleReclassifyWithFeedbackKind The task kind
 type ScheduleReclassifyWithFeedbackKind string
+
+// ScheduleRefreshMailbox defines model for ScheduleRefreshMailbox.
+type ScheduleRefreshMailbox struct {
+	// Args Starts the refresh-mailbox workflow for an account: sync (incremental, or full the first time or when asked), the new mail classified in parallel batches, then sender reputation and analytics. One per account while unfinished; each connected account has a schedule that starts it.
+	//
+	// Examples: {"account_id":1}
+	Args *RefreshMailboxArgs `json:"args,omitempty"`
+
+	// Cron Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+	//
+	// Examples: 0 3 * * *
+	Cron string `json:"cron"`
+
+	// Enabled Default true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Kind The task kind
+	Kind ScheduleRefreshMailboxKind `json:"kind"`
+
+	// Name A name for people, e.g. Nightly backup
+	Name string `json:"name"`
+
+	// Priority Priority of the tasks it starts, 1 (highest) to 4
+	Priority *int64 `json:"priority,omitempty"`
+
+	// Timezone IANA time zone, e.g. Europe/Paris
+	Timezone *string `json:"timezone,omitempty"`
+}
+
+// ScheduleRefreshMailboxKind The task kind
+type ScheduleRefreshMailboxKind string
 
 // ScheduleSyncEmailMetadata defines model for ScheduleSyncEmailMetadata.
 type ScheduleSyncEmailMetadata struct {
@@ -4020,6 +4448,9 @@ type Task struct {
 
 	// WaitSeconds Time spent queued before its latest attempt (so far)
 	WaitSeconds float64 `json:"wait_seconds"`
+
+	// WorkflowId The workflow it is a step of (get-workflow)
+	WorkflowId *int64 `json:"workflow_id,omitempty"`
 }
 
 // TaskArgs A task's args: the args schema of its kind (see the task's kind). Never carries internal fields.
@@ -4238,6 +4669,219 @@ type UpkeepResult struct {
 	TrashedInGmail *int64 `json:"trashed_in_gmail,omitempty"`
 }
 
+// Workflow defines model for Workflow.
+type Workflow struct {
+	// CancelledAt When someone cancelled it
+	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
+
+	// CreatedAt When it was created
+	CreatedAt time.Time `json:"created_at"`
+
+	// FinishedAt When its last step finished
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+
+	// Id Workflow id
+	Id int64 `json:"id"`
+
+	// Name Its name
+	Name string `json:"name"`
+
+	// Policy What a step that does not complete does to the steps waiting for it
+	Policy   WorkflowPolicy   `json:"policy"`
+	Progress WorkflowProgress `json:"progress"`
+
+	// Run 1, then one more per retry
+	Run int64 `json:"run"`
+
+	// ScheduleId The schedule that started it
+	ScheduleId *int64 `json:"schedule_id,omitempty"`
+
+	// StartedAt When its first step started
+	StartedAt *time.Time `json:"started_at,omitempty"`
+
+	// State A task's state: pending (queued, or waiting for your fair share of a queue), scheduled (waiting for its time), running, cancelling (asked to stop, its worker has not yet), retrying (failed, will run again), completed, failed (attempts exhausted or gave up), cancelled.
+	State TaskState `json:"state"`
+
+	// Steps Its steps in order (get-workflow only)
+	Steps *[]WorkflowStep `json:"steps,omitempty"`
+}
+
+// WorkflowPolicy What a step that does not complete does to the steps waiting for it
+type WorkflowPolicy string
+
+// WorkflowEvent defines model for WorkflowEvent.
+type WorkflowEvent struct {
+	// At When it finished
+	At time.Time `json:"at"`
+
+	// Id Workflow id (get-workflow)
+	Id int64 `json:"id"`
+
+	// Run 1, then one more per retry
+	Run int64 `json:"run"`
+
+	// State The workflow's state after the change
+	State WorkflowEventState `json:"state"`
+
+	// Step The step that finished
+	Step string `json:"step"`
+
+	// StepsFailed Steps failed or cancelled
+	StepsFailed int64 `json:"steps_failed"`
+
+	// StepsFinished Steps finished, whatever their outcome
+	StepsFinished int64 `json:"steps_finished"`
+
+	// StepsTotal Steps in the workflow
+	StepsTotal int64 `json:"steps_total"`
+
+	// TaskId That step's task
+	TaskId int64 `json:"task_id"`
+}
+
+// WorkflowEventState The workflow's state after the change
+type WorkflowEventState string
+
+// WorkflowEventMessage A step of one of the caller's workflows finished: the workflow's state and counts after it (get-workflow has the rest).
+type WorkflowEventMessage struct {
+	Data WorkflowEvent `json:"data"`
+
+	// Event The event name (the event: line).
+	Event WorkflowEventMessageEvent `json:"event"`
+
+	// Id The event id (the id: line), when it has one; send the last one received back as Last-Event-ID (or last_event_id) to resume after it.
+	Id *string `json:"id,omitempty"`
+
+	// Retry Reconnection delay hint in milliseconds (the retry: line).
+	Retry *int `json:"retry,omitempty"`
+}
+
+// WorkflowEventMessageEvent The event name (the event: line).
+type WorkflowEventMessageEvent string
+
+// WorkflowList defines model for WorkflowList.
+type WorkflowList struct {
+	// NextCursor Pass as cursor for the next page; absent on the last page
+	NextCursor *string `json:"next_cursor,omitempty"`
+
+	// Workflows Newest first, without their steps
+	Workflows []Workflow `json:"workflows"`
+}
+
+// WorkflowProgress defines model for WorkflowProgress.
+type WorkflowProgress struct {
+	// Cancelled Steps cancelled
+	Cancelled int64 `json:"cancelled"`
+
+	// Completed Steps completed
+	Completed int64 `json:"completed"`
+
+	// EtaSeconds Time left at the pace so far; absent before there is a pace and once finished
+	EtaSeconds *float64 `json:"eta_seconds,omitempty"`
+
+	// Failed Steps failed
+	Failed int64 `json:"failed"`
+
+	// Percent Finished steps count whole, running ones by their own progress; each step weighs the same
+	Percent float64 `json:"percent"`
+
+	// Running Steps running (or retrying)
+	Running int64 `json:"running"`
+
+	// Skipped Steps the workflow did not need: a step they waited for failed, or a callback whose condition did not hold
+	Skipped int64 `json:"skipped"`
+
+	// Total Steps in the workflow (a step that fans out adds steps as it completes)
+	Total int64 `json:"total"`
+
+	// Waiting Steps not started: waiting for their deps or queued
+	Waiting int64 `json:"waiting"`
+}
+
+// WorkflowStep defines model for WorkflowStep.
+type WorkflowStep struct {
+	// Attempt Attempts started so far
+	Attempt int64 `json:"attempt"`
+
+	// Deps The steps it waits for
+	Deps []string `json:"deps"`
+
+	// Error Why it did not complete (its last error, or why it was skipped)
+	Error *string `json:"error,omitempty"`
+
+	// FinishedAt When it finished
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+
+	// Kind The task kind it runs
+	Kind string `json:"kind"`
+
+	// MaxAttempts Attempts allowed
+	MaxAttempts int64 `json:"max_attempts"`
+
+	// Name The step's name
+	Name string `json:"name"`
+
+	// Outcome How it ended; absent while unfinished
+	Outcome *WorkflowStepOutcome `json:"outcome,omitempty"`
+
+	// Percent Its own progress (100 once finished)
+	Percent float64 `json:"percent"`
+
+	// Progress What its worker last reported
+	Progress *ProgressEvent `json:"progress,omitempty"`
+
+	// Result What it recorded as its output (the result schema of its kind)
+	Result interface{} `json:"result,omitempty"`
+
+	// StartedAt When its latest attempt started
+	StartedAt *time.Time `json:"started_at,omitempty"`
+
+	// State A task's state: pending (queued, or waiting for your fair share of a queue), scheduled (waiting for its time), running, cancelling (asked to stop, its worker has not yet), retrying (failed, will run again), completed, failed (attempts exhausted or gave up), cancelled.
+	State TaskState `json:"state"`
+
+	// TaskId Its task (get-task, and its events, carry it)
+	TaskId int64 `json:"task_id"`
+
+	// Waiting It waits for its deps
+	Waiting bool `json:"waiting"`
+
+	// When When it runs once its deps have finished
+	When WorkflowStepWhen `json:"when"`
+}
+
+// WorkflowStepOutcome How it ended; absent while unfinished
+type WorkflowStepOutcome string
+
+// WorkflowStepWhen When it runs once its deps have finished
+type WorkflowStepWhen string
+
+// WorkflowStepRequest defines model for WorkflowStepRequest.
+type WorkflowStepRequest struct {
+	// Args The kind's args, as create-task takes them
+	Args *map[string]interface{} `json:"args,omitempty"`
+
+	// Deps Names of the steps it waits for (shape graph only)
+	Deps *[]string `json:"deps,omitempty"`
+
+	// Kind The task kind the step runs (see create-task)
+	Kind string `json:"kind"`
+
+	// MaxAttempts 0 keeps the kind's
+	MaxAttempts *int64 `json:"max_attempts,omitempty"`
+
+	// Name The step's name, unique in the workflow (lowercase letters, digits, '_', '.', '-'); default: the kind and its position
+	Name *string `json:"name,omitempty"`
+
+	// Priority 1 (admins only) to 4; 0 keeps the kind's
+	Priority *int64 `json:"priority,omitempty"`
+
+	// When When it runs once its deps have finished: success (every dep completed; under policy continue, whatever they ended with), failure (some dep did not complete: cleanup), done (always). Default success
+	When *WorkflowStepRequestWhen `json:"when,omitempty"`
+}
+
+// WorkflowStepRequestWhen When it runs once its deps have finished: success (every dep completed; under policy continue, whatever they ended with), failure (some dep did not complete: cleanup), done (always). Default success
+type WorkflowStepRequestWhen string
+
 // ListAccountsParams defines parameters for ListAccounts.
 type ListAccountsParams struct {
 	// Limit Page size
@@ -4270,6 +4914,12 @@ type DisconnectAccountParams struct {
 
 // CountMessagesParams defines parameters for CountMessages.
 type CountMessagesParams struct {
+	// IdempotencyKey A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// RefreshAccountParams defines parameters for RefreshAccount.
+type RefreshAccountParams struct {
 	// IdempotencyKey A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
@@ -4589,8 +5239,38 @@ type RetryTaskParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// ListWorkflowsParams defines parameters for ListWorkflows.
+type ListWorkflowsParams struct {
+	// Limit Page size
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateWorkflowParams defines parameters for CreateWorkflow.
+type CreateWorkflowParams struct {
+	// IdempotencyKey A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// CancelWorkflowParams defines parameters for CancelWorkflow.
+type CancelWorkflowParams struct {
+	// IdempotencyKey A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// RetryWorkflowParams defines parameters for RetryWorkflow.
+type RetryWorkflowParams struct {
+	// IdempotencyKey A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
 // CountMessagesJSONRequestBody defines body for CountMessages for application/json ContentType.
 type CountMessagesJSONRequestBody = CountMessagesRequest
+
+// RefreshAccountJSONRequestBody defines body for RefreshAccount for application/json ContentType.
+type RefreshAccountJSONRequestBody = RefreshAccountRequest
 
 // MarkAlertsReadJSONRequestBody defines body for MarkAlertsRead for application/json ContentType.
 type MarkAlertsReadJSONRequestBody = AlertSelection
@@ -4621,6 +5301,9 @@ type CancelTasksJSONRequestBody = TaskSelection
 
 // RetryTasksJSONRequestBody defines body for RetryTasks for application/json ContentType.
 type RetryTasksJSONRequestBody = TaskSelection
+
+// CreateWorkflowJSONRequestBody defines body for CreateWorkflow for application/json ContentType.
+type CreateWorkflowJSONRequestBody = CreateWorkflowRequest
 
 // AsScheduleBackupUserData returns the union data inside the CreateScheduleRequest as a ScheduleBackupUserData
 func (t CreateScheduleRequest) AsScheduleBackupUserData() (ScheduleBackupUserData, error) {
@@ -4783,6 +5466,40 @@ func (t *CreateScheduleRequest) MergeScheduleClassifyEmailBatch(v ScheduleClassi
 		return err
 	}
 	b, err = runtime.JSONMerge(b, []byte(`{"kind":"classify_email_batch"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsScheduleClassifyMailbox returns the union data inside the CreateScheduleRequest as a ScheduleClassifyMailbox
+func (t CreateScheduleRequest) AsScheduleClassifyMailbox() (ScheduleClassifyMailbox, error) {
+	var body ScheduleClassifyMailbox
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromScheduleClassifyMailbox overwrites any union data inside the CreateScheduleRequest as the provided ScheduleClassifyMailbox
+func (t *CreateScheduleRequest) FromScheduleClassifyMailbox(v ScheduleClassifyMailbox) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"classify_mailbox"}`))
+	t.union = b
+	return err
+}
+
+// MergeScheduleClassifyMailbox performs a merge with any union data inside the CreateScheduleRequest, using the provided ScheduleClassifyMailbox
+func (t *CreateScheduleRequest) MergeScheduleClassifyMailbox(v ScheduleClassifyMailbox) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"classify_mailbox"}`))
 	if err != nil {
 		return err
 	}
@@ -5030,6 +5747,40 @@ func (t *CreateScheduleRequest) MergeScheduleReclassifyWithFeedback(v ScheduleRe
 	return err
 }
 
+// AsScheduleRefreshMailbox returns the union data inside the CreateScheduleRequest as a ScheduleRefreshMailbox
+func (t CreateScheduleRequest) AsScheduleRefreshMailbox() (ScheduleRefreshMailbox, error) {
+	var body ScheduleRefreshMailbox
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromScheduleRefreshMailbox overwrites any union data inside the CreateScheduleRequest as the provided ScheduleRefreshMailbox
+func (t *CreateScheduleRequest) FromScheduleRefreshMailbox(v ScheduleRefreshMailbox) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"refresh_mailbox"}`))
+	t.union = b
+	return err
+}
+
+// MergeScheduleRefreshMailbox performs a merge with any union data inside the CreateScheduleRequest, using the provided ScheduleRefreshMailbox
+func (t *CreateScheduleRequest) MergeScheduleRefreshMailbox(v ScheduleRefreshMailbox) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"refresh_mailbox"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 // AsScheduleSyncEmailMetadata returns the union data inside the CreateScheduleRequest as a ScheduleSyncEmailMetadata
 func (t CreateScheduleRequest) AsScheduleSyncEmailMetadata() (ScheduleSyncEmailMetadata, error) {
 	var body ScheduleSyncEmailMetadata
@@ -5224,6 +5975,8 @@ func (t CreateScheduleRequest) ValueByDiscriminator() (interface{}, error) {
 		return t.AsScheduleBulkLabelEmails()
 	case "classify_email_batch":
 		return t.AsScheduleClassifyEmailBatch()
+	case "classify_mailbox":
+		return t.AsScheduleClassifyMailbox()
 	case "cleanup_expired_tokens":
 		return t.AsScheduleCleanupExpiredTokens()
 	case "cleanup_old_emails":
@@ -5238,6 +5991,8 @@ func (t CreateScheduleRequest) ValueByDiscriminator() (interface{}, error) {
 		return t.AsScheduleMonitorSystemHealth()
 	case "reclassify_with_feedback":
 		return t.AsScheduleReclassifyWithFeedback()
+	case "refresh_mailbox":
+		return t.AsScheduleRefreshMailbox()
 	case "sync_email_metadata":
 		return t.AsScheduleSyncEmailMetadata()
 	case "sync_user_emails":
@@ -5424,6 +6179,40 @@ func (t *CreateTaskRequest) MergeCreateClassifyEmailBatch(v CreateClassifyEmailB
 		return err
 	}
 	b, err = runtime.JSONMerge(b, []byte(`{"kind":"classify_email_batch"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsCreateClassifyMailbox returns the union data inside the CreateTaskRequest as a CreateClassifyMailbox
+func (t CreateTaskRequest) AsCreateClassifyMailbox() (CreateClassifyMailbox, error) {
+	var body CreateClassifyMailbox
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCreateClassifyMailbox overwrites any union data inside the CreateTaskRequest as the provided CreateClassifyMailbox
+func (t *CreateTaskRequest) FromCreateClassifyMailbox(v CreateClassifyMailbox) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"classify_mailbox"}`))
+	t.union = b
+	return err
+}
+
+// MergeCreateClassifyMailbox performs a merge with any union data inside the CreateTaskRequest, using the provided CreateClassifyMailbox
+func (t *CreateTaskRequest) MergeCreateClassifyMailbox(v CreateClassifyMailbox) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"classify_mailbox"}`))
 	if err != nil {
 		return err
 	}
@@ -5671,6 +6460,40 @@ func (t *CreateTaskRequest) MergeCreateReclassifyWithFeedback(v CreateReclassify
 	return err
 }
 
+// AsCreateRefreshMailbox returns the union data inside the CreateTaskRequest as a CreateRefreshMailbox
+func (t CreateTaskRequest) AsCreateRefreshMailbox() (CreateRefreshMailbox, error) {
+	var body CreateRefreshMailbox
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCreateRefreshMailbox overwrites any union data inside the CreateTaskRequest as the provided CreateRefreshMailbox
+func (t *CreateTaskRequest) FromCreateRefreshMailbox(v CreateRefreshMailbox) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"refresh_mailbox"}`))
+	t.union = b
+	return err
+}
+
+// MergeCreateRefreshMailbox performs a merge with any union data inside the CreateTaskRequest, using the provided CreateRefreshMailbox
+func (t *CreateTaskRequest) MergeCreateRefreshMailbox(v CreateRefreshMailbox) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"refresh_mailbox"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 // AsCreateSyncEmailMetadata returns the union data inside the CreateTaskRequest as a CreateSyncEmailMetadata
 func (t CreateTaskRequest) AsCreateSyncEmailMetadata() (CreateSyncEmailMetadata, error) {
 	var body CreateSyncEmailMetadata
@@ -5865,6 +6688,8 @@ func (t CreateTaskRequest) ValueByDiscriminator() (interface{}, error) {
 		return t.AsCreateBulkLabelEmails()
 	case "classify_email_batch":
 		return t.AsCreateClassifyEmailBatch()
+	case "classify_mailbox":
+		return t.AsCreateClassifyMailbox()
 	case "cleanup_expired_tokens":
 		return t.AsCreateCleanupExpiredTokens()
 	case "cleanup_old_emails":
@@ -5879,6 +6704,8 @@ func (t CreateTaskRequest) ValueByDiscriminator() (interface{}, error) {
 		return t.AsCreateMonitorSystemHealth()
 	case "reclassify_with_feedback":
 		return t.AsCreateReclassifyWithFeedback()
+	case "refresh_mailbox":
+		return t.AsCreateRefreshMailbox()
 	case "sync_email_metadata":
 		return t.AsCreateSyncEmailMetadata()
 	case "sync_user_emails":
@@ -6024,6 +6851,32 @@ func (t *TaskArgs) FromClassifyEmailBatchArgs(v ClassifyEmailBatchArgs) error {
 
 // MergeClassifyEmailBatchArgs performs a merge with any union data inside the TaskArgs, using the provided ClassifyEmailBatchArgs
 func (t *TaskArgs) MergeClassifyEmailBatchArgs(v ClassifyEmailBatchArgs) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsClassifyMailboxArgs returns the union data inside the TaskArgs as a ClassifyMailboxArgs
+func (t TaskArgs) AsClassifyMailboxArgs() (ClassifyMailboxArgs, error) {
+	var body ClassifyMailboxArgs
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromClassifyMailboxArgs overwrites any union data inside the TaskArgs as the provided ClassifyMailboxArgs
+func (t *TaskArgs) FromClassifyMailboxArgs(v ClassifyMailboxArgs) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeClassifyMailboxArgs performs a merge with any union data inside the TaskArgs, using the provided ClassifyMailboxArgs
+func (t *TaskArgs) MergeClassifyMailboxArgs(v ClassifyMailboxArgs) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -6206,6 +7059,32 @@ func (t *TaskArgs) FromReclassifyWithFeedbackArgs(v ReclassifyWithFeedbackArgs) 
 
 // MergeReclassifyWithFeedbackArgs performs a merge with any union data inside the TaskArgs, using the provided ReclassifyWithFeedbackArgs
 func (t *TaskArgs) MergeReclassifyWithFeedbackArgs(v ReclassifyWithFeedbackArgs) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRefreshMailboxArgs returns the union data inside the TaskArgs as a RefreshMailboxArgs
+func (t TaskArgs) AsRefreshMailboxArgs() (RefreshMailboxArgs, error) {
+	var body RefreshMailboxArgs
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRefreshMailboxArgs overwrites any union data inside the TaskArgs as the provided RefreshMailboxArgs
+func (t *TaskArgs) FromRefreshMailboxArgs(v RefreshMailboxArgs) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeRefreshMailboxArgs performs a merge with any union data inside the TaskArgs, using the provided RefreshMailboxArgs
+func (t *TaskArgs) MergeRefreshMailboxArgs(v RefreshMailboxArgs) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -6434,6 +7313,32 @@ func (t *TaskResult) MergeClassifyResult(v ClassifyResult) error {
 	return err
 }
 
+// AsClassifyMailboxResult returns the union data inside the TaskResult as a ClassifyMailboxResult
+func (t TaskResult) AsClassifyMailboxResult() (ClassifyMailboxResult, error) {
+	var body ClassifyMailboxResult
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromClassifyMailboxResult overwrites any union data inside the TaskResult as the provided ClassifyMailboxResult
+func (t *TaskResult) FromClassifyMailboxResult(v ClassifyMailboxResult) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeClassifyMailboxResult performs a merge with any union data inside the TaskResult, using the provided ClassifyMailboxResult
+func (t *TaskResult) MergeClassifyMailboxResult(v ClassifyMailboxResult) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 // AsCleanupTokensResult returns the union data inside the TaskResult as a CleanupTokensResult
 func (t TaskResult) AsCleanupTokensResult() (CleanupTokensResult, error) {
 	var body CleanupTokensResult
@@ -6580,6 +7485,32 @@ func (t *TaskResult) FromReclassifyResult(v ReclassifyResult) error {
 
 // MergeReclassifyResult performs a merge with any union data inside the TaskResult, using the provided ReclassifyResult
 func (t *TaskResult) MergeReclassifyResult(v ReclassifyResult) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRefreshMailboxResult returns the union data inside the TaskResult as a RefreshMailboxResult
+func (t TaskResult) AsRefreshMailboxResult() (RefreshMailboxResult, error) {
+	var body RefreshMailboxResult
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRefreshMailboxResult overwrites any union data inside the TaskResult as the provided RefreshMailboxResult
+func (t *TaskResult) FromRefreshMailboxResult(v RefreshMailboxResult) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeRefreshMailboxResult performs a merge with any union data inside the TaskResult, using the provided RefreshMailboxResult
+func (t *TaskResult) MergeRefreshMailboxResult(v RefreshMailboxResult) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -6830,6 +7761,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/accounts/{id}/messages/count (the `CountMessages` operationId).
 	CountMessages(ctx context.Context, id int64, params *CountMessagesParams, body CountMessagesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RefreshAccountWithBody Refresh a mailbox
+	//
+	// Starts the refresh-mailbox workflow for one of your accounts: a sync (incremental, or full the first time or when asked), then the new mail classified in parallel batches, then sender reputation and analytics once every batch is done. While one is unfinished for the account, it is returned instead (200, duplicate true).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/accounts/{id}/refresh (the `RefreshAccount` operationId).
+	RefreshAccountWithBody(ctx context.Context, id int64, params *RefreshAccountParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RefreshAccount Refresh a mailbox
+	//
+	// Starts the refresh-mailbox workflow for one of your accounts: a sync (incremental, or full the first time or when asked), then the new mail classified in parallel batches, then sender reputation and analytics once every batch is done. While one is unfinished for the account, it is returned instead (200, duplicate true).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/accounts/{id}/refresh (the `RefreshAccount` operationId).
+	RefreshAccount(ctx context.Context, id int64, params *RefreshAccountParams, body RefreshAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAlerts List alerts
 	//
@@ -7243,6 +8192,52 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/tasks/{id}/retry (the `RetryTask` operationId).
 	RetryTask(ctx context.Context, id int64, params *RetryTaskParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListWorkflows List workflows
+	//
+	// Your workflows (admins: everyone's), newest first, with their state and rolled-up progress.
+	//
+	// Corresponds with GET /api/v1/workflows (the `ListWorkflows` operationId).
+	ListWorkflows(ctx context.Context, params *ListWorkflowsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWorkflowWithBody Start a workflow
+	//
+	// Creates a workflow whole, in one transaction: a graph of steps, each a task of any kind you may start, released when the steps it waits for have finished (exactly once, in the transaction that finishes the last of them). Shapes write the graph for you: group, chain, chord. A cycle, an unknown kind or bad args are refused (422) naming the step, and nothing is created. Counts as one start against your rate limit; its steps count against your unfinished tasks.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/workflows (the `CreateWorkflow` operationId).
+	CreateWorkflowWithBody(ctx context.Context, params *CreateWorkflowParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWorkflow Start a workflow
+	//
+	// Creates a workflow whole, in one transaction: a graph of steps, each a task of any kind you may start, released when the steps it waits for have finished (exactly once, in the transaction that finishes the last of them). Shapes write the graph for you: group, chain, chord. A cycle, an unknown kind or bad args are refused (422) naming the step, and nothing is created. Counts as one start against your rate limit; its steps count against your unfinished tasks.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/workflows (the `CreateWorkflow` operationId).
+	CreateWorkflow(ctx context.Context, params *CreateWorkflowParams, body CreateWorkflowJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWorkflow Get a workflow
+	//
+	// One of your workflows: its state (derived from its steps), rolled-up progress and ETA, and its steps with their deps, state, progress, outcome and result. Another user's workflow is a 404. Watch it live on the events stream: `workflow` events carry its id, and its steps' task and progress events carry their task ids.
+	//
+	// Corresponds with GET /api/v1/workflows/{id} (the `GetWorkflow` operationId).
+	GetWorkflow(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelWorkflow Cancel a workflow
+	//
+	// Cancels every step not finished: queued ones at once, running ones are asked to stop. Its on-failure callback (cleanup) still runs once the rest has finished. A finished workflow answers 409.
+	//
+	// Corresponds with POST /api/v1/workflows/{id}/cancel (the `CancelWorkflow` operationId).
+	CancelWorkflow(ctx context.Context, id int64, params *CancelWorkflowParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RetryWorkflow Retry a workflow
+	//
+	// Runs a finished workflow's failed, cancelled and skipped steps again, with every step that waits for them; completed steps keep their results. An unfinished or completed workflow answers 409.
+	//
+	// Corresponds with POST /api/v1/workflows/{id}/retry (the `RetryWorkflow` operationId).
+	RetryWorkflow(ctx context.Context, id int64, params *RetryWorkflowParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetHealth Liveness
 	//
 	// Answers 200 while the process runs; it does not look at the database.
@@ -7371,6 +8366,44 @@ func (c *Client) CountMessagesWithBody(ctx context.Context, id int64, params *Co
 // Corresponds with POST /api/v1/accounts/{id}/messages/count (the `CountMessages` operationId).
 func (c *Client) CountMessages(ctx context.Context, id int64, params *CountMessagesParams, body CountMessagesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCountMessagesRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RefreshAccountWithBody Refresh a mailbox
+//
+// Starts the refresh-mailbox workflow for one of your accounts: a sync (incremental, or full the first time or when asked), then the new mail classified in parallel batches, then sender reputation and analytics once every batch is done. While one is unfinished for the account, it is returned instead (200, duplicate true).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/accounts/{id}/refresh (the `RefreshAccount` operationId).
+func (c *Client) RefreshAccountWithBody(ctx context.Context, id int64, params *RefreshAccountParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRefreshAccountRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RefreshAccount Refresh a mailbox
+//
+// Starts the refresh-mailbox workflow for one of your accounts: a sync (incremental, or full the first time or when asked), then the new mail classified in parallel batches, then sender reputation and analytics once every batch is done. While one is unfinished for the account, it is returned instead (200, duplicate true).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/accounts/{id}/refresh (the `RefreshAccount` operationId).
+func (c *Client) RefreshAccount(ctx context.Context, id int64, params *RefreshAccountParams, body RefreshAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRefreshAccountRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -8313,6 +9346,112 @@ func (c *Client) RetryTask(ctx context.Context, id int64, params *RetryTaskParam
 	return c.Client.Do(req)
 }
 
+// ListWorkflows List workflows
+//
+// Your workflows (admins: everyone's), newest first, with their state and rolled-up progress.
+//
+// Corresponds with GET /api/v1/workflows (the `ListWorkflows` operationId).
+func (c *Client) ListWorkflows(ctx context.Context, params *ListWorkflowsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListWorkflowsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWorkflowWithBody Start a workflow
+//
+// Creates a workflow whole, in one transaction: a graph of steps, each a task of any kind you may start, released when the steps it waits for have finished (exactly once, in the transaction that finishes the last of them). Shapes write the graph for you: group, chain, chord. A cycle, an unknown kind or bad args are refused (422) naming the step, and nothing is created. Counts as one start against your rate limit; its steps count against your unfinished tasks.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/workflows (the `CreateWorkflow` operationId).
+func (c *Client) CreateWorkflowWithBody(ctx context.Context, params *CreateWorkflowParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWorkflowRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWorkflow Start a workflow
+//
+// Creates a workflow whole, in one transaction: a graph of steps, each a task of any kind you may start, released when the steps it waits for have finished (exactly once, in the transaction that finishes the last of them). Shapes write the graph for you: group, chain, chord. A cycle, an unknown kind or bad args are refused (422) naming the step, and nothing is created. Counts as one start against your rate limit; its steps count against your unfinished tasks.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/workflows (the `CreateWorkflow` operationId).
+func (c *Client) CreateWorkflow(ctx context.Context, params *CreateWorkflowParams, body CreateWorkflowJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWorkflowRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWorkflow Get a workflow
+//
+// One of your workflows: its state (derived from its steps), rolled-up progress and ETA, and its steps with their deps, state, progress, outcome and result. Another user's workflow is a 404. Watch it live on the events stream: `workflow` events carry its id, and its steps' task and progress events carry their task ids.
+//
+// Corresponds with GET /api/v1/workflows/{id} (the `GetWorkflow` operationId).
+func (c *Client) GetWorkflow(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWorkflowRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelWorkflow Cancel a workflow
+//
+// Cancels every step not finished: queued ones at once, running ones are asked to stop. Its on-failure callback (cleanup) still runs once the rest has finished. A finished workflow answers 409.
+//
+// Corresponds with POST /api/v1/workflows/{id}/cancel (the `CancelWorkflow` operationId).
+func (c *Client) CancelWorkflow(ctx context.Context, id int64, params *CancelWorkflowParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelWorkflowRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RetryWorkflow Retry a workflow
+//
+// Runs a finished workflow's failed, cancelled and skipped steps again, with every step that waits for them; completed steps keep their results. An unfinished or completed workflow answers 409.
+//
+// Corresponds with POST /api/v1/workflows/{id}/retry (the `RetryWorkflow` operationId).
+func (c *Client) RetryWorkflow(ctx context.Context, id int64, params *RetryWorkflowParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRetryWorkflowRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetHealth Liveness
 //
 // Answers 200 while the process runs; it does not look at the database.
@@ -8646,6 +9785,68 @@ func NewCountMessagesRequestWithBody(server string, id int64, params *CountMessa
 	}
 
 	operationPath := fmt.Sprintf("/api/v1/accounts/%s/messages/count", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRefreshAccountRequest calls the generic RefreshAccount builder with application/json body
+func NewRefreshAccountRequest(server string, id int64, params *RefreshAccountParams, body RefreshAccountJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRefreshAccountRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewRefreshAccountRequestWithBody constructs an http.Request for the RefreshAccount method, with any body, and a specified content type
+func NewRefreshAccountRequestWithBody(server string, id int64, params *RefreshAccountParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/accounts/%s/refresh", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -11160,6 +12361,259 @@ func NewRetryTaskRequest(server string, id int64, params *RetryTaskParams) (*htt
 	return req, nil
 }
 
+// NewListWorkflowsRequest constructs an http.Request for the ListWorkflows method
+func NewListWorkflowsRequest(server string, params *ListWorkflowsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/workflows")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateWorkflowRequest calls the generic CreateWorkflow builder with application/json body
+func NewCreateWorkflowRequest(server string, params *CreateWorkflowParams, body CreateWorkflowJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateWorkflowRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateWorkflowRequestWithBody constructs an http.Request for the CreateWorkflow method, with any body, and a specified content type
+func NewCreateWorkflowRequestWithBody(server string, params *CreateWorkflowParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/workflows")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetWorkflowRequest constructs an http.Request for the GetWorkflow method
+func NewGetWorkflowRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/workflows/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCancelWorkflowRequest constructs an http.Request for the CancelWorkflow method
+func NewCancelWorkflowRequest(server string, id int64, params *CancelWorkflowParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/workflows/%s/cancel", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRetryWorkflowRequest constructs an http.Request for the RetryWorkflow method
+func NewRetryWorkflowRequest(server string, id int64, params *RetryWorkflowParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/workflows/%s/retry", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetHealthRequest constructs an http.Request for the GetHealth method
 func NewGetHealthRequest(server string) (*http.Request, error) {
 	var err error
@@ -11320,6 +12774,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/accounts/{id}/messages/count (the `CountMessages` operationId).
 	CountMessagesWithResponse(ctx context.Context, id int64, params *CountMessagesParams, body CountMessagesJSONRequestBody, reqEditors ...RequestEditorFn) (*CountMessagesResponse, error)
+
+	// RefreshAccountWithBodyWithResponse Refresh a mailbox
+	//
+	// Starts the refresh-mailbox workflow for one of your accounts: a sync (incremental, or full the first time or when asked), then the new mail classified in parallel batches, then sender reputation and analytics once every batch is done. While one is unfinished for the account, it is returned instead (200, duplicate true).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/accounts/{id}/refresh (the `RefreshAccount` operationId).
+	RefreshAccountWithBodyWithResponse(ctx context.Context, id int64, params *RefreshAccountParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshAccountResponse, error)
+
+	// RefreshAccountWithResponse Refresh a mailbox
+	//
+	// Starts the refresh-mailbox workflow for one of your accounts: a sync (incremental, or full the first time or when asked), then the new mail classified in parallel batches, then sender reputation and analytics once every batch is done. While one is unfinished for the account, it is returned instead (200, duplicate true).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/accounts/{id}/refresh (the `RefreshAccount` operationId).
+	RefreshAccountWithResponse(ctx context.Context, id int64, params *RefreshAccountParams, body RefreshAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshAccountResponse, error)
 
 	// ListAlertsWithResponse List alerts
 	//
@@ -11797,6 +13269,60 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/tasks/{id}/retry (the `RetryTask` operationId).
 	RetryTaskWithResponse(ctx context.Context, id int64, params *RetryTaskParams, reqEditors ...RequestEditorFn) (*RetryTaskResponse, error)
 
+	// ListWorkflowsWithResponse List workflows
+	//
+	// Your workflows (admins: everyone's), newest first, with their state and rolled-up progress.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/workflows (the `ListWorkflows` operationId).
+	ListWorkflowsWithResponse(ctx context.Context, params *ListWorkflowsParams, reqEditors ...RequestEditorFn) (*ListWorkflowsResponse, error)
+
+	// CreateWorkflowWithBodyWithResponse Start a workflow
+	//
+	// Creates a workflow whole, in one transaction: a graph of steps, each a task of any kind you may start, released when the steps it waits for have finished (exactly once, in the transaction that finishes the last of them). Shapes write the graph for you: group, chain, chord. A cycle, an unknown kind or bad args are refused (422) naming the step, and nothing is created. Counts as one start against your rate limit; its steps count against your unfinished tasks.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/workflows (the `CreateWorkflow` operationId).
+	CreateWorkflowWithBodyWithResponse(ctx context.Context, params *CreateWorkflowParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWorkflowResponse, error)
+
+	// CreateWorkflowWithResponse Start a workflow
+	//
+	// Creates a workflow whole, in one transaction: a graph of steps, each a task of any kind you may start, released when the steps it waits for have finished (exactly once, in the transaction that finishes the last of them). Shapes write the graph for you: group, chain, chord. A cycle, an unknown kind or bad args are refused (422) naming the step, and nothing is created. Counts as one start against your rate limit; its steps count against your unfinished tasks.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/workflows (the `CreateWorkflow` operationId).
+	CreateWorkflowWithResponse(ctx context.Context, params *CreateWorkflowParams, body CreateWorkflowJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWorkflowResponse, error)
+
+	// GetWorkflowWithResponse Get a workflow
+	//
+	// One of your workflows: its state (derived from its steps), rolled-up progress and ETA, and its steps with their deps, state, progress, outcome and result. Another user's workflow is a 404. Watch it live on the events stream: `workflow` events carry its id, and its steps' task and progress events carry their task ids.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/workflows/{id} (the `GetWorkflow` operationId).
+	GetWorkflowWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetWorkflowResponse, error)
+
+	// CancelWorkflowWithResponse Cancel a workflow
+	//
+	// Cancels every step not finished: queued ones at once, running ones are asked to stop. Its on-failure callback (cleanup) still runs once the rest has finished. A finished workflow answers 409.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/workflows/{id}/cancel (the `CancelWorkflow` operationId).
+	CancelWorkflowWithResponse(ctx context.Context, id int64, params *CancelWorkflowParams, reqEditors ...RequestEditorFn) (*CancelWorkflowResponse, error)
+
+	// RetryWorkflowWithResponse Retry a workflow
+	//
+	// Runs a finished workflow's failed, cancelled and skipped steps again, with every step that waits for them; completed steps keep their results. An unfinished or completed workflow answers 409.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/workflows/{id}/retry (the `RetryWorkflow` operationId).
+	RetryWorkflowWithResponse(ctx context.Context, id int64, params *RetryWorkflowParams, reqEditors ...RequestEditorFn) (*RetryWorkflowResponse, error)
+
 	// GetHealthWithResponse Liveness
 	//
 	// Answers 200 while the process runs; it does not look at the database.
@@ -12260,6 +13786,97 @@ func (r CountMessagesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CountMessagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RefreshAccountResponse201Headers the declared response headers of an HTTP 201 response for RefreshAccount
+type RefreshAccountResponse201Headers struct {
+	IdempotentReplayed *string
+	Location           *string
+}
+
+type RefreshAccountResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CreatedWorkflow
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *RefreshAccountResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RefreshAccountResponse) GetJSON201() *CreatedWorkflow {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RefreshAccountResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RefreshAccountResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RefreshAccountResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RefreshAccountResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RefreshAccountResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RefreshAccountResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r RefreshAccountResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RefreshAccountResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RefreshAccountResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RefreshAccountResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15349,6 +16966,415 @@ func (r RetryTaskResponse) ContentType() string {
 	return ""
 }
 
+// ListWorkflowsResponse200Headers the declared response headers of an HTTP 200 response for ListWorkflows
+type ListWorkflowsResponse200Headers struct {
+	Link *string
+}
+
+type ListWorkflowsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WorkflowList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListWorkflowsResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListWorkflowsResponse) GetJSON200() *WorkflowList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListWorkflowsResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListWorkflowsResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListWorkflowsResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListWorkflowsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListWorkflowsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListWorkflowsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListWorkflowsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateWorkflowResponse201Headers the declared response headers of an HTTP 201 response for CreateWorkflow
+type CreateWorkflowResponse201Headers struct {
+	IdempotentReplayed *string
+	Location           *string
+}
+
+type CreateWorkflowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CreatedWorkflow
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateWorkflowResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateWorkflowResponse) GetJSON201() *CreatedWorkflow {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateWorkflowResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateWorkflowResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateWorkflowResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateWorkflowResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateWorkflowResponse) GetApplicationproblemJSON413() *ErrorModel {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateWorkflowResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateWorkflowResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateWorkflowResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateWorkflowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateWorkflowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateWorkflowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateWorkflowResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetWorkflowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Workflow
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWorkflowResponse) GetJSON200() *Workflow {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetWorkflowResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetWorkflowResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetWorkflowResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetWorkflowResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWorkflowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWorkflowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWorkflowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWorkflowResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CancelWorkflowResponse200Headers the declared response headers of an HTTP 200 response for CancelWorkflow
+type CancelWorkflowResponse200Headers struct {
+	IdempotentReplayed *string
+}
+
+type CancelWorkflowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Workflow
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CancelWorkflowResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelWorkflowResponse) GetJSON200() *Workflow {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelWorkflowResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelWorkflowResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CancelWorkflowResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CancelWorkflowResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CancelWorkflowResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelWorkflowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelWorkflowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelWorkflowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelWorkflowResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RetryWorkflowResponse200Headers the declared response headers of an HTTP 200 response for RetryWorkflow
+type RetryWorkflowResponse200Headers struct {
+	IdempotentReplayed *string
+}
+
+type RetryWorkflowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Workflow
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RetryWorkflowResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RetryWorkflowResponse) GetJSON200() *Workflow {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RetryWorkflowResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RetryWorkflowResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RetryWorkflowResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RetryWorkflowResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RetryWorkflowResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r RetryWorkflowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RetryWorkflowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RetryWorkflowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RetryWorkflowResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetHealthResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15569,6 +17595,36 @@ func (c *ClientWithResponses) CountMessagesWithResponse(ctx context.Context, id 
 		return nil, err
 	}
 	return ParseCountMessagesResponse(rsp)
+}
+
+// RefreshAccountWithBodyWithResponse Refresh a mailbox
+//
+// Starts the refresh-mailbox workflow for one of your accounts: a sync (incremental, or full the first time or when asked), then the new mail classified in parallel batches, then sender reputation and analytics once every batch is done. While one is unfinished for the account, it is returned instead (200, duplicate true).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/accounts/{id}/refresh (the `RefreshAccount` operationId).
+func (c *ClientWithResponses) RefreshAccountWithBodyWithResponse(ctx context.Context, id int64, params *RefreshAccountParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshAccountResponse, error) {
+	rsp, err := c.RefreshAccountWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRefreshAccountResponse(rsp)
+}
+
+// RefreshAccountWithResponse Refresh a mailbox
+//
+// Starts the refresh-mailbox workflow for one of your accounts: a sync (incremental, or full the first time or when asked), then the new mail classified in parallel batches, then sender reputation and analytics once every batch is done. While one is unfinished for the account, it is returned instead (200, duplicate true).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/accounts/{id}/refresh (the `RefreshAccount` operationId).
+func (c *ClientWithResponses) RefreshAccountWithResponse(ctx context.Context, id int64, params *RefreshAccountParams, body RefreshAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshAccountResponse, error) {
+	rsp, err := c.RefreshAccount(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRefreshAccountResponse(rsp)
 }
 
 // ListAlertsWithResponse List alerts
@@ -16359,6 +18415,96 @@ func (c *ClientWithResponses) RetryTaskWithResponse(ctx context.Context, id int6
 	return ParseRetryTaskResponse(rsp)
 }
 
+// ListWorkflowsWithResponse List workflows
+//
+// Your workflows (admins: everyone's), newest first, with their state and rolled-up progress.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/workflows (the `ListWorkflows` operationId).
+func (c *ClientWithResponses) ListWorkflowsWithResponse(ctx context.Context, params *ListWorkflowsParams, reqEditors ...RequestEditorFn) (*ListWorkflowsResponse, error) {
+	rsp, err := c.ListWorkflows(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListWorkflowsResponse(rsp)
+}
+
+// CreateWorkflowWithBodyWithResponse Start a workflow
+//
+// Creates a workflow whole, in one transaction: a graph of steps, each a task of any kind you may start, released when the steps it waits for have finished (exactly once, in the transaction that finishes the last of them). Shapes write the graph for you: group, chain, chord. A cycle, an unknown kind or bad args are refused (422) naming the step, and nothing is created. Counts as one start against your rate limit; its steps count against your unfinished tasks.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/workflows (the `CreateWorkflow` operationId).
+func (c *ClientWithResponses) CreateWorkflowWithBodyWithResponse(ctx context.Context, params *CreateWorkflowParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWorkflowResponse, error) {
+	rsp, err := c.CreateWorkflowWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWorkflowResponse(rsp)
+}
+
+// CreateWorkflowWithResponse Start a workflow
+//
+// Creates a workflow whole, in one transaction: a graph of steps, each a task of any kind you may start, released when the steps it waits for have finished (exactly once, in the transaction that finishes the last of them). Shapes write the graph for you: group, chain, chord. A cycle, an unknown kind or bad args are refused (422) naming the step, and nothing is created. Counts as one start against your rate limit; its steps count against your unfinished tasks.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/workflows (the `CreateWorkflow` operationId).
+func (c *ClientWithResponses) CreateWorkflowWithResponse(ctx context.Context, params *CreateWorkflowParams, body CreateWorkflowJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWorkflowResponse, error) {
+	rsp, err := c.CreateWorkflow(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWorkflowResponse(rsp)
+}
+
+// GetWorkflowWithResponse Get a workflow
+//
+// One of your workflows: its state (derived from its steps), rolled-up progress and ETA, and its steps with their deps, state, progress, outcome and result. Another user's workflow is a 404. Watch it live on the events stream: `workflow` events carry its id, and its steps' task and progress events carry their task ids.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/workflows/{id} (the `GetWorkflow` operationId).
+func (c *ClientWithResponses) GetWorkflowWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetWorkflowResponse, error) {
+	rsp, err := c.GetWorkflow(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWorkflowResponse(rsp)
+}
+
+// CancelWorkflowWithResponse Cancel a workflow
+//
+// Cancels every step not finished: queued ones at once, running ones are asked to stop. Its on-failure callback (cleanup) still runs once the rest has finished. A finished workflow answers 409.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/workflows/{id}/cancel (the `CancelWorkflow` operationId).
+func (c *ClientWithResponses) CancelWorkflowWithResponse(ctx context.Context, id int64, params *CancelWorkflowParams, reqEditors ...RequestEditorFn) (*CancelWorkflowResponse, error) {
+	rsp, err := c.CancelWorkflow(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelWorkflowResponse(rsp)
+}
+
+// RetryWorkflowWithResponse Retry a workflow
+//
+// Runs a finished workflow's failed, cancelled and skipped steps again, with every step that waits for them; completed steps keep their results. An unfinished or completed workflow answers 409.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/workflows/{id}/retry (the `RetryWorkflow` operationId).
+func (c *ClientWithResponses) RetryWorkflowWithResponse(ctx context.Context, id int64, params *RetryWorkflowParams, reqEditors ...RequestEditorFn) (*RetryWorkflowResponse, error) {
+	rsp, err := c.RetryWorkflow(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRetryWorkflowResponse(rsp)
+}
+
 // GetHealthWithResponse Liveness
 //
 // Answers 200 while the process runs; it does not look at the database.
@@ -16786,6 +18932,94 @@ func ParseCountMessagesResponse(rsp *http.Response) (*CountMessagesResponse, err
 			headers.IdempotentReplayed = &value
 		}
 		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRefreshAccountResponse parses an HTTP response from a RefreshAccountWithResponse call
+func ParseRefreshAccountResponse(rsp *http.Response) (*RefreshAccountResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RefreshAccountResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CreatedWorkflow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers RefreshAccountResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
 	}
 
 	return response, nil
@@ -19495,6 +21729,370 @@ func ParseRetryTaskResponse(rsp *http.Response) (*RetryTaskResponse, error) {
 	switch {
 	case rsp.StatusCode == 200:
 		var headers RetryTaskResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListWorkflowsResponse parses an HTTP response from a ListWorkflowsWithResponse call
+func ParseListWorkflowsResponse(rsp *http.Response) (*ListWorkflowsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListWorkflowsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WorkflowList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListWorkflowsResponse200Headers
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateWorkflowResponse parses an HTTP response from a CreateWorkflowWithResponse call
+func ParseCreateWorkflowResponse(rsp *http.Response) (*CreateWorkflowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateWorkflowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CreatedWorkflow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateWorkflowResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetWorkflowResponse parses an HTTP response from a GetWorkflowWithResponse call
+func ParseGetWorkflowResponse(rsp *http.Response) (*GetWorkflowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWorkflowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Workflow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCancelWorkflowResponse parses an HTTP response from a CancelWorkflowWithResponse call
+func ParseCancelWorkflowResponse(rsp *http.Response) (*CancelWorkflowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelWorkflowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Workflow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CancelWorkflowResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRetryWorkflowResponse parses an HTTP response from a RetryWorkflowWithResponse call
+func ParseRetryWorkflowResponse(rsp *http.Response) (*RetryWorkflowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RetryWorkflowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Workflow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RetryWorkflowResponse200Headers
 		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -99,6 +100,8 @@ type ClassifyEmailBatchArgs struct {
 	AccountArgs
 	MessageIDs []string `json:"message_ids,omitempty" maxItems:"1000" title:"Messages" doc:"Gmail message ids to classify again; empty: every message without a category yet"`
 	All        bool     `json:"all,omitempty" title:"All messages" doc:"Classify every stored message again (corrections are kept); for after a model change"`
+	AfterID    string   `json:"after_id,omitempty" maxLength:"64" title:"After message" doc:"Only messages without a category whose id sorts after this one (a batch of classify_mailbox)"`
+	UpTo       string   `json:"up_to,omitempty" maxLength:"64" title:"Up to message" doc:"Only messages without a category whose id sorts at or before this one (a batch of classify_mailbox)"`
 }
 
 // Kind names the job.
@@ -338,8 +341,16 @@ func (w *ClassifyEmailBatchWorker) Work(ctx context.Context, job *river.Job[Clas
 	rep := progress.From(ctx)
 	started := time.Now()
 	river.ResumableStepCursor(ctx, "batches", nil, CursorStep(job.JobRow, w.logger, func(ctx context.Context, t tally) error {
+		ranged := a.UpTo != "" && len(a.MessageIDs) == 0 && !a.All
 		if t.Total == 0 && t.Scanned == 0 {
-			n, err := w.store.MessageClassifyCount(ctx, a.AccountID, a.MessageIDs, a.All)
+			var n int64
+			var err error
+			if ranged {
+				t.AfterID = a.AfterID
+				n, err = w.store.MessageUnclassifiedCountRange(ctx, a.AccountID, a.AfterID, a.UpTo)
+			} else {
+				n, err = w.store.MessageClassifyCount(ctx, a.AccountID, a.MessageIDs, a.All)
+			}
 			if err != nil {
 				return err
 			}
@@ -359,6 +370,13 @@ func (w *ClassifyEmailBatchWorker) Work(ctx context.Context, job *river.Job[Clas
 			if err != nil {
 				return err
 			}
+			last := len(rows) < classifyBatch
+			if ranged {
+				// Only the batch's range: rows are in id order.
+				end := sort.Search(len(rows), func(i int) bool { return rows[i].ID > a.UpTo })
+				last = last || end < len(rows)
+				rows = rows[:end]
+			}
 			if len(rows) == 0 {
 				break
 			}
@@ -367,6 +385,9 @@ func (w *ClassifyEmailBatchWorker) Work(ctx context.Context, job *river.Job[Clas
 			}
 			if err := ctx.Err(); err != nil {
 				return err // cancelled: the batches stored stay
+			}
+			if ranged && last {
+				break
 			}
 			if w.sliceOver(started) {
 				return river.JobSnooze(0)
@@ -378,8 +399,9 @@ func (w *ClassifyEmailBatchWorker) Work(ctx context.Context, job *river.Job[Clas
 		if t.Categories == nil {
 			t.Categories = map[string]int64{}
 		}
-		if t.Scanned > 0 {
-			// New mail is new evidence about its senders.
+		if t.Scanned > 0 && WorkflowOf(job.JobRow) == 0 {
+			// New mail is new evidence about its senders (in a workflow,
+			// the workflow updates reputation once every batch is done).
 			if err := w.store.InTx(ctx, func(tx pgx.Tx, _ *store.Store) error {
 				return startReputation(ctx, tx, a.OwnerID)
 			}); err != nil {

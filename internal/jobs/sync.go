@@ -267,7 +267,7 @@ func (w *SyncUserEmailsWorker) Work(ctx context.Context, job *river.Job[SyncUser
 				}
 				if next.PageToken == "" {
 					// The last page: the new mail is classified next.
-					if err := classifyNewMail(ctx, tx, job.Args.AccountArgs); err != nil {
+					if err := classifyNewMail(ctx, tx, job.JobRow, job.Args.AccountArgs); err != nil {
 						return err
 					}
 				}
@@ -391,7 +391,7 @@ func (w *IncrementalSyncWorker) Work(ctx context.Context, job *river.Job[Increme
 			return err
 		}
 		if len(msgs) > 0 {
-			if err := classifyNewMail(ctx, tx, job.Args.AccountArgs); err != nil {
+			if err := classifyNewMail(ctx, tx, job.JobRow, job.Args.AccountArgs); err != nil {
 				return err
 			}
 		}
@@ -424,8 +424,13 @@ func (w *IncrementalSyncWorker) startFullSync(ctx context.Context, job *river.Jo
 
 // classifyNewMail starts classify_email_batch for the account's messages
 // without a category, in the transaction that stores them: no new mail is
-// left unclassified by a crash between the two.
-func classifyNewMail(ctx context.Context, tx pgx.Tx, a AccountArgs) error {
+// left unclassified by a crash between the two. A sync that is a
+// workflow's step leaves that to the workflow (refresh_mailbox classifies
+// in parallel batches after it).
+func classifyNewMail(ctx context.Context, tx pgx.Tx, job *rivertype.JobRow, a AccountArgs) error {
+	if WorkflowOf(job) != 0 {
+		return nil
+	}
 	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
 	if err != nil {
 		return err

@@ -213,3 +213,56 @@ func StepDeps(ctx context.Context, st *store.Store, job *rivertype.JobRow) ([]in
 	}
 	return st.WorkflowDeps(ctx, job.ID)
 }
+
+// Graph is a validated workflow to insert: steps in position order, each
+// with the positions it waits for and when it runs.
+type Graph struct {
+	Owner      int64
+	Name       string
+	Policy     string // stop or continue
+	UniqueKey  string
+	ScheduleID *int64
+	Steps      []GraphStep
+}
+
+// GraphStep is one step of a Graph.
+type GraphStep struct {
+	NewStep
+	Deps []int
+	When string // success, failure or done
+}
+
+// InsertWorkflow inserts a graph whole in tx: the workflow, every step's
+// job (those with deps waiting), and the graph. When an unfinished
+// workflow of the owner has the same unique key, it inserts nothing and
+// returns that one with duplicate = true.
+func InsertWorkflow(ctx context.Context, tx pgx.Tx, st *store.Store, client *Client, g Graph) (id int64, duplicate bool, err error) {
+	id, duplicate, err = st.WorkflowInsert(ctx, g.Owner, g.Name, g.Policy, g.UniqueKey, g.ScheduleID, len(g.Steps))
+	if err != nil || duplicate {
+		return id, duplicate, err
+	}
+	news := make([]NewStep, len(g.Steps))
+	dependents := make([][]int, len(g.Steps))
+	for i, s := range g.Steps {
+		news[i] = s.NewStep
+		news[i].Step = i
+		news[i].Waiting = len(s.Deps) > 0
+		for _, d := range s.Deps {
+			dependents[d] = append(dependents[d], i)
+		}
+	}
+	ids, err := InsertSteps(ctx, tx, client, id, news)
+	if err != nil {
+		return 0, false, err
+	}
+	rows := make([]store.NewWorkflowStep, len(g.Steps))
+	for i, s := range g.Steps {
+		when := s.When
+		if when == "" {
+			when = "success"
+		}
+		rows[i] = store.NewWorkflowStep{Step: i, Name: s.Name, Kind: s.Kind.Name, JobID: ids[i], When: when,
+			Deps: s.Deps, Dependents: dependents[i], Waiting: len(s.Deps)}
+	}
+	return id, false, st.WorkflowStepsInsert(ctx, id, rows)
+}

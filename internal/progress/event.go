@@ -10,7 +10,7 @@ import (
 )
 
 // Event is one change, as raised by the database and fanned out by the Hub.
-// Exactly one of Task, Progress, Alert and Revoked is set.
+// Exactly one of Task, Progress, Alert, Workflow and Revoked is set.
 type Event struct {
 	// ID orders events within one hub: "<epoch>-<seq>".
 	ID string
@@ -19,6 +19,7 @@ type Event struct {
 	Task     *TaskChange
 	Progress *ProgressChange
 	Alert    *AlertRaised
+	Workflow *WorkflowChange
 	// Revoked is never sent to clients: it tells the streams opened with
 	// the token to end (see Filter.Tokens).
 	Revoked *TokenRevoked
@@ -67,6 +68,8 @@ func (e Event) Owner() *int64 {
 		return e.Progress.Owner
 	case e.Alert != nil:
 		return e.Alert.Owner
+	case e.Workflow != nil:
+		return &e.Workflow.Owner
 	}
 	return nil
 }
@@ -143,6 +146,21 @@ type AlertRaised struct {
 	At       time.Time `json:"at"`
 }
 
+// WorkflowChange is a workflow's step finishing (db/migrations/0025):
+// the workflow's counts and state after it.
+type WorkflowChange struct {
+	ID            int64           `json:"id"`
+	Owner         int64           `json:"owner"`
+	Run           int             `json:"run"`
+	State         inbox.TaskState `json:"state"`
+	StepsTotal    int             `json:"steps_total"`
+	StepsFinished int             `json:"steps_finished"`
+	StepsFailed   int             `json:"steps_failed"`
+	Step          string          `json:"step"`
+	TaskID        int64           `json:"task_id"`
+	At            time.Time       `json:"at"`
+}
+
 // TokenRevoked says a token was revoked (migration 0011 raises it).
 type TokenRevoked struct {
 	ID int64 `json:"id"`
@@ -201,6 +219,9 @@ func parse(payload string) ([]Event, error) {
 	case "alert":
 		ev.Alert = &AlertRaised{}
 		err = json.Unmarshal([]byte(payload), ev.Alert)
+	case "workflow":
+		ev.Workflow = &WorkflowChange{}
+		err = json.Unmarshal([]byte(payload), ev.Workflow)
 	case "revoked":
 		ev.Revoked = &TokenRevoked{}
 		err = json.Unmarshal([]byte(payload), ev.Revoked)

@@ -226,10 +226,10 @@ func (f Filter) match(e Event) bool {
 	if e.Revoked != nil {
 		return slices.Contains(f.Tokens, e.Revoked.ID)
 	}
-	if f.TaskID != 0 && (e.TaskID() != f.TaskID || e.Alert != nil) {
-		return false // a task's stream: its changes and progress; alerts go to the caller's stream
+	if f.TaskID != 0 && (e.TaskID() != f.TaskID || e.Alert != nil || e.Workflow != nil) {
+		return false // a task's stream: its changes and progress; alerts and workflows go to the caller's stream
 	}
-	if len(f.Kinds) > 0 && e.Alert == nil {
+	if len(f.Kinds) > 0 && e.Alert == nil && e.Workflow == nil {
 		found := false
 		for _, k := range f.Kinds {
 			found = found || k == e.Kind()

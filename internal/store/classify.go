@@ -74,6 +74,20 @@ func (s *Store) MessageClassifyCount(ctx context.Context, account int64, ids []s
 	return n, translate(err, "counting messages to classify")
 }
 
+// MessageUnclassifiedBounds returns the last id of each run of size
+// messages without a decision, in id order.
+func (s *Store) MessageUnclassifiedBounds(ctx context.Context, account int64, size int) ([]string, error) {
+	ids, err := s.q.MessageUnclassifiedBounds(ctx, dbsqlc.MessageUnclassifiedBoundsParams{AccountID: account, Size: int64(size)})
+	return ids, translate(err, "splitting the messages to classify")
+}
+
+// MessageUnclassifiedCountRange counts messages without a decision with
+// ids in (after, upTo].
+func (s *Store) MessageUnclassifiedCountRange(ctx context.Context, account int64, after, upTo string) (int64, error) {
+	n, err := s.q.MessageUnclassifiedCountRange(ctx, dbsqlc.MessageUnclassifiedCountRangeParams{AccountID: account, AfterID: after, UpTo: upTo})
+	return n, translate(err, "counting messages to classify")
+}
+
 // MessageClassifySave stores decisions; it writes only those that differ
 // from the stored ones and returns how many it wrote.
 func (s *Store) MessageClassifySave(ctx context.Context, account int64, ds []ClassifyDecision) (int64, error) {

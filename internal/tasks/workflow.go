@@ -91,26 +91,11 @@ func (s *Service) createWorkflowTx(ctx context.Context, tx pgx.Tx, st *store.Sto
 	if err := s.checkCreateN(ctx, st, p, len(steps)); err != nil {
 		return 0, false, err
 	}
-	id, dup, err := st.WorkflowInsert(ctx, p.UserID, spec.Name, spec.Policy, spec.UniqueKey, spec.scheduleID, len(steps))
-	if err != nil || dup {
-		return id, dup, err
+	g := jobs.Graph{Owner: p.UserID, Name: spec.Name, Policy: spec.Policy, UniqueKey: spec.UniqueKey, ScheduleID: spec.scheduleID}
+	for _, pl := range steps {
+		g.Steps = append(g.Steps, jobs.GraphStep{NewStep: pl.args, Deps: pl.deps, When: pl.spec.When})
 	}
-	news := make([]jobs.NewStep, len(steps))
-	for i, pl := range steps {
-		news[i] = pl.args
-		news[i].Waiting = len(pl.deps) > 0
-	}
-	ids, err := jobs.InsertSteps(ctx, tx, s.river, id, news)
-	if err != nil {
-		return 0, false, err
-	}
-	rows := make([]store.NewWorkflowStep, len(steps))
-	for i, pl := range steps {
-		when := pl.spec.When
-		rows[i] = store.NewWorkflowStep{Step: i, Name: pl.spec.Name, Kind: pl.kind.Name, JobID: ids[i], When: when,
-			Deps: pl.deps, Dependents: pl.deps2, Waiting: len(pl.deps)}
-	}
-	return id, false, st.WorkflowStepsInsert(ctx, id, rows)
+	return jobs.InsertWorkflow(ctx, tx, st, s.river, g)
 }
 
 // planWorkflow validates a spec and lays out its graph: names, kinds and
@@ -483,4 +468,31 @@ func (s *Service) inWorkflowTx(ctx context.Context, fn func(tx pgx.Tx, st *store
 		}
 	}
 	return err
+}
+
+// RefreshMailbox starts the refresh-mailbox workflow of one of the
+// caller's accounts (jobs.RefreshGraph), or returns the unfinished one.
+func (s *Service) RefreshMailbox(ctx context.Context, p inbox.Principal, account int64, full bool) (inbox.Workflow, bool, error) {
+	var id int64
+	var dup bool
+	err := s.store.InTx(ctx, func(tx pgx.Tx, st *store.Store) error {
+		owner := p.UserID
+		if _, err := st.AccountGet(ctx, account, &owner); err != nil {
+			return err
+		}
+		g, err := jobs.RefreshGraph(ctx, st, s.kinds, owner, account, full)
+		if err != nil {
+			return err
+		}
+		if err := s.checkCreateN(ctx, st, p, len(g.Steps)); err != nil {
+			return err
+		}
+		id, dup, err = jobs.InsertWorkflow(ctx, tx, st, s.river, g)
+		return err
+	})
+	if err != nil {
+		return inbox.Workflow{}, false, err
+	}
+	w, err := s.store.WorkflowGet(ctx, id, p.OwnerScope())
+	return w, dup, err
 }

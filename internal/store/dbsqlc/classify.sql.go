@@ -469,12 +469,66 @@ func (q *Queries) MessageUnclassified(ctx context.Context, arg MessageUnclassifi
 	return items, nil
 }
 
+const messageUnclassifiedBounds = `-- name: MessageUnclassifiedBounds :many
+SELECT m.id FROM (
+    SELECT id, row_number() OVER (ORDER BY id) AS n, count(*) OVER () AS total
+    FROM message WHERE account_id = $1 AND classified_at IS NULL
+) m
+WHERE m.n % $2::bigint = 0 OR m.n = m.total
+ORDER BY m.id
+`
+
+type MessageUnclassifiedBoundsParams struct {
+	AccountID int64 `json:"account_id"`
+	Size      int64 `json:"size"`
+}
+
+// The last id of each run of @size messages without a decision, in id
+// order (the last run may be shorter): the ranges classify_mailbox fans out.
+func (q *Queries) MessageUnclassifiedBounds(ctx context.Context, arg MessageUnclassifiedBoundsParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, messageUnclassifiedBounds, arg.AccountID, arg.Size)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const messageUnclassifiedCount = `-- name: MessageUnclassifiedCount :one
 SELECT count(*)::bigint FROM message WHERE account_id = $1 AND classified_at IS NULL
 `
 
 func (q *Queries) MessageUnclassifiedCount(ctx context.Context, accountID int64) (int64, error) {
 	row := q.db.QueryRow(ctx, messageUnclassifiedCount, accountID)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
+const messageUnclassifiedCountRange = `-- name: MessageUnclassifiedCountRange :one
+SELECT count(*)::bigint FROM message
+WHERE account_id = $1 AND classified_at IS NULL AND id > $2::text AND id <= $3::text
+`
+
+type MessageUnclassifiedCountRangeParams struct {
+	AccountID int64  `json:"account_id"`
+	AfterID   string `json:"after_id"`
+	UpTo      string `json:"up_to"`
+}
+
+func (q *Queries) MessageUnclassifiedCountRange(ctx context.Context, arg MessageUnclassifiedCountRangeParams) (int64, error) {
+	row := q.db.QueryRow(ctx, messageUnclassifiedCountRange, arg.AccountID, arg.AfterID, arg.UpTo)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err

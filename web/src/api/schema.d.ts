@@ -124,6 +124,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts/{id}/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh a mailbox
+         * @description Starts the refresh-mailbox workflow for one of your accounts: a sync (incremental, or full the first time or when asked), then the new mail classified in parallel batches, then sender reputation and analytics once every batch is done. While one is unfinished for the account, it is returned instead (200, duplicate true).
+         */
+        post: operations["refresh-account"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alerts": {
         parameters: {
             query?: never;
@@ -876,6 +896,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workflows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List workflows
+         * @description Your workflows (admins: everyone's), newest first, with their state and rolled-up progress.
+         */
+        get: operations["list-workflows"];
+        put?: never;
+        /**
+         * Start a workflow
+         * @description Creates a workflow whole, in one transaction: a graph of steps, each a task of any kind you may start, released when the steps it waits for have finished (exactly once, in the transaction that finishes the last of them). Shapes write the graph for you: group, chain, chord. A cycle, an unknown kind or bad args are refused (422) naming the step, and nothing is created. Counts as one start against your rate limit; its steps count against your unfinished tasks.
+         */
+        post: operations["create-workflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a workflow
+         * @description One of your workflows: its state (derived from its steps), rolled-up progress and ETA, and its steps with their deps, state, progress, outcome and result. Another user's workflow is a 404. Watch it live on the events stream: `workflow` events carry its id, and its steps' task and progress events carry their task ids.
+         */
+        get: operations["get-workflow"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a workflow
+         * @description Cancels every step not finished: queued ones at once, running ones are asked to stop. Its on-failure callback (cleanup) still runs once the rest has finished. A finished workflow answers 409.
+         */
+        post: operations["cancel-workflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a workflow
+         * @description Runs a finished workflow's failed, cancelled and skipped steps again, with every step that waits for them; completed steps keep their results. An unfinished or completed workflow answers 409.
+         */
+        post: operations["retry-workflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1431,6 +1535,11 @@ export interface components {
              */
             account_id: number;
             /**
+             * After message
+             * @description Only messages without a category whose id sorts after this one (a batch of classify_mailbox)
+             */
+            after_id?: string;
+            /**
              * All messages
              * @description Classify every stored message again (corrections are kept); for after a model change
              */
@@ -1440,6 +1549,38 @@ export interface components {
              * @description Gmail message ids to classify again; empty: every message without a category yet
              */
             message_ids?: string[];
+            /**
+             * Up to message
+             * @description Only messages without a category whose id sorts at or before this one (a batch of classify_mailbox)
+             */
+            up_to?: string;
+        };
+        /**
+         * Classify a mailbox in parallel
+         * @description Splits an account's messages without a category into ranges and classifies them as a group of classify_email_batch tasks (in a workflow, the group joins it: what waited for this step waits for the group).
+         * @example {
+         *       "account_id": 1
+         *     }
+         */
+        ClassifyMailboxArgs: {
+            /**
+             * Gmail account
+             * Format: int64
+             * @description One of your connected Gmail accounts, by id
+             */
+            account_id: number;
+        };
+        ClassifyMailboxResult: {
+            /**
+             * Format: int64
+             * @description classify_email_batch tasks it started
+             */
+            batches: number;
+            /**
+             * Format: int64
+             * @description Messages without a category when it ran
+             */
+            messages: number;
         };
         ClassifyResult: {
             /** @description Messages read per category decided */
@@ -1793,6 +1934,30 @@ export interface components {
              */
             run_at?: string;
         };
+        /** classify_mailbox */
+        CreateClassifyMailbox: {
+            args?: components["schemas"]["ClassifyMailboxArgs"];
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "classify_mailbox";
+            /**
+             * Format: int64
+             * @description Attempts before the task fails; the kind's default when absent
+             */
+            max_attempts?: number;
+            /**
+             * Format: int64
+             * @description 1 (highest) to 4; the kind's default when absent
+             */
+            priority?: number;
+            /**
+             * Format: date-time
+             * @description Start no earlier than this time; now when absent
+             */
+            run_at?: string;
+        };
         /** cleanup_expired_tokens */
         CreateCleanupExpiredTokens: {
             args?: components["schemas"]["CleanupExpiredTokensArgs"];
@@ -1961,7 +2126,31 @@ export interface components {
              */
             run_at?: string;
         };
-        CreateScheduleRequest: components["schemas"]["ScheduleBackupUserData"] | components["schemas"]["ScheduleBulkArchiveEmails"] | components["schemas"]["ScheduleBulkDeleteEmails"] | components["schemas"]["ScheduleBulkLabelEmails"] | components["schemas"]["ScheduleClassifyEmailBatch"] | components["schemas"]["ScheduleCleanupExpiredTokens"] | components["schemas"]["ScheduleCleanupOldEmails"] | components["schemas"]["ScheduleClusterUserEmails"] | components["schemas"]["ScheduleExportUserData"] | components["schemas"]["ScheduleIncrementalSync"] | components["schemas"]["ScheduleMonitorSystemHealth"] | components["schemas"]["ScheduleReclassifyWithFeedback"] | components["schemas"]["ScheduleSyncEmailMetadata"] | components["schemas"]["ScheduleSyncUserEmails"] | components["schemas"]["ScheduleUpdateAnalytics"] | components["schemas"]["ScheduleUpdateSenderReputation"] | components["schemas"]["ScheduleUpdateSystemAnalytics"];
+        /** refresh_mailbox */
+        CreateRefreshMailbox: {
+            args?: components["schemas"]["RefreshMailboxArgs"];
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "refresh_mailbox";
+            /**
+             * Format: int64
+             * @description Attempts before the task fails; the kind's default when absent
+             */
+            max_attempts?: number;
+            /**
+             * Format: int64
+             * @description 1 (highest) to 4; the kind's default when absent
+             */
+            priority?: number;
+            /**
+             * Format: date-time
+             * @description Start no earlier than this time; now when absent
+             */
+            run_at?: string;
+        };
+        CreateScheduleRequest: components["schemas"]["ScheduleBackupUserData"] | components["schemas"]["ScheduleBulkArchiveEmails"] | components["schemas"]["ScheduleBulkDeleteEmails"] | components["schemas"]["ScheduleBulkLabelEmails"] | components["schemas"]["ScheduleClassifyEmailBatch"] | components["schemas"]["ScheduleClassifyMailbox"] | components["schemas"]["ScheduleCleanupExpiredTokens"] | components["schemas"]["ScheduleCleanupOldEmails"] | components["schemas"]["ScheduleClusterUserEmails"] | components["schemas"]["ScheduleExportUserData"] | components["schemas"]["ScheduleIncrementalSync"] | components["schemas"]["ScheduleMonitorSystemHealth"] | components["schemas"]["ScheduleReclassifyWithFeedback"] | components["schemas"]["ScheduleRefreshMailbox"] | components["schemas"]["ScheduleSyncEmailMetadata"] | components["schemas"]["ScheduleSyncUserEmails"] | components["schemas"]["ScheduleUpdateAnalytics"] | components["schemas"]["ScheduleUpdateSenderReputation"] | components["schemas"]["ScheduleUpdateSystemAnalytics"];
         /** sync_email_metadata */
         CreateSyncEmailMetadata: {
             args?: components["schemas"]["SyncEmailMetadataArgs"];
@@ -2010,7 +2199,7 @@ export interface components {
              */
             run_at?: string;
         };
-        CreateTaskRequest: components["schemas"]["CreateBackupUserData"] | components["schemas"]["CreateBulkArchiveEmails"] | components["schemas"]["CreateBulkDeleteEmails"] | components["schemas"]["CreateBulkLabelEmails"] | components["schemas"]["CreateClassifyEmailBatch"] | components["schemas"]["CreateCleanupExpiredTokens"] | components["schemas"]["CreateCleanupOldEmails"] | components["schemas"]["CreateClusterUserEmails"] | components["schemas"]["CreateExportUserData"] | components["schemas"]["CreateIncrementalSync"] | components["schemas"]["CreateMonitorSystemHealth"] | components["schemas"]["CreateReclassifyWithFeedback"] | components["schemas"]["CreateSyncEmailMetadata"] | components["schemas"]["CreateSyncUserEmails"] | components["schemas"]["CreateUpdateAnalytics"] | components["schemas"]["CreateUpdateSenderReputation"] | components["schemas"]["CreateUpdateSystemAnalytics"];
+        CreateTaskRequest: components["schemas"]["CreateBackupUserData"] | components["schemas"]["CreateBulkArchiveEmails"] | components["schemas"]["CreateBulkDeleteEmails"] | components["schemas"]["CreateBulkLabelEmails"] | components["schemas"]["CreateClassifyEmailBatch"] | components["schemas"]["CreateClassifyMailbox"] | components["schemas"]["CreateCleanupExpiredTokens"] | components["schemas"]["CreateCleanupOldEmails"] | components["schemas"]["CreateClusterUserEmails"] | components["schemas"]["CreateExportUserData"] | components["schemas"]["CreateIncrementalSync"] | components["schemas"]["CreateMonitorSystemHealth"] | components["schemas"]["CreateReclassifyWithFeedback"] | components["schemas"]["CreateRefreshMailbox"] | components["schemas"]["CreateSyncEmailMetadata"] | components["schemas"]["CreateSyncUserEmails"] | components["schemas"]["CreateUpdateAnalytics"] | components["schemas"]["CreateUpdateSenderReputation"] | components["schemas"]["CreateUpdateSystemAnalytics"];
         /** update_analytics */
         CreateUpdateAnalytics: {
             args?: components["schemas"]["UpdateAnalyticsArgs"];
@@ -2083,10 +2272,37 @@ export interface components {
              */
             run_at?: string;
         };
+        CreateWorkflowRequest: {
+            /** @description A name for people; default workflow */
+            name?: string;
+            /** @description A callback that runs once every step has finished and some did not complete, or the workflow was cancelled (cleanup); it can read what failed */
+            on_failure?: components["schemas"]["WorkflowStepRequest"];
+            /** @description A callback that runs once every step completed */
+            on_success?: components["schemas"]["WorkflowStepRequest"];
+            /**
+             * @description What a step that fails or is cancelled does to the steps waiting for it: stop skips them (and theirs), continue runs them anyway with what failed. Default stop
+             * @enum {string}
+             */
+            policy?: "stop" | "continue";
+            /**
+             * @description graph: each step names its deps; group: all steps at once; chain: each step after the one before it; chord: every step but the last at once, then the last. Default graph
+             * @enum {string}
+             */
+            shape?: "graph" | "group" | "chain" | "chord";
+            /** @description The steps, in order */
+            steps: components["schemas"]["WorkflowStepRequest"][];
+            /** @description While an unfinished workflow of yours has this key, creating another returns that one (200, duplicate true) */
+            unique_key?: string;
+        };
         /** @description The task, and whether it was already in flight. */
         CreatedTask: components["schemas"]["Task"] & {
             /** @description True when the kind's uniqueness rule found this task already in flight (status 200); no new task was created */
             duplicate: boolean;
+        };
+        CreatedWorkflow: {
+            /** @description An unfinished workflow with the same unique key was found and returned instead */
+            duplicate: boolean;
+            workflow: components["schemas"]["Workflow"];
         };
         DeadLetterSelection: {
             /** @description Every dead letter you can see (at most 1000 per request); required when neither ids, kind nor queue is given */
@@ -2751,6 +2967,39 @@ export interface components {
          * @example {}
          */
         ReclassifyWithFeedbackArgs: Record<string, never>;
+        RefreshAccountRequest: {
+            /** @description Sync the whole mailbox again instead of what changed since the last sync */
+            full?: boolean;
+        };
+        /**
+         * Refresh a mailbox
+         * @description Starts the refresh-mailbox workflow for an account: sync (incremental, or full the first time or when asked), the new mail classified in parallel batches, then sender reputation and analytics. One per account while unfinished; each connected account has a schedule that starts it.
+         * @example {
+         *       "account_id": 1
+         *     }
+         */
+        RefreshMailboxArgs: {
+            /**
+             * Gmail account
+             * Format: int64
+             * @description One of your connected Gmail accounts, by id
+             */
+            account_id: number;
+            /**
+             * Full sync
+             * @description Sync the whole mailbox again instead of what changed since the last sync
+             */
+            full?: boolean;
+        };
+        RefreshMailboxResult: {
+            /** @description A refresh of the account was already unfinished; that one is the workflow */
+            duplicate: boolean;
+            /**
+             * Format: int64
+             * @description The workflow it started (get-workflow), or the unfinished one it found
+             */
+            workflow_id: number;
+        };
         ReputationResult: {
             /**
              * Format: int64
@@ -3004,6 +3253,35 @@ export interface components {
              */
             timezone: string;
         };
+        /** classify_mailbox */
+        ScheduleClassifyMailbox: {
+            args?: components["schemas"]["ClassifyMailboxArgs"];
+            /**
+             * @description Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+             * @example 0 3 * * *
+             */
+            cron: string;
+            /** @description Default true */
+            enabled?: boolean;
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "classify_mailbox";
+            /** @description A name for people, e.g. Nightly backup */
+            name: string;
+            /**
+             * Format: int64
+             * @description Priority of the tasks it starts, 1 (highest) to 4
+             * @default 2
+             */
+            priority: number;
+            /**
+             * @description IANA time zone, e.g. Europe/Paris
+             * @default UTC
+             */
+            timezone: string;
+        };
         /** cleanup_expired_tokens */
         ScheduleCleanupExpiredTokens: {
             args?: components["schemas"]["CleanupExpiredTokensArgs"];
@@ -3199,6 +3477,35 @@ export interface components {
              * @enum {string}
              */
             kind: "reclassify_with_feedback";
+            /** @description A name for people, e.g. Nightly backup */
+            name: string;
+            /**
+             * Format: int64
+             * @description Priority of the tasks it starts, 1 (highest) to 4
+             * @default 2
+             */
+            priority: number;
+            /**
+             * @description IANA time zone, e.g. Europe/Paris
+             * @default UTC
+             */
+            timezone: string;
+        };
+        /** refresh_mailbox */
+        ScheduleRefreshMailbox: {
+            args?: components["schemas"]["RefreshMailboxArgs"];
+            /**
+             * @description Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+             * @example 0 3 * * *
+             */
+            cron: string;
+            /** @description Default true */
+            enabled?: boolean;
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "refresh_mailbox";
             /** @description A name for people, e.g. Nightly backup */
             name: string;
             /**
@@ -3828,9 +4135,14 @@ export interface components {
              * @description Time spent queued before its latest attempt (so far)
              */
             wait_seconds: number;
+            /**
+             * Format: int64
+             * @description The workflow it is a step of (get-workflow)
+             */
+            workflow_id?: number;
         };
         /** @description A task's args: the args schema of its kind (see the task's kind). Never carries internal fields. */
-        TaskArgs: components["schemas"]["BackupUserDataArgs"] | components["schemas"]["BulkArchiveEmailsArgs"] | components["schemas"]["BulkDeleteEmailsArgs"] | components["schemas"]["BulkLabelEmailsArgs"] | components["schemas"]["ClassifyEmailBatchArgs"] | components["schemas"]["CleanupExpiredTokensArgs"] | components["schemas"]["CleanupOldEmailsArgs"] | components["schemas"]["ClusterUserEmailsArgs"] | components["schemas"]["ExportUserDataArgs"] | components["schemas"]["IncrementalSyncArgs"] | components["schemas"]["MonitorSystemHealthArgs"] | components["schemas"]["ReclassifyWithFeedbackArgs"] | components["schemas"]["SyncEmailMetadataArgs"] | components["schemas"]["SyncUserEmailsArgs"] | components["schemas"]["UpdateAnalyticsArgs"] | components["schemas"]["UpdateSenderReputationArgs"] | components["schemas"]["UpdateSystemAnalyticsArgs"];
+        TaskArgs: components["schemas"]["BackupUserDataArgs"] | components["schemas"]["BulkArchiveEmailsArgs"] | components["schemas"]["BulkDeleteEmailsArgs"] | components["schemas"]["BulkLabelEmailsArgs"] | components["schemas"]["ClassifyEmailBatchArgs"] | components["schemas"]["ClassifyMailboxArgs"] | components["schemas"]["CleanupExpiredTokensArgs"] | components["schemas"]["CleanupOldEmailsArgs"] | components["schemas"]["ClusterUserEmailsArgs"] | components["schemas"]["ExportUserDataArgs"] | components["schemas"]["IncrementalSyncArgs"] | components["schemas"]["MonitorSystemHealthArgs"] | components["schemas"]["ReclassifyWithFeedbackArgs"] | components["schemas"]["RefreshMailboxArgs"] | components["schemas"]["SyncEmailMetadataArgs"] | components["schemas"]["SyncUserEmailsArgs"] | components["schemas"]["UpdateAnalyticsArgs"] | components["schemas"]["UpdateSenderReputationArgs"] | components["schemas"]["UpdateSystemAnalyticsArgs"];
         TaskCount: {
             /** @description Task kind */
             kind: string;
@@ -3962,7 +4274,7 @@ export interface components {
             tasks: components["schemas"]["Task"][];
         };
         /** @description What a task recorded when it completed: the result schema of its kind. */
-        TaskResult: components["schemas"]["ExportResult"] | components["schemas"]["BulkResult"] | components["schemas"]["ClassifyResult"] | components["schemas"]["CleanupTokensResult"] | components["schemas"]["UpkeepResult"] | components["schemas"]["ClusterResult"] | components["schemas"]["IncrementalResult"] | components["schemas"]["HealthReport"] | components["schemas"]["ReclassifyResult"] | components["schemas"]["SyncResult"] | components["schemas"]["AnalyticsUserRollup"] | components["schemas"]["ReputationResult"] | components["schemas"]["SystemAnalyticsResult"];
+        TaskResult: components["schemas"]["ExportResult"] | components["schemas"]["BulkResult"] | components["schemas"]["ClassifyResult"] | components["schemas"]["ClassifyMailboxResult"] | components["schemas"]["CleanupTokensResult"] | components["schemas"]["UpkeepResult"] | components["schemas"]["ClusterResult"] | components["schemas"]["IncrementalResult"] | components["schemas"]["HealthReport"] | components["schemas"]["ReclassifyResult"] | components["schemas"]["RefreshMailboxResult"] | components["schemas"]["SyncResult"] | components["schemas"]["AnalyticsUserRollup"] | components["schemas"]["ReputationResult"] | components["schemas"]["SystemAnalyticsResult"];
         TaskSelection: {
             /** @description Act on every task you can see (at most 1000 per request). Required when neither ids nor a filter is given: an empty selection is refused with 422 */
             all?: boolean;
@@ -4065,6 +4377,248 @@ export interface components {
              * @description Messages moved to Gmail's trash (cleanup_old_emails with trash_in_gmail); absent when none
              */
             trashed_in_gmail?: number;
+        };
+        Workflow: {
+            /**
+             * Format: date-time
+             * @description When someone cancelled it
+             */
+            cancelled_at?: string;
+            /**
+             * Format: date-time
+             * @description When it was created
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When its last step finished
+             */
+            finished_at?: string;
+            /**
+             * Format: int64
+             * @description Workflow id
+             */
+            id: number;
+            /** @description Its name */
+            name: string;
+            /**
+             * @description What a step that does not complete does to the steps waiting for it
+             * @enum {string}
+             */
+            policy: "stop" | "continue";
+            progress: components["schemas"]["WorkflowProgress"];
+            /**
+             * Format: int64
+             * @description 1, then one more per retry
+             */
+            run: number;
+            /**
+             * Format: int64
+             * @description The schedule that started it
+             */
+            schedule_id?: number;
+            /**
+             * Format: date-time
+             * @description When its first step started
+             */
+            started_at?: string;
+            state: components["schemas"]["TaskState"];
+            /** @description Its steps in order (get-workflow only) */
+            steps?: components["schemas"]["WorkflowStep"][];
+        };
+        WorkflowEvent: {
+            /**
+             * Format: date-time
+             * @description When it finished
+             */
+            at: string;
+            /**
+             * Format: int64
+             * @description Workflow id (get-workflow)
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description 1, then one more per retry
+             */
+            run: number;
+            /**
+             * @description The workflow's state after the change
+             * @enum {string}
+             */
+            state: "pending" | "running" | "cancelling" | "completed" | "failed" | "cancelled";
+            /** @description The step that finished */
+            step: string;
+            /**
+             * Format: int64
+             * @description Steps failed or cancelled
+             */
+            steps_failed: number;
+            /**
+             * Format: int64
+             * @description Steps finished, whatever their outcome
+             */
+            steps_finished: number;
+            /**
+             * Format: int64
+             * @description Steps in the workflow
+             */
+            steps_total: number;
+            /**
+             * Format: int64
+             * @description That step's task
+             */
+            task_id: number;
+        };
+        /** @description A step of one of the caller's workflows finished: the workflow's state and counts after it (get-workflow has the rest). */
+        WorkflowEventMessage: {
+            data: components["schemas"]["WorkflowEvent"];
+            /**
+             * @description The event name (the event: line). (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            event: "workflow";
+            /** @description The event id (the id: line), when it has one; send the last one received back as Last-Event-ID (or last_event_id) to resume after it. */
+            id?: string;
+            /** @description Reconnection delay hint in milliseconds (the retry: line). */
+            retry?: number;
+        };
+        WorkflowList: {
+            /** @description Pass as cursor for the next page; absent on the last page */
+            next_cursor?: string;
+            /** @description Newest first, without their steps */
+            workflows: components["schemas"]["Workflow"][];
+        };
+        WorkflowProgress: {
+            /**
+             * Format: int64
+             * @description Steps cancelled
+             */
+            cancelled: number;
+            /**
+             * Format: int64
+             * @description Steps completed
+             */
+            completed: number;
+            /**
+             * Format: double
+             * @description Time left at the pace so far; absent before there is a pace and once finished
+             */
+            eta_seconds?: number;
+            /**
+             * Format: int64
+             * @description Steps failed
+             */
+            failed: number;
+            /**
+             * Format: double
+             * @description Finished steps count whole, running ones by their own progress; each step weighs the same
+             */
+            percent: number;
+            /**
+             * Format: int64
+             * @description Steps running (or retrying)
+             */
+            running: number;
+            /**
+             * Format: int64
+             * @description Steps the workflow did not need: a step they waited for failed, or a callback whose condition did not hold
+             */
+            skipped: number;
+            /**
+             * Format: int64
+             * @description Steps in the workflow (a step that fans out adds steps as it completes)
+             */
+            total: number;
+            /**
+             * Format: int64
+             * @description Steps not started: waiting for their deps or queued
+             */
+            waiting: number;
+        };
+        WorkflowStep: {
+            /**
+             * Format: int64
+             * @description Attempts started so far
+             */
+            attempt: number;
+            /** @description The steps it waits for */
+            deps: string[];
+            /** @description Why it did not complete (its last error, or why it was skipped) */
+            error?: string;
+            /**
+             * Format: date-time
+             * @description When it finished
+             */
+            finished_at?: string;
+            /** @description The task kind it runs */
+            kind: string;
+            /**
+             * Format: int64
+             * @description Attempts allowed
+             */
+            max_attempts: number;
+            /** @description The step's name */
+            name: string;
+            /**
+             * @description How it ended; absent while unfinished
+             * @enum {string}
+             */
+            outcome?: "completed" | "failed" | "cancelled" | "skipped";
+            /**
+             * Format: double
+             * @description Its own progress (100 once finished)
+             */
+            percent: number;
+            /** @description What its worker last reported */
+            progress?: components["schemas"]["ProgressEvent"];
+            /** @description What it recorded as its output (the result schema of its kind) */
+            result?: unknown;
+            /**
+             * Format: date-time
+             * @description When its latest attempt started
+             */
+            started_at?: string;
+            state: components["schemas"]["TaskState"];
+            /**
+             * Format: int64
+             * @description Its task (get-task, and its events, carry it)
+             */
+            task_id: number;
+            /** @description It waits for its deps */
+            waiting: boolean;
+            /**
+             * @description When it runs once its deps have finished
+             * @enum {string}
+             */
+            when: "success" | "failure" | "done";
+        };
+        WorkflowStepRequest: {
+            /** @description The kind's args, as create-task takes them */
+            args?: {
+                [key: string]: unknown;
+            };
+            /** @description Names of the steps it waits for (shape graph only) */
+            deps?: string[];
+            /** @description The task kind the step runs (see create-task) */
+            kind: string;
+            /**
+             * Format: int64
+             * @description 0 keeps the kind's
+             */
+            max_attempts?: number;
+            /** @description The step's name, unique in the workflow (lowercase letters, digits, '_', '.', '-'); default: the kind and its position */
+            name?: string;
+            /**
+             * Format: int64
+             * @description 1 (admins only) to 4; 0 keeps the kind's
+             */
+            priority?: number;
+            /**
+             * @description When it runs once its deps have finished: success (every dep completed; under policy continue, whatever they ended with), failure (some dep did not complete: cleanup), done (always). Default success
+             * @enum {string}
+             */
+            when?: "success" | "failure" | "done";
         };
     };
     responses: never;
@@ -4450,6 +5004,93 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "refresh-account": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Account id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshAccountRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWorkflow"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5144,7 +5785,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["TaskEventMessage"] | components["schemas"]["ProgressEventMessage"] | components["schemas"]["AlertEventMessage"] | components["schemas"]["SnapshotEndMessage"];
+                    "text/event-stream": components["schemas"]["TaskEventMessage"] | components["schemas"]["ProgressEventMessage"] | components["schemas"]["WorkflowEventMessage"] | components["schemas"]["AlertEventMessage"] | components["schemas"]["SnapshotEndMessage"];
                 };
             };
             /** @description No valid token: send `Authorization: Bearer <token>` */
@@ -7131,6 +7772,367 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-workflows": {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description RFC 8288 link to the next page, <…?cursor=…>; rel="next"; absent on the last page */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowList"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error (the detail is logged, never sent) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "create-workflow": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWorkflowRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWorkflow"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-workflow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Workflow id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "cancel-workflow": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Workflow id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            /** @description No valid token: send `Authorization: Bearer <token>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "retry-workflow": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing (at most 255 printable ASCII characters; a UUID is a good one) that makes retrying this request safe. The first response to a key is kept for 24 hours; a request with the same key, method, path and body gets that response again (with Idempotent-Replayed: true) and changes nothing. The same key with another request is 422; while the first request with the key is still running, another is 409 (retry after a moment). Keys are per user. Server errors (5xx) and 429 are not kept: retry with the same key. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Workflow id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description true when this is the kept response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow"];
                 };
             };
             /** @description No valid token: send `Authorization: Bearer <token>` */

@@ -175,6 +175,7 @@ func TestEventStreamsAreDocumentedOneEventAtATime(t *testing.T) {
 	require.Equal(t, map[string]string{
 		"task":         "#/components/schemas/TaskEventMessage",
 		"progress":     "#/components/schemas/ProgressEventMessage",
+		"workflow":     "#/components/schemas/WorkflowEventMessage",
 		"alert":        "#/components/schemas/AlertEventMessage",
 		"snapshot_end": "#/components/schemas/SnapshotEndMessage",
 	}, events("/api/v1/events"))

@@ -75,7 +75,7 @@ func TestCreateTaskBadInputChangesNothing(t *testing.T) {
 
 	p := problemOf(t, post(alice, map[string]any{"kind": "make_coffee"}), http.StatusUnprocessableEntity)
 	require.Contains(t, p.Detail, `unknown kind "make_coffee"`)
-	require.Contains(t, p.Detail, "monitor_system_health, test_block, test_echo, test_fail")
+	require.Contains(t, p.Detail, "monitor_system_health, test_block, test_collect, test_echo, test_fail")
 
 	p = problemOf(t, post(alice, map[string]any{"args": map[string]any{}}), http.StatusUnprocessableEntity)
 	require.Equal(t, "body.kind", p.Errors[0].Location)

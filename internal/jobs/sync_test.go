@@ -70,6 +70,7 @@ func newGmailEnvWith(t testing.TB, messages int, quota float64, ask func(*store.
 			jobs.RegisterBulk(r, st, provider, inboxqtest.Logger(t))
 			jobs.RegisterCluster(r, st, inboxqtest.Logger(t))
 			jobs.RegisterUpkeep(r, st, provider, inboxqtest.Logger(t))
+			jobs.RegisterRefresh(r, st)
 		}})
 	user, _ := s.User(t, "alice", false)
 	rt := fake.IssueRefreshToken(mailboxAddr, fakegmail.ScopeModify)

@@ -1,0 +1,118 @@
+package jobs_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/inboxq/inboxq/internal/inbox"
+	"github.com/inboxq/inboxq/internal/inboxqtest"
+	"github.com/inboxq/inboxq/internal/jobs"
+	"github.com/inboxq/inboxq/internal/tasks"
+)
+
+func waitWorkflowDone(t *testing.T, env *gmailEnv, id int64) inbox.Workflow {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		w, err := env.Tasks.Workflow(context.Background(), env.user, id)
+		require.NoError(t, err)
+		if w.State.Finished() {
+			return w
+		}
+		require.False(t, time.Now().After(deadline), "workflow %d did not finish: %+v", id, w.Progress)
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestRefreshMailboxFansClassificationOutAndInOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := newGmailEnv(t, 3500, 1_000_000)
+	want := listable(t, env.fake)
+
+	w, dup, err := env.Tasks.RefreshMailbox(ctx, env.user, env.account.ID, false)
+	require.NoError(t, err)
+	require.False(t, dup)
+	require.Equal(t, []string{"sync", "classify", "reputation", "analytics"}, stepNames(w))
+	require.Equal(t, "sync_user_emails", w.Steps[0].Kind, "never synced: a full sync")
+	again, dup, err := env.Tasks.RefreshMailbox(ctx, env.user, env.account.ID, false)
+	require.NoError(t, err)
+	require.True(t, dup, "one refresh per account while unfinished")
+	require.Equal(t, w.ID, again.ID)
+
+	w = waitWorkflowDone(t, env, w.ID)
+	require.Equal(t, inbox.TaskCompleted, w.State)
+
+	// The classification fanned out into batches that joined the workflow.
+	var batches []inbox.WorkflowStep
+	for _, s := range w.Steps {
+		if strings.HasPrefix(s.Name, "classify-") {
+			batches = append(batches, s)
+		}
+	}
+	require.Len(t, batches, (len(want)+999)/1000, "ranges of 1,000 for a small mailbox")
+	for _, name := range []string{"reputation", "analytics"} {
+		fanIn := step(t, w, name)
+		require.Len(t, fanIn.Deps, 1+len(batches), "%s waits for classify and every batch", name)
+		for _, b := range batches {
+			require.Contains(t, fanIn.Deps, b.Name)
+			require.False(t, fanIn.StartedAt.Before(*b.FinishedAt), "%s started after %s finished", name, b.Name)
+		}
+	}
+	var classified int64
+	for _, b := range batches {
+		task, err := env.Tasks.Get(ctx, env.user, b.TaskID)
+		require.NoError(t, err)
+		var res jobs.ClassifyResult
+		require.NoError(t, json.Unmarshal(task.Result, &res))
+		classified += res.Scanned
+	}
+	require.EqualValues(t, len(want), classified, "every message classified once, by one batch")
+	left, err := env.Store.MessageClassifyCount(ctx, env.account.ID, nil, false)
+	require.NoError(t, err)
+	require.Zero(t, left)
+
+	// Nothing ran outside the workflow: the sync started no classification
+	// of its own, the batches no reputation update of their own.
+	var stray int
+	require.NoError(t, env.Schema.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job
+		WHERE kind IN ('classify_email_batch', 'update_sender_reputation', 'update_analytics') AND NOT metadata ? 'workflow_id'`).Scan(&stray))
+	require.Zero(t, stray)
+
+	// The next refresh is incremental; the task kind starts one too (as the
+	// default schedule does) and records the workflow it started.
+	task, _, err := env.Tasks.Create(ctx, env.user, tasks.CreateParams{Kind: "refresh_mailbox", Args: json.RawMessage(fmt.Sprintf(`{"account_id":%d}`, env.account.ID))})
+	require.NoError(t, err)
+	task = env.WaitTask(t, task.ID, 30*time.Second, inboxqtest.InState(inbox.TaskCompleted))
+	var res jobs.RefreshMailboxResult
+	require.NoError(t, json.Unmarshal(task.Result, &res))
+	require.False(t, res.Duplicate)
+	w2 := waitWorkflowDone(t, env, res.WorkflowID)
+	require.Equal(t, inbox.TaskCompleted, w2.State)
+	require.Equal(t, "incremental_sync", w2.Steps[0].Kind)
+}
+
+func stepNames(w inbox.Workflow) []string {
+	var out []string
+	for _, s := range w.Steps {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+func step(t *testing.T, w inbox.Workflow, name string) inbox.WorkflowStep {
+	t.Helper()
+	for _, s := range w.Steps {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("no step %s", name)
+	return inbox.WorkflowStep{}
+}

@@ -213,6 +213,30 @@ CREATE TRIGGER river_job_inboxq_workflow AFTER UPDATE OF state ON river_job
     EXECUTE FUNCTION inboxq_workflow_step_finished();
 
 -- ---------------------------------------------------------------------------
+-- Each connected account gets a schedule that refreshes it every 30
+-- minutes (refresh_mailbox starts the refresh-mailbox workflow), first
+-- 30 minutes after it is connected: connecting starts nothing by itself
+-- (the dashboard's Refresh mailbox does). Its owner may change or delete
+-- it like any schedule; deleting the account deletes it.
+CREATE FUNCTION inboxq_account_schedule() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO schedule (owner_id, name, cron, kind, args, priority, next_run_at)
+        VALUES (NEW.owner_id, left('refresh ' || NEW.email, 100), '@every 30m', 'refresh_mailbox',
+                jsonb_build_object('account_id', NEW.id), 3, now() + interval '30 minutes')
+        ON CONFLICT (coalesce(owner_id, 0), name) DO NOTHING;
+        RETURN NULL;
+    END IF;
+    DELETE FROM schedule
+    WHERE owner_id = OLD.owner_id AND kind = 'refresh_mailbox' AND args ->> 'account_id' = OLD.id::text;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER account_inboxq_schedule AFTER INSERT OR DELETE ON account
+    FOR EACH ROW EXECUTE FUNCTION inboxq_account_schedule();
+
+-- ---------------------------------------------------------------------------
 -- Fair-share admission (0011) leaves waiting workflow steps alone: the
 -- three functions below are 0018's, whole, with that one condition added
 -- (inboxq_fair_rebalance and inboxq_notify_updated_jobs admit no pending

@@ -116,3 +116,44 @@ func step(t *testing.T, w inbox.Workflow, name string) inbox.WorkflowStep {
 	t.Fatalf("no step %s", name)
 	return inbox.WorkflowStep{}
 }
+
+func TestEachConnectedAccountIsRefreshedOnASchedule(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := newGmailEnv(t, 50, 1_000_000)
+	ss, err := env.Tasks.Schedules(ctx, env.user)
+	require.NoError(t, err)
+	var refresh *inbox.Schedule
+	for i, s := range ss {
+		if s.Kind == "refresh_mailbox" {
+			refresh = &ss[i]
+		}
+	}
+	require.NotNil(t, refresh, "connecting made the schedule")
+	require.JSONEq(t, fmt.Sprintf(`{"account_id":%d}`, env.account.ID), string(refresh.Args))
+	require.True(t, refresh.NextRunAt.After(time.Now().Add(25*time.Minute)), "connecting starts nothing by itself")
+
+	// Due now: the scheduler starts refresh_mailbox, which starts the workflow.
+	_, err = env.Schema.Pool.Exec(ctx, "UPDATE schedule SET next_run_at = now() WHERE id = $1", refresh.ID)
+	require.NoError(t, err)
+	n, err := tasks.NewScheduler(env.Tasks, func() string { return "test" }, time.Second, inboxqtest.Logger(t)).Tick(ctx)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, n, 1, "ours, and built-in schedules due in a new database")
+	var taskID int64
+	require.NoError(t, env.Schema.Pool.QueryRow(ctx, "SELECT last_task_id FROM schedule WHERE id = $1", refresh.ID).Scan(&taskID))
+	task := env.WaitTask(t, taskID, 30*time.Second, inboxqtest.InState(inbox.TaskCompleted))
+	var res jobs.RefreshMailboxResult
+	require.NoError(t, json.Unmarshal(task.Result, &res))
+	w := waitWorkflowDone(t, env, res.WorkflowID)
+	require.Equal(t, inbox.TaskCompleted, w.State)
+	require.NotNil(t, w.ScheduleID)
+	require.Equal(t, refresh.ID, *w.ScheduleID)
+
+	// Deleting the account deletes its schedule.
+	require.NoError(t, env.Store.AccountDelete(ctx, env.account.ID, env.user.UserID))
+	ss, err = env.Tasks.Schedules(ctx, env.user)
+	require.NoError(t, err)
+	for _, s := range ss {
+		require.NotEqual(t, "refresh_mailbox", s.Kind)
+	}
+}

@@ -87,7 +87,7 @@ WHERE s.workflow_id = @workflow_id AND s.step = r.step;
 
 -- name: WorkflowRetryReset :exec
 UPDATE workflow
-SET steps_open = @steps_open, steps_failed = 0, finished_at = NULL, cancelled_at = NULL, run = run + 1
+SET steps_open = @steps_open, steps_failed = 0, steps_cancelled = 0, finished_at = NULL, cancelled_at = NULL, run = run + 1
 WHERE id = @id;
 
 -- name: WorkflowRetryJobs :many

@@ -43,8 +43,10 @@ CREATE TABLE workflow (
     steps_total   integer     NOT NULL CHECK (steps_total > 0),
     -- Steps not finished yet: the workflow is finished at zero.
     steps_open    integer     NOT NULL CHECK (steps_open >= 0),
-    -- Steps that failed or were cancelled (skipped ones are not counted).
-    steps_failed  integer     NOT NULL DEFAULT 0,
+    -- Steps that failed, and steps someone cancelled (skipped ones are
+    -- not counted).
+    steps_failed    integer   NOT NULL DEFAULT 0,
+    steps_cancelled integer   NOT NULL DEFAULT 0,
     created_at    timestamptz NOT NULL DEFAULT now(),
     cancelled_at  timestamptz,
     finished_at   timestamptz,
@@ -93,6 +95,7 @@ DECLARE
     d        record;
     v_release bigint[] := '{}';
     v_skip    bigint[] := '{}';
+    v_drop    bigint[] := '{}';
     r        record;
 BEGIN
     v_outcome := CASE WHEN NEW.metadata ? 'workflow_skipped' THEN 'skipped'
@@ -101,7 +104,8 @@ BEGIN
 
     -- The workflow's row lock orders every change to one workflow.
     UPDATE workflow w SET steps_open = w.steps_open - 1,
-                          steps_failed = w.steps_failed + (v_outcome IN ('failed', 'cancelled'))::integer,
+                          steps_failed = w.steps_failed + (v_outcome = 'failed')::integer,
+                          steps_cancelled = w.steps_cancelled + (v_outcome = 'cancelled')::integer,
                           finished_at = CASE WHEN w.steps_open = 1 THEN now() END
     WHERE w.id = (NEW.metadata ->> 'workflow_id')::bigint
       AND EXISTS (SELECT 1 FROM workflow_step x WHERE x.job_id = NEW.id AND x.outcome IS NULL)
@@ -128,7 +132,10 @@ BEGIN
         ELSIF d.waiting > 0 THEN
             CONTINUE;
         ELSIF d.run_when = 'failure' AND d.deps_failed = 0 THEN
+            -- A cleanup nobody needs: skipped, and its task removed so
+            -- that every export does not leave a cancelled task behind.
             v_skip := v_skip || d.job_id;
+            v_drop := v_drop || d.job_id;
         ELSIF d.run_when = 'success' AND wf.cancelled_at IS NOT NULL THEN
             v_skip := v_skip || d.job_id;
         ELSE
@@ -163,26 +170,31 @@ BEGIN
                        'attempt', j.attempt, 'max_attempts', j.max_attempts,
                        'priority', inboxq_task_priority(j.priority, j.metadata), 'at', clock_timestamp())::text
                    || ',"ids":[' || string_agg(j.id::text, ',') || ']}' AS msg
-            FROM river_job j WHERE j.id = ANY (v_skip) AND j.state = 'cancelled'
+            FROM river_job j WHERE j.id = ANY (v_skip) AND NOT j.id = ANY (v_drop) AND j.state = 'cancelled'
             GROUP BY j.kind, j.queue, j.args ->> 'owner_id', j.attempt, j.max_attempts, inboxq_task_priority(j.priority, j.metadata)
         LOOP
             PERFORM pg_notify(ch, r.msg);
         END LOOP;
+        IF cardinality(v_drop) > 0 THEN
+            -- Their steps recorded the outcome above (the nested trigger).
+            DELETE FROM river_job j WHERE j.id = ANY (v_drop) AND j.state = 'cancelled' AND j.metadata ? 'workflow_skipped';
+        END IF;
     END IF;
 
     -- The workflow's own event: how many steps are finished, and its state
     -- when this was the last.
     PERFORM pg_notify(ch, json_build_object(
         't', 'workflow', 'id', wf.id, 'owner', wf.owner_id, 'run', wf.run,
-        'state', inboxq_workflow_state(wf.steps_open, wf.steps_failed, wf.cancelled_at, wf.finished_at, true),
+        'state', inboxq_workflow_state(wf.steps_open, wf.steps_failed, wf.steps_cancelled, wf.cancelled_at, wf.finished_at, true),
         'steps_total', wf.steps_total, 'steps_finished', wf.steps_total - wf.steps_open,
-        'steps_failed', wf.steps_failed, 'step', s.name, 'task_id', NEW.id, 'at', clock_timestamp())::text);
+        'steps_failed', wf.steps_failed + wf.steps_cancelled, 'step', s.name, 'task_id', NEW.id, 'at', clock_timestamp())::text);
     IF wf.finished_at IS NOT NULL THEN
         INSERT INTO alert (user_id, key, severity, title, message, resolved_at)
         SELECT wf.owner_id, 'workflow:' || wf.id || ':' || wf.run,
                CASE WHEN wf.steps_failed > 0 AND wf.cancelled_at IS NULL THEN 'critical' ELSE 'info' END,
-               wf.name || ' ' || inboxq_workflow_state(wf.steps_open, wf.steps_failed, wf.cancelled_at, wf.finished_at, true),
-               CASE WHEN wf.steps_failed > 0 THEN wf.steps_failed || ' of ' || wf.steps_total || ' steps did not complete' ELSE '' END,
+               wf.name || ' ' || inboxq_workflow_state(wf.steps_open, wf.steps_failed, wf.steps_cancelled, wf.cancelled_at, wf.finished_at, true),
+               CASE WHEN wf.steps_failed + wf.steps_cancelled > 0
+                    THEN (wf.steps_failed + wf.steps_cancelled) || ' of ' || wf.steps_total || ' steps did not complete' ELSE '' END,
                now()
         WHERE NOT EXISTS (SELECT 1 FROM alert a WHERE a.user_id = wf.owner_id AND a.key = 'workflow:' || wf.id || ':' || wf.run);
     END IF;
@@ -191,14 +203,14 @@ END
 $$;
 
 -- The state people see, from the workflow's counters: pending until a step
--- has started (`started`), running, cancelling; then completed, failed or
--- cancelled.
-CREATE FUNCTION inboxq_workflow_state(steps_open integer, steps_failed integer, cancelled_at timestamptz,
-                                      finished_at timestamptz, started boolean) RETURNS text
+-- has started (`started`), running, cancelling; then failed when a step
+-- failed, cancelled when someone cancelled it or a step, else completed.
+CREATE FUNCTION inboxq_workflow_state(steps_open integer, steps_failed integer, steps_cancelled integer,
+                                      cancelled_at timestamptz, finished_at timestamptz, started boolean) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE
-        WHEN finished_at IS NOT NULL AND cancelled_at IS NOT NULL THEN 'cancelled'
-        WHEN finished_at IS NOT NULL AND steps_failed > 0 THEN 'failed'
+        WHEN finished_at IS NOT NULL AND steps_failed > 0 AND cancelled_at IS NULL THEN 'failed'
+        WHEN finished_at IS NOT NULL AND (cancelled_at IS NOT NULL OR steps_cancelled > 0) THEN 'cancelled'
         WHEN finished_at IS NOT NULL THEN 'completed'
         WHEN cancelled_at IS NOT NULL THEN 'cancelling'
         WHEN started THEN 'running'

@@ -279,6 +279,21 @@ func (e CreateClassifyMailboxKind) Valid() bool {
 	}
 }
 
+// Defines values for CreateCleanExportKind.
+const (
+	CreateCleanExportKindCleanExport CreateCleanExportKind = "clean_export"
+)
+
+// Valid indicates whether the value is a known member of the CreateCleanExportKind enum.
+func (e CreateCleanExportKind) Valid() bool {
+	switch e {
+	case CreateCleanExportKindCleanExport:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateCleanupExpiredTokensKind.
 const (
 	CreateCleanupExpiredTokensKindCleanupExpiredTokens CreateCleanupExpiredTokensKind = "cleanup_expired_tokens"
@@ -867,6 +882,21 @@ const (
 func (e ScheduleClassifyMailboxKind) Valid() bool {
 	switch e {
 	case ScheduleClassifyMailboxKindClassifyMailbox:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ScheduleCleanExportKind.
+const (
+	ScheduleCleanExportKindCleanExport ScheduleCleanExportKind = "clean_export"
+)
+
+// Valid indicates whether the value is a known member of the ScheduleCleanExportKind enum.
+func (e ScheduleCleanExportKind) Valid() bool {
+	switch e {
+	case ScheduleCleanExportKindCleanExport:
 		return true
 	default:
 		return false
@@ -1991,6 +2021,17 @@ type ClassifyResult struct {
 	Scanned int64 `json:"scanned"`
 }
 
+// CleanExportArgs Removes what an export or backup that failed for good or was cancelled left in the export directory (its working directory, an archive never recorded). Runs by itself after such a task; a recorded archive is kept.
+//
+// Examples: {}
+type CleanExportArgs = map[string]interface{}
+
+// CleanExportResult defines model for CleanExportResult.
+type CleanExportResult struct {
+	// Removed What it removed from the export directory
+	Removed []string `json:"removed"`
+}
+
 // CleanupExpiredTokensArgs Deletes API tokens that have expired, revoked tokens after 30 days, and expired export archives.
 //
 // Examples: {}
@@ -2298,6 +2339,29 @@ type CreateClassifyMailbox struct {
 
 // CreateClassifyMailboxKind The task kind
 type CreateClassifyMailboxKind string
+
+// CreateCleanExport defines model for CreateCleanExport.
+type CreateCleanExport struct {
+	// Args Removes what an export or backup that failed for good or was cancelled left in the export directory (its working directory, an archive never recorded). Runs by itself after such a task; a recorded archive is kept.
+	//
+	// Examples: {}
+	Args *CleanExportArgs `json:"args,omitempty"`
+
+	// Kind The task kind
+	Kind CreateCleanExportKind `json:"kind"`
+
+	// MaxAttempts Attempts before the task fails; the kind's default when absent
+	MaxAttempts *int64 `json:"max_attempts,omitempty"`
+
+	// Priority 1 (highest) to 4; the kind's default when absent
+	Priority *int64 `json:"priority,omitempty"`
+
+	// RunAt Start no earlier than this time; now when absent
+	RunAt *time.Time `json:"run_at,omitempty"`
+}
+
+// CreateCleanExportKind The task kind
+type CreateCleanExportKind string
 
 // CreateCleanupExpiredTokens defines model for CreateCleanupExpiredTokens.
 type CreateCleanupExpiredTokens struct {
@@ -3656,6 +3720,37 @@ type ScheduleClassifyMailbox struct {
 
 // ScheduleClassifyMailboxKind The task kind
 type ScheduleClassifyMailboxKind string
+
+// ScheduleCleanExport defines model for ScheduleCleanExport.
+type ScheduleCleanExport struct {
+	// Args Removes what an export or backup that failed for good or was cancelled left in the export directory (its working directory, an archive never recorded). Runs by itself after such a task; a recorded archive is kept.
+	//
+	// Examples: {}
+	Args *CleanExportArgs `json:"args,omitempty"`
+
+	// Cron Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+	//
+	// Examples: 0 3 * * *
+	Cron string `json:"cron"`
+
+	// Enabled Default true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Kind The task kind
+	Kind ScheduleCleanExportKind `json:"kind"`
+
+	// Name A name for people, e.g. Nightly backup
+	Name string `json:"name"`
+
+	// Priority Priority of the tasks it starts, 1 (highest) to 4
+	Priority *int64 `json:"priority,omitempty"`
+
+	// Timezone IANA time zone, e.g. Europe/Paris
+	Timezone *string `json:"timezone,omitempty"`
+}
+
+// ScheduleCleanExportKind The task kind
+type ScheduleCleanExportKind string
 
 // ScheduleCleanupExpiredTokens defines model for ScheduleCleanupExpiredTokens.
 type ScheduleCleanupExpiredTokens struct {
@@ -5509,6 +5604,40 @@ func (t *CreateScheduleRequest) MergeScheduleClassifyMailbox(v ScheduleClassifyM
 	return err
 }
 
+// AsScheduleCleanExport returns the union data inside the CreateScheduleRequest as a ScheduleCleanExport
+func (t CreateScheduleRequest) AsScheduleCleanExport() (ScheduleCleanExport, error) {
+	var body ScheduleCleanExport
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromScheduleCleanExport overwrites any union data inside the CreateScheduleRequest as the provided ScheduleCleanExport
+func (t *CreateScheduleRequest) FromScheduleCleanExport(v ScheduleCleanExport) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"clean_export"}`))
+	t.union = b
+	return err
+}
+
+// MergeScheduleCleanExport performs a merge with any union data inside the CreateScheduleRequest, using the provided ScheduleCleanExport
+func (t *CreateScheduleRequest) MergeScheduleCleanExport(v ScheduleCleanExport) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"clean_export"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 // AsScheduleCleanupExpiredTokens returns the union data inside the CreateScheduleRequest as a ScheduleCleanupExpiredTokens
 func (t CreateScheduleRequest) AsScheduleCleanupExpiredTokens() (ScheduleCleanupExpiredTokens, error) {
 	var body ScheduleCleanupExpiredTokens
@@ -5977,6 +6106,8 @@ func (t CreateScheduleRequest) ValueByDiscriminator() (interface{}, error) {
 		return t.AsScheduleClassifyEmailBatch()
 	case "classify_mailbox":
 		return t.AsScheduleClassifyMailbox()
+	case "clean_export":
+		return t.AsScheduleCleanExport()
 	case "cleanup_expired_tokens":
 		return t.AsScheduleCleanupExpiredTokens()
 	case "cleanup_old_emails":
@@ -6213,6 +6344,40 @@ func (t *CreateTaskRequest) MergeCreateClassifyMailbox(v CreateClassifyMailbox) 
 		return err
 	}
 	b, err = runtime.JSONMerge(b, []byte(`{"kind":"classify_mailbox"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsCreateCleanExport returns the union data inside the CreateTaskRequest as a CreateCleanExport
+func (t CreateTaskRequest) AsCreateCleanExport() (CreateCleanExport, error) {
+	var body CreateCleanExport
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCreateCleanExport overwrites any union data inside the CreateTaskRequest as the provided CreateCleanExport
+func (t *CreateTaskRequest) FromCreateCleanExport(v CreateCleanExport) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"clean_export"}`))
+	t.union = b
+	return err
+}
+
+// MergeCreateCleanExport performs a merge with any union data inside the CreateTaskRequest, using the provided CreateCleanExport
+func (t *CreateTaskRequest) MergeCreateCleanExport(v CreateCleanExport) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"clean_export"}`))
 	if err != nil {
 		return err
 	}
@@ -6690,6 +6855,8 @@ func (t CreateTaskRequest) ValueByDiscriminator() (interface{}, error) {
 		return t.AsCreateClassifyEmailBatch()
 	case "classify_mailbox":
 		return t.AsCreateClassifyMailbox()
+	case "clean_export":
+		return t.AsCreateCleanExport()
 	case "cleanup_expired_tokens":
 		return t.AsCreateCleanupExpiredTokens()
 	case "cleanup_old_emails":
@@ -6877,6 +7044,32 @@ func (t *TaskArgs) FromClassifyMailboxArgs(v ClassifyMailboxArgs) error {
 
 // MergeClassifyMailboxArgs performs a merge with any union data inside the TaskArgs, using the provided ClassifyMailboxArgs
 func (t *TaskArgs) MergeClassifyMailboxArgs(v ClassifyMailboxArgs) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsCleanExportArgs returns the union data inside the TaskArgs as a CleanExportArgs
+func (t TaskArgs) AsCleanExportArgs() (CleanExportArgs, error) {
+	var body CleanExportArgs
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCleanExportArgs overwrites any union data inside the TaskArgs as the provided CleanExportArgs
+func (t *TaskArgs) FromCleanExportArgs(v CleanExportArgs) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeCleanExportArgs performs a merge with any union data inside the TaskArgs, using the provided CleanExportArgs
+func (t *TaskArgs) MergeCleanExportArgs(v CleanExportArgs) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -7329,6 +7522,32 @@ func (t *TaskResult) FromClassifyMailboxResult(v ClassifyMailboxResult) error {
 
 // MergeClassifyMailboxResult performs a merge with any union data inside the TaskResult, using the provided ClassifyMailboxResult
 func (t *TaskResult) MergeClassifyMailboxResult(v ClassifyMailboxResult) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsCleanExportResult returns the union data inside the TaskResult as a CleanExportResult
+func (t TaskResult) AsCleanExportResult() (CleanExportResult, error) {
+	var body CleanExportResult
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCleanExportResult overwrites any union data inside the TaskResult as the provided CleanExportResult
+func (t *TaskResult) FromCleanExportResult(v CleanExportResult) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeCleanExportResult performs a merge with any union data inside the TaskResult, using the provided CleanExportResult
+func (t *TaskResult) MergeCleanExportResult(v CleanExportResult) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err

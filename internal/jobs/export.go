@@ -29,12 +29,85 @@ func RegisterExport(reg *Registry, st *store.Store, dir string, logger *slog.Log
 		Title:       "Export my data",
 		Description: "Writes your accounts (never their tokens), message metadata, labels and task history to one .tar.gz of JSON Lines and CSV, downloadable for 7 days.",
 		Notify:      true, Result: ExportResult{}, Example: ExportUserDataArgs{},
+		OnFailure:   cleanExport,
 	})
 	Add(reg, &archiveWorker[BackupUserDataArgs]{archiver: a}, Info{
 		Title:       "Back up my data",
 		Description: "The export's archive, kept as a backup: meant for a schedule; the newest 5 per user are kept. Restore with `inboxq restore`.",
 		Result:      ExportResult{}, Example: BackupUserDataArgs{},
+		OnFailure:   cleanExport,
 	})
+	Add(reg, &cleanExportWorker{archiver: a}, Info{
+		Title: "Clean up a failed export",
+		Description: "Removes what an export or backup that failed for good or was cancelled left in the export directory " +
+			"(its working directory, an archive never recorded). Runs by itself after such a task; a recorded archive is kept.",
+		Result: CleanExportResult{}, Example: CleanExportArgs{},
+	})
+}
+
+func cleanExport(owner int64) river.JobArgs { return CleanExportArgs{Owned: Owned{OwnerID: owner}} }
+
+// CleanExportArgs cleans up after the failed export steps it depends on.
+type CleanExportArgs struct {
+	Owned
+}
+
+// Kind names the job.
+func (CleanExportArgs) Kind() string { return "clean_export" }
+
+// InsertOpts: the default queue.
+func (CleanExportArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: inbox.QueueDefault, Priority: 3, MaxAttempts: 5}
+}
+
+// CleanExportResult is what clean_export records.
+type CleanExportResult struct {
+	Removed []string `json:"removed" doc:"What it removed from the export directory"`
+}
+
+type cleanExportWorker struct {
+	WorkerDefaults[CleanExportArgs]
+	archiver
+}
+
+// Work removes the working directory of each export step it depends on
+// that did not complete, and its archive file when no export row records
+// it (a crash between placing and recording). Removing what is already
+// gone is no error: a re-run does nothing twice.
+func (w *cleanExportWorker) Work(ctx context.Context, job *river.Job[CleanExportArgs]) error {
+	deps, err := StepDeps(ctx, w.store, job.JobRow)
+	if err != nil {
+		return err
+	}
+	res := CleanExportResult{Removed: []string{}}
+	for _, d := range deps {
+		if d.Outcome == "completed" || (d.Kind != "export_user_data" && d.Kind != "backup_user_data") {
+			continue
+		}
+		work := w.dir.WorkDir(d.TaskID)
+		if _, err := os.Stat(work); err == nil {
+			if err := os.RemoveAll(work); err != nil {
+				return fmt.Errorf("removing %s: %w", work, err)
+			}
+			res.Removed = append(res.Removed, filepath.Base(work))
+		}
+		if _, err := w.store.ExportGetByTask(ctx, d.TaskID); errors.Is(err, inbox.ErrNotFound) {
+			kind := store.ExportKindExport
+			if d.Kind == "backup_user_data" {
+				kind = store.ExportKindBackup
+			}
+			name := archiveName(kind, d.TaskID)
+			if err := os.Remove(filepath.Join(w.dir.Path, name)); err == nil {
+				res.Removed = append(res.Removed, name)
+			} else if !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("removing %s: %w", name, err)
+			}
+		} else if err != nil {
+			return err
+		}
+	}
+	w.logger.InfoContext(ctx, "export_cleaned", slog.Int64("task_id", job.ID), slog.Any("removed", res.Removed))
+	return river.RecordOutput(ctx, res)
 }
 
 // archiveArgs are the args of the export family.
@@ -78,6 +151,9 @@ func (BackupUserDataArgs) InsertOpts() river.InsertOpts {
 }
 
 func (BackupUserDataArgs) exportKind() string { return store.ExportKindBackup }
+
+// archiveName is the file name of a task's archive.
+func archiveName(kind string, taskID int64) string { return fmt.Sprintf("%s-%d.tar.gz", kind, taskID) }
 
 // keepBackups is how many backups per user are kept.
 const keepBackups = 5
@@ -217,7 +293,7 @@ func (a archiver) write(ctx context.Context, rep *progress.Reporter, taskID, own
 	}
 
 	rep.Stage("compressing", "")
-	name := fmt.Sprintf("%s-%d.tar.gz", kind, taskID)
+	name := archiveName(kind, taskID)
 	tmp := filepath.Join(work, name)
 	size, sum, err := aw.Pack(tmp, m)
 	if err != nil {

@@ -159,8 +159,11 @@ func TestExportAfterSyncHoldsTheUsersData(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, main, len(listable(t, g.fake)))
 	var taskIDs []int64
-	rows, err := g.Schema.Pool.Query(ctx, `SELECT id FROM river_job WHERE args @> $1 AND id <= $2 ORDER BY id`,
-		fmt.Sprintf(`{"owner_id":%d}`, g.user.UserID), done.ID)
+	// The archive holds the tasks up to the export's, and its cleanup step
+	// (inserted with it, waiting; removed once the export completed).
+	rows, err := g.Schema.Pool.Query(ctx, `SELECT id FROM river_job WHERE args @> $1 AND id <= $2
+		UNION SELECT job_id FROM workflow_step WHERE workflow_id = $3 AND name = 'cleanup' ORDER BY 1`,
+		fmt.Sprintf(`{"owner_id":%d}`, g.user.UserID), done.ID, *done.WorkflowID)
 	require.NoError(t, err)
 	for rows.Next() {
 		var id int64
@@ -432,4 +435,67 @@ func TestExportStartsOverAfterACrashAndRecordsOnce(t *testing.T) {
 	var rows int
 	require.NoError(t, s.Schema.Pool.QueryRow(ctx, "SELECT count(*) FROM export WHERE task_id = $1", task.ID).Scan(&rows))
 	require.Equal(t, 1, rows)
+}
+
+func TestAFailedExportCleansUpAfterItself(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newExportStack(t, nil)
+	alice, _ := s.User(t, "alice", false)
+
+	// An export scheduled ahead, whose earlier attempt died half way
+	// (working files), and which also left an archive it never recorded;
+	// then its owner cancels it before it runs again.
+	task, _, err := s.Tasks.Create(ctx, alice, tasks.CreateParams{Kind: "export_user_data", RunAt: time.Now().Add(time.Hour)})
+	require.NoError(t, err)
+	require.NotNil(t, task.WorkflowID, "an export is a workflow with its cleanup")
+	work := filepath.Join(s.dir, ".partial-"+strconv.FormatInt(task.ID, 10))
+	require.NoError(t, os.MkdirAll(work, 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(work, "messages.jsonl"), []byte("half a line"), 0o600))
+	orphan := filepath.Join(s.dir, fmt.Sprintf("export-%d.tar.gz", task.ID))
+	require.NoError(t, os.WriteFile(orphan, []byte("never recorded"), 0o600))
+	other := filepath.Join(s.dir, "export-999999.tar.gz") // not this task's: kept
+	require.NoError(t, os.WriteFile(other, []byte("someone else's"), 0o600))
+
+	_, err = s.Tasks.Cancel(ctx, alice, task.ID)
+	require.NoError(t, err)
+	w := waitWorkflowFinished(t, s.Stack, alice, *task.WorkflowID)
+	require.Equal(t, inbox.TaskCancelled, w.State)
+	var cleanup inbox.WorkflowStep
+	for _, st := range w.Steps {
+		if st.Name == "cleanup" {
+			cleanup = st
+		}
+	}
+	require.Equal(t, "completed", cleanup.Outcome)
+	var res jobs.CleanExportResult
+	require.NoError(t, json.Unmarshal(cleanup.Result, &res))
+	require.ElementsMatch(t, []string{filepath.Base(work), filepath.Base(orphan)}, res.Removed)
+	require.NoDirExists(t, work)
+	require.NoFileExists(t, orphan)
+	require.FileExists(t, other)
+
+	// An export that completes skips its cleanup, and keeps its archive.
+	done, res2 := s.run(t, alice, "export_user_data")
+	w = waitWorkflowFinished(t, s.Stack, alice, *done.WorkflowID)
+	require.Equal(t, inbox.TaskCompleted, w.State)
+	require.Equal(t, "skipped", w.Steps[1].Outcome)
+	e, err := s.Store.ExportGetByTask(ctx, done.ID)
+	require.NoError(t, err)
+	require.Equal(t, res2.ExportID, e.ID)
+	require.FileExists(t, filepath.Join(s.dir, e.Path))
+}
+
+func waitWorkflowFinished(t *testing.T, s *inboxqtest.Stack, p inbox.Principal, id int64) inbox.Workflow {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		w, err := s.Tasks.Workflow(context.Background(), p, id)
+		require.NoError(t, err)
+		if w.State.Finished() {
+			return w
+		}
+		require.False(t, time.Now().After(deadline), "workflow %d did not finish", id)
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -40,6 +40,9 @@ type Kind struct {
 	Result reflect.Type
 	// Example is sample args (see Info.Example).
 	Example any
+	// OnFailure, when set, is the cleanup a task of the kind gets: see
+	// Info.OnFailure.
+	OnFailure func(owner int64) river.JobArgs
 
 	decode func(raw json.RawMessage) (river.JobArgs, error)
 }
@@ -58,6 +61,11 @@ type Info struct {
 	// created (e.g. the account belongs to them), inside the creating
 	// transaction.
 	Check func(ctx context.Context, st *store.Store, owner int64, args river.JobArgs) error
+	// OnFailure, when set, makes each task of the kind a workflow of two
+	// steps: the task, and this cleanup task as its on-failure callback,
+	// which runs when the task fails for good or is cancelled (it reads
+	// which task failed with StepDeps).
+	OnFailure func(owner int64) river.JobArgs
 	// Result is a zero value of what the kind records with
 	// river.RecordOutput, so the API can document its result's type.
 	Result any
@@ -108,6 +116,7 @@ func Add[T river.JobArgs](r *Registry, w river.Worker[T], info Info) {
 		AdminOnly:   info.AdminOnly,
 		Notify:      info.Notify,
 		Check:       info.Check,
+		OnFailure:   info.OnFailure,
 		Args:        reflect.TypeFor[T](),
 		Result:      typeOf(info.Result),
 		Example:     info.Example,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -35,6 +36,10 @@ type NewStep struct {
 	MaxAttempts int
 	// Waiting steps are inserted pending until the trigger releases them.
 	Waiting bool
+	// ScheduledAt delays a step without deps (zero: now).
+	ScheduledAt time.Time
+	// Metadata is added to the job's (e.g. schedule_id, notify).
+	Metadata map[string]any
 }
 
 // InsertSteps inserts the jobs of a workflow's steps in one statement and
@@ -53,7 +58,11 @@ func InsertSteps(ctx context.Context, tx pgx.Tx, client *Client, workflowID int6
 		if s.MaxAttempts > 0 {
 			opts.MaxAttempts = s.MaxAttempts
 		}
+		opts.ScheduledAt = s.ScheduledAt
 		md := map[string]any{}
+		for k, v := range s.Metadata {
+			md[k] = v
+		}
 		if workflowID != 0 {
 			md["workflow_id"], md["workflow_step"] = workflowID, s.Name
 		}

@@ -81,7 +81,7 @@ func (s *Store) WorkflowGet(ctx context.Context, id int64, owner *int64) (inbox.
 		return inbox.Workflow{}, err
 	}
 	w := workflowFrom(dbsqlc.Workflow{ID: r.ID, OwnerID: r.OwnerID, Name: r.Name, Policy: r.Policy, ScheduleID: r.ScheduleID,
-		StepsTotal: r.StepsTotal, StepsOpen: r.StepsOpen, StepsFailed: r.StepsFailed, CreatedAt: r.CreatedAt,
+		StepsTotal: r.StepsTotal, StepsOpen: r.StepsOpen, StepsFailed: r.StepsFailed, StepsCancelled: r.StepsCancelled, CreatedAt: r.CreatedAt,
 		CancelledAt: r.CancelledAt, FinishedAt: r.FinishedAt, Run: r.Run}, r.Started)
 	w.Steps, w.Progress, w.StartedAt = rollup(steps, w.FinishedAt, time.Now())
 	return w, nil
@@ -103,7 +103,7 @@ func (s *Store) WorkflowList(ctx context.Context, owner *int64, beforeID int64, 
 	out := make([]inbox.Workflow, len(rows))
 	for i, r := range rows {
 		out[i] = workflowFrom(dbsqlc.Workflow{ID: r.ID, OwnerID: r.OwnerID, Name: r.Name, Policy: r.Policy, ScheduleID: r.ScheduleID,
-			StepsTotal: r.StepsTotal, StepsOpen: r.StepsOpen, StepsFailed: r.StepsFailed, CreatedAt: r.CreatedAt,
+			StepsTotal: r.StepsTotal, StepsOpen: r.StepsOpen, StepsFailed: r.StepsFailed, StepsCancelled: r.StepsCancelled, CreatedAt: r.CreatedAt,
 			CancelledAt: r.CancelledAt, FinishedAt: r.FinishedAt, Run: r.Run}, r.Started)
 	}
 	return out, nil
@@ -226,8 +226,8 @@ func nonNilInt64(xs []int64) []int64 {
 func workflowFrom(r dbsqlc.Workflow, started bool) inbox.Workflow {
 	w := inbox.Workflow{ID: r.ID, OwnerID: r.OwnerID, Name: r.Name, Policy: r.Policy, Run: int(r.Run), ScheduleID: r.ScheduleID,
 		CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt, CancelledAt: r.CancelledAt}
-	w.State = WorkflowState(int(r.StepsOpen), int(r.StepsFailed), r.CancelledAt, r.FinishedAt, started)
-	w.Progress = inbox.WorkflowProgress{Total: int(r.StepsTotal), Failed: int(r.StepsFailed)}
+	w.State = WorkflowState(int(r.StepsFailed), int(r.StepsCancelled), r.CancelledAt, r.FinishedAt, started)
+	w.Progress = inbox.WorkflowProgress{Total: int(r.StepsTotal), Failed: int(r.StepsFailed), Cancelled: int(r.StepsCancelled)}
 	if r.StepsTotal > 0 {
 		w.Progress.Fraction = float64(r.StepsTotal-r.StepsOpen) / float64(r.StepsTotal)
 	}
@@ -236,12 +236,12 @@ func workflowFrom(r dbsqlc.Workflow, started bool) inbox.Workflow {
 
 // WorkflowState is inboxq_workflow_state (0025) for rows read whole: the
 // same rule, which the trigger's events use.
-func WorkflowState(open, failed int, cancelledAt, finishedAt *time.Time, started bool) inbox.TaskState {
+func WorkflowState(failed, cancelled int, cancelledAt, finishedAt *time.Time, started bool) inbox.TaskState {
 	switch {
-	case finishedAt != nil && cancelledAt != nil:
-		return inbox.TaskCancelled
-	case finishedAt != nil && failed > 0:
+	case finishedAt != nil && failed > 0 && cancelledAt == nil:
 		return inbox.TaskFailed
+	case finishedAt != nil && (cancelledAt != nil || cancelled > 0):
+		return inbox.TaskCancelled
 	case finishedAt != nil:
 		return inbox.TaskCompleted
 	case cancelledAt != nil:

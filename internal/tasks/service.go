@@ -151,6 +151,9 @@ func (s *Service) createTx(ctx context.Context, tx pgx.Tx, st *store.Store, p in
 	if k.Notify {
 		md["notify"] = true // read by the river_job trigger
 	}
+	if k.OnFailure != nil && k.Owned {
+		return s.createWithCleanup(ctx, tx, st, p, k, args, cp, md)
+	}
 	if len(md) > 0 {
 		opts.Metadata, _ = json.Marshal(md)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/riverqueue/river"
 
 	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/jobs"
@@ -495,4 +496,41 @@ func (s *Service) RefreshMailbox(ctx context.Context, p inbox.Principal, account
 	}
 	w, err := s.store.WorkflowGet(ctx, id, p.OwnerScope())
 	return w, dup, err
+}
+
+// createWithCleanup starts a task of a kind that cleans up after itself
+// (jobs.Info.OnFailure) as a workflow of two steps: the task, then its
+// cleanup when it fails for good or is cancelled. It returns the task. A
+// kind unique while unfinished stays so: the workflow's unique key is the
+// kind, per owner.
+func (s *Service) createWithCleanup(ctx context.Context, tx pgx.Tx, st *store.Store, p inbox.Principal, k jobs.Kind,
+	args river.JobArgs, cp CreateParams, md map[string]any) (inbox.Task, bool, error) {
+	cleanup := k.OnFailure(p.UserID)
+	ck, ok := s.kinds.Kind(cleanup.Kind())
+	if !ok {
+		return inbox.Task{}, false, fmt.Errorf("kind %s: cleanup kind %s is not registered", k.Name, cleanup.Kind())
+	}
+	delete(md, "priority") // InsertSteps sets the owner's priority and the band
+	g := jobs.Graph{Owner: p.UserID, Name: k.Title, Policy: "stop", ScheduleID: cp.scheduleID,
+		Steps: []jobs.GraphStep{
+			{NewStep: jobs.NewStep{Name: k.Name, Kind: k, Args: args, Priority: cp.Priority, MaxAttempts: cp.MaxAttempts,
+				ScheduledAt: cp.RunAt, Metadata: md}},
+			{NewStep: jobs.NewStep{Name: "cleanup", Kind: ck, Args: cleanup}, Deps: []int{0}, When: "failure"},
+		}}
+	if k.Opts.UniqueOpts.ByArgs || len(k.Opts.UniqueOpts.ByState) > 0 {
+		g.UniqueKey = "task:" + k.Name
+	}
+	id, dup, err := jobs.InsertWorkflow(ctx, tx, st, s.river, g)
+	if err != nil {
+		return inbox.Task{}, false, err
+	}
+	rows, err := st.WorkflowStepRows(ctx, id)
+	if err != nil {
+		return inbox.Task{}, false, err
+	}
+	if len(rows) == 0 {
+		return inbox.Task{}, false, fmt.Errorf("workflow %d has no steps", id)
+	}
+	task, err := st.TaskGet(ctx, rows[0].JobID, p.OwnerScope())
+	return task, dup, err
 }

@@ -416,19 +416,20 @@ type UserModel struct {
 }
 
 type Workflow struct {
-	ID          int64      `json:"id"`
-	OwnerID     int64      `json:"owner_id"`
-	Name        string     `json:"name"`
-	Policy      string     `json:"policy"`
-	UniqueKey   *string    `json:"unique_key"`
-	ScheduleID  *int64     `json:"schedule_id"`
-	StepsTotal  int32      `json:"steps_total"`
-	StepsOpen   int32      `json:"steps_open"`
-	StepsFailed int32      `json:"steps_failed"`
-	CreatedAt   time.Time  `json:"created_at"`
-	CancelledAt *time.Time `json:"cancelled_at"`
-	FinishedAt  *time.Time `json:"finished_at"`
-	Run         int32      `json:"run"`
+	ID             int64      `json:"id"`
+	OwnerID        int64      `json:"owner_id"`
+	Name           string     `json:"name"`
+	Policy         string     `json:"policy"`
+	UniqueKey      *string    `json:"unique_key"`
+	ScheduleID     *int64     `json:"schedule_id"`
+	StepsTotal     int32      `json:"steps_total"`
+	StepsOpen      int32      `json:"steps_open"`
+	StepsFailed    int32      `json:"steps_failed"`
+	StepsCancelled int32      `json:"steps_cancelled"`
+	CreatedAt      time.Time  `json:"created_at"`
+	CancelledAt    *time.Time `json:"cancelled_at"`
+	FinishedAt     *time.Time `json:"finished_at"`
+	Run            int32      `json:"run"`
 }
 
 type WorkflowStep struct {

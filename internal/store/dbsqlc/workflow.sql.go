@@ -88,7 +88,7 @@ func (q *Queries) WorkflowDeps(ctx context.Context, jobID int64) ([]WorkflowDeps
 }
 
 const workflowGet = `-- name: WorkflowGet :one
-SELECT w.id, w.owner_id, w.name, w.policy, w.unique_key, w.schedule_id, w.steps_total, w.steps_open, w.steps_failed, w.created_at, w.cancelled_at, w.finished_at, w.run,
+SELECT w.id, w.owner_id, w.name, w.policy, w.unique_key, w.schedule_id, w.steps_total, w.steps_open, w.steps_failed, w.steps_cancelled, w.created_at, w.cancelled_at, w.finished_at, w.run,
        EXISTS (SELECT 1 FROM workflow_step s JOIN river_job j ON j.id = s.job_id
                WHERE s.workflow_id = w.id AND (s.outcome IS NOT NULL OR j.attempted_at IS NOT NULL))::boolean AS started
 FROM workflow w
@@ -101,20 +101,21 @@ type WorkflowGetParams struct {
 }
 
 type WorkflowGetRow struct {
-	ID          int64      `json:"id"`
-	OwnerID     int64      `json:"owner_id"`
-	Name        string     `json:"name"`
-	Policy      string     `json:"policy"`
-	UniqueKey   *string    `json:"unique_key"`
-	ScheduleID  *int64     `json:"schedule_id"`
-	StepsTotal  int32      `json:"steps_total"`
-	StepsOpen   int32      `json:"steps_open"`
-	StepsFailed int32      `json:"steps_failed"`
-	CreatedAt   time.Time  `json:"created_at"`
-	CancelledAt *time.Time `json:"cancelled_at"`
-	FinishedAt  *time.Time `json:"finished_at"`
-	Run         int32      `json:"run"`
-	Started     bool       `json:"started"`
+	ID             int64      `json:"id"`
+	OwnerID        int64      `json:"owner_id"`
+	Name           string     `json:"name"`
+	Policy         string     `json:"policy"`
+	UniqueKey      *string    `json:"unique_key"`
+	ScheduleID     *int64     `json:"schedule_id"`
+	StepsTotal     int32      `json:"steps_total"`
+	StepsOpen      int32      `json:"steps_open"`
+	StepsFailed    int32      `json:"steps_failed"`
+	StepsCancelled int32      `json:"steps_cancelled"`
+	CreatedAt      time.Time  `json:"created_at"`
+	CancelledAt    *time.Time `json:"cancelled_at"`
+	FinishedAt     *time.Time `json:"finished_at"`
+	Run            int32      `json:"run"`
+	Started        bool       `json:"started"`
 }
 
 // One workflow, scoped to an owner (0: any, for admins).
@@ -131,6 +132,7 @@ func (q *Queries) WorkflowGet(ctx context.Context, arg WorkflowGetParams) (Workf
 		&i.StepsTotal,
 		&i.StepsOpen,
 		&i.StepsFailed,
+		&i.StepsCancelled,
 		&i.CreatedAt,
 		&i.CancelledAt,
 		&i.FinishedAt,
@@ -191,7 +193,7 @@ func (q *Queries) WorkflowInsert(ctx context.Context, arg WorkflowInsertParams) 
 }
 
 const workflowList = `-- name: WorkflowList :many
-SELECT w.id, w.owner_id, w.name, w.policy, w.unique_key, w.schedule_id, w.steps_total, w.steps_open, w.steps_failed, w.created_at, w.cancelled_at, w.finished_at, w.run,
+SELECT w.id, w.owner_id, w.name, w.policy, w.unique_key, w.schedule_id, w.steps_total, w.steps_open, w.steps_failed, w.steps_cancelled, w.created_at, w.cancelled_at, w.finished_at, w.run,
        EXISTS (SELECT 1 FROM workflow_step s JOIN river_job j ON j.id = s.job_id
                WHERE s.workflow_id = w.id AND (s.outcome IS NOT NULL OR j.attempted_at IS NOT NULL))::boolean AS started
 FROM workflow w
@@ -207,20 +209,21 @@ type WorkflowListParams struct {
 }
 
 type WorkflowListRow struct {
-	ID          int64      `json:"id"`
-	OwnerID     int64      `json:"owner_id"`
-	Name        string     `json:"name"`
-	Policy      string     `json:"policy"`
-	UniqueKey   *string    `json:"unique_key"`
-	ScheduleID  *int64     `json:"schedule_id"`
-	StepsTotal  int32      `json:"steps_total"`
-	StepsOpen   int32      `json:"steps_open"`
-	StepsFailed int32      `json:"steps_failed"`
-	CreatedAt   time.Time  `json:"created_at"`
-	CancelledAt *time.Time `json:"cancelled_at"`
-	FinishedAt  *time.Time `json:"finished_at"`
-	Run         int32      `json:"run"`
-	Started     bool       `json:"started"`
+	ID             int64      `json:"id"`
+	OwnerID        int64      `json:"owner_id"`
+	Name           string     `json:"name"`
+	Policy         string     `json:"policy"`
+	UniqueKey      *string    `json:"unique_key"`
+	ScheduleID     *int64     `json:"schedule_id"`
+	StepsTotal     int32      `json:"steps_total"`
+	StepsOpen      int32      `json:"steps_open"`
+	StepsFailed    int32      `json:"steps_failed"`
+	StepsCancelled int32      `json:"steps_cancelled"`
+	CreatedAt      time.Time  `json:"created_at"`
+	CancelledAt    *time.Time `json:"cancelled_at"`
+	FinishedAt     *time.Time `json:"finished_at"`
+	Run            int32      `json:"run"`
+	Started        bool       `json:"started"`
 }
 
 // A page of workflows, newest first, scoped to an owner (0: any).
@@ -243,6 +246,7 @@ func (q *Queries) WorkflowList(ctx context.Context, arg WorkflowListParams) ([]W
 			&i.StepsTotal,
 			&i.StepsOpen,
 			&i.StepsFailed,
+			&i.StepsCancelled,
 			&i.CreatedAt,
 			&i.CancelledAt,
 			&i.FinishedAt,
@@ -260,7 +264,7 @@ func (q *Queries) WorkflowList(ctx context.Context, arg WorkflowListParams) ([]W
 }
 
 const workflowLock = `-- name: WorkflowLock :one
-SELECT id, owner_id, name, policy, unique_key, schedule_id, steps_total, steps_open, steps_failed, created_at, cancelled_at, finished_at, run FROM workflow w
+SELECT id, owner_id, name, policy, unique_key, schedule_id, steps_total, steps_open, steps_failed, steps_cancelled, created_at, cancelled_at, finished_at, run FROM workflow w
 WHERE w.id = $1 AND ($2::bigint = 0 OR w.owner_id = $2)
 FOR UPDATE
 `
@@ -285,6 +289,7 @@ func (q *Queries) WorkflowLock(ctx context.Context, arg WorkflowLockParams) (Wor
 		&i.StepsTotal,
 		&i.StepsOpen,
 		&i.StepsFailed,
+		&i.StepsCancelled,
 		&i.CreatedAt,
 		&i.CancelledAt,
 		&i.FinishedAt,
@@ -368,7 +373,7 @@ func (q *Queries) WorkflowRetryJobs(ctx context.Context, arg WorkflowRetryJobsPa
 
 const workflowRetryReset = `-- name: WorkflowRetryReset :exec
 UPDATE workflow
-SET steps_open = $1, steps_failed = 0, finished_at = NULL, cancelled_at = NULL, run = run + 1
+SET steps_open = $1, steps_failed = 0, steps_cancelled = 0, finished_at = NULL, cancelled_at = NULL, run = run + 1
 WHERE id = $2
 `
 

@@ -1606,6 +1606,16 @@ export interface components {
             scanned: number;
         };
         /**
+         * Clean up a failed export
+         * @description Removes what an export or backup that failed for good or was cancelled left in the export directory (its working directory, an archive never recorded). Runs by itself after such a task; a recorded archive is kept.
+         * @example {}
+         */
+        CleanExportArgs: Record<string, never>;
+        CleanExportResult: {
+            /** @description What it removed from the export directory */
+            removed: string[];
+        };
+        /**
          * Clean up expired tokens
          * @description Deletes API tokens that have expired, revoked tokens after 30 days, and expired export archives.
          * @example {}
@@ -1958,6 +1968,30 @@ export interface components {
              */
             run_at?: string;
         };
+        /** clean_export */
+        CreateCleanExport: {
+            args?: components["schemas"]["CleanExportArgs"];
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "clean_export";
+            /**
+             * Format: int64
+             * @description Attempts before the task fails; the kind's default when absent
+             */
+            max_attempts?: number;
+            /**
+             * Format: int64
+             * @description 1 (highest) to 4; the kind's default when absent
+             */
+            priority?: number;
+            /**
+             * Format: date-time
+             * @description Start no earlier than this time; now when absent
+             */
+            run_at?: string;
+        };
         /** cleanup_expired_tokens */
         CreateCleanupExpiredTokens: {
             args?: components["schemas"]["CleanupExpiredTokensArgs"];
@@ -2150,7 +2184,7 @@ export interface components {
              */
             run_at?: string;
         };
-        CreateScheduleRequest: components["schemas"]["ScheduleBackupUserData"] | components["schemas"]["ScheduleBulkArchiveEmails"] | components["schemas"]["ScheduleBulkDeleteEmails"] | components["schemas"]["ScheduleBulkLabelEmails"] | components["schemas"]["ScheduleClassifyEmailBatch"] | components["schemas"]["ScheduleClassifyMailbox"] | components["schemas"]["ScheduleCleanupExpiredTokens"] | components["schemas"]["ScheduleCleanupOldEmails"] | components["schemas"]["ScheduleClusterUserEmails"] | components["schemas"]["ScheduleExportUserData"] | components["schemas"]["ScheduleIncrementalSync"] | components["schemas"]["ScheduleMonitorSystemHealth"] | components["schemas"]["ScheduleReclassifyWithFeedback"] | components["schemas"]["ScheduleRefreshMailbox"] | components["schemas"]["ScheduleSyncEmailMetadata"] | components["schemas"]["ScheduleSyncUserEmails"] | components["schemas"]["ScheduleUpdateAnalytics"] | components["schemas"]["ScheduleUpdateSenderReputation"] | components["schemas"]["ScheduleUpdateSystemAnalytics"];
+        CreateScheduleRequest: components["schemas"]["ScheduleBackupUserData"] | components["schemas"]["ScheduleBulkArchiveEmails"] | components["schemas"]["ScheduleBulkDeleteEmails"] | components["schemas"]["ScheduleBulkLabelEmails"] | components["schemas"]["ScheduleClassifyEmailBatch"] | components["schemas"]["ScheduleClassifyMailbox"] | components["schemas"]["ScheduleCleanExport"] | components["schemas"]["ScheduleCleanupExpiredTokens"] | components["schemas"]["ScheduleCleanupOldEmails"] | components["schemas"]["ScheduleClusterUserEmails"] | components["schemas"]["ScheduleExportUserData"] | components["schemas"]["ScheduleIncrementalSync"] | components["schemas"]["ScheduleMonitorSystemHealth"] | components["schemas"]["ScheduleReclassifyWithFeedback"] | components["schemas"]["ScheduleRefreshMailbox"] | components["schemas"]["ScheduleSyncEmailMetadata"] | components["schemas"]["ScheduleSyncUserEmails"] | components["schemas"]["ScheduleUpdateAnalytics"] | components["schemas"]["ScheduleUpdateSenderReputation"] | components["schemas"]["ScheduleUpdateSystemAnalytics"];
         /** sync_email_metadata */
         CreateSyncEmailMetadata: {
             args?: components["schemas"]["SyncEmailMetadataArgs"];
@@ -2199,7 +2233,7 @@ export interface components {
              */
             run_at?: string;
         };
-        CreateTaskRequest: components["schemas"]["CreateBackupUserData"] | components["schemas"]["CreateBulkArchiveEmails"] | components["schemas"]["CreateBulkDeleteEmails"] | components["schemas"]["CreateBulkLabelEmails"] | components["schemas"]["CreateClassifyEmailBatch"] | components["schemas"]["CreateClassifyMailbox"] | components["schemas"]["CreateCleanupExpiredTokens"] | components["schemas"]["CreateCleanupOldEmails"] | components["schemas"]["CreateClusterUserEmails"] | components["schemas"]["CreateExportUserData"] | components["schemas"]["CreateIncrementalSync"] | components["schemas"]["CreateMonitorSystemHealth"] | components["schemas"]["CreateReclassifyWithFeedback"] | components["schemas"]["CreateRefreshMailbox"] | components["schemas"]["CreateSyncEmailMetadata"] | components["schemas"]["CreateSyncUserEmails"] | components["schemas"]["CreateUpdateAnalytics"] | components["schemas"]["CreateUpdateSenderReputation"] | components["schemas"]["CreateUpdateSystemAnalytics"];
+        CreateTaskRequest: components["schemas"]["CreateBackupUserData"] | components["schemas"]["CreateBulkArchiveEmails"] | components["schemas"]["CreateBulkDeleteEmails"] | components["schemas"]["CreateBulkLabelEmails"] | components["schemas"]["CreateClassifyEmailBatch"] | components["schemas"]["CreateClassifyMailbox"] | components["schemas"]["CreateCleanExport"] | components["schemas"]["CreateCleanupExpiredTokens"] | components["schemas"]["CreateCleanupOldEmails"] | components["schemas"]["CreateClusterUserEmails"] | components["schemas"]["CreateExportUserData"] | components["schemas"]["CreateIncrementalSync"] | components["schemas"]["CreateMonitorSystemHealth"] | components["schemas"]["CreateReclassifyWithFeedback"] | components["schemas"]["CreateRefreshMailbox"] | components["schemas"]["CreateSyncEmailMetadata"] | components["schemas"]["CreateSyncUserEmails"] | components["schemas"]["CreateUpdateAnalytics"] | components["schemas"]["CreateUpdateSenderReputation"] | components["schemas"]["CreateUpdateSystemAnalytics"];
         /** update_analytics */
         CreateUpdateAnalytics: {
             args?: components["schemas"]["UpdateAnalyticsArgs"];
@@ -3282,6 +3316,35 @@ export interface components {
              */
             timezone: string;
         };
+        /** clean_export */
+        ScheduleCleanExport: {
+            args?: components["schemas"]["CleanExportArgs"];
+            /**
+             * @description Five fields (minute hour day month weekday), an optional leading seconds field, or a descriptor such as @hourly or @every 10m
+             * @example 0 3 * * *
+             */
+            cron: string;
+            /** @description Default true */
+            enabled?: boolean;
+            /**
+             * @description The task kind (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "clean_export";
+            /** @description A name for people, e.g. Nightly backup */
+            name: string;
+            /**
+             * Format: int64
+             * @description Priority of the tasks it starts, 1 (highest) to 4
+             * @default 2
+             */
+            priority: number;
+            /**
+             * @description IANA time zone, e.g. Europe/Paris
+             * @default UTC
+             */
+            timezone: string;
+        };
         /** cleanup_expired_tokens */
         ScheduleCleanupExpiredTokens: {
             args?: components["schemas"]["CleanupExpiredTokensArgs"];
@@ -4142,7 +4205,7 @@ export interface components {
             workflow_id?: number;
         };
         /** @description A task's args: the args schema of its kind (see the task's kind). Never carries internal fields. */
-        TaskArgs: components["schemas"]["BackupUserDataArgs"] | components["schemas"]["BulkArchiveEmailsArgs"] | components["schemas"]["BulkDeleteEmailsArgs"] | components["schemas"]["BulkLabelEmailsArgs"] | components["schemas"]["ClassifyEmailBatchArgs"] | components["schemas"]["ClassifyMailboxArgs"] | components["schemas"]["CleanupExpiredTokensArgs"] | components["schemas"]["CleanupOldEmailsArgs"] | components["schemas"]["ClusterUserEmailsArgs"] | components["schemas"]["ExportUserDataArgs"] | components["schemas"]["IncrementalSyncArgs"] | components["schemas"]["MonitorSystemHealthArgs"] | components["schemas"]["ReclassifyWithFeedbackArgs"] | components["schemas"]["RefreshMailboxArgs"] | components["schemas"]["SyncEmailMetadataArgs"] | components["schemas"]["SyncUserEmailsArgs"] | components["schemas"]["UpdateAnalyticsArgs"] | components["schemas"]["UpdateSenderReputationArgs"] | components["schemas"]["UpdateSystemAnalyticsArgs"];
+        TaskArgs: components["schemas"]["BackupUserDataArgs"] | components["schemas"]["BulkArchiveEmailsArgs"] | components["schemas"]["BulkDeleteEmailsArgs"] | components["schemas"]["BulkLabelEmailsArgs"] | components["schemas"]["ClassifyEmailBatchArgs"] | components["schemas"]["ClassifyMailboxArgs"] | components["schemas"]["CleanExportArgs"] | components["schemas"]["CleanupExpiredTokensArgs"] | components["schemas"]["CleanupOldEmailsArgs"] | components["schemas"]["ClusterUserEmailsArgs"] | components["schemas"]["ExportUserDataArgs"] | components["schemas"]["IncrementalSyncArgs"] | components["schemas"]["MonitorSystemHealthArgs"] | components["schemas"]["ReclassifyWithFeedbackArgs"] | components["schemas"]["RefreshMailboxArgs"] | components["schemas"]["SyncEmailMetadataArgs"] | components["schemas"]["SyncUserEmailsArgs"] | components["schemas"]["UpdateAnalyticsArgs"] | components["schemas"]["UpdateSenderReputationArgs"] | components["schemas"]["UpdateSystemAnalyticsArgs"];
         TaskCount: {
             /** @description Task kind */
             kind: string;
@@ -4274,7 +4337,7 @@ export interface components {
             tasks: components["schemas"]["Task"][];
         };
         /** @description What a task recorded when it completed: the result schema of its kind. */
-        TaskResult: components["schemas"]["ExportResult"] | components["schemas"]["BulkResult"] | components["schemas"]["ClassifyResult"] | components["schemas"]["ClassifyMailboxResult"] | components["schemas"]["CleanupTokensResult"] | components["schemas"]["UpkeepResult"] | components["schemas"]["ClusterResult"] | components["schemas"]["IncrementalResult"] | components["schemas"]["HealthReport"] | components["schemas"]["ReclassifyResult"] | components["schemas"]["RefreshMailboxResult"] | components["schemas"]["SyncResult"] | components["schemas"]["AnalyticsUserRollup"] | components["schemas"]["ReputationResult"] | components["schemas"]["SystemAnalyticsResult"];
+        TaskResult: components["schemas"]["ExportResult"] | components["schemas"]["BulkResult"] | components["schemas"]["ClassifyResult"] | components["schemas"]["ClassifyMailboxResult"] | components["schemas"]["CleanExportResult"] | components["schemas"]["CleanupTokensResult"] | components["schemas"]["UpkeepResult"] | components["schemas"]["ClusterResult"] | components["schemas"]["IncrementalResult"] | components["schemas"]["HealthReport"] | components["schemas"]["ReclassifyResult"] | components["schemas"]["RefreshMailboxResult"] | components["schemas"]["SyncResult"] | components["schemas"]["AnalyticsUserRollup"] | components["schemas"]["ReputationResult"] | components["schemas"]["SystemAnalyticsResult"];
         TaskSelection: {
             /** @description Act on every task you can see (at most 1000 per request). Required when neither ids nor a filter is given: an empty selection is refused with 422 */
             all?: boolean;

@@ -252,6 +252,11 @@ func (s *Service) retryTx(ctx context.Context, tx pgx.Tx, st *store.Store, p inb
 	if t.State != inbox.TaskFailed && t.State != inbox.TaskCancelled {
 		return inbox.Task{}, fmt.Errorf("task %d is %s; only failed or cancelled tasks can be retried: %w", id, t.State, inbox.ErrConflict)
 	}
+	if t.WorkflowID != nil {
+		// Its dependents were settled when it ended: retrying it alone
+		// would leave them skipped. The workflow's retry runs it and them.
+		return inbox.Task{}, fmt.Errorf("task %d is a step of workflow %d; retry the workflow: %w", id, *t.WorkflowID, inbox.ErrConflict)
+	}
 	if _, err := s.river.JobRetryTx(ctx, tx, id); err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "23505" {

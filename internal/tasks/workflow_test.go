@@ -249,6 +249,8 @@ func TestRetryWorkflowRerunsOnlyWhatFailedAndItsDependents(t *testing.T) {
 	first := waitWorkflow(t, s, alice, w.ID, 20*time.Second, finished)
 	require.Equal(t, inbox.TaskFailed, first.State)
 	require.Equal(t, "skipped", stepNamed(t, first, "after").Outcome)
+	_, err = s.Tasks.Retry(ctx, alice, stepNamed(t, first, "once").TaskID)
+	require.ErrorIs(t, err, inbox.ErrConflict, "a step is retried with its workflow")
 
 	_, err = s.Tasks.RetryWorkflow(ctx, alice, w.ID)
 	require.NoError(t, err)

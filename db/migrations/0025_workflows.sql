@@ -81,13 +81,13 @@ CREATE TABLE workflow_step (
     UNIQUE (workflow_id, name)
 );
 
--- inboxq_workflow_step_finished runs for each workflow step that reaches a
--- final River state (AFTER UPDATE, per row, only for jobs carrying
--- metadata.workflow_id: other jobs pay for the WHEN clause alone).
-CREATE FUNCTION inboxq_workflow_step_finished() RETURNS trigger
+-- inboxq_workflow_step_finish settles one workflow step whose job has
+-- reached a final River state (see inboxq_workflow_steps_finished, which
+-- calls it; sch is river_job's schema, for the notification channels).
+CREATE FUNCTION inboxq_workflow_step_finish(job river_job, sch text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    ch       text := TG_TABLE_SCHEMA || '.inboxq_events';
+    ch       text := sch || '.inboxq_events';
     v_outcome text;
     v_failed  integer;
     s        workflow_step;
@@ -98,8 +98,8 @@ DECLARE
     v_drop    bigint[] := '{}';
     r        record;
 BEGIN
-    v_outcome := CASE WHEN NEW.metadata ? 'workflow_skipped' THEN 'skipped'
-                    ELSE inboxq_task_state(NEW.state, NEW.metadata, NEW.errors) END;
+    v_outcome := CASE WHEN job.metadata ? 'workflow_skipped' THEN 'skipped'
+                    ELSE inboxq_task_state(job.state, job.metadata, job.errors) END;
     v_failed := (v_outcome <> 'completed')::integer;
 
     -- The workflow's row lock orders every change to one workflow.
@@ -107,18 +107,18 @@ BEGIN
                           steps_failed = w.steps_failed + (v_outcome = 'failed')::integer,
                           steps_cancelled = w.steps_cancelled + (v_outcome = 'cancelled')::integer,
                           finished_at = CASE WHEN w.steps_open = 1 THEN now() END
-    WHERE w.id = (NEW.metadata ->> 'workflow_id')::bigint
-      AND EXISTS (SELECT 1 FROM workflow_step x WHERE x.job_id = NEW.id AND x.outcome IS NULL)
+    WHERE w.id = (job.metadata ->> 'workflow_id')::bigint
+      AND EXISTS (SELECT 1 FROM workflow_step x WHERE x.job_id = job.id AND x.outcome IS NULL)
     RETURNING w.* INTO wf;
     IF NOT FOUND THEN
-        RETURN NULL; -- already counted (River completes a job completed by JobCompleteTx)
+        RETURN; -- already counted (e.g. a metadata change to a finished step)
     END IF;
 
     UPDATE workflow_step x SET outcome = v_outcome, finished_at = now(),
-           result = NEW.metadata -> 'output',
-           error = CASE WHEN v_outcome = 'skipped' THEN NEW.metadata ->> 'workflow_skipped'
-                        WHEN cardinality(NEW.errors) > 0 THEN left(NEW.errors[cardinality(NEW.errors)] ->> 'error', 2000) END
-    WHERE x.job_id = NEW.id
+           result = job.metadata -> 'output',
+           error = CASE WHEN v_outcome = 'skipped' THEN job.metadata ->> 'workflow_skipped'
+                        WHEN cardinality(job.errors) > 0 THEN left(job.errors[cardinality(job.errors)] ->> 'error', 2000) END
+    WHERE x.job_id = job.id
     RETURNING x.* INTO s;
 
     -- Count down each dependent and decide the ones this settles.
@@ -151,7 +151,7 @@ BEGIN
         LOOP
             PERFORM inboxq_fair_rebalance(r.queue, r.owner);
             -- Wake River's producers now rather than at their next poll.
-            PERFORM pg_notify(TG_TABLE_SCHEMA || '.river_insert', json_build_object('queue', r.queue)::text);
+            PERFORM pg_notify(sch || '.river_insert', json_build_object('queue', r.queue)::text);
         END LOOP;
     END IF;
     IF cardinality(v_skip) > 0 THEN
@@ -187,7 +187,7 @@ BEGIN
         't', 'workflow', 'id', wf.id, 'owner', wf.owner_id, 'run', wf.run,
         'state', inboxq_workflow_state(wf.steps_open, wf.steps_failed, wf.steps_cancelled, wf.cancelled_at, wf.finished_at, true),
         'steps_total', wf.steps_total, 'steps_finished', wf.steps_total - wf.steps_open,
-        'steps_failed', wf.steps_failed + wf.steps_cancelled, 'step', s.name, 'task_id', NEW.id, 'at', clock_timestamp())::text);
+        'steps_failed', wf.steps_failed + wf.steps_cancelled, 'step', s.name, 'task_id', job.id, 'at', clock_timestamp())::text);
     IF wf.finished_at IS NOT NULL THEN
         INSERT INTO alert (user_id, key, severity, title, message, resolved_at)
         SELECT wf.owner_id, 'workflow:' || wf.id || ':' || wf.run,
@@ -198,6 +198,28 @@ BEGIN
                now()
         WHERE NOT EXISTS (SELECT 1 FROM alert a WHERE a.user_id = wf.owner_id AND a.key = 'workflow:' || wf.id || ':' || wf.run);
     END IF;
+END
+$$;
+
+-- inboxq_workflow_steps_finished (AFTER UPDATE, per statement) settles the
+-- workflow steps a statement finished, in workflow order: River's
+-- completer finishes many jobs in one statement, and two processes'
+-- batches that lock the same workflows in different orders would
+-- deadlock (a row trigger takes them in the statement's row order). A
+-- statement whose rows are no finished workflow steps costs one scan of
+-- its rows.
+CREATE FUNCTION inboxq_workflow_steps_finished() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    j river_job;
+BEGIN
+    FOR j IN
+        SELECT n.* FROM new_jobs n
+        WHERE n.state IN ('completed', 'cancelled', 'discarded') AND n.metadata ? 'workflow_id'
+        ORDER BY (n.metadata ->> 'workflow_id')::bigint, n.id
+    LOOP
+        PERFORM inboxq_workflow_step_finish(j, TG_TABLE_SCHEMA);
+    END LOOP;
     RETURN NULL;
 END
 $$;
@@ -218,11 +240,9 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     END
 $$;
 
-CREATE TRIGGER river_job_inboxq_workflow AFTER UPDATE OF state ON river_job
-    FOR EACH ROW
-    WHEN (NEW.state IN ('completed', 'cancelled', 'discarded') AND OLD.state IS DISTINCT FROM NEW.state
-          AND NEW.metadata ? 'workflow_id')
-    EXECUTE FUNCTION inboxq_workflow_step_finished();
+CREATE TRIGGER river_job_inboxq_workflow AFTER UPDATE ON river_job
+    REFERENCING NEW TABLE AS new_jobs
+    FOR EACH STATEMENT EXECUTE FUNCTION inboxq_workflow_steps_finished();
 
 -- ---------------------------------------------------------------------------
 -- Each connected account gets a schedule that refreshes it every 30
@@ -247,6 +267,12 @@ END
 $$;
 CREATE TRIGGER account_inboxq_schedule AFTER INSERT OR DELETE ON account
     FOR EACH ROW EXECUTE FUNCTION inboxq_account_schedule();
+-- Accounts connected before this migration get theirs too.
+INSERT INTO schedule (owner_id, name, cron, kind, args, priority, next_run_at)
+SELECT a.owner_id, left('refresh ' || a.email, 100), '@every 30m', 'refresh_mailbox',
+       jsonb_build_object('account_id', a.id), 3, now() + interval '30 minutes'
+FROM account a
+ON CONFLICT (coalesce(owner_id, 0), name) DO NOTHING;
 
 -- ---------------------------------------------------------------------------
 -- Fair-share admission (0011) leaves waiting workflow steps alone: the

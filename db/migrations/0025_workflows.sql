@@ -8,6 +8,9 @@
 -- finished. The graph and each step's outcome live here; the job is still
 -- the step's state, attempts, errors and progress while it exists.
 --
+-- Its end leaves the owner an alert when it failed, or completed without
+-- a schedule having started it.
+--
 -- Exactly once. A step's dependents are released by a trigger on river_job,
 -- in the transaction that finishes the step, whoever finishes it: River's
 -- completer, a worker's own river.JobCompleteTx (a step that grows the
@@ -196,7 +199,12 @@ BEGIN
                CASE WHEN wf.steps_failed + wf.steps_cancelled > 0
                     THEN (wf.steps_failed + wf.steps_cancelled) || ' of ' || wf.steps_total || ' steps did not complete' ELSE '' END,
                now()
-        WHERE NOT EXISTS (SELECT 1 FROM alert a WHERE a.user_id = wf.owner_id AND a.key = 'workflow:' || wf.id || ':' || wf.run);
+        WHERE NOT EXISTS (SELECT 1 FROM alert a WHERE a.user_id = wf.owner_id AND a.key = 'workflow:' || wf.id || ':' || wf.run)
+          -- A failure always; a completion when someone started it (not a
+          -- schedule: a refresh every 30 minutes is no news); a cancel never
+          -- (whoever cancelled knows).
+          AND ((wf.steps_failed > 0 AND wf.cancelled_at IS NULL)
+               OR (wf.steps_failed + wf.steps_cancelled = 0 AND wf.schedule_id IS NULL));
     END IF;
 END
 $$;

@@ -145,10 +145,13 @@ type WorkflowListOutput struct {
 
 // RefreshAccountInput starts a mailbox refresh.
 type RefreshAccountInput struct {
-	ID   int64 `path:"id" minimum:"1" doc:"Account id"`
-	Body struct {
-		Full bool `json:"full,omitempty" doc:"Sync the whole mailbox again instead of what changed since the last sync"`
-	}
+	ID   int64           `path:"id" minimum:"1" doc:"Account id"`
+	Body *RefreshOptions `required:"false"`
+}
+
+// RefreshOptions are a refresh's options; the body may be left out.
+type RefreshOptions struct {
+	Full bool `json:"full,omitempty" doc:"Sync the whole mailbox again instead of what changed since the last sync"`
 }
 
 func stepSpec(r WorkflowStepRequest) (tasks.StepSpec, error) {
@@ -252,7 +255,7 @@ func registerWorkflows(api huma.API, d Deps, ks *kindSchemas) {
 		Tags: tags, Security: bearer, DefaultStatus: http.StatusCreated,
 		Errors: []int{http.StatusNotFound, http.StatusUnprocessableEntity, http.StatusTooManyRequests},
 	}, func(ctx context.Context, in *RefreshAccountInput) (*CreateWorkflowOutput, error) {
-		w, dup, err := svc.RefreshMailbox(ctx, principal(ctx), in.ID, in.Body.Full)
+		w, dup, err := svc.RefreshMailbox(ctx, principal(ctx), in.ID, in.Body != nil && in.Body.Full)
 		if err != nil {
 			return nil, problem(ctx, d.Logger, err)
 		}

@@ -148,6 +148,11 @@ func TestEachConnectedAccountIsRefreshedOnASchedule(t *testing.T) {
 	require.Equal(t, inbox.TaskCompleted, w.State)
 	require.NotNil(t, w.ScheduleID)
 	require.Equal(t, refresh.ID, *w.ScheduleID)
+	alerts, err := env.Tasks.Alerts(ctx, env.user, false, 0, 100)
+	require.NoError(t, err)
+	for _, a := range alerts {
+		require.NotEqual(t, fmt.Sprintf("workflow:%d:1", w.ID), a.Key, "a scheduled refresh that completes is no news")
+	}
 
 	// Deleting the account deletes its schedule.
 	require.NoError(t, env.Store.AccountDelete(ctx, env.account.ID, env.user.UserID))

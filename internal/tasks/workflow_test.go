@@ -149,6 +149,17 @@ func TestStopPolicySkipsDependentsAndRunsTheFailureCallback(t *testing.T) {
 	require.Equal(t, map[string]string{"ok": "completed", "bad": "failed", "after-bad": "skipped", "after-that": "skipped", "after-ok": "completed"}, outcomes)
 	require.Equal(t, 1, w.Progress.Failed)
 	require.Equal(t, 3, w.Progress.Skipped)
+	alerts, err := s.Tasks.Alerts(ctx, alice, false, 0, 50)
+	require.NoError(t, err)
+	var wfAlerts []inbox.Alert
+	for _, a := range alerts {
+		if a.Key == fmt.Sprintf("workflow:%d:1", w.ID) {
+			wfAlerts = append(wfAlerts, a)
+		}
+	}
+	require.Len(t, wfAlerts, 1, "one alert for the workflow's end")
+	require.Equal(t, "critical", wfAlerts[0].Severity)
+	require.Equal(t, "workflow failed", wfAlerts[0].Title)
 }
 
 func TestContinuePolicyRunsTheCallbackWithWhatFailed(t *testing.T) {

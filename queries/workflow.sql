@@ -138,3 +138,7 @@ SELECT d.step, d.name, d.kind, d.job_id, d.outcome, d.result, d.error
 FROM workflow_step s JOIN workflow_step d ON d.workflow_id = s.workflow_id AND d.step = ANY (s.deps)
 WHERE s.job_id = @job_id
 ORDER BY d.step;
+
+-- name: WorkflowPrune :execrows
+-- Deletes workflows finished before a time (their steps go with them).
+DELETE FROM workflow WHERE finished_at < @before;

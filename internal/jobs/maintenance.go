@@ -223,6 +223,7 @@ type CleanupTokensResult struct {
 	ExportsDeleted int64 `json:"exports_deleted" doc:"Expired export archives deleted; 0 on processes that keep no archives"`
 	// IdempotencyKeysDeleted counts kept Idempotency-Key responses pruned.
 	IdempotencyKeysDeleted int64 `json:"idempotency_keys_deleted" doc:"Saved Idempotency-Key responses older than 24 hours deleted"`
+	WorkflowsDeleted       int64 `json:"workflows_deleted" doc:"Workflows finished more than 7 days ago deleted (their tasks go with River's retention)"`
 }
 
 // idempotencyKeyRetention is how long an Idempotency-Key's response is kept.
@@ -238,6 +239,9 @@ func (w *CleanupExpiredTokensWorker) Work(ctx context.Context, job *river.Job[Cl
 	res := CleanupTokensResult{Deleted: n}
 	// Idempotency-Key responses are replayed for 24 hours (internal/api/idempotency.go).
 	if res.IdempotencyKeysDeleted, err = w.Store.IdempotencyKeyPrune(ctx, now.Add(-idempotencyKeyRetention)); err != nil {
+		return err
+	}
+	if res.WorkflowsDeleted, err = w.Store.WorkflowPrune(ctx, now.Add(-DefaultRetention)); err != nil {
 		return err
 	}
 	if w.ExportDir != "" {

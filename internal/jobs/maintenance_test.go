@@ -115,15 +115,36 @@ func TestCleanupExpiredTokens(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, a.RevokeToken(ctx, revokedToday.Token.ID))
 	time.Sleep(5 * time.Millisecond)
+	// Workflows finished 8 days ago go; finished today or unfinished stay.
+	owner, err := st.UserUpsert(ctx, "alice", inbox.RoleUser)
+	require.NoError(t, err)
+	var old, recent, open int64
+	for _, id := range []*int64{&old, &recent, &open} {
+		*id, _, err = st.WorkflowInsert(ctx, owner.UserID, "w", "stop", "", nil, 1)
+		require.NoError(t, err)
+	}
+	_, err = s.Pool.Exec(ctx, `UPDATE workflow SET finished_at = CASE id WHEN $1 THEN now() - interval '8 days' ELSE now() END
+		WHERE id IN ($1, $2)`, old, recent)
+	require.NoError(t, err)
 
 	job := work(t, s, &jobs.CleanupExpiredTokensWorker{Store: st}, jobs.CleanupExpiredTokensArgs{})
 	var res jobs.CleanupTokensResult
 	require.NoError(t, json.Unmarshal(job.Output(), &res))
 	require.EqualValues(t, 2, res.Deleted)
+	require.EqualValues(t, 1, res.WorkflowsDeleted)
+	var ids []int64
+	rows, err := s.Pool.Query(ctx, "SELECT id FROM workflow ORDER BY id")
+	require.NoError(t, err)
+	for rows.Next() {
+		var id int64
+		require.NoError(t, rows.Scan(&id))
+		ids = append(ids, id)
+	}
+	require.Equal(t, []int64{recent, open}, ids)
 
 	left, err := a.ListTokens(ctx, "alice")
 	require.NoError(t, err)
-	var ids []int64
+	ids = ids[:0]
 	for _, tk := range left {
 		ids = append(ids, tk.ID)
 	}

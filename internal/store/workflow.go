@@ -193,6 +193,12 @@ func (s *Store) WorkflowGrow(ctx context.Context, id int64, step int, dependents
 	return translate(s.q.WorkflowGrow(ctx, dbsqlc.WorkflowGrowParams{ID: id, N: int32(len(added))}), "growing the workflow")
 }
 
+// WorkflowPrune deletes workflows finished before before.
+func (s *Store) WorkflowPrune(ctx context.Context, before time.Time) (int64, error) {
+	n, err := s.q.WorkflowPrune(ctx, &before)
+	return n, translate(err, "pruning workflows")
+}
+
 // WorkflowDeps returns how a step's dependencies ended.
 func (s *Store) WorkflowDeps(ctx context.Context, jobID int64) ([]inbox.StepOutcome, error) {
 	rows, err := s.q.WorkflowDeps(ctx, jobID)

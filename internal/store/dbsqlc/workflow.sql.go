@@ -327,6 +327,19 @@ func (q *Queries) WorkflowMaxStep(ctx context.Context, workflowID int64) (int32,
 	return column_1, err
 }
 
+const workflowPrune = `-- name: WorkflowPrune :execrows
+DELETE FROM workflow WHERE finished_at < $1
+`
+
+// Deletes workflows finished before a time (their steps go with them).
+func (q *Queries) WorkflowPrune(ctx context.Context, before *time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, workflowPrune, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const workflowRetryJobs = `-- name: WorkflowRetryJobs :many
 UPDATE river_job j
 SET state = CASE WHEN r.ready THEN 'available'::river_job_state ELSE 'pending'::river_job_state END,

@@ -252,6 +252,33 @@ CREATE TRIGGER river_job_inboxq_workflow AFTER UPDATE ON river_job
     REFERENCING NEW TABLE AS new_jobs
     FOR EACH STATEMENT EXECUTE FUNCTION inboxq_workflow_steps_finished();
 
+-- inboxq_workflow_steps_deleted (AFTER DELETE, per statement) settles the
+-- unfinished steps whose jobs someone deleted (River UI can) as cancelled,
+-- so that their workflow still ends. River's cleaner deletes only finished
+-- jobs, whose steps are settled already.
+CREATE FUNCTION inboxq_workflow_steps_deleted() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    j river_job;
+BEGIN
+    FOR j IN
+        SELECT o.* FROM old_jobs o
+        WHERE o.state NOT IN ('completed', 'cancelled', 'discarded') AND o.metadata ? 'workflow_id'
+        ORDER BY (o.metadata ->> 'workflow_id')::bigint, o.id
+    LOOP
+        j.state := 'cancelled';
+        j.metadata := (j.metadata - 'workflow_wait') || jsonb_build_object('cancel_attempted_at', now());
+        j.errors := coalesce(j.errors, '{}') || jsonb_build_object('error', 'its task was deleted', 'at', now(), 'attempt', j.attempt);
+        PERFORM inboxq_workflow_step_finish(j, TG_TABLE_SCHEMA);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER river_job_inboxq_workflow_deleted AFTER DELETE ON river_job
+    REFERENCING OLD TABLE AS old_jobs
+    FOR EACH STATEMENT EXECUTE FUNCTION inboxq_workflow_steps_deleted();
+
 -- ---------------------------------------------------------------------------
 -- Each connected account gets a schedule that refreshes it every 30
 -- minutes (refresh_mailbox starts the refresh-mailbox workflow), first

@@ -333,3 +333,24 @@ func TestUniqueKeyReturnsTheUnfinishedWorkflow(t *testing.T) {
 	require.True(t, dup)
 	require.Equal(t, w1.ID, w2.ID)
 }
+
+func TestAStepWhoseTaskIsDeletedEndsCancelledAndTheWorkflowEnds(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{Workers: map[string]int{}})
+	alice, _ := s.User(t, "alice", false)
+	w, _, err := s.Tasks.CreateWorkflow(ctx, alice, tasks.WorkflowSpec{Shape: tasks.ShapeChain,
+		Steps: []tasks.StepSpec{echoStep("a", "1"), echoStep("b", "2")}})
+	require.NoError(t, err)
+	// An operator deletes both tasks (River UI can), the waiting one first.
+	for _, name := range []string{"b", "a"} {
+		_, err = s.Schema.Pool.Exec(ctx, "DELETE FROM river_job WHERE id = $1", stepNamed(t, w, name).TaskID)
+		require.NoError(t, err)
+	}
+	w, err = s.Tasks.Workflow(ctx, alice, w.ID)
+	require.NoError(t, err)
+	require.Equal(t, inbox.TaskCancelled, w.State)
+	require.NotNil(t, w.FinishedAt)
+	require.Equal(t, "cancelled", stepNamed(t, w, "a").Outcome)
+	require.Equal(t, "its task was deleted", stepNamed(t, w, "a").Error)
+}

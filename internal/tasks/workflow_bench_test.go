@@ -397,13 +397,19 @@ func BenchmarkWorkflowTriggerCost(b *testing.B) {
 		completeRunning(b, without, insertPlain(b, without, aliceToo.UserID, batch), batch)
 
 		var tw, to, ratio []float64
-		for r := range wfRounds {
+		for range wfRounds {
 			a, c := insertPlain(b, with, alice.UserID, n), insertPlain(b, without, aliceToo.UserID, n)
+			// Batch by batch, alternating which schema goes first, so that
+			// each pair of batches runs under the same load.
 			var dw, do time.Duration
-			if r%2 == 0 { // alternate which goes first
-				dw, do = completeRunning(b, with, a, batch), completeRunning(b, without, c, batch)
-			} else {
-				do, dw = completeRunning(b, without, c, batch), completeRunning(b, with, a, batch)
+			for i := 0; i < n; i += batch {
+				if i/batch%2 == 0 {
+					dw += completeRunning(b, with, a[i:i+batch], batch)
+					do += completeRunning(b, without, c[i:i+batch], batch)
+				} else {
+					do += completeRunning(b, without, c[i:i+batch], batch)
+					dw += completeRunning(b, with, a[i:i+batch], batch)
+				}
 			}
 			tw, to, ratio = append(tw, float64(dw)/n), append(to, float64(do)/n), append(ratio, float64(dw)/float64(do))
 		}
@@ -454,4 +460,84 @@ func fmtNs(xs []float64) string {
 		out[i] = fmt.Sprintf("%.0f", x)
 	}
 	return "[" + strings.Join(out, " ") + "]"
+}
+
+// BenchmarkWorkflowTriggerBreakdown is a profile of the trigger: on a
+// scratch schema, the trigger function is replaced by cuts of itself (the
+// first n statements, or all but the step's workflow event) and a
+// 1,000-step group's steps (with a callback) are completed as River's
+// completer does, in batches of 100, for each cut and for 1,000 plain jobs,
+// rounds interleaved; each figure is a median in µs per step.
+func BenchmarkWorkflowTriggerBreakdown(b *testing.B) {
+	const batch = 100
+	for range b.N {
+		ctx := context.Background()
+		s := inboxqtest.NewStack(b, inboxqtest.StackOptions{Workers: map[string]int{}, NoRiverUI: true,
+			Kinds: func(r *jobs.Registry) { jobs.Add(r, wfNoopWorker{}, jobs.Info{Description: "bench"}) }})
+		alice, _ := s.User(b, "alice", false)
+		var orig string
+		require.NoError(b, s.Schema.Pool.QueryRow(ctx, `SELECT prosrc FROM pg_proc
+			WHERE proname = 'inboxq_workflow_step_finished' AND pronamespace = $1::regnamespace`, s.Schema.Name).Scan(&orig))
+		upTo := func(until string) string {
+			i := strings.Index(orig, until)
+			require.True(b, i >= 0, "the trigger has no %q", until)
+			return orig[:i] + "    RETURN NULL;\nEND\n"
+		}
+		without := func(from, to string) string {
+			i, j := strings.Index(orig, from), strings.Index(orig, to)
+			require.True(b, i >= 0 && j > i, "the trigger has no %q … %q", from, to)
+			return orig[:i] + orig[j:]
+		}
+		const event = "PERFORM pg_notify(ch, json_build_object(\n        't', 'workflow'"
+		require.Contains(b, orig, event)
+		variants := []struct{ name, body string }{
+			{"plain jobs (no trigger call)", ""},
+			{"empty trigger", "\nBEGIN\n    RETURN NULL;\nEND\n"},
+			{"workflow counters UPDATE", upTo("    UPDATE workflow_step x SET outcome")},
+			{"+ the step's own UPDATE", upTo("    -- Count down each dependent")},
+			{"+ dependents' count-down, release", without("    -- The workflow's own event", "    IF wf.finished_at IS NOT NULL THEN")},
+			{"+ workflow event built, not sent", strings.Replace(orig, event, "PERFORM length(json_build_object(\n        't', 'workflow'", 1)},
+			{"+ workflow event sent (as migrated)", orig},
+		}
+		spec := tasks.WorkflowSpec{Name: "bench", Shape: tasks.ShapeGroup,
+			OnSuccess: &tasks.StepSpec{Name: "callback", Kind: "bench_wf_noop", Args: json.RawMessage(`{}`)}}
+		for i := range wfGroupSteps {
+			spec.Steps = append(spec.Steps, tasks.StepSpec{Name: fmt.Sprintf("s%d", i), Kind: "bench_wf_noop", Args: json.RawMessage(`{}`)})
+		}
+		res := make([][]float64, len(variants))
+		for range wfRounds {
+			for i, v := range variants {
+				var ids []int64
+				if v.body == "" {
+					ids = insertPlain(b, s, alice.UserID, wfGroupSteps)
+				} else {
+					_, err := s.Schema.Pool.Exec(ctx, "CREATE OR REPLACE FUNCTION inboxq_workflow_step_finished() RETURNS trigger LANGUAGE plpgsql AS $fn$"+v.body+"$fn$")
+					require.NoError(b, err)
+					w, _, err := s.Tasks.CreateWorkflow(ctx, alice, spec)
+					require.NoError(b, err)
+					for _, st := range w.Steps[:wfGroupSteps] {
+						ids = append(ids, st.TaskID)
+					}
+					markRunning(b, s, ids)
+				}
+				res[i] = append(res[i], float64(completeRunning(b, s, ids, batch))/float64(time.Microsecond)/wfGroupSteps)
+			}
+		}
+		// Paired: each cut against the plain jobs of its round (the
+		// figures drift as the machine's load and the tables grow).
+		for i, v := range variants {
+			over := make([]float64, len(res[i]))
+			for r := range over {
+				over[r] = res[i][r] - res[0][r]
+			}
+			b.Logf("%-38s median %4.0f µs/step, %4.0f over plain; rounds %s", v.name, medianFloat(res[i]), medianFloat(over), fmtNs(res[i]))
+		}
+		over := make([]float64, len(res[0]))
+		for r := range over {
+			over[r] = res[len(res)-1][r] / res[0][r]
+		}
+		b.ReportMetric(medianFloat(res[0]), "plain_µs/job")
+		b.ReportMetric(medianFloat(res[len(res)-1]), "step_µs/step")
+		b.ReportMetric(medianFloat(over), "step_cost_ratio")
+	}
 }

@@ -95,8 +95,8 @@ func completions(b *testing.B, s *inboxqtest.Stack) (wait func(ids ...int64), st
 
 // runWorkflow creates a group of n no-op steps with an on-success callback
 // and returns the time from before the create call until the callback has
-// completed, and the workflow.
-func runWorkflow(b *testing.B, s *inboxqtest.Stack, p inbox.Principal, n int) (time.Duration, int64) {
+// completed, and the workflow. created is how long the create call took.
+func runWorkflow(b *testing.B, s *inboxqtest.Stack, p inbox.Principal, n int) (elapsed time.Duration, id int64, created time.Duration) {
 	b.Helper()
 	spec := tasks.WorkflowSpec{Name: "bench", Shape: tasks.ShapeGroup,
 		OnSuccess: &tasks.StepSpec{Name: "callback", Kind: "bench_wf_noop", Args: json.RawMessage(`{}`)}}
@@ -108,18 +108,20 @@ func runWorkflow(b *testing.B, s *inboxqtest.Stack, p inbox.Principal, n int) (t
 	t0 := time.Now()
 	w, _, err := s.Tasks.CreateWorkflow(context.Background(), p, spec)
 	require.NoError(b, err)
+	created = time.Since(t0)
 	wait(w.Steps[n].TaskID)
-	elapsed := time.Since(t0)
+	elapsed = time.Since(t0)
 	require.Equal(b, "callback", w.Steps[n].Name)
-	return elapsed, w.ID
+	return elapsed, w.ID, created
 }
 
 // runPlain inserts n no-op jobs with InsertMany and, once all have
 // completed, the callback job: a chord done by hand, the same 1+n jobs
 // run in the same order. With then=false the callback goes in with the
 // others (n+1 jobs at once, nothing waits). It returns the time from
-// before the insert until the callback (or the last job) has completed.
-func runPlain(b *testing.B, s *inboxqtest.Stack, p inbox.Principal, n int, then bool) time.Duration {
+// before the insert until the callback (or the last job) has completed,
+// and how long the first InsertMany took.
+func runPlain(b *testing.B, s *inboxqtest.Stack, p inbox.Principal, n int, then bool) (elapsed, inserted time.Duration) {
 	b.Helper()
 	ctx := context.Background()
 	args := wfNoopArgs{Owned: jobs.Owned{OwnerID: p.UserID}}
@@ -135,6 +137,7 @@ func runPlain(b *testing.B, s *inboxqtest.Stack, p inbox.Principal, n int, then 
 	t0 := time.Now()
 	res, err := s.Client.InsertMany(ctx, params)
 	require.NoError(b, err)
+	inserted = time.Since(t0)
 	ids := make([]int64, len(res))
 	for i, r := range res {
 		ids[i] = r.Job.ID
@@ -145,7 +148,7 @@ func runPlain(b *testing.B, s *inboxqtest.Stack, p inbox.Principal, n int, then 
 		require.NoError(b, err)
 		wait(res[0].Job.ID)
 	}
-	return time.Since(t0)
+	return time.Since(t0), inserted
 }
 
 // callbackDelay is, for one finished workflow, the time from its last
@@ -252,7 +255,7 @@ func BenchmarkWorkflowGroup(b *testing.B) {
 		s, alice := wfStack(b)
 		// A warm-up round, not counted: cold plans and caches.
 		runPlain(b, s, alice, wfGroupSteps, true)
-		_, _ = runWorkflow(b, s, alice, wfGroupSteps)
+		runWorkflow(b, s, alice, wfGroupSteps)
 
 		// River's insert channel, heard here too: the callback's wake-up is
 		// the first notification after the commit that released it (no
@@ -268,13 +271,14 @@ func BenchmarkWorkflowGroup(b *testing.B) {
 			return d
 		}
 
-		var plain, wf, unordered []time.Duration
+		var plain, wf, unordered, inserts, creates []time.Duration
 		var ratio, ratioUnordered []float64
 		var delays []callbackDelay
 		for range wfRounds {
-			p := runPlain(b, s, alice, wfGroupSteps, true)
-			w, id := runWorkflow(b, s, alice, wfGroupSteps)
-			u := runPlain(b, s, alice, wfGroupSteps, false)
+			p, ins := runPlain(b, s, alice, wfGroupSteps, true)
+			w, id, cr := runWorkflow(b, s, alice, wfGroupSteps)
+			u, _ := runPlain(b, s, alice, wfGroupSteps, false)
+			inserts, creates = append(inserts, ins), append(creates, cr)
 			plain, wf, unordered = append(plain, p), append(wf, w), append(unordered, u)
 			ratio, ratioUnordered = append(ratio, float64(w)/float64(p)), append(ratioUnordered, float64(w)/float64(u))
 			delays = append(delays, delay(id))
@@ -283,6 +287,9 @@ func BenchmarkWorkflowGroup(b *testing.B) {
 			fmtDurations(plain), fmtDurations(wf), fmtDurations(unordered))
 		b.Logf("workflow/plain per round %s, median %.2f; workflow/unordered %s, median %.2f",
 			fmtRatios(ratio), medianFloat(ratio), fmtRatios(ratioUnordered), medianFloat(ratioUnordered))
+		b.Logf("of which the insert: InsertMany of 1,000 %s, CreateWorkflow of 1,000 + 1 %s", fmtDurations(inserts), fmtDurations(creates))
+		b.ReportMetric(ms(medianDuration(inserts)), "insert_ms")
+		b.ReportMetric(ms(medianDuration(creates)), "create_ms")
 		b.ReportMetric(float64(medianDuration(plain)), "plain_ns/op")
 		b.ReportMetric(float64(medianDuration(wf)), "workflow_ns/op")
 		b.ReportMetric(float64(medianDuration(unordered)), "unordered_ns/op")
@@ -292,7 +299,7 @@ func BenchmarkWorkflowGroup(b *testing.B) {
 		big := len(delays)
 		for range 40 {
 			time.Sleep(20 * time.Millisecond) // idle again
-			_, id := runWorkflow(b, s, alice, 20)
+			_, id, _ := runWorkflow(b, s, alice, 20)
 			delays = append(delays, delay(id))
 		}
 		b.Logf("release → start split: the releasing statement's start → its river_insert notification heard (the statement, its triggers, the commit): 1,000-step groups %s, chords of 20 p50 %s p99 %s; heard → callback started p50 %s p99 %s",

@@ -1,6 +1,6 @@
 import type { TaskState } from "../api/client";
 import { count } from "../lib/format";
-import { finishedSteps, stepStatus, type Workflow, type WorkflowStep } from "../services/workflows";
+import { stepStatus, type Workflow, type WorkflowStep } from "../services/workflows";
 
 /** StepBadge is a step's state, or how it ended ("skipped" looks its own way). */
 export function StepBadge({ step }: { step: WorkflowStep }) {
@@ -17,11 +17,11 @@ function tone(state: TaskState): string {
 /**
  * WorkflowBar is a workflow's rolled-up progress (the server's percent:
  * finished steps whole, running ones by their own progress) with its steps
- * done out of the total.
+ * finished out of the total.
  */
-export function WorkflowBar({ w, label }: { w: Workflow; label: string }) {
+export function WorkflowBar({ w, finished, label }: { w: Workflow; finished: number; label: string }) {
   const pct = Math.floor(Math.min(100, Math.max(0, w.progress.percent)));
-  const steps = `${count(finishedSteps(w))} of ${count(w.progress.total)} steps`;
+  const steps = `${count(finished)} of ${count(w.progress.total)} steps`;
   return (
     <div className={`progress ${tone(w.state)}`}>
       <div

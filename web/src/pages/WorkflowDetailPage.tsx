@@ -187,7 +187,7 @@ export function WorkflowDetailPage({ id }: { id: number }) {
 
       <div className="card">
         <h2>Progress</h2>
-        <WorkflowBar w={w} label="Workflow progress" />
+        <WorkflowBar w={w} finished={finishedSteps(w)} label="Workflow progress" />
         <Counts w={w} />
         <dl className="facts wide">
           <dt>Steps</dt>

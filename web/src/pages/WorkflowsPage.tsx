@@ -5,7 +5,7 @@ import { StateBadge } from "../components/StateBadge";
 import { WorkflowBar } from "../components/WorkflowBits";
 import { useNow } from "../hooks/useNow";
 import { ago, dateTime } from "../lib/format";
-import { workflowListQuery, type Workflow } from "../services/workflows";
+import { listedFinishedSteps, workflowListQuery, type Workflow } from "../services/workflows";
 
 function When({ at, now }: { at?: string; now: number }) {
   if (!at) return <span className="muted">not yet</span>;
@@ -29,10 +29,10 @@ function WorkflowRow({ w, now }: { w: Workflow; now: number }) {
         <StateBadge state={w.state} />
       </td>
       <td data-label="Progress" className="progress-col">
-        <WorkflowBar w={w} label={`Progress of workflow ${w.id}`} />
+        <WorkflowBar w={w} finished={listedFinishedSteps(w)} label={`Progress of workflow ${w.id}`} />
       </td>
-      <td data-label="Started">
-        <When at={w.started_at} now={now} />
+      <td data-label="Created">
+        <When at={w.created_at} now={now} />
       </td>
       <td data-label="Finished">
         <When at={w.finished_at} now={now} />
@@ -75,7 +75,7 @@ export function WorkflowsPage() {
               <th scope="col">Workflow</th>
               <th scope="col">State</th>
               <th scope="col">Progress</th>
-              <th scope="col">Started</th>
+              <th scope="col">Created</th>
               <th scope="col">Finished</th>
             </tr>
           </thead>

@@ -50,10 +50,19 @@ export function canRetryWorkflow(state: TaskState): boolean {
   return state === "failed" || state === "cancelled";
 }
 
-/** Steps that have finished, whatever their outcome. */
+/** Steps that have finished, whatever their outcome (get-workflow's counts). */
 export function finishedSteps(w: Workflow): number {
   const p = w.progress;
   return p.completed + p.failed + p.cancelled + p.skipped;
+}
+
+/**
+ * listedFinishedSteps is finishedSteps for a workflow of list-workflows,
+ * whose progress (unlike get-workflow's) leaves the per-outcome counts at
+ * zero: there, percent is exactly the share of steps no longer open.
+ */
+export function listedFinishedSteps(w: Workflow): number {
+  return Math.round((w.progress.percent / 100) * w.progress.total);
 }
 
 /**

@@ -33,7 +33,7 @@ export function useLiveEvents(enabled: boolean, onAlert: (a: AlertEvent) => void
       case "task":
         applier.task(ev.data);
         if (changesMessages(ev.data)) messages.schedule();
-        workflows.task(ev.data.id);
+        workflows.task(ev.data.id, true);
         break;
       case "progress":
         applier.progress(ev.data);

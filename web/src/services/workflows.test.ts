@@ -63,7 +63,7 @@ describe("WorkflowRefresher", () => {
     qc.setQueryData(workflowKeys.detail(1), workflow(1, [10, 11]));
     qc.setQueryData(workflowKeys.detail(2), workflow(2, [20]));
     const invalidate = vi.spyOn(qc, "invalidateQueries").mockResolvedValue();
-    return { r: new WorkflowRefresher(qc, 400), invalidate };
+    return { r: new WorkflowRefresher(qc, 400), invalidate, qc };
   }
   const keys = (spy: ReturnType<typeof setup>["invalidate"]) => spy.mock.calls.map((c) => JSON.stringify(c[0]?.queryKey));
 
@@ -88,6 +88,21 @@ describe("WorkflowRefresher", () => {
     invalidate.mockClear();
     vi.advanceTimersByTime(2000);
     expect(invalidate).not.toHaveBeenCalled();
+  });
+
+  it("refetches a list that holds a pending workflow when a task changes state", () => {
+    const { r, invalidate, qc } = setup();
+    qc.setQueryData(workflowKeys.lists(), { workflows: [{ ...workflow(3, []), state: "running" }] });
+    r.task(99, true);
+    vi.advanceTimersByTime(400);
+    expect(invalidate).not.toHaveBeenCalled();
+    qc.setQueryData(workflowKeys.lists(), { workflows: [{ ...workflow(3, []), state: "pending" }] });
+    r.task(99); // a progress report: no
+    vi.advanceTimersByTime(400);
+    expect(invalidate).not.toHaveBeenCalled();
+    r.task(99, true);
+    vi.advanceTimersByTime(400);
+    expect(keys(invalidate)).toEqual([JSON.stringify(workflowKeys.lists())]);
   });
 
   it("does nothing after dispose", () => {

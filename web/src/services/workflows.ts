@@ -98,11 +98,22 @@ export class WorkflowRefresher {
     this.schedule();
   }
 
-  /** task: an event about task `taskId` arrived. */
-  task(taskId: number) {
+  /**
+   * task: an event about task `taskId` arrived (stateChange: a task event,
+   * not a progress report). A workflow starts with no workflow event (one
+   * comes when a step finishes): a listed workflow still pending is
+   * refetched on any task's change of state.
+   */
+  task(taskId: number, stateChange = false) {
     for (const q of this.qc.getQueryCache().findAll({ queryKey: workflowKeys.details() })) {
       const w = q.state.data as Workflow | undefined;
       if (w?.steps?.some((s) => s.task_id === taskId)) this.pending.add(w.id);
+    }
+    if (stateChange) {
+      for (const q of this.qc.getQueryCache().findAll({ queryKey: workflowKeys.lists() })) {
+        const list = q.state.data as { workflows?: Workflow[] } | undefined;
+        if (list?.workflows?.some((w) => w.state === "pending")) this.lists = true;
+      }
     }
     this.schedule();
   }

@@ -6,8 +6,8 @@ import { token } from "./global-setup";
 // generated mailboxes of their own (never synced, so a sync is a full one).
 // The first is refreshed from the Accounts page: the workflow's page shows
 // classify fan out into classify-1… live and everything complete. On the
-// second, a workflow made through the API (a full sync, then two steps
-// waiting for it) is cancelled from its page while the sync runs, then
+// second, a workflow made through the API (a chain: a full sync, then
+// classify_mailbox, then clustering) is cancelled from its page while the sync runs, then
 // retried. Another user sees none of it.
 
 test.describe.configure({ mode: "serial" });

@@ -45,6 +45,12 @@ test("the dashboard's pages load without a CSP violation", async ({ page, reques
   });
   expect(created.ok()).toBeTruthy();
   const { id } = (await created.json()) as { id: number };
+  const flow = await request.post("/api/v1/workflows", {
+    headers: { Authorization: `Bearer ${token}` },
+    data: { name: "CSP check", shape: "chain", steps: [{ kind: "update_analytics" }, { kind: "update_sender_reputation" }] },
+  });
+  expect(flow.ok()).toBeTruthy();
+  const { workflow } = (await flow.json()) as { workflow: { id: number } };
 
   await page.evaluate((t) => localStorage.setItem("inboxq.token", t), token);
   const pages: [string, string | RegExp][] = [
@@ -55,6 +61,8 @@ test("the dashboard's pages load without a CSP violation", async ({ page, reques
     ["/exports", "Exports"],
     ["/operators", "Operators"],
     [`/tasks/${id}`, new RegExp(`Check system health #${id}$`)], // progress bar: a style set by React
+    ["/workflows", "Workflows"],
+    [`/workflows/${workflow.id}`, new RegExp(`CSP check #${workflow.id}$`)], // the step diagram: positions set by React, SVG
   ];
   for (const [path, heading] of pages) {
     await page.goto(path);

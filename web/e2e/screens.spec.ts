@@ -15,6 +15,7 @@ function demoToken(): string {
 
 const PAGES: [string, string][] = [
   ["tasks", "/?system=1"],
+  ["workflows", "/workflows"],
   ["inbox", "/inbox"],
   ["clusters", "/clusters"],
   ["senders", "/senders"],
@@ -34,9 +35,24 @@ for (const scheme of ["light", "dark"] as const) {
     const auth = { Authorization: `Bearer ${demoToken()}` };
     const created = await request.post("/api/v1/tasks", { headers: auth, data: { kind: "export_user_data" } });
     const { id } = (await created.json()) as { id: number };
+    // A small workflow of the demo user's own data: two steps, then one waiting for both.
+    const flow = await request.post("/api/v1/workflows", {
+      headers: auth,
+      data: {
+        name: "Recompute, then export",
+        shape: "chord",
+        steps: [
+          { name: "analytics", kind: "update_analytics" },
+          { name: "reputation", kind: "update_sender_reputation" },
+          { name: "export", kind: "export_user_data" },
+        ],
+      },
+    });
+    expect(flow.status()).toBe(201);
+    const { workflow } = (await flow.json()) as { workflow: { id: number } };
     await page.emulateMedia({ colorScheme: scheme });
     await page.addInitScript((t) => localStorage.setItem("inboxq.token", t), demoToken());
-    for (const [name, path] of [...PAGES, ["task", `/tasks/${id}`] as [string, string]]) {
+    for (const [name, path] of [...PAGES, ["task", `/tasks/${id}`], ["workflow", `/workflows/${workflow.id}`]] as [string, string][]) {
       for (const width of [1400, 390]) {
         await page.setViewportSize({ width, height: 900 });
         await page.goto(path);

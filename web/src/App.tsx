@@ -18,6 +18,8 @@ import { SignInPage } from "./pages/SignInPage";
 import { StartWorkPage } from "./pages/StartWorkPage";
 import { TaskDetailPage } from "./pages/TaskDetailPage";
 import { TasksPage } from "./pages/TasksPage";
+import { WorkflowDetailPage } from "./pages/WorkflowDetailPage";
+import { WorkflowsPage } from "./pages/WorkflowsPage";
 import { useLocation } from "./router";
 import { unreadAlertsQuery } from "./services/alerts";
 import { isAdminQuery } from "./services/queues";
@@ -43,10 +45,17 @@ function route(path: string): Route {
     const id = Number(task[1]);
     return { name: "task", title: `Task #${id}`, page: <TaskDetailPage key={id} id={id} /> };
   }
+  const workflow = /^\/workflows\/(\d+)\/?$/.exec(path);
+  if (workflow) {
+    const id = Number(workflow[1]);
+    return { name: "workflow", title: `Workflow #${id}`, page: <WorkflowDetailPage key={id} id={id} /> };
+  }
   switch (path) {
     case "/":
     case "/tasks":
       return { name: "tasks", title: "Tasks", page: <TasksPage /> };
+    case "/workflows":
+      return { name: "workflows", title: "Workflows", page: <WorkflowsPage /> };
     case "/inbox":
       return { name: "inbox", title: "Inbox", page: <InboxPage /> };
     case "/clusters":
@@ -122,6 +131,9 @@ function Shell() {
         <nav aria-label="Main">
           <NavLink to="/" current={r.name === "tasks" || r.name === "task"}>
             Tasks
+          </NavLink>
+          <NavLink to="/workflows" current={r.name === "workflows" || r.name === "workflow"}>
+            Workflows
           </NavLink>
           <NavLink to="/inbox" current={r.name === "inbox"}>
             Inbox

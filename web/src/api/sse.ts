@@ -18,7 +18,7 @@ type EventName = AnyEvent["event"];
  * document both ways: an event it adds, or one it drops, fails tsc here.
  */
 const STREAM_EVENTS = {
-  "stream-events": { task: true, progress: true, alert: true, snapshot_end: true },
+  "stream-events": { task: true, progress: true, workflow: true, alert: true, snapshot_end: true },
   "stream-task-events": { task: true, progress: true, snapshot_end: true },
 } as const satisfies { [Op in StreamOperation]: Record<StreamEvent<Op>["event"], true> };
 
@@ -31,6 +31,7 @@ type Fields = Record<string, unknown>;
 const WELL_FORMED: Record<EventName, (d: Fields) => boolean> = {
   task: (d) => typeof d.id === "number" && typeof d.state === "string" && typeof d.change === "string",
   progress: (d) => typeof d.id === "number" && typeof d.done === "number",
+  workflow: (d) => typeof d.id === "number" && typeof d.state === "string" && typeof d.task_id === "number",
   alert: (d) => typeof d.id === "number" && typeof d.title === "string" && typeof d.severity === "string",
   snapshot_end: (d) => typeof d.count === "number" && typeof d.truncated === "boolean",
 };

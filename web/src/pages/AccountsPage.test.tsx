@@ -9,10 +9,12 @@ function json(body: unknown, status = 200) {
 }
 
 let connectAnswer: () => Response;
+let refreshAnswer: () => Response;
 const requests: Request[] = [];
 
 beforeEach(() => {
   requests.length = 0;
+  vi.stubGlobal("scrollTo", vi.fn()); // navigate() scrolls; jsdom has no layout
   vi.stubGlobal(
     "fetch",
     vi.fn(async (input: RequestInfo | URL) => {
@@ -27,6 +29,7 @@ beforeEach(() => {
           ],
         });
       if (pathname === "/api/v1/accounts/connect" && req.method === "POST") return connectAnswer();
+      if (pathname === "/api/v1/accounts/1/refresh" && req.method === "POST") return refreshAnswer();
       return json({ title: "Not Found" }, 404);
     }),
   );
@@ -82,6 +85,34 @@ describe("AccountsPage", () => {
     );
     const connect = requests.find((r) => r.url.endsWith("/api/v1/accounts/connect"));
     expect(connect?.credentials).toBe("include");
+  });
+
+  it("refreshes a connected mailbox and opens its workflow, also one already under way", async () => {
+    const user = userEvent.setup();
+    const answer = (duplicate: boolean) => () =>
+      json({ workflow: { id: 7, name: "Refresh demo@inboxq.example" }, duplicate }, duplicate ? 200 : 201);
+    refreshAnswer = answer(false);
+    renderAt("/accounts");
+    await screen.findByText("demo@inboxq.example");
+    // Only the connected account offers it.
+    expect(screen.getAllByRole("button", { name: /^Refresh mailbox/ })).toHaveLength(1);
+    await user.click(screen.getByRole("button", { name: "Refresh mailbox demo@inboxq.example" }));
+    await vi.waitFor(() => expect(window.location.pathname).toBe("/workflows/7"));
+    expect(window.location.search).toBe("");
+
+    window.history.replaceState(null, "", "/accounts");
+    refreshAnswer = answer(true);
+    await user.click(screen.getByRole("button", { name: "Refresh mailbox demo@inboxq.example" }));
+    await vi.waitFor(() => expect(window.location.search).toBe("?duplicate=1"));
+    expect(window.location.pathname).toBe("/workflows/7");
+  });
+
+  it("says why a refresh did not start", async () => {
+    const user = userEvent.setup();
+    refreshAnswer = () => json({ title: "Unprocessable Entity", status: 422, detail: "the account needs reconnecting" }, 422);
+    renderAt("/accounts");
+    await user.click(await screen.findByRole("button", { name: "Refresh mailbox demo@inboxq.example" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("Not refreshed. The account needs reconnecting.");
   });
 
   it("offers Reconnect only for an account that needs it, and it starts a consent", async () => {

@@ -7,6 +7,7 @@ import { consentOutcome, CONSENT_PARAMS, connectError } from "../lib/consent";
 import { ago, count, dateTime, plural } from "../lib/format";
 import { navigate, useLocation } from "../router";
 import { accountsQuery, connectAccount, disconnectAccount } from "../services/accounts";
+import { refreshAccount, workflowKeys } from "../services/workflows";
 
 type Account = Schemas["Account"];
 
@@ -49,6 +50,15 @@ function AccountRow({ a, now, onReconnect, reconnecting }: RowProps) {
     mutationFn: () => disconnectAccount(a.id),
     onSuccess: () => qc.invalidateQueries({ queryKey: accountsQuery.queryKey }),
   });
+  // The workflow's page shows it run; an unfinished refresh of the account
+  // is returned instead of a new one (duplicate), and shown the same way.
+  const refresh = useMutation({
+    mutationFn: () => refreshAccount(a.id),
+    onSuccess: ({ workflow, duplicate }) => {
+      void qc.invalidateQueries({ queryKey: workflowKeys.lists() });
+      navigate(`/workflows/${workflow.id}${duplicate ? "?duplicate=1" : ""}`);
+    },
+  });
   const stored = a.messages_total !== undefined ? `the ${plural(a.messages_total, "message")} it stored` : "the messages it stored";
   return (
     <tr data-account={a.email}>
@@ -71,11 +81,23 @@ function AccountRow({ a, now, onReconnect, reconnecting }: RowProps) {
         )}
       </td>
       <td className="row-actions">
+        {a.status === "connected" && (
+          <button
+            type="button"
+            className="small"
+            disabled={refresh.isPending}
+            aria-label={`Refresh mailbox ${a.email}`}
+            onClick={() => refresh.mutate()}
+          >
+            {refresh.isPending ? "Starting…" : "Refresh mailbox"}
+          </button>
+        )}
         {a.status !== "connected" && (
           <button type="button" className="primary small" disabled={reconnecting} onClick={onReconnect}>
             Reconnect
           </button>
         )}
+        {refresh.isError && <ErrorNote error={refresh.error} prefix="Not refreshed" />}
         {confirming ? (
           <div className="confirm" role="group" aria-label={`Disconnect ${a.email}`}>
             <p className="small">

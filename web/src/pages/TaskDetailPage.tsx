@@ -87,6 +87,12 @@ export function TaskDetailPage({ id }: { id: number }) {
     <section aria-labelledby="task-title">
       <p className="crumbs">
         <Link to="/">Tasks</Link> / #{task.id}
+        {task.workflow_id !== undefined && (
+          <>
+            {" · "}
+            <Link to={`/workflows/${task.workflow_id}`}>part of workflow #{task.workflow_id}</Link>
+          </>
+        )}
       </p>
       <div className="page-head">
         <h1 id="task-title" tabIndex={-1}>

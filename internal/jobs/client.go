@@ -92,7 +92,6 @@ func NewClient(st *store.Store, reg *Registry, cfg Config) (*Client, error) {
 		Middleware: []rivertype.Middleware{
 			&OutageMiddleware{Logger: logger(cfg)},
 			&progress.Middleware{Store: st, Writer: cfg.Progress, Logger: logger(cfg)},
-			&StepCompleter{Store: st, Logger: logger(cfg)},
 		},
 	}
 	if cfg.Lease != nil {

@@ -59,6 +59,34 @@ func (w *recordWorker) Work(ctx context.Context, job *river.Job[recordArgs]) err
 	})
 }
 
+// plainArgs is a step River's completer completes (its worker returns
+// nil): its completion is recorded (tx = false) before it returns, so a
+// kill between the two may record it twice, legitimately. What must hold
+// for it: completed once (no run starts after its step finished).
+type plainArgs struct {
+	jobs.Owned
+	Tag string `json:"tag"`
+}
+
+func (plainArgs) Kind() string { return "test_wfk_plain" }
+
+func (plainArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: inbox.QueueDefault, MaxAttempts: 100}
+}
+
+type plainWorker struct {
+	river.WorkerDefaults[plainArgs]
+	st *store.Store
+}
+
+func (w *plainWorker) Work(ctx context.Context, job *river.Job[plainArgs]) error {
+	if err := recordStart(ctx, w.st, job.ID, job.Attempt); err != nil {
+		return err
+	}
+	_, err := w.st.Pool().Exec(ctx, "INSERT INTO wfk_done (job_id, attempt, pid, tx) VALUES ($1, $2, $3, false)", job.ID, job.Attempt, os.Getpid())
+	return err
+}
+
 // recordFanoutArgs grows its workflow by N recording steps and a chain of
 // two, and completes, in one transaction with its completion record.
 type recordFanoutArgs struct {
@@ -121,6 +149,7 @@ func recordDone(ctx context.Context, tx pgx.Tx, id int64, attempt int) error {
 // them; only the workflow kill test inserts them).
 func registerRecordKinds(r *jobs.Registry, st *store.Store) {
 	jobs.Add(r, &recordWorker{st: st}, jobs.Info{Description: "test: records its run and completion"})
+	jobs.Add(r, &plainWorker{st: st}, jobs.Info{Description: "test: records its run, River completes it"})
 	jobs.Add(r, &recordFanoutWorker{st: st, reg: r}, jobs.Info{Description: "test: grows its workflow, records"})
 }
 
@@ -146,7 +175,8 @@ func TestWorkflowStepsRunOnceUnderKilledWorkers(t *testing.T) {
 		CREATE TABLE wfk_start (id bigserial PRIMARY KEY, job_id bigint NOT NULL, attempt int NOT NULL, pid int NOT NULL,
 		                        at timestamptz NOT NULL DEFAULT clock_timestamp());
 		CREATE TABLE wfk_done  (id bigserial PRIMARY KEY, job_id bigint NOT NULL, attempt int NOT NULL, pid int NOT NULL,
-		                        at timestamptz NOT NULL DEFAULT clock_timestamp())`)
+		                        at timestamptz NOT NULL DEFAULT clock_timestamp(),
+		                        tx boolean NOT NULL DEFAULT true) -- recorded in the transaction that completed the job`)
 	require.NoError(t, err)
 
 	reg := jobs.NewRegistry()
@@ -154,6 +184,7 @@ func TestWorkflowStepsRunOnceUnderKilledWorkers(t *testing.T) {
 	client, err := jobs.NewClient(st, reg, jobs.Config{Schema: s.Name})
 	require.NoError(t, err)
 	recordKind, _ := reg.Kind("test_wfk_record")
+	plainKind, _ := reg.Kind("test_wfk_plain")
 	fanoutKind, _ := reg.Kind("test_wfk_fanout")
 
 	// One owner per workflow: fair share caps each owner, not the lot.
@@ -166,13 +197,22 @@ func TestWorkflowStepsRunOnceUnderKilledWorkers(t *testing.T) {
 	rec := func(o int64, name string, deps ...int) jobs.GraphStep {
 		return jobs.GraphStep{NewStep: jobs.NewStep{Name: name, Kind: recordKind, Args: recordArgs{Owned: jobs.Owned{OwnerID: o}, Tag: name}}, Deps: deps}
 	}
+	plain := func(o int64, name string) jobs.GraphStep {
+		return jobs.GraphStep{NewStep: jobs.NewStep{Name: name, Kind: plainKind, Args: plainArgs{Owned: jobs.Owned{OwnerID: o}, Tag: name}}}
+	}
+	// Chords: one of 200 steps, and three of 40 whose steps River's
+	// completer completes in batches that span workflows (and processes).
 	var graphs []jobs.Graph
-	{
-		o := owner("chord")
+	for c, size := range []int{200, 40, 40, 40} {
+		o := owner(fmt.Sprintf("chord%d", c))
 		g := jobs.Graph{Owner: o, Name: "chord", Policy: "stop"}
 		var all []int
-		for i := range 200 {
-			g.Steps = append(g.Steps, rec(o, fmt.Sprintf("g%d", i)))
+		for i := range size {
+			if i%2 == 1 || c > 0 {
+				g.Steps = append(g.Steps, plain(o, fmt.Sprintf("g%d", i)))
+			} else {
+				g.Steps = append(g.Steps, rec(o, fmt.Sprintf("g%d", i)))
+			}
 			all = append(all, i)
 		}
 		g.Steps = append(g.Steps, rec(o, "callback", all...))
@@ -213,7 +253,7 @@ func TestWorkflowStepsRunOnceUnderKilledWorkers(t *testing.T) {
 		}
 	}
 
-	env := append(helperEnv(t, s, "2s"), "INBOXQ_HELPER_LEASE=1", "INBOXQ_WORKERS_DEFAULT=4", "INBOXQ_LOG_LEVEL=warn")
+	env := append(helperEnv(t, s, "2s"), "INBOXQ_HELPER_LEASE=1", "INBOXQ_WORKERS_DEFAULT=6", "INBOXQ_USER_CAP=4", "INBOXQ_LOG_LEVEL=warn")
 	start := func() *killProc {
 		cmd, out := startHelper(t, env...)
 		return &killProc{cmd: cmd, out: out, started: time.Now()}
@@ -237,7 +277,19 @@ func TestWorkflowStepsRunOnceUnderKilledWorkers(t *testing.T) {
 	began := time.Now()
 	deadline := began.Add(3 * time.Minute)
 	kills := 0
+	lastOpen, lastMove, stalls := -1, time.Now(), 0
 	for unfinished() > 0 {
+		// A stall (no step finished for 10 s) is logged with what holds it.
+		var open int
+		require.NoError(t, s.Pool.QueryRow(ctx, "SELECT sum(steps_open) FROM workflow WHERE id = ANY ($1)", ids).Scan(&open))
+		if open != lastOpen {
+			lastOpen, lastMove = open, time.Now()
+		} else if time.Since(lastMove) > 10*time.Second {
+			stalls++
+			t.Logf("stall: no step finished for %s, %d open", time.Since(lastMove).Round(time.Second), open)
+			dumpRunning(t, s)
+			lastMove = time.Now()
+		}
 		if time.Now().After(deadline) {
 			dumpWorkflows(t, s, ids)
 			t.Fatalf("the workflows did not finish within %s (%d kills)", deadline.Sub(began), kills)
@@ -298,19 +350,27 @@ func TestWorkflowStepsRunOnceUnderKilledWorkers(t *testing.T) {
 	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*) FROM workflow_step x WHERE x.workflow_id = ANY ($1)
 		AND NOT EXISTS (SELECT 1 FROM wfk_done d WHERE d.job_id = x.job_id)`, ids).Scan(&missing))
 	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT coalesce(sum(c - 1), 0) FROM
-		(SELECT count(*) AS c FROM wfk_done GROUP BY job_id HAVING count(*) > 1) d`).Scan(&duplicated))
+		(SELECT count(*) AS c FROM wfk_done WHERE tx GROUP BY job_id HAVING count(*) > 1) d`).Scan(&duplicated))
 	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*) FROM wfk_done d
 		WHERE NOT EXISTS (SELECT 1 FROM workflow_step x WHERE x.job_id = d.job_id)`).Scan(&strays))
 	require.Zero(t, missing, "steps without a recorded completion (lost)")
 	require.Zero(t, duplicated, "completions recorded twice")
 	require.Zero(t, strays)
+	// No run of a step started after the step finished (completed once;
+	// for the steps River's completer completes, this is what shows it).
+	var late, plainSteps, plainDup int
+	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*) FROM workflow_step x JOIN wfk_start a ON a.job_id = x.job_id
+		WHERE x.workflow_id = ANY ($1) AND a.at >= x.finished_at`, ids).Scan(&late))
+	require.Zero(t, late, "runs started after their step had finished")
+	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*) FROM workflow_step WHERE workflow_id = ANY ($1) AND kind = 'test_wfk_plain'`, ids).Scan(&plainSteps))
+	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*) - count(DISTINCT job_id) FROM wfk_done WHERE NOT tx`).Scan(&plainDup))
 
 	// A step with dependencies (the chord's callback, chain links, the
 	// fan-ins, grown-b) started, every run of it, after the last of its
 	// dependencies completed: released once every one had, not before.
 	rows, err := s.Pool.Query(ctx, `
 		SELECT x.workflow_id, x.name, (SELECT min(a.at) FROM wfk_start a WHERE a.job_id = x.job_id) AS first_start,
-		       (SELECT max(d.at) FROM workflow_step y JOIN wfk_done d ON d.job_id = y.job_id
+		       (SELECT greatest(max(d.at), max(y.finished_at)) FROM workflow_step y JOIN wfk_done d ON d.job_id = y.job_id
 		        WHERE y.workflow_id = x.workflow_id AND y.step = ANY (x.deps)) AS last_dep
 		FROM workflow_step x
 		WHERE x.workflow_id = ANY ($1) AND cardinality(x.deps) > 0`, ids)
@@ -328,7 +388,7 @@ func TestWorkflowStepsRunOnceUnderKilledWorkers(t *testing.T) {
 		withDeps++
 	}
 	require.NoError(t, rows.Err())
-	require.Equal(t, 1+2*19+2*(fanoutN+4), withDeps) // the callback; chain links; fanout, fanin, leaves, grown-a, grown-b
+	require.Equal(t, 4+2*19+2*(fanoutN+4), withDeps) // callbacks; chain links; fanout, fanin, leaves, grown-a, grown-b
 	// The callback and the fan-ins ran to completion once (above) and
 	// waited for everything: the fan-in's dependencies include every step
 	// the fan-out added that nothing else waits for.
@@ -337,14 +397,55 @@ func TestWorkflowStepsRunOnceUnderKilledWorkers(t *testing.T) {
 		ids, fanoutN).Scan(&n))
 	require.Equal(t, 2, n, "each fan-in waits for the fan-out, the side step, the %d leaves and grown-b", fanoutN)
 
-	var starts, interrupted int
+	var starts, interrupted, deadlocks, completerErrors int
+	for _, p := range append(procs, dead...) {
+		deadlocks += strings.Count(p.out.String(), "deadlock detected")
+		completerErrors += strings.Count(p.out.String(), "Completer error")
+	}
 	require.NoError(t, s.Pool.QueryRow(ctx, "SELECT count(*) FROM wfk_start").Scan(&starts))
 	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*) FROM wfk_start a
 		WHERE NOT EXISTS (SELECT 1 FROM wfk_done d WHERE d.job_id = a.job_id AND d.attempt = a.attempt)`).Scan(&interrupted))
 	t.Logf("%d workflows, %d steps finished in %s with %d SIGKILLs (%d jobs handed back by the lease); "+
-		"%d runs started, %d repeated (%d interrupted by a kill), %d completions duplicated",
-		len(ids), steps, elapsed.Round(100*time.Millisecond), kills, handedBack, starts, starts-steps, interrupted, duplicated)
+		"%d runs started, %d repeated (%d interrupted by a kill), %d completions duplicated; "+
+		"%d steps completed by River's completer (%d recorded twice: killed between their work and its commit); "+
+		"%d deadlocks and %d completer errors in the workers' logs; %d stalls of 10 s",
+		len(ids), steps, elapsed.Round(100*time.Millisecond), kills, handedBack, starts, starts-steps, interrupted, duplicated,
+		plainSteps, plainDup, deadlocks, completerErrors, stalls)
+	rows, err = s.Pool.Query(ctx, `SELECT w.name, w.id, extract(epoch FROM w.finished_at - w.created_at),
+		(SELECT count(*) FROM wfk_start a JOIN workflow_step x ON x.job_id = a.job_id WHERE x.workflow_id = w.id)
+		FROM workflow w WHERE w.id = ANY ($1) ORDER BY w.id`, ids)
+	require.NoError(t, err)
+	for rows.Next() {
+		var name string
+		var id int64
+		var secs float64
+		var runs int
+		require.NoError(t, rows.Scan(&name, &id, &secs, &runs))
+		t.Logf("  workflow %d %s finished %.1fs after its creation, %d runs", id, name, secs, runs)
+	}
+	require.NoError(t, rows.Err())
 	require.Positive(t, kills)
+}
+
+// dumpRunning logs the running jobs and the process each is held by.
+func dumpRunning(t *testing.T, s inboxqtest.Schema) {
+	t.Helper()
+	rows, err := s.Pool.Query(context.Background(), `SELECT j.id, j.kind, j.attempt, j.attempted_at, coalesce(j.attempted_by[cardinality(j.attempted_by)], ''),
+		w.client_id IS NOT NULL, coalesce(w.heartbeat_at::text, ''), now()
+		FROM river_job j LEFT JOIN inboxq_worker w ON w.client_id = j.attempted_by[cardinality(j.attempted_by)]
+		WHERE j.state = 'running' ORDER BY j.id`)
+	require.NoError(t, err)
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var kind, by, beat string
+		var attempt int
+		var at, now time.Time
+		var known bool
+		require.NoError(t, rows.Scan(&id, &kind, &attempt, &at, &by, &known, &beat, &now))
+		t.Logf("  running: job %d %s attempt %d since %s by %s (heartbeat row: %v, last beat %s; now %s)",
+			id, kind, attempt, at.Format("15:04:05.000"), by, known, beat, now.Format("15:04:05.000"))
+	}
 }
 
 // dumpWorkflows logs what is left of the workflows: their counters and

@@ -320,9 +320,12 @@ func TestWorkflowStepsRunOnceUnderKilledWorkers(t *testing.T) {
 		require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
 		_ = p.cmd.Wait()
 	}
-	handedBack := 0
+	// Jobs the lease handed back: of a dead process (crashed), or of a
+	// live one that no longer ran them (orphaned).
+	handedBack, orphaned := 0, 0
 	for _, p := range append(procs, dead...) {
 		handedBack += strings.Count(p.out.String(), "job_handed_back")
+		orphaned += strings.Count(p.out.String(), "worker_crashed=false")
 	}
 
 	// Every workflow completed, every step completed.
@@ -405,11 +408,11 @@ func TestWorkflowStepsRunOnceUnderKilledWorkers(t *testing.T) {
 	require.NoError(t, s.Pool.QueryRow(ctx, "SELECT count(*) FROM wfk_start").Scan(&starts))
 	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*) FROM wfk_start a
 		WHERE NOT EXISTS (SELECT 1 FROM wfk_done d WHERE d.job_id = a.job_id AND d.attempt = a.attempt)`).Scan(&interrupted))
-	t.Logf("%d workflows, %d steps finished in %s with %d SIGKILLs (%d jobs handed back by the lease); "+
+	t.Logf("%d workflows, %d steps finished in %s with %d SIGKILLs (%d jobs handed back by the lease, %d of them orphans of a live process); "+
 		"%d runs started, %d repeated (%d interrupted by a kill), %d completions duplicated; "+
 		"%d steps completed by River's completer (%d recorded twice: killed between their work and its commit); "+
 		"%d deadlocks and %d completer errors in the workers' logs; %d stalls of 10 s",
-		len(ids), steps, elapsed.Round(100*time.Millisecond), kills, handedBack, starts, starts-steps, interrupted, duplicated,
+		len(ids), steps, elapsed.Round(100*time.Millisecond), kills, handedBack, orphaned, starts, starts-steps, interrupted, duplicated,
 		plainSteps, plainDup, deadlocks, completerErrors, stalls)
 	rows, err = s.Pool.Query(ctx, `SELECT w.name, w.id, extract(epoch FROM w.finished_at - w.created_at),
 		(SELECT count(*) FROM wfk_start a JOIN workflow_step x ON x.job_id = a.job_id WHERE x.workflow_id = w.id)

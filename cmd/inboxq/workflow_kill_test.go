@@ -401,7 +401,16 @@ func TestWorkflowStepsRunOnceUnderKilledWorkers(t *testing.T) {
 	require.Equal(t, 2, n, "each fan-in waits for the fan-out, the side step, the %d leaves and grown-b", fanoutN)
 
 	var starts, interrupted, deadlocks, completerErrors int
+	// Two processes' completers finishing steps of several workflows in one
+	// statement each can deadlock on the workflow rows (the trigger locks
+	// them in the batch's order, which is random): River retries the batch.
+	// Counted and shown, not failed: nothing is lost or finished twice.
 	for _, p := range append(procs, dead...) {
+		for _, line := range strings.Split(p.out.String(), "\n") {
+			if strings.Contains(line, "deadlock detected") || strings.Contains(line, "Completer error") {
+				t.Logf("  worker: %s", line)
+			}
+		}
 		deadlocks += strings.Count(p.out.String(), "deadlock detected")
 		completerErrors += strings.Count(p.out.String(), "Completer error")
 	}

@@ -48,8 +48,9 @@ func helperWorker() {
 	defer stop()
 	w := wiringOptions{
 		schema: os.Getenv("INBOXQ_HELPER_SCHEMA"),
-		extraKinds: func(r *jobs.Registry) {
+		extraKinds: func(r *jobs.Registry, st *store.Store) {
 			jobs.Add(r, &sleepWorker{skip: os.Getenv("INBOXQ_HELPER_NO_SLEEP") != ""}, jobs.Info{Description: "test"})
+			registerRecordKinds(r, st)
 		},
 	}
 	if os.Getenv("INBOXQ_HELPER_LEASE") != "" {
@@ -319,7 +320,7 @@ func TestServeEndToEnd(t *testing.T) {
 	go func() {
 		done <- runWith(ctx, []string{"inboxq", "serve"}, env, &logs, options{wiring: wiringOptions{
 			schema: s.Name, listening: listening,
-			extraKinds: func(r *jobs.Registry) { jobs.Add(r, &sleepWorker{}, jobs.Info{Description: "test"}) },
+			extraKinds: func(r *jobs.Registry, _ *store.Store) { jobs.Add(r, &sleepWorker{}, jobs.Info{Description: "test"}) },
 		}})
 	}()
 	addr := inboxqtest.WaitOrTimeout(t, listening, 20*time.Second)

@@ -42,7 +42,7 @@ type wiringOptions struct {
 	// schema puts River and every query in one schema (tests).
 	schema string
 	// extraKinds registers more task kinds (tests).
-	extraKinds func(*jobs.Registry)
+	extraKinds func(*jobs.Registry, *store.Store)
 	// schedulerInterval overrides how often due schedules are checked.
 	schedulerInterval time.Duration
 	// listening receives the bound address once the API listens (tests).
@@ -84,7 +84,7 @@ func registry(st *store.Store, g *gmail.Provider, logger *slog.Logger, w wiringO
 	jobs.RegisterCluster(reg, st, logger)
 	jobs.RegisterRefresh(reg, st)
 	if w.extraKinds != nil {
-		w.extraKinds(reg)
+		w.extraKinds(reg, st)
 	}
 	return reg
 }

@@ -105,22 +105,27 @@ func NewClientID() string {
 	return fmt.Sprintf("%s_%d_%s_%04x", host, os.Getpid(), time.Now().UTC().Format("20060102T150405"), rand.IntN(1<<16))
 }
 
-// Start beats and looks for lost jobs until Stop; it does not wait for the
-// database.
+// Start beats once, then beats and looks for lost jobs until Stop. The
+// first heartbeat is written before Start returns: River, started after
+// the lease, must fetch no job for a process the others cannot see yet (a
+// process killed between its first fetch and its first heartbeat left its
+// jobs to River's rescuer, minutes, with a workflow waiting on them). It
+// does not wait for the database longer than that one try (at most Beat).
 func (l *Lease) Start(ctx context.Context) error {
 	ctx, shouldStart, started, stopped := l.StartInit(ctx)
 	if !shouldStart {
 		return nil
 	}
 	started()
+	l.mu.Lock()
+	l.lastBeat = time.Now()
+	l.mu.Unlock()
+	ok := l.tick(ctx)
 	go func() {
 		defer stopped()
-		l.mu.Lock()
-		l.lastBeat = time.Now()
-		l.mu.Unlock()
 		for {
 			wait := l.cfg.Beat/2 + rand.N(l.cfg.Beat) // on average every Beat
-			if !l.tick(ctx) {
+			if !ok {
 				wait = min(wait, time.Second) // back as soon as the database is
 			}
 			select {
@@ -129,6 +134,7 @@ func (l *Lease) Start(ctx context.Context) error {
 				return
 			case <-time.After(wait):
 			}
+			ok = l.tick(ctx)
 		}
 	}()
 	return nil

@@ -171,3 +171,22 @@ func TestLeaseJudgesOthersOnlyAfterBeatingForDeadAfter(t *testing.T) {
 	require.Eventually(t, func() bool { return stateOf(t, s, id).State == "available" }, 60*time.Second, 20*time.Millisecond)
 	require.GreaterOrEqual(t, time.Since(began), deadAfter, "judged before its own heartbeats had run for DeadAfter")
 }
+
+// The first heartbeat is in the database when Start returns, before River
+// (started after the lease) can fetch a job: a process killed right after
+// its first fetch is then one the others see die and hand back, not one
+// whose jobs wait minutes for River's rescuer (found by the workflow kill
+// test in cmd/inboxq).
+func TestLeaseBeatsBeforeStartReturns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.TestSchema(t)
+	id := jobs.NewClientID()
+	lease := jobs.NewLease(store.New(s.Pool), jobs.LeaseConfig{ClientID: id, Beat: time.Hour}, inboxqtest.Logger(t))
+	require.NoError(t, lease.Start(ctx))
+	t.Cleanup(lease.Stop)
+	var n int
+	require.NoError(t, s.Pool.QueryRow(ctx, "SELECT count(*) FROM inboxq_worker WHERE client_id = $1", id).Scan(&n))
+	require.Equal(t, 1, n, "no heartbeat row when Start returned")
+	require.NoError(t, lease.Ready(ctx))
+}

@@ -116,34 +116,41 @@ type GrowStep struct {
 // inserts the steps as plain tasks (ready, dependencies ignored) and
 // completes the job.
 func CompleteGrowing(ctx context.Context, st *store.Store, reg *Registry, job *rivertype.JobRow, add []GrowStep) error {
+	return st.InTx(ctx, func(tx pgx.Tx, _ *store.Store) error {
+		return CompleteGrowingTx(ctx, tx, reg, job, add)
+	})
+}
+
+// CompleteGrowingTx is CompleteGrowing in the caller's transaction tx, for
+// a worker that records more of its own work in the same commit.
+func CompleteGrowingTx(ctx context.Context, tx pgx.Tx, reg *Registry, job *rivertype.JobRow, add []GrowStep) error {
 	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
 	if err != nil {
 		return err
 	}
-	return st.InTx(ctx, func(tx pgx.Tx, st *store.Store) error {
-		wf := WorkflowOf(job)
-		steps := make([]NewStep, len(add))
-		for i, a := range add {
-			k, ok := reg.Kind(a.Args.Kind())
-			if !ok {
-				return fmt.Errorf("growing the workflow: kind %s is not registered", a.Args.Kind())
-			}
-			steps[i] = NewStep{Name: a.Name, Kind: k, Args: a.Args, Waiting: wf != 0}
+	st := store.WithTx(tx)
+	wf := WorkflowOf(job)
+	steps := make([]NewStep, len(add))
+	for i, a := range add {
+		k, ok := reg.Kind(a.Args.Kind())
+		if !ok {
+			return fmt.Errorf("growing the workflow: kind %s is not registered", a.Args.Kind())
 		}
-		if wf == 0 {
-			if len(steps) > 0 {
-				if _, err := InsertSteps(ctx, tx, client, 0, steps); err != nil {
-					return err
-				}
-			}
-		} else if len(steps) > 0 {
-			if err := grow(ctx, tx, st, client, wf, job.ID, steps, add); err != nil {
+		steps[i] = NewStep{Name: a.Name, Kind: k, Args: a.Args, Waiting: wf != 0}
+	}
+	if wf == 0 {
+		if len(steps) > 0 {
+			if _, err := InsertSteps(ctx, tx, client, 0, steps); err != nil {
 				return err
 			}
 		}
-		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, &river.Job[noArgs]{JobRow: job})
-		return err
-	})
+	} else if len(steps) > 0 {
+		if err := grow(ctx, tx, st, client, wf, job.ID, steps, add); err != nil {
+			return err
+		}
+	}
+	_, err = river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, &river.Job[noArgs]{JobRow: job})
+	return err
 }
 
 // noArgs lets CompleteGrowing complete a job whatever its args type.

@@ -37,11 +37,21 @@ WHERE w.id = @id AND (@owner_id::bigint = 0 OR w.owner_id = @owner_id)
 FOR UPDATE;
 
 -- name: WorkflowList :many
--- A page of workflows, newest first, scoped to an owner (0: any).
+-- A page of workflows, newest first, scoped to an owner (0: any), with
+-- their steps counted by outcome.
 SELECT w.*,
-       EXISTS (SELECT 1 FROM workflow_step s JOIN river_job j ON j.id = s.job_id
-               WHERE s.workflow_id = w.id AND (s.outcome IS NOT NULL OR j.attempted_at IS NOT NULL))::boolean AS started
+       (c.first_start IS NOT NULL OR c.finished > 0)::boolean AS started,
+       c.completed::int AS completed, c.skipped::int AS skipped, c.running::int AS running, coalesce(c.first_start, 'epoch')::timestamptz AS first_start
 FROM workflow w
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE s.outcome = 'completed') AS completed,
+           count(*) FILTER (WHERE s.outcome = 'skipped') AS skipped,
+           count(*) FILTER (WHERE s.outcome IS NOT NULL) AS finished,
+           count(*) FILTER (WHERE s.outcome IS NULL AND j.state IN ('running', 'retryable')) AS running,
+           min(j.attempted_at)::timestamptz AS first_start
+    FROM workflow_step s LEFT JOIN river_job j ON j.id = s.job_id
+    WHERE s.workflow_id = w.id
+) c
 WHERE (@owner_id::bigint = 0 OR w.owner_id = @owner_id) AND (@before_id::bigint = 0 OR w.id < @before_id)
 ORDER BY w.id DESC
 LIMIT @max_rows;

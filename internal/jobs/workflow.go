@@ -77,7 +77,7 @@ func InsertSteps(ctx context.Context, tx pgx.Tx, client *Client, workflowID int6
 			opts.Pending = true
 		}
 		opts.Metadata, _ = json.Marshal(md)
-		params[i] = river.InsertManyParams{Args: s.Args, InsertOpts: &opts}
+		params[i] = river.InsertManyParams{Args: stepArgs{s.Args}, InsertOpts: &opts}
 	}
 	res, err := client.InsertManyTx(ctx, tx, params)
 	if err != nil {
@@ -89,6 +89,13 @@ func InsertSteps(ctx context.Context, tx pgx.Tx, client *Client, workflowID int6
 	}
 	return ids, nil
 }
+
+// stepArgs hides a kind's own insert options from River, which otherwise
+// falls back to the kind's uniqueness when the options it is given have
+// none: a step's options are the kind's, already copied, without it.
+type stepArgs struct{ river.JobArgs }
+
+func (a stepArgs) MarshalJSON() ([]byte, error) { return json.Marshal(a.JobArgs) }
 
 // WorkflowOf returns the workflow a job is a step of (0: none).
 func WorkflowOf(job *rivertype.JobRow) int64 {

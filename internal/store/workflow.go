@@ -102,9 +102,15 @@ func (s *Store) WorkflowList(ctx context.Context, owner *int64, beforeID int64, 
 	}
 	out := make([]inbox.Workflow, len(rows))
 	for i, r := range rows {
-		out[i] = workflowFrom(dbsqlc.Workflow{ID: r.ID, OwnerID: r.OwnerID, Name: r.Name, Policy: r.Policy, ScheduleID: r.ScheduleID,
+		w := workflowFrom(dbsqlc.Workflow{ID: r.ID, OwnerID: r.OwnerID, Name: r.Name, Policy: r.Policy, ScheduleID: r.ScheduleID,
 			StepsTotal: r.StepsTotal, StepsOpen: r.StepsOpen, StepsFailed: r.StepsFailed, StepsCancelled: r.StepsCancelled, CreatedAt: r.CreatedAt,
 			CancelledAt: r.CancelledAt, FinishedAt: r.FinishedAt, Run: r.Run}, r.Started)
+		w.Progress.Completed, w.Progress.Skipped, w.Progress.Running = int(r.Completed), int(r.Skipped), int(r.Running)
+		w.Progress.Waiting = max(0, int(r.StepsOpen)-int(r.Running))
+		if r.FirstStart.After(time.Unix(0, 0)) { // the query's epoch: none started
+			w.StartedAt = &r.FirstStart
+		}
+		out[i] = w
 	}
 	return out, nil
 }
@@ -312,7 +318,9 @@ func rollup(rows []WorkflowStepRow, finishedAt *time.Time, now time.Time) ([]inb
 		case st.Outcome != "":
 			st.Fraction = 1
 		case st.Progress != nil && st.Progress.Total != nil && *st.Progress.Total > 0:
-			st.Fraction = min(1, float64(st.Progress.Done)/float64(*st.Progress.Total))
+			// Unfinished: never whole, even when its work is all done and
+			// its completion not yet recorded.
+			st.Fraction = min(0.99, float64(st.Progress.Done)/float64(*st.Progress.Total))
 		}
 		sum += st.Fraction
 		for _, t := range []*time.Time{r.AttemptedAt, r.FinishedAt} {

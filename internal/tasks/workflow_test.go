@@ -354,3 +354,56 @@ func TestAStepWhoseTaskIsDeletedEndsCancelledAndTheWorkflowEnds(t *testing.T) {
 	require.Equal(t, "cancelled", stepNamed(t, w, "a").Outcome)
 	require.Equal(t, "its task was deleted", stepNamed(t, w, "a").Error)
 }
+
+func TestStepsAreNotUniqueJobs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{Workers: map[string]int{}})
+	alice, _ := s.User(t, "alice", false)
+	block := json.RawMessage(`{"key":"same"}`)
+	// A unique kind already in flight as a task of its own...
+	alone, _, err := s.Tasks.Create(ctx, alice, tasks.CreateParams{Kind: "test_block", Args: block})
+	require.NoError(t, err)
+	// ...and twice in one workflow: three jobs, none merged into another.
+	w, _, err := s.Tasks.CreateWorkflow(ctx, alice, tasks.WorkflowSpec{Shape: tasks.ShapeGroup, Steps: []tasks.StepSpec{
+		{Name: "a", Kind: "test_block", Args: block}, {Name: "b", Kind: "test_block", Args: block}}})
+	require.NoError(t, err)
+	ids := map[int64]bool{alone.ID: true, w.Steps[0].TaskID: true, w.Steps[1].TaskID: true}
+	require.Len(t, ids, 3)
+	for _, st := range w.Steps {
+		task, err := s.Tasks.Get(ctx, alice, st.TaskID)
+		require.NoError(t, err)
+		require.Equal(t, w.ID, *task.WorkflowID)
+		require.Equal(t, "test_block", task.Kind)
+		var args struct {
+			Key     string `json:"key"`
+			OwnerID int64  `json:"owner_id"`
+		}
+		require.NoError(t, json.Unmarshal(task.Args, &args))
+		require.Equal(t, "same", args.Key, "the step's args are the kind's, encoded as they are")
+		require.Equal(t, alice.UserID, args.OwnerID)
+	}
+}
+
+func TestWorkflowListCountsStepsByOutcome(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{Start: true})
+	alice, _ := s.User(t, "alice", false)
+	w, _, err := s.Tasks.CreateWorkflow(ctx, alice, tasks.WorkflowSpec{
+		Steps: []tasks.StepSpec{
+			echoStep("ok", "1"),
+			{Name: "bad", Kind: "test_fail", Args: json.RawMessage(`{"mode":"permanent"}`)},
+			echoStep("after", "2", "bad"),
+		}})
+	require.NoError(t, err)
+	full := waitWorkflow(t, s, alice, w.ID, 20*time.Second, finished)
+	ws, _, err := s.Tasks.Workflows(ctx, alice, "", 10)
+	require.NoError(t, err)
+	require.Len(t, ws, 1)
+	got := ws[0].Progress
+	require.Equal(t, inbox.WorkflowProgress{Total: 3, Completed: 1, Failed: 1, Skipped: 1, Fraction: 1}, got)
+	require.Equal(t, full.Progress.Completed, got.Completed, "the list and the workflow agree")
+	require.NotNil(t, ws[0].StartedAt)
+	require.Equal(t, inbox.TaskFailed, ws[0].State)
+}

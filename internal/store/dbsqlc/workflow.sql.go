@@ -194,9 +194,18 @@ func (q *Queries) WorkflowInsert(ctx context.Context, arg WorkflowInsertParams) 
 
 const workflowList = `-- name: WorkflowList :many
 SELECT w.id, w.owner_id, w.name, w.policy, w.unique_key, w.schedule_id, w.steps_total, w.steps_open, w.steps_failed, w.steps_cancelled, w.created_at, w.cancelled_at, w.finished_at, w.run,
-       EXISTS (SELECT 1 FROM workflow_step s JOIN river_job j ON j.id = s.job_id
-               WHERE s.workflow_id = w.id AND (s.outcome IS NOT NULL OR j.attempted_at IS NOT NULL))::boolean AS started
+       (c.first_start IS NOT NULL OR c.finished > 0)::boolean AS started,
+       c.completed::int AS completed, c.skipped::int AS skipped, c.running::int AS running, coalesce(c.first_start, 'epoch')::timestamptz AS first_start
 FROM workflow w
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE s.outcome = 'completed') AS completed,
+           count(*) FILTER (WHERE s.outcome = 'skipped') AS skipped,
+           count(*) FILTER (WHERE s.outcome IS NOT NULL) AS finished,
+           count(*) FILTER (WHERE s.outcome IS NULL AND j.state IN ('running', 'retryable')) AS running,
+           min(j.attempted_at)::timestamptz AS first_start
+    FROM workflow_step s LEFT JOIN river_job j ON j.id = s.job_id
+    WHERE s.workflow_id = w.id
+) c
 WHERE ($1::bigint = 0 OR w.owner_id = $1) AND ($2::bigint = 0 OR w.id < $2)
 ORDER BY w.id DESC
 LIMIT $3
@@ -224,9 +233,14 @@ type WorkflowListRow struct {
 	FinishedAt     *time.Time `json:"finished_at"`
 	Run            int32      `json:"run"`
 	Started        bool       `json:"started"`
+	Completed      int32      `json:"completed"`
+	Skipped        int32      `json:"skipped"`
+	Running        int32      `json:"running"`
+	FirstStart     time.Time  `json:"first_start"`
 }
 
-// A page of workflows, newest first, scoped to an owner (0: any).
+// A page of workflows, newest first, scoped to an owner (0: any), with
+// their steps counted by outcome.
 func (q *Queries) WorkflowList(ctx context.Context, arg WorkflowListParams) ([]WorkflowListRow, error) {
 	rows, err := q.db.Query(ctx, workflowList, arg.OwnerID, arg.BeforeID, arg.MaxRows)
 	if err != nil {
@@ -252,6 +266,10 @@ func (q *Queries) WorkflowList(ctx context.Context, arg WorkflowListParams) ([]W
 			&i.FinishedAt,
 			&i.Run,
 			&i.Started,
+			&i.Completed,
+			&i.Skipped,
+			&i.Running,
+			&i.FirstStart,
 		); err != nil {
 			return nil, err
 		}

@@ -2061,6 +2061,9 @@ type CleanupTokensResult struct {
 
 	// IdempotencyKeysDeleted Saved Idempotency-Key responses older than 24 hours deleted
 	IdempotencyKeysDeleted int64 `json:"idempotency_keys_deleted"`
+
+	// WorkflowsDeleted Workflows finished more than 7 days ago deleted (their tasks go with River's retention)
+	WorkflowsDeleted int64 `json:"workflows_deleted"`
 }
 
 // Cluster defines model for Cluster.
@@ -3405,12 +3408,6 @@ type ReclassifyResult struct {
 // Examples: {}
 type ReclassifyWithFeedbackArgs = map[string]interface{}
 
-// RefreshAccountRequest defines model for RefreshAccountRequest.
-type RefreshAccountRequest struct {
-	// Full Sync the whole mailbox again instead of what changed since the last sync
-	Full *bool `json:"full,omitempty"`
-}
-
 // RefreshMailboxArgs Starts the refresh-mailbox workflow for an account: sync (incremental, or full the first time or when asked), the new mail classified in parallel batches, then sender reputation and analytics. One per account while unfinished; each connected account has a schedule that starts it.
 //
 // Examples: {"account_id":1}
@@ -3429,6 +3426,12 @@ type RefreshMailboxResult struct {
 
 	// WorkflowId The workflow it started (get-workflow), or the unfinished one it found
 	WorkflowId int64 `json:"workflow_id"`
+}
+
+// RefreshOptions defines model for RefreshOptions.
+type RefreshOptions struct {
+	// Full Sync the whole mailbox again instead of what changed since the last sync
+	Full *bool `json:"full,omitempty"`
 }
 
 // ReputationResult defines model for ReputationResult.
@@ -5365,7 +5368,7 @@ type RetryWorkflowParams struct {
 type CountMessagesJSONRequestBody = CountMessagesRequest
 
 // RefreshAccountJSONRequestBody defines body for RefreshAccount for application/json ContentType.
-type RefreshAccountJSONRequestBody = RefreshAccountRequest
+type RefreshAccountJSONRequestBody = RefreshOptions
 
 // MarkAlertsReadJSONRequestBody defines body for MarkAlertsRead for application/json ContentType.
 type MarkAlertsReadJSONRequestBody = AlertSelection

@@ -1664,6 +1664,11 @@ export interface components {
              * @description Saved Idempotency-Key responses older than 24 hours deleted
              */
             idempotency_keys_deleted: number;
+            /**
+             * Format: int64
+             * @description Workflows finished more than 7 days ago deleted (their tasks go with River's retention)
+             */
+            workflows_deleted: number;
         };
         Cluster: {
             /**
@@ -3001,10 +3006,6 @@ export interface components {
          * @example {}
          */
         ReclassifyWithFeedbackArgs: Record<string, never>;
-        RefreshAccountRequest: {
-            /** @description Sync the whole mailbox again instead of what changed since the last sync */
-            full?: boolean;
-        };
         /**
          * Refresh a mailbox
          * @description Starts the refresh-mailbox workflow for an account: sync (incremental, or full the first time or when asked), the new mail classified in parallel batches, then sender reputation and analytics. One per account while unfinished; each connected account has a schedule that starts it.
@@ -3033,6 +3034,10 @@ export interface components {
              * @description The workflow it started (get-workflow), or the unfinished one it found
              */
             workflow_id: number;
+        };
+        RefreshOptions: {
+            /** @description Sync the whole mailbox again instead of what changed since the last sync */
+            full?: boolean;
         };
         ReputationResult: {
             /**
@@ -5098,9 +5103,9 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["RefreshAccountRequest"];
+                "application/json": components["schemas"]["RefreshOptions"];
             };
         };
         responses: {

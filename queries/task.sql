@@ -136,6 +136,7 @@ SELECT j.id, j.kind, j.queue, inboxq_task_priority(j.priority, j.metadata)::smal
        inboxq_task_state(j.state, j.metadata, j.errors)::text AS task_state,
        (CASE WHEN octet_length((j.metadata -> 'output')::text) <= 1000 THEN j.metadata -> 'output' END)::jsonb AS result,
        coalesce(left(j.errors[cardinality(j.errors)] ->> 'error', 500), '')::text AS last_error,
+       (j.metadata -> 'progress')::jsonb AS final_progress,
        p.done AS progress_done, p.total AS progress_total, p.stage AS progress_stage,
        p.message AS progress_message, p.rate AS progress_rate, p.updated_at AS progress_updated_at
 FROM river_job j

@@ -1,5 +1,6 @@
 -- name: ProgressSaveMany :exec
--- Saves the progress of many tasks in one statement and announces each.
+-- Saves the progress of many tasks in one statement and announces them,
+-- many to a notification (inboxq_notify_progress).
 -- Progress is re-reported if lost, so its commit does not wait for the WAL
 -- flush (synchronous_commit off, for this transaction only); the job's own
 -- completion, committed later and synchronously, flushes it anyway.
@@ -20,10 +21,10 @@ WITH cfg AS (
             message = excluded.message, rate = excluded.rate, updated_at = excluded.updated_at
     RETURNING p.*
 )
-SELECT pg_notify(current_schema() || '.inboxq_events', json_build_object(
+SELECT inboxq_notify_progress(current_schema() || '.inboxq_events', array_agg(json_build_object(
     't', 'progress', 'id', s.job_id, 'owner', nullif(i.owner, 0), 'kind', i.kind,
     'done', s.done, 'total', s.total, 'stage', s.stage, 'message', left(s.message, 300),
-    'rate', s.rate, 'at', s.updated_at)::text)
+    'rate', s.rate, 'at', s.updated_at)::text ORDER BY s.job_id))
 FROM saved s JOIN input i ON i.job_id = s.job_id;
 
 -- name: ProgressGet :one

@@ -67,7 +67,8 @@ SELECT s.step, s.name, s.kind, s.job_id, s.run_when, s.deps, s.dependents, s.wai
        coalesce(j.attempt, 0)::int AS attempt, coalesce(j.max_attempts, 0)::int AS max_attempts,
        j.attempted_at, j.created_at AS job_created_at,
        coalesce(p.done, 0)::bigint AS progress_done, p.total AS progress_total,
-       coalesce(p.stage, '')::text AS progress_stage, coalesce(p.message, '')::text AS progress_message
+       coalesce(p.stage, '')::text AS progress_stage, coalesce(p.message, '')::text AS progress_message,
+       (p.job_id IS NOT NULL)::boolean AS progress_stored, (j.metadata -> 'progress')::jsonb AS final_progress
 FROM workflow_step s
 LEFT JOIN river_job j ON j.id = s.job_id
 LEFT JOIN task_progress p ON p.job_id = s.job_id

@@ -85,7 +85,14 @@ type Schema struct {
 // handlers that run their own transactions.
 func TestSchema(tb testing.TB) Schema {
 	tb.Helper()
-	s := EmptySchema(tb)
+	return TracedSchema(tb, nil)
+}
+
+// TracedSchema is TestSchema with tracer seeing every statement its pool
+// (and connections copied from its config) sends after the migrations.
+func TracedSchema(tb testing.TB, tracer pgx.QueryTracer) Schema {
+	tb.Helper()
+	s := emptySchema(tb, tracer)
 	_, err := store.Migrate(context.Background(), s.Pool, s.Name, slog.New(slog.DiscardHandler))
 	require.NoError(tb, err)
 	return s
@@ -93,6 +100,11 @@ func TestSchema(tb testing.TB) Schema {
 
 // EmptySchema is TestSchema without the migrations, for testing them.
 func EmptySchema(tb testing.TB) Schema {
+	tb.Helper()
+	return emptySchema(tb, nil)
+}
+
+func emptySchema(tb testing.TB, tracer pgx.QueryTracer) Schema {
 	tb.Helper()
 	ctx := context.Background()
 	admin := Pool(tb)
@@ -104,7 +116,7 @@ func EmptySchema(tb testing.TB) Schema {
 		require.NoError(tb, err)
 	})
 
-	pool, err := store.Connect(ctx, DatabaseURL(), store.ConnectOptions{Schema: name, MaxConns: 10})
+	pool, err := store.Connect(ctx, DatabaseURL(), store.ConnectOptions{Schema: name, MaxConns: 10, Tracer: tracer})
 	require.NoError(tb, err)
 	tb.Cleanup(pool.Close)
 	return Schema{Name: name, Pool: pool, URL: DatabaseURL()}

@@ -10,6 +10,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/inboxq/inboxq/internal/inbox"
+	"github.com/inboxq/inboxq/internal/progress"
 	"github.com/inboxq/inboxq/internal/store"
 )
 
@@ -155,6 +156,8 @@ func (w *RefreshMailboxWorker) Work(ctx context.Context, job *river.Job[RefreshM
 		if err := river.RecordOutput(ctx, RefreshMailboxResult{WorkflowID: id, Duplicate: dup}); err != nil {
 			return err
 		}
+		// The last progress report rides on the completion (see progress.Reporter).
+		progress.From(ctx).Flush(ctx)
 		_, err = river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
 		return err
 	})

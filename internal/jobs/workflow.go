@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/inboxq/inboxq/internal/inbox"
+	"github.com/inboxq/inboxq/internal/progress"
 	"github.com/inboxq/inboxq/internal/store"
 )
 
@@ -156,6 +157,8 @@ func CompleteGrowingTx(ctx context.Context, tx pgx.Tx, reg *Registry, job *river
 			return err
 		}
 	}
+	// The last progress report rides on the completion (see progress.Reporter).
+	progress.From(ctx).Flush(ctx)
 	_, err = river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, &river.Job[noArgs]{JobRow: job})
 	return err
 }

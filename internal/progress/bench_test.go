@@ -55,10 +55,13 @@ const (
 	rounds         = 5
 )
 
+// insertNoops inserts the benchmark's jobs in batches of 1,000, as a
+// producer would, through River's InsertManyFast on both sides: inboxq's
+// insert triggers are part of what is timed.
 func insertNoops(b *testing.B, client *jobs.Client, report bool) {
 	b.Helper()
 	ctx := context.Background()
-	params := make([]river.InsertManyParams, 0, 5000)
+	params := make([]river.InsertManyParams, 0, 1000)
 	for i := range benchJobs {
 		params = append(params, river.InsertManyParams{Args: noopArgs{Owned: jobs.Owned{OwnerID: 1}, Report: report}})
 		if len(params) == cap(params) || i == benchJobs-1 {
@@ -69,14 +72,25 @@ func insertNoops(b *testing.B, client *jobs.Client, report bool) {
 	}
 }
 
-// burnDown starts client and returns jobs per second until all are done.
-func burnDown(b *testing.B, client *jobs.Client) float64 {
+// run is one timed run: from the first insert (the client already
+// started, idle) until every job has completed, with the CPU the process
+// and PostgreSQL spent meanwhile.
+type run struct {
+	rate float64 // jobs per second
+	cpu  inboxqtest.CPU
+}
+
+func (r run) cpuPerJob() time.Duration { return r.cpu.Total() / benchJobs }
+
+func burnDown(b *testing.B, client *jobs.Client, insert func()) run {
 	b.Helper()
 	ctx := context.Background()
 	events, cancel := client.SubscribeConfig(&river.SubscribeConfig{Kinds: []river.EventKind{river.EventKindJobCompleted}, ChanSize: benchJobs + 1000})
 	defer cancel()
-	start := time.Now()
 	require.NoError(b, client.Start(ctx))
+	time.Sleep(100 * time.Millisecond) // leader election and the first fetches settle
+	cpu0, start := inboxqtest.ReadCPU(), time.Now()
+	insert()
 	for done := 0; done < benchJobs; done++ {
 		select {
 		case <-events:
@@ -84,15 +98,17 @@ func burnDown(b *testing.B, client *jobs.Client) float64 {
 			b.Fatalf("only %d of %d jobs completed", done, benchJobs)
 		}
 	}
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), inboxqtest.ReadCPU().Sub(cpu0)
 	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
 	defer scancel()
 	require.NoError(b, client.Stop(sctx))
-	return benchJobs / elapsed.Seconds()
+	return run{rate: benchJobs / elapsed.Seconds(), cpu: cpu}
 }
 
 // rawRiverClient is plain River on a schema of its own with River's
 // migrations only: the baseline every throughput benchmark compares with.
+// Its settings are inboxq's: the same pool size, workers, fetch cooldown
+// and poll interval.
 func rawRiverClient(b *testing.B) *jobs.Client {
 	b.Helper()
 	ctx := context.Background()
@@ -112,22 +128,22 @@ func rawRiverClient(b *testing.B) *jobs.Client {
 	return client
 }
 
-func rawRiver(b *testing.B) float64 {
+func rawRiver(b *testing.B) run {
 	b.Helper()
 	client := rawRiverClient(b)
-	insertNoops(b, client, false)
-	return burnDown(b, client)
+	return burnDown(b, client, func() { insertNoops(b, client, false) })
 }
 
-// inboxq runs the same jobs through inboxq: the progress middleware, the
-// notify triggers, the hub listening and a connected subscriber reading
-// every event.
-func inboxq(b *testing.B, report bool) float64 {
+// inboxq runs the same jobs through inboxq: the progress middleware and
+// writer, the insert and state triggers, the hub listening and a connected
+// subscriber reading every event. River UI is left out (it polls; the
+// baseline has none).
+func inboxq(b *testing.B, report bool) run {
 	b.Helper()
 	s := inboxqtest.NewStack(b, inboxqtest.StackOptions{
 		Workers:       map[string]int{inbox.QueueDefault: benchWorkers},
-		FetchCooldown: benchCooldown,
-		Kinds:         func(r *jobs.Registry) { jobs.Add(r, noopWorker{}, jobs.Info{Description: "bench"}) },
+		FetchCooldown: benchCooldown, FetchPollInterval: benchPollEvery, NoRiverUI: true,
+		Kinds: func(r *jobs.Registry) { jobs.Add(r, noopWorker{}, jobs.Info{Description: "bench"}) },
 	})
 	sub, _, _, _ := s.Hub.Subscribe(progress.Filter{Caller: inbox.Principal{Role: inbox.RoleAdmin}}, "")
 	var events int
@@ -137,12 +153,12 @@ func inboxq(b *testing.B, report bool) float64 {
 			events += len(batch)
 		}
 	})
-	insertNoops(b, s.Client, report)
-	rate := burnDown(b, s.Client)
+	r := burnDown(b, s.Client, func() { insertNoops(b, s.Client, report) })
+	time.Sleep(200 * time.Millisecond) // the last events reach the subscriber
 	sub.Close()
 	wg.Wait()
-	b.Logf("inboxq (progress reports: %v): %.0f jobs/s, %d events delivered to a subscriber", report, rate, events)
-	return rate
+	b.Logf("inboxq (progress reports: %v): %.0f jobs/s, %s CPU per job, %d events delivered to a subscriber", report, r.rate, r.cpuPerJob(), events)
+	return r
 }
 
 func median(xs []float64) float64 {
@@ -152,19 +168,26 @@ func median(xs []float64) float64 {
 }
 
 // BenchmarkNoopThroughput compares no-op jobs through inboxq with raw River
-// on the same database, in the same run (target: ratio ≥ 0.90).
+// on the same database, in the same run, inserts included: jobs per second
+// (target with progress reported once per job: ratio ≥ 0.90) and CPU per
+// job, process and PostgreSQL together (target ≤ 1.3 × River's).
 func BenchmarkNoopThroughput(b *testing.B) {
 	for range b.N {
 		// Rounds alternate the three runs so that each ratio compares runs
 		// made seconds apart; the median ratio discards the rounds the
 		// machine's drift spoiled.
-		var raw, iq, iqReport, ratio, reportRatio []float64
+		var raw, iq, iqReport, ratio, reportRatio, rawCPU, reportCPU, cpuRatio []float64
 		for range rounds {
 			r := rawRiver(b)
 			q := inboxq(b, false)
 			p := inboxq(b, true)
-			raw, iq, iqReport = append(raw, r), append(iq, q), append(iqReport, p)
-			ratio, reportRatio = append(ratio, q/r), append(reportRatio, p/r)
+			raw, iq, iqReport = append(raw, r.rate), append(iq, q.rate), append(iqReport, p.rate)
+			ratio, reportRatio = append(ratio, q.rate/r.rate), append(reportRatio, p.rate/r.rate)
+			rawCPU, reportCPU = append(rawCPU, us(r.cpuPerJob())), append(reportCPU, us(p.cpuPerJob()))
+			cpuRatio = append(cpuRatio, float64(p.cpuPerJob())/float64(r.cpuPerJob()))
+			b.Logf("round: River %.0f jobs/s %s/job (process %s, PostgreSQL %s); inboxq with progress %.0f jobs/s %s/job (process %s, PostgreSQL %s)",
+				r.rate, r.cpuPerJob(), r.cpu.Process/benchJobs, r.cpu.Postgres/benchJobs,
+				p.rate, p.cpuPerJob(), p.cpu.Process/benchJobs, p.cpu.Postgres/benchJobs)
 		}
 		b.Logf("raw River %v, inboxq %v, inboxq reporting progress once per job %v jobs/s", fmtRates(raw), fmtRates(iq), fmtRates(iqReport))
 		b.ReportMetric(median(raw), "river_jobs/s")
@@ -172,8 +195,13 @@ func BenchmarkNoopThroughput(b *testing.B) {
 		b.ReportMetric(median(ratio), "ratio")
 		b.ReportMetric(median(iqReport), "inboxq_progress_jobs/s")
 		b.ReportMetric(median(reportRatio), "progress_ratio")
+		b.ReportMetric(median(rawCPU), "river_cpu_us/job")
+		b.ReportMetric(median(reportCPU), "inboxq_progress_cpu_us/job")
+		b.ReportMetric(median(cpuRatio), "cpu_ratio")
 	}
 }
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 func fmtRates(xs []float64) string {
 	out := ""

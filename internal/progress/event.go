@@ -181,8 +181,8 @@ type jobsHeader struct {
 	At          time.Time       `json:"at"`
 }
 
-// parse decodes a NOTIFY payload: one event, or a batch of job changes that
-// differ only by id.
+// parse decodes a NOTIFY payload: one event, a batch of job changes that
+// differ only by id, or a batch of progress reports.
 func parse(payload string) ([]Event, error) {
 	var head struct {
 		T   string     `json:"t"`
@@ -204,6 +204,19 @@ func parse(payload string) ([]Event, error) {
 		evs := make([]Event, len(head.IDs))
 		for i, id := range head.IDs {
 			evs[i] = Event{Task: c, taskID: id}
+		}
+		return evs, nil
+	}
+	if head.T == "progresses" {
+		var batch struct {
+			P []ProgressChange `json:"p"`
+		}
+		if err := json.Unmarshal([]byte(payload), &batch); err != nil {
+			return nil, err
+		}
+		evs := make([]Event, len(batch.P))
+		for i := range batch.P {
+			evs[i] = Event{Progress: &batch.P[i]}
 		}
 		return evs, nil
 	}

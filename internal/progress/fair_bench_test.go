@@ -3,7 +3,6 @@ package progress_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
@@ -35,12 +34,7 @@ func insertOwnedNoops(b *testing.B, client *jobs.Client, owners int) {
 // timedRun times inserting the jobs and working them all off.
 func timedRun(b *testing.B, client *jobs.Client, owners int) float64 {
 	b.Helper()
-	start := time.Now()
-	insertOwnedNoops(b, client, owners)
-	inserted := time.Since(start)
-	rate := burnDown(b, client) // jobs/s from start of work
-	work := time.Duration(float64(benchJobs) / rate * float64(time.Second))
-	return benchJobs / (inserted + work).Seconds()
+	return burnDown(b, client, func() { insertOwnedNoops(b, client, owners) }).rate
 }
 
 func rawRiverOwned(b *testing.B, owners int) float64 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/inboxq/inboxq/internal/inboxqtest"
 	"github.com/inboxq/inboxq/internal/progress"
 	"github.com/inboxq/inboxq/internal/store"
+	"github.com/inboxq/inboxq/internal/tasks"
 )
 
 // counter counts NOTIFYs on the schema's events channel.
@@ -41,7 +43,14 @@ func drain(t *testing.T, conn *pgx.Conn, quiet time.Duration) []map[string]any {
 		}
 		var m map[string]any
 		require.NoError(t, json.Unmarshal([]byte(n.Payload), &m))
-		out = append(out, m)
+		if m["t"] != "progresses" {
+			out = append(out, m)
+			continue
+		}
+		// A batch of progress events: each item is one.
+		for _, item := range m["p"].([]any) {
+			out = append(out, item.(map[string]any))
+		}
 	}
 }
 
@@ -386,4 +395,59 @@ func jobRow(t *testing.T, s inboxqtest.Schema, id int64) *rivertype.JobRow {
 	var kind string
 	require.NoError(t, s.Pool.QueryRow(context.Background(), "SELECT args, kind FROM river_job WHERE id = $1", id).Scan(&args, &kind))
 	return &rivertype.JobRow{ID: id, EncodedArgs: args, Kind: kind}
+}
+
+// A short task's last report rides on River's completion (metadata.progress):
+// no task_progress row, no statement of its own, and still a progress event
+// before the completion's, and the task read back shows it.
+func TestShortTasksFinalProgressRidesOnTheCompletion(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{Start: true, NoRiverUI: true})
+	alice, _ := s.User(t, "alice", false)
+	sub, _, _, _ := s.Hub.Subscribe(progress.Filter{Caller: alice}, "")
+	defer sub.Close()
+	task, _, err := s.Tasks.Create(ctx, alice, tasks.CreateParams{Kind: "test_steps", Args: json.RawMessage(`{"steps":3}`)})
+	require.NoError(t, err)
+
+	var seen []string
+	var final *progress.ProgressChange
+	deadline := time.After(15 * time.Second)
+	for done := false; !done; {
+		select {
+		case batch := <-sub.C:
+			for _, ev := range batch {
+				switch {
+				case ev.TaskID() != task.ID:
+				case ev.Progress != nil:
+					seen, final = append(seen, "progress"), ev.Progress
+				case ev.Task != nil:
+					seen = append(seen, string(ev.Task.State))
+					done = done || ev.Task.State == inbox.TaskCompleted
+				}
+			}
+		case <-deadline:
+			t.Fatalf("the task did not complete; events %v", seen)
+		}
+	}
+	require.NotNil(t, final, "a progress event; events %v", seen)
+	require.EqualValues(t, 3, final.Done)
+	require.EqualValues(t, 3, *final.Total)
+	require.Equal(t, "stepping", final.Stage)
+	require.EqualValues(t, alice.UserID, *final.Owner)
+	require.Less(t, slices.Index(seen, "progress"), slices.Index(seen, string(inbox.TaskCompleted)), "progress before completion: %v", seen)
+
+	_, err = s.Store.ProgressGet(ctx, task.ID)
+	require.ErrorIs(t, err, inbox.ErrNotFound, "no task_progress row")
+	got, err := s.Tasks.Get(ctx, alice, task.ID)
+	require.NoError(t, err)
+	require.NotNil(t, got.Progress)
+	require.EqualValues(t, 3, got.Progress.Done)
+	require.EqualValues(t, 3, *got.Progress.Total)
+	require.Equal(t, "stepping", got.Progress.Stage)
+	list, _, err := s.Tasks.List(ctx, alice, inbox.TaskFilter{}, "")
+	require.NoError(t, err)
+	require.NotEmpty(t, list)
+	require.NotNil(t, list[0].Progress)
+	require.EqualValues(t, 3, list[0].Progress.Done)
 }

@@ -27,6 +27,9 @@ type ConnectOptions struct {
 	Schema string
 	// MaxConns caps the pool; 0 keeps pgx's default.
 	MaxConns int32
+	// Tracer sees every statement the pool's connections send (benchmarks
+	// count them); nil traces nothing.
+	Tracer pgx.QueryTracer
 }
 
 // ConnectError is a failure to reach or open the database, phrased for a
@@ -56,6 +59,7 @@ func Connect(ctx context.Context, dsn string, opts ConnectOptions) (*pgxpool.Poo
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
 	}
+	cfg.ConnConfig.Tracer = opts.Tracer
 
 	pool, err := ping(ctx, cfg)
 	var pgErr *pgconn.PgError

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"slices"
@@ -56,7 +57,7 @@ func (s *Store) TaskList(ctx context.Context, f inbox.TaskFilter, owner *int64) 
 	var owners []int64
 	for i, r := range rows {
 		out[i] = taskFromRow(r.RiverJob, r.TaskState, "")
-		out[i].Progress = progressFrom(r.ProgressDone, r.ProgressTotal, r.ProgressStage, r.ProgressMessage, r.ProgressRate, r.ProgressUpdatedAt)
+		out[i].Progress = progressFrom(r.ProgressDone, r.ProgressTotal, r.ProgressStage, r.ProgressMessage, r.ProgressRate, r.ProgressUpdatedAt, r.RiverJob.Metadata)
 		if o := out[i].OwnerID; o != nil && !slices.Contains(owners, *o) {
 			owners = append(owners, *o)
 		}
@@ -96,7 +97,7 @@ func (s *Store) TaskGet(ctx context.Context, id int64, owner *int64) (inbox.Task
 		return inbox.Task{}, translate(err, "getting task")
 	}
 	t := taskFromRow(row.RiverJob, row.TaskState, row.OwnerName)
-	t.Progress = progressFrom(row.ProgressDone, row.ProgressTotal, row.ProgressStage, row.ProgressMessage, row.ProgressRate, row.ProgressUpdatedAt)
+	t.Progress = progressFrom(row.ProgressDone, row.ProgressTotal, row.ProgressStage, row.ProgressMessage, row.ProgressRate, row.ProgressUpdatedAt, row.RiverJob.Metadata)
 	return t, nil
 }
 
@@ -133,7 +134,10 @@ func (s *Store) TaskActiveOrFinishedSince(ctx context.Context, owner *int64, sin
 		if r.LastError != "" {
 			t.Errors = []inbox.AttemptError{{Attempt: t.Attempt, Error: r.LastError}}
 		}
-		t.Progress = progressFrom(r.ProgressDone, r.ProgressTotal, r.ProgressStage, r.ProgressMessage, r.ProgressRate, r.ProgressUpdatedAt)
+		t.Progress = progressFrom(r.ProgressDone, r.ProgressTotal, r.ProgressStage, r.ProgressMessage, r.ProgressRate, r.ProgressUpdatedAt, nil)
+		if t.Progress == nil && len(r.FinalProgress) > 0 {
+			t.Progress = decodeFinalProgress(r.FinalProgress)
+		}
 		out[i] = t
 	}
 	return out, nil
@@ -147,11 +151,51 @@ type ProgressUpdate struct {
 	Progress inbox.Progress
 }
 
-func progressFrom(done, total *int64, stage, msg *string, rate *float64, at *time.Time) *inbox.Progress {
-	if done == nil {
+// progressFrom is a task's progress: its task_progress row when it has
+// one (a periodic write, or the final one of an attempt that made any),
+// else the final report River stored with the attempt's end in the job's
+// metadata (see FinalProgress), else nil.
+func progressFrom(done, total *int64, stage, msg *string, rate *float64, at *time.Time, metadata []byte) *inbox.Progress {
+	if done != nil {
+		return &inbox.Progress{Done: *done, Total: total, Stage: *stage, Message: *msg, Rate: *rate, UpdatedAt: *at}
+	}
+	if !bytes.Contains(metadata, []byte(`"`+ProgressMetadataKey+`"`)) {
 		return nil
 	}
-	return &inbox.Progress{Done: *done, Total: total, Stage: *stage, Message: *msg, Rate: *rate, UpdatedAt: *at}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(metadata, &m) != nil || len(m[ProgressMetadataKey]) == 0 {
+		return nil
+	}
+	return decodeFinalProgress(m[ProgressMetadataKey])
+}
+
+// ProgressMetadataKey is the job metadata key of a task's final progress.
+const ProgressMetadataKey = "progress"
+
+// FinalProgress is a task's last progress report as it rides on River's
+// state change at the end of an attempt (river.MetadataSet under
+// ProgressMetadataKey), for attempts that wrote none to task_progress. The
+// update trigger announces it with the same fields as a progress event.
+type FinalProgress struct {
+	Done    int64     `json:"done"`
+	Total   *int64    `json:"total"`
+	Stage   string    `json:"stage,omitempty"`
+	Message string    `json:"message,omitempty"`
+	Rate    float64   `json:"rate"`
+	At      time.Time `json:"at"`
+}
+
+// NewFinalProgress is p as it is stored in the job's metadata.
+func NewFinalProgress(p inbox.Progress) FinalProgress {
+	return FinalProgress{Done: p.Done, Total: p.Total, Stage: p.Stage, Message: p.Message, Rate: p.Rate, At: p.UpdatedAt}
+}
+
+func decodeFinalProgress(b []byte) *inbox.Progress {
+	var f FinalProgress
+	if json.Unmarshal(b, &f) != nil {
+		return nil
+	}
+	return &inbox.Progress{Done: f.Done, Total: f.Total, Stage: f.Stage, Message: f.Message, Rate: f.Rate, UpdatedAt: f.At}
 }
 
 // TaskCount is a number of tasks of one kind, in one queue and state.

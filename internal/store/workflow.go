@@ -293,8 +293,11 @@ func rollup(rows []WorkflowStepRow, finishedAt *time.Time, now time.Time) ([]inb
 				st.State = inbox.TaskCancelled
 			}
 		}
-		if r.ProgressDone > 0 || r.ProgressTotal != nil || r.ProgressStage != "" {
+		switch {
+		case r.ProgressStored:
 			st.Progress = &inbox.Progress{Done: r.ProgressDone, Total: r.ProgressTotal, Stage: r.ProgressStage, Message: r.ProgressMessage}
+		case len(r.FinalProgress) > 0:
+			st.Progress = decodeFinalProgress(r.FinalProgress)
 		}
 		switch st.Outcome {
 		case "completed":

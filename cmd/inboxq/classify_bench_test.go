@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net/http/httptest"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -109,12 +108,11 @@ func (r *classifyRun) run(b *testing.B, args string) (inbox.Task, jobs.ClassifyR
 	require.NoError(b, err)
 	proc, _ := startHelper(b, r.env...)
 	done := waitForTask(b, r.svc, r.owner, task.ID, 20*time.Minute)
-	require.NoError(b, proc.Process.Signal(syscall.SIGTERM))
-	require.NoError(b, proc.Wait())
+	rss := stopForPeakRSS(b, proc)
 	require.Equal(b, inbox.TaskCompleted, done.State, "%+v", done.Errors)
 	var res jobs.ClassifyResult
 	require.NoError(b, json.Unmarshal(done.Result, &res))
-	return done, res, done.FinishedAt.Sub(*done.StartedAt), proc.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
+	return done, res, done.FinishedAt.Sub(*done.StartedAt), rss
 }
 
 // BenchmarkClassifyTask100k classifies 100,000 stored messages with the

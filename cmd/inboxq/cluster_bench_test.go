@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
@@ -59,12 +58,11 @@ func BenchmarkClusterTask100k(b *testing.B) {
 			require.NoError(b, err)
 			proc, _ := startHelper(b, env...)
 			done := waitForTask(b, svc, owner, task.ID, 20*time.Minute)
-			require.NoError(b, proc.Process.Signal(syscall.SIGTERM))
-			require.NoError(b, proc.Wait())
+			rss := stopForPeakRSS(b, proc)
 			require.Equal(b, inbox.TaskCompleted, done.State, "%+v", done.Errors)
 			var res jobs.ClusterResult
 			require.NoError(b, json.Unmarshal(done.Result, &res))
-			return res, done.FinishedAt.Sub(*done.StartedAt), proc.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
+			return res, done.FinishedAt.Sub(*done.StartedAt), rss
 		}
 		res, took, rss := run()
 		require.EqualValues(b, 100_000, res.Scanned)

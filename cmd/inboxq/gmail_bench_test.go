@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
-	"syscall"
 	"testing"
 	"time"
 
@@ -81,10 +80,9 @@ func (r *syncRun) run(b *testing.B) (inbox.Task, time.Duration, int64) {
 	proc, _ := startHelper(b, r.env...)
 	done := waitForTask(b, r.svc, r.owner, task.ID, 20*time.Minute)
 	took := time.Since(start)
-	require.NoError(b, proc.Process.Signal(syscall.SIGTERM))
-	require.NoError(b, proc.Wait())
+	rss := stopForPeakRSS(b, proc)
 	require.Equal(b, inbox.TaskCompleted, done.State, "%+v", done.Errors)
-	return done, took, proc.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
+	return done, took, rss
 }
 
 // BenchmarkSyncQuotaEfficiency runs a full sync against a mailbox whose

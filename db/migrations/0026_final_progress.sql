@@ -1,5 +1,5 @@
--- A task's final progress rides on River's completion, and progress is
--- announced in batches.
+-- A task's final progress rides on River's completion, progress is
+-- announced in batches, and fair-share parking happens once per statement.
 --
 -- A no-op task that reported progress once cost a statement of its own
 -- (an upsert into task_progress and a NOTIFY per task) and made its worker
@@ -13,25 +13,18 @@
 -- inboxq_notify_progress announces progress events (each a JSON object
 -- with "t":"progress") in as few notifications as fit under PostgreSQL's
 -- 8,000-byte payload limit, in the order given: {"t":"progresses","p":[...]}.
+-- Items are cut into runs of about 6,000 bytes by a running sum (an item is
+-- at most ~1,500 bytes: its message is cut to 300 characters), so a run
+-- stays under the limit without copying a growing buffer per item.
 CREATE FUNCTION inboxq_notify_progress(ch text, items text[]) RETURNS void
 LANGUAGE plpgsql AS $$
-DECLARE
-    buf  text := '';
-    item text;
 BEGIN
-    IF items IS NULL THEN
-        RETURN;
-    END IF;
-    FOREACH item IN ARRAY items LOOP
-        IF buf <> '' AND octet_length(buf) + octet_length(item) > 7900 THEN
-            PERFORM pg_notify(ch, '{"t":"progresses","p":[' || buf || ']}');
-            buf := '';
-        END IF;
-        buf := CASE WHEN buf = '' THEN item ELSE buf || ',' || item END;
-    END LOOP;
-    IF buf <> '' THEN
-        PERFORM pg_notify(ch, '{"t":"progresses","p":[' || buf || ']}');
-    END IF;
+    PERFORM pg_notify(ch, '{"t":"progresses","p":[' || g.p || ']}')
+    FROM (SELECT c.chunk, string_agg(c.item, ',' ORDER BY c.ord) AS p
+          FROM (SELECT u.item, u.ord, sum(octet_length(u.item)) OVER (ORDER BY u.ord) / 6000 AS chunk
+                FROM unnest(items) WITH ORDINALITY u(item, ord)) c
+          GROUP BY c.chunk
+          ORDER BY c.chunk) g;
 END
 $$;
 
@@ -62,14 +55,18 @@ BEGIN
     -- task's last report rides on River's own state change as
     -- metadata.progress (see progress.Reporter), for the attempts that
     -- wrote none to task_progress.
-    PERFORM inboxq_notify_progress(ch, array_agg(json_build_object(
-                't', 'progress', 'id', n.id, 'owner', inboxq_job_owner(n.args), 'kind', n.kind,
-                'done', n.metadata #> '{progress,done}', 'total', n.metadata #> '{progress,total}',
-                'stage', coalesce(n.metadata #>> '{progress,stage}', ''),
-                'message', left(coalesce(n.metadata #>> '{progress,message}', ''), 300),
-                'rate', coalesce(n.metadata #> '{progress,rate}', '0'), 'at', n.metadata #> '{progress,at}')::text ORDER BY n.id))
+    -- Each event is the stored report with the task's id, owner and kind
+    -- put in front (text, not rebuilt field by field: this runs for every
+    -- short task); the reporter cuts the message to 300 characters, and a
+    -- report too large for a notification is left unannounced.
+    PERFORM inboxq_notify_progress(ch, array_agg(
+                '{"t":"progress","id":' || n.id || ',"owner":' || coalesce(inboxq_job_owner(n.args)::text, 'null')
+                || ',"kind":' || to_json(n.kind)::text || ',' || substr((n.metadata -> 'progress')::text, 2)
+                ORDER BY n.id))
     FROM new_jobs n
-    WHERE n.state IN ('completed', 'retryable', 'discarded', 'cancelled') AND n.metadata ? 'progress';
+    WHERE n.state IN ('completed', 'retryable', 'discarded', 'cancelled')
+      AND jsonb_typeof(n.metadata -> 'progress') = 'object'
+      AND octet_length((n.metadata -> 'progress')::text) <= 2000;
 
     -- Plain changes, grouped. Only the new rows are read: River updates a
     -- job only to change its state (or, for a cancel, its metadata), and
@@ -161,6 +158,56 @@ BEGIN
     WHERE c.owner IS NOT NULL
       AND (c.st = 'failed' OR (c.st = 'completed' AND c.metadata ? 'notify'))
       AND NOT EXISTS (SELECT 1 FROM alert a WHERE a.task_id = c.id AND a.key = 'task:' || c.id || ':' || c.st || ':' || c.attempt);
+    RETURN NULL;
+END
+$$;
+
+-- Fair-share parking, once per insert statement instead of once per row.
+-- The BEFORE INSERT row trigger (river_job_inboxq_fair_park, 0011) ran a
+-- PL/pgSQL function for every inserted job, queue cap or not (md5, a
+-- setting read and written): ~10 µs of each no-op task's cost. Now the
+-- insert trigger rebalances each (queue, user) the statement made ready
+-- jobs for, with the rule the update trigger already uses
+-- (inboxq_fair_rebalance: park the newest, lowest-priority ready jobs over
+-- the cap). A parked job is written twice (inserted ready, then parked) in
+-- the statement that inserts it; a job within the cap, the usual case,
+-- costs nothing per row.
+DROP TRIGGER river_job_inboxq_fair_park ON river_job;
+DROP FUNCTION inboxq_fair_park();
+
+-- AFTER INSERT, per statement (river_job_inboxq_inserted). Supersedes 0018;
+-- changed here: parks what exceeds a user's cap.
+CREATE OR REPLACE FUNCTION inboxq_notify_inserted_jobs() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    ch  text := TG_TABLE_SCHEMA || '.inboxq_events';
+    msg text;
+    r   record;
+BEGIN
+    FOR msg IN
+        SELECT '{"t":"jobs","h":' || json_build_object(
+                   'state', inboxq_task_state(n.state, n.metadata, n.errors), 'created', true,
+                   'kind', n.kind, 'queue', n.queue, 'owner', n.args ->> 'owner_id',
+                   'attempt', n.attempt, 'max_attempts', n.max_attempts,
+                   'priority', inboxq_task_priority(n.priority, n.metadata), 'at', clock_timestamp())::text
+               || ',"ids":[' || string_agg(n.id::text, ',') || ']}'
+        FROM new_jobs n
+        GROUP BY inboxq_task_state(n.state, n.metadata, n.errors), n.kind, n.queue, n.args ->> 'owner_id',
+                 n.attempt, n.max_attempts, inboxq_task_priority(n.priority, n.metadata), n.id / 350
+    LOOP
+        PERFORM pg_notify(ch, msg);
+    END LOOP;
+
+    -- Parking (ready and pending are the same task state: the events above
+    -- stand). Only queues with a cap; only users the statement made ready
+    -- jobs for.
+    IF EXISTS (SELECT 1 FROM fair_queue) THEN
+        FOR r IN SELECT DISTINCT n.queue, n.args ->> 'owner_id' AS owner FROM new_jobs n
+                 JOIN fair_queue f ON f.queue = n.queue
+                 WHERE n.state = 'available' AND n.args ? 'owner_id' LOOP
+            PERFORM inboxq_fair_rebalance(r.queue, r.owner);
+        END LOOP;
+    END IF;
     RETURN NULL;
 END
 $$;

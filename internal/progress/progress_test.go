@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -450,4 +451,48 @@ func TestShortTasksFinalProgressRidesOnTheCompletion(t *testing.T) {
 	require.NotEmpty(t, list)
 	require.NotNil(t, list[0].Progress)
 	require.EqualValues(t, 3, list[0].Progress.Done)
+}
+
+// Progress events are announced many to a notification, each under
+// PostgreSQL's 8,000-byte payload limit, every one once, in job order.
+func TestProgressEventsAreBatchedUnderThePayloadLimit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.TestSchema(t)
+	st := store.New(s.Pool)
+	conn := listen(t, s)
+	var ups []store.ProgressUpdate
+	owner := int64(3)
+	for i := range 300 {
+		// Messages at the cut (300 characters, some of them 3 bytes each).
+		ups = append(ups, store.ProgressUpdate{JobID: int64(i + 1), Owner: &owner, Kind: "k",
+			Progress: inbox.Progress{Done: int64(i), Stage: "s", Message: strings.Repeat("€", 150) + strings.Repeat("x", 200)}})
+	}
+	require.NoError(t, st.ProgressSave(ctx, ups...))
+	var payloads int
+	var ids []int64
+	for {
+		wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err != nil {
+			break
+		}
+		payloads++
+		require.Less(t, len(n.Payload), 8000, "under Postgres's payload limit")
+		var batch struct {
+			T string
+			P []progress.ProgressChange
+		}
+		require.NoError(t, json.Unmarshal([]byte(n.Payload), &batch))
+		require.Equal(t, "progresses", batch.T)
+		for _, p := range batch.P {
+			require.Len(t, []rune(p.Message), 300, "cut to 300 characters")
+			ids = append(ids, p.ID)
+		}
+	}
+	require.Len(t, ids, 300, "every report, once")
+	require.True(t, slices.IsSorted(ids), "in job order")
+	require.Greater(t, payloads, 1)
+	require.Less(t, payloads, 100, "batched: %d notifications for 300 reports", payloads)
 }

@@ -185,9 +185,14 @@ type FinalProgress struct {
 	At      time.Time `json:"at"`
 }
 
-// NewFinalProgress is p as it is stored in the job's metadata.
+// NewFinalProgress is p as it is stored in the job's metadata: the message
+// cut to 300 characters, as every progress event's is.
 func NewFinalProgress(p inbox.Progress) FinalProgress {
-	return FinalProgress{Done: p.Done, Total: p.Total, Stage: p.Stage, Message: p.Message, Rate: p.Rate, At: p.UpdatedAt}
+	msg := p.Message
+	if r := []rune(msg); len(r) > 300 {
+		msg = string(r[:300])
+	}
+	return FinalProgress{Done: p.Done, Total: p.Total, Stage: p.Stage, Message: msg, Rate: p.Rate, At: p.UpdatedAt}
 }
 
 func decodeFinalProgress(b []byte) *inbox.Progress {

@@ -108,16 +108,17 @@ func TestFairShareOwnPriorityOrdersBacklog(t *testing.T) {
 		require.Equal(t, prio, task.Priority)
 		ids = append(ids, task.ID)
 	}
-	// Admitted: the first (it came alone); pending: the rest.
 	admitted := func() int64 {
 		var id int64
 		require.NoError(t, s.Schema.Pool.QueryRow(ctx, `SELECT id FROM river_job WHERE state = 'available'`).Scan(&id))
 		return id
 	}
-	// The first came alone and was admitted; the rest wait, and are
-	// admitted by the priority their owner gave them, then age.
-	require.Equal(t, ids[0], admitted())
-	for _, want := range []int64{ids[3], ids[2], ids[1]} { // priority 2, then 3, then 4
+	// The ready slot holds the most urgent task not started: each insert
+	// parks the newest, least urgent ready task over the cap, so the
+	// priority-2 task took the slot from the first. The rest are admitted
+	// by the priority their owner gave them, then age.
+	require.Equal(t, ids[3], admitted())
+	for _, want := range []int64{ids[2], ids[0], ids[1]} { // priority 3, then 4 by age
 		_, err := s.Tasks.Cancel(ctx, u, admitted())
 		require.NoError(t, err)
 		require.Equal(t, want, admitted())

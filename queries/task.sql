@@ -2,8 +2,8 @@
 -- args.owner_id (NULL for system tasks, which only admins see). Most
 -- queries filter the owner with a containment, {"owner_id": N} for a user
 -- and {} for admins, which River's GIN index on args serves; a user's task
--- list compares args -> 'owner_id' instead, which its index serves in id
--- order (0014).
+-- list compares (args ->> 'owner_id') COLLATE "C" instead, which its index
+-- serves in id order (0014, 0026).
 
 -- name: TaskGet :one
 SELECT sqlc.embed(j),
@@ -61,7 +61,7 @@ LIMIT @max_rows;
 
 -- name: TaskListByOwner :many
 -- One user's tasks, newest first: TaskList's filters over
--- river_job_inboxq_owner_idx (0014), read in id order, so a page costs
+-- river_job_inboxq_owner_idx (0014, 0026), read in id order, so a page costs
 -- about max_rows rows (at most the user's own tasks), not the table; dead
 -- letters and cancelled tasks over river_job_inboxq_owner_ended_badly_idx.
 -- A statement of its own rather than an optional owner ("owner IS NULL OR
@@ -72,7 +72,7 @@ SELECT sqlc.embed(j),
        p.message AS progress_message, p.rate AS progress_rate, p.updated_at AS progress_updated_at
 FROM river_job j
 LEFT JOIN task_progress p ON p.job_id = j.id
-WHERE j.args -> 'owner_id' = to_jsonb(@owner::bigint)
+WHERE (j.args ->> 'owner_id') COLLATE "C" = (@owner::bigint)::text
   AND (sqlc.narg(states)::text[] IS NULL OR (j.state = ANY (inboxq_task_river_states(sqlc.narg(states)::text[]))
                                               AND (j.state NOT IN ('running', 'cancelled')
                                                    OR inboxq_task_state(j.state, j.metadata, j.errors) = ANY (sqlc.narg(states)::text[]))))

@@ -188,6 +188,9 @@ func parse(payload string) ([]Event, error) {
 		T   string     `json:"t"`
 		H   jobsHeader `json:"h"`
 		IDs []int64    `json:"ids"`
+		// P is the finished attempts' final progress, [done, total] by
+		// id (see inboxq_final_progress).
+		P []json.RawMessage `json:"p"`
 	}
 	if err := json.Unmarshal([]byte(payload), &head); err != nil {
 		return nil, err
@@ -201,9 +204,14 @@ func parse(payload string) ([]Event, error) {
 				c.Owner = &id
 			}
 		}
-		evs := make([]Event, len(head.IDs))
+		evs := make([]Event, 0, len(head.IDs)+len(head.P))
 		for i, id := range head.IDs {
-			evs[i] = Event{Task: c, taskID: id}
+			if i < len(head.P) {
+				if p := finalProgress(head.P[i], id, c); p != nil {
+					evs = append(evs, Event{Progress: p})
+				}
+			}
+			evs = append(evs, Event{Task: c, taskID: id})
 		}
 		return evs, nil
 	}
@@ -224,8 +232,17 @@ func parse(payload string) ([]Event, error) {
 	var err error
 	switch head.T {
 	case "task":
-		ev.Task = &TaskChange{}
-		err = json.Unmarshal([]byte(payload), ev.Task)
+		var t struct {
+			TaskChange
+			P json.RawMessage `json:"p"`
+		}
+		if err := json.Unmarshal([]byte(payload), &t); err != nil {
+			return nil, err
+		}
+		ev.Task = &t.TaskChange
+		if p := finalProgress(t.P, t.ID, ev.Task); p != nil {
+			return []Event{{Progress: p}, ev}, nil
+		}
 	case "progress":
 		ev.Progress = &ProgressChange{}
 		err = json.Unmarshal([]byte(payload), ev.Progress)
@@ -242,6 +259,18 @@ func parse(payload string) ([]Event, error) {
 		return nil, errUnknownEvent(head.T)
 	}
 	return []Event{ev}, err
+}
+
+// finalProgress is the progress event of a finished attempt's last report,
+// from the [done, total] its state event carries (nil when it carries
+// none). Stage and message stay with the stored report: the event shows
+// how far the task got.
+func finalProgress(raw json.RawMessage, id int64, c *TaskChange) *ProgressChange {
+	var pair []*int64
+	if len(raw) == 0 || json.Unmarshal(raw, &pair) != nil || len(pair) != 2 || pair[0] == nil {
+		return nil
+	}
+	return &ProgressChange{ID: id, Kind: c.Kind, Owner: c.Owner, Done: *pair[0], Total: pair[1], At: c.At}
 }
 
 type errUnknownEvent string

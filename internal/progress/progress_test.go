@@ -400,7 +400,8 @@ func jobRow(t *testing.T, s inboxqtest.Schema, id int64) *rivertype.JobRow {
 
 // A short task's last report rides on River's completion (metadata.progress):
 // no task_progress row, no statement of its own, and still a progress event
-// before the completion's, and the task read back shows it.
+// (done and total, carried by the completion's own notification) before the
+// completion's, and the task read back shows all of it.
 func TestShortTasksFinalProgressRidesOnTheCompletion(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -434,7 +435,6 @@ func TestShortTasksFinalProgressRidesOnTheCompletion(t *testing.T) {
 	require.NotNil(t, final, "a progress event; events %v", seen)
 	require.EqualValues(t, 3, final.Done)
 	require.EqualValues(t, 3, *final.Total)
-	require.Equal(t, "stepping", final.Stage)
 	require.EqualValues(t, alice.UserID, *final.Owner)
 	require.Less(t, slices.Index(seen, "progress"), slices.Index(seen, string(inbox.TaskCompleted)), "progress before completion: %v", seen)
 
@@ -495,4 +495,64 @@ func TestProgressEventsAreBatchedUnderThePayloadLimit(t *testing.T) {
 	require.True(t, slices.IsSorted(ids), "in job order")
 	require.Greater(t, payloads, 1)
 	require.Less(t, payloads, 100, "batched: %d notifications for 300 reports", payloads)
+}
+
+// The state events of finished attempts carry their final progress,
+// [done, total] by id, in notifications under the payload limit, and only
+// for finished attempts.
+func TestStateEventsCarryFinalProgress(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.TestSchema(t)
+	conn := listen(t, s)
+	_, err := s.Pool.Exec(ctx, `INSERT INTO river_job (kind, args, queue, state, max_attempts, priority, attempt, attempted_at)
+		SELECT 'k', jsonb_build_object('owner_id', 1), 'default', 'running', 1, 1, 1, now() FROM generate_series(1, 1000)`)
+	require.NoError(t, err)
+	drain(t, conn, 300*time.Millisecond)
+	// Huge numbers and messages must not break the notification.
+	_, err = s.Pool.Exec(ctx, `UPDATE river_job SET state = 'completed', finalized_at = now(),
+		metadata = metadata || jsonb_build_object('progress', jsonb_build_object('done', id, 'total', CASE WHEN id % 2 = 0 THEN to_jsonb(2 * id) END,
+			'stage', 'x', 'message', repeat('m', 300), 'at', now()))
+		WHERE id % 10 <> 0`)
+	require.NoError(t, err)
+	_, err = s.Pool.Exec(ctx, `UPDATE river_job SET state = 'completed', finalized_at = now(),
+		metadata = metadata || '{"progress":{"done":1e300,"total":"many"}}' WHERE id % 10 = 0`)
+	require.NoError(t, err)
+
+	got := map[int64][]*json.Number{}
+	for {
+		wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err != nil {
+			break
+		}
+		require.Less(t, len(n.Payload), 8000, "under Postgres's payload limit")
+		var m struct {
+			T   string
+			IDs []int64
+			P   [][]*json.Number
+		}
+		require.NoError(t, json.Unmarshal([]byte(n.Payload), &m))
+		require.Equal(t, "jobs", m.T)
+		require.Len(t, m.P, len(m.IDs))
+		for i, id := range m.IDs {
+			got[id] = m.P[i]
+		}
+	}
+	require.Len(t, got, 1000, "every job's state event")
+	for id, p := range got {
+		require.Len(t, p, 2)
+		if id%10 == 0 {
+			require.LessOrEqual(t, len(p[0].String()), 20, "a huge number is cut")
+			require.Nil(t, p[1], "a total that is not a number is null")
+			continue
+		}
+		require.Equal(t, fmt.Sprint(id), p[0].String())
+		if id%2 == 0 {
+			require.Equal(t, fmt.Sprint(2*id), p[1].String())
+		} else {
+			require.Nil(t, p[1])
+		}
+	}
 }

@@ -99,7 +99,7 @@ func (r *Reporter) loadLocked() {
 		if json.Unmarshal(r.meta, &m) != nil || json.Unmarshal(m[store.ProgressMetadataKey], &f) != nil {
 			return
 		}
-		prev = inbox.Progress{Done: f.Done, Total: f.Total, Stage: f.Stage, Message: f.Message, UpdatedAt: f.At}
+		prev = inbox.Progress{Done: f.Done, Total: f.Total, Stage: f.Stage, Message: f.Message}
 	}
 	r.cur = prev
 	r.cur.Rate = 0

@@ -57,7 +57,7 @@ func (s *Store) TaskList(ctx context.Context, f inbox.TaskFilter, owner *int64) 
 	var owners []int64
 	for i, r := range rows {
 		out[i] = taskFromRow(r.RiverJob, r.TaskState, "")
-		out[i].Progress = progressFrom(r.ProgressDone, r.ProgressTotal, r.ProgressStage, r.ProgressMessage, r.ProgressRate, r.ProgressUpdatedAt, r.RiverJob.Metadata)
+		out[i].Progress = progressFrom(r.ProgressDone, r.ProgressTotal, r.ProgressStage, r.ProgressMessage, r.ProgressRate, r.ProgressUpdatedAt, r.RiverJob.Metadata, endedAt(r.RiverJob.FinalizedAt, r.RiverJob.AttemptedAt))
 		if o := out[i].OwnerID; o != nil && !slices.Contains(owners, *o) {
 			owners = append(owners, *o)
 		}
@@ -97,7 +97,7 @@ func (s *Store) TaskGet(ctx context.Context, id int64, owner *int64) (inbox.Task
 		return inbox.Task{}, translate(err, "getting task")
 	}
 	t := taskFromRow(row.RiverJob, row.TaskState, row.OwnerName)
-	t.Progress = progressFrom(row.ProgressDone, row.ProgressTotal, row.ProgressStage, row.ProgressMessage, row.ProgressRate, row.ProgressUpdatedAt, row.RiverJob.Metadata)
+	t.Progress = progressFrom(row.ProgressDone, row.ProgressTotal, row.ProgressStage, row.ProgressMessage, row.ProgressRate, row.ProgressUpdatedAt, row.RiverJob.Metadata, endedAt(row.RiverJob.FinalizedAt, row.RiverJob.AttemptedAt))
 	return t, nil
 }
 
@@ -134,9 +134,9 @@ func (s *Store) TaskActiveOrFinishedSince(ctx context.Context, owner *int64, sin
 		if r.LastError != "" {
 			t.Errors = []inbox.AttemptError{{Attempt: t.Attempt, Error: r.LastError}}
 		}
-		t.Progress = progressFrom(r.ProgressDone, r.ProgressTotal, r.ProgressStage, r.ProgressMessage, r.ProgressRate, r.ProgressUpdatedAt, nil)
+		t.Progress = progressFrom(r.ProgressDone, r.ProgressTotal, r.ProgressStage, r.ProgressMessage, r.ProgressRate, r.ProgressUpdatedAt, nil, time.Time{})
 		if t.Progress == nil && len(r.FinalProgress) > 0 {
-			t.Progress = decodeFinalProgress(r.FinalProgress)
+			t.Progress = decodeFinalProgress(r.FinalProgress, endedAt(r.FinalizedAt, r.AttemptedAt))
 		}
 		out[i] = t
 	}
@@ -154,8 +154,8 @@ type ProgressUpdate struct {
 // progressFrom is a task's progress: its task_progress row when it has
 // one (a periodic write, or the final one of an attempt that made any),
 // else the final report River stored with the attempt's end in the job's
-// metadata (see FinalProgress), else nil.
-func progressFrom(done, total *int64, stage, msg *string, rate *float64, at *time.Time, metadata []byte) *inbox.Progress {
+// metadata (see FinalProgress), dated at, else nil.
+func progressFrom(done, total *int64, stage, msg *string, rate *float64, at *time.Time, metadata []byte, ended time.Time) *inbox.Progress {
 	if done != nil {
 		return &inbox.Progress{Done: *done, Total: total, Stage: *stage, Message: *msg, Rate: *rate, UpdatedAt: *at}
 	}
@@ -166,7 +166,19 @@ func progressFrom(done, total *int64, stage, msg *string, rate *float64, at *tim
 	if json.Unmarshal(metadata, &m) != nil || len(m[ProgressMetadataKey]) == 0 {
 		return nil
 	}
-	return decodeFinalProgress(m[ProgressMetadataKey])
+	return decodeFinalProgress(m[ProgressMetadataKey], ended)
+}
+
+// endedAt is when an attempt ended, for a final progress report's date:
+// the job's finalized_at, else (a retry waits) when the attempt started.
+func endedAt(finalized, attempted *time.Time) time.Time {
+	switch {
+	case finalized != nil:
+		return *finalized
+	case attempted != nil:
+		return *attempted
+	}
+	return time.Time{}
 }
 
 // ProgressMetadataKey is the job metadata key of a task's final progress.
@@ -174,15 +186,15 @@ const ProgressMetadataKey = "progress"
 
 // FinalProgress is a task's last progress report as it rides on River's
 // state change at the end of an attempt (river.MetadataSet under
-// ProgressMetadataKey), for attempts that wrote none to task_progress. The
-// update trigger announces it with the same fields as a progress event.
+// ProgressMetadataKey), for attempts that wrote none to task_progress. It
+// holds only what a person reads (River's GIN index on metadata takes an
+// entry per key and value, on every later update of the row): the rate
+// is not kept and the date is the attempt's end.
 type FinalProgress struct {
-	Done    int64     `json:"done"`
-	Total   *int64    `json:"total"`
-	Stage   string    `json:"stage,omitempty"`
-	Message string    `json:"message,omitempty"`
-	Rate    float64   `json:"rate"`
-	At      time.Time `json:"at"`
+	Done    int64  `json:"done"`
+	Total   *int64 `json:"total,omitempty"`
+	Stage   string `json:"stage,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // NewFinalProgress is p as it is stored in the job's metadata: the message
@@ -192,15 +204,15 @@ func NewFinalProgress(p inbox.Progress) FinalProgress {
 	if r := []rune(msg); len(r) > 300 {
 		msg = string(r[:300])
 	}
-	return FinalProgress{Done: p.Done, Total: p.Total, Stage: p.Stage, Message: msg, Rate: p.Rate, At: p.UpdatedAt}
+	return FinalProgress{Done: p.Done, Total: p.Total, Stage: p.Stage, Message: msg}
 }
 
-func decodeFinalProgress(b []byte) *inbox.Progress {
+func decodeFinalProgress(b []byte, at time.Time) *inbox.Progress {
 	var f FinalProgress
 	if json.Unmarshal(b, &f) != nil {
 		return nil
 	}
-	return &inbox.Progress{Done: f.Done, Total: f.Total, Stage: f.Stage, Message: f.Message, Rate: f.Rate, UpdatedAt: f.At}
+	return &inbox.Progress{Done: f.Done, Total: f.Total, Stage: f.Stage, Message: f.Message, UpdatedAt: at}
 }
 
 // TaskCount is a number of tasks of one kind, in one queue and state.

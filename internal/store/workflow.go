@@ -297,7 +297,7 @@ func rollup(rows []WorkflowStepRow, finishedAt *time.Time, now time.Time) ([]inb
 		case r.ProgressStored:
 			st.Progress = &inbox.Progress{Done: r.ProgressDone, Total: r.ProgressTotal, Stage: r.ProgressStage, Message: r.ProgressMessage}
 		case len(r.FinalProgress) > 0:
-			st.Progress = decodeFinalProgress(r.FinalProgress)
+			st.Progress = decodeFinalProgress(r.FinalProgress, time.Time{})
 		}
 		switch st.Outcome {
 		case "completed":

@@ -207,8 +207,8 @@ type TaskGetRow struct {
 // args.owner_id (NULL for system tasks, which only admins see). Most
 // queries filter the owner with a containment, {"owner_id": N} for a user
 // and {} for admins, which River's GIN index on args serves; a user's task
-// list compares args -> 'owner_id' instead, which its index serves in id
-// order (0014).
+// list compares (args ->> 'owner_id') COLLATE "C" instead, which its index
+// serves in id order (0014, 0026).
 func (q *Queries) TaskGet(ctx context.Context, arg TaskGetParams) (TaskGetRow, error) {
 	row := q.db.QueryRow(ctx, taskGet, arg.ID, arg.OwnerFilter)
 	var i TaskGetRow
@@ -408,7 +408,7 @@ SELECT j.id, j.state, j.attempt, j.max_attempts, j.attempted_at, j.created_at, j
        p.message AS progress_message, p.rate AS progress_rate, p.updated_at AS progress_updated_at
 FROM river_job j
 LEFT JOIN task_progress p ON p.job_id = j.id
-WHERE j.args -> 'owner_id' = to_jsonb($1::bigint)
+WHERE (j.args ->> 'owner_id') COLLATE "C" = ($1::bigint)::text
   AND ($2::text[] IS NULL OR (j.state = ANY (inboxq_task_river_states($2::text[]))
                                               AND (j.state NOT IN ('running', 'cancelled')
                                                    OR inboxq_task_state(j.state, j.metadata, j.errors) = ANY ($2::text[]))))
@@ -451,7 +451,7 @@ type TaskListByOwnerRow struct {
 }
 
 // One user's tasks, newest first: TaskList's filters over
-// river_job_inboxq_owner_idx (0014), read in id order, so a page costs
+// river_job_inboxq_owner_idx (0014, 0026), read in id order, so a page costs
 // about max_rows rows (at most the user's own tasks), not the table; dead
 // letters and cancelled tasks over river_job_inboxq_owner_ended_badly_idx.
 // A statement of its own rather than an optional owner ("owner IS NULL OR

@@ -29,17 +29,34 @@ BEGIN
 END
 $$;
 
--- inboxq_final_progress is a finished attempt's final progress as the
--- events carry it, "[done,total]" (total may be null), or NULL when the
--- attempt left none. Each number is cut to 20 characters, so a pair is at
--- most 43 bytes whatever the metadata holds.
+-- inboxq_final_progress is a finished attempt's final progress as a
+-- grouped event carries it, "[done,total]" (total may be null), when the
+-- report is only numbers; NULL when the attempt left none, or a report
+-- with a stage or message (inboxq_final_progress_full). Each number is cut
+-- to 20 characters, so a pair is at most 43 bytes whatever the metadata
+-- holds.
 CREATE FUNCTION inboxq_final_progress(state river_job_state, metadata jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN state IN ('completed', 'retryable', 'discarded', 'cancelled')
                      AND jsonb_typeof(metadata #> '{progress,done}') = 'number'
+                     AND NOT (metadata -> 'progress') ?| ARRAY['stage', 'message']
                 THEN '[' || left((metadata #> '{progress,done}')::text, 20) || ','
                      || CASE WHEN jsonb_typeof(metadata #> '{progress,total}') = 'number'
                              THEN left((metadata #> '{progress,total}')::text, 20) ELSE 'null' END || ']'
+           END
+$$;
+
+-- inboxq_final_progress_full is a finished attempt's final report with a
+-- stage or message (a person reads "276 messages in 1 call"), whole, for
+-- the task's own event; NULL otherwise, or when it could not fit one
+-- notification.
+CREATE FUNCTION inboxq_final_progress_full(state river_job_state, metadata jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN state IN ('completed', 'retryable', 'discarded', 'cancelled')
+                     AND jsonb_typeof(metadata #> '{progress,done}') = 'number'
+                     AND (metadata -> 'progress') ?| ARRAY['stage', 'message']
+                     AND octet_length((metadata -> 'progress')::text) <= 2000
+                THEN metadata -> 'progress'
            END
 $$;
 
@@ -85,6 +102,7 @@ BEGIN
         CROSS JOIN LATERAL (SELECT inboxq_final_progress(n.state, n.metadata) AS fp) f
         WHERE n.state NOT IN ('retryable', 'discarded', 'cancelled')
           AND NOT (n.state = 'completed' AND n.metadata ? 'output')
+          AND inboxq_final_progress_full(n.state, n.metadata) IS NULL
         GROUP BY inboxq_task_state(n.state, n.metadata, n.errors), n.kind, n.queue, n.args ->> 'owner_id',
                  n.attempt, n.max_attempts, inboxq_task_priority(n.priority, n.metadata),
                  f.fp IS NULL, n.id / CASE WHEN f.fp IS NULL THEN 350 ELSE 100 END
@@ -125,11 +143,13 @@ BEGIN
     -- without output) end here after one cheap scan.
     IF NOT EXISTS (SELECT 1 FROM new_jobs n
                    WHERE n.state IN ('retryable', 'discarded', 'cancelled')
-                      OR (n.state = 'completed' AND (n.metadata ? 'output' OR n.metadata ? 'notify'))) THEN
+                      OR (n.state = 'completed' AND (n.metadata ? 'output' OR n.metadata ? 'notify'))
+                      OR inboxq_final_progress_full(n.state, n.metadata) IS NOT NULL) THEN
         RETURN NULL;
     END IF;
 
-    -- Changes that carry an error or a result, one by one, in id order.
+    -- Changes that carry an error, a result or a final report with words,
+    -- one by one, in id order.
     FOR msg IN
         SELECT json_build_object(
                    't', 'task', 'id', n.id, 'kind', n.kind, 'queue', n.queue,
@@ -139,10 +159,11 @@ BEGIN
                    'error', CASE WHEN cardinality(n.errors) > 0 THEN left(n.errors[cardinality(n.errors)] ->> 'error', 300) END,
                    'result', CASE WHEN n.state = 'completed' AND octet_length((n.metadata -> 'output')::text) <= 500
                                   THEN n.metadata -> 'output' END,
-                   'p', inboxq_final_progress(n.state, n.metadata)::json,
+                   'p', coalesce(inboxq_final_progress_full(n.state, n.metadata), inboxq_final_progress(n.state, n.metadata)::jsonb),
                    'at', clock_timestamp())::text
         FROM new_jobs n
         WHERE n.state IN ('retryable', 'discarded', 'cancelled') OR (n.state = 'completed' AND n.metadata ? 'output')
+           OR inboxq_final_progress_full(n.state, n.metadata) IS NOT NULL
         ORDER BY n.id
     LOOP
         PERFORM pg_notify(ch, msg);

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/inboxq/inboxq/internal/inbox"
+	"github.com/inboxq/inboxq/internal/store"
 )
 
 // Event is one change, as raised by the database and fanned out by the Hub.
@@ -190,7 +191,7 @@ func parse(payload string) ([]Event, error) {
 		IDs []int64    `json:"ids"`
 		// P is the finished attempts' final progress, [done, total] by
 		// id (see inboxq_final_progress).
-		P []json.RawMessage `json:"p"`
+		P json.RawMessage `json:"p"`
 	}
 	if err := json.Unmarshal([]byte(payload), &head); err != nil {
 		return nil, err
@@ -204,10 +205,14 @@ func parse(payload string) ([]Event, error) {
 				c.Owner = &id
 			}
 		}
-		evs := make([]Event, 0, len(head.IDs)+len(head.P))
+		var ps []json.RawMessage
+		if len(head.P) > 0 {
+			_ = json.Unmarshal(head.P, &ps) // unreadable: the state changes still count
+		}
+		evs := make([]Event, 0, len(head.IDs)+len(ps))
 		for i, id := range head.IDs {
-			if i < len(head.P) {
-				if p := finalProgress(head.P[i], id, c); p != nil {
+			if i < len(ps) {
+				if p := finalProgress(ps[i], id, c); p != nil {
 					evs = append(evs, Event{Progress: p})
 				}
 			}
@@ -262,15 +267,27 @@ func parse(payload string) ([]Event, error) {
 }
 
 // finalProgress is the progress event of a finished attempt's last report,
-// from the [done, total] its state event carries (nil when it carries
-// none). Stage and message stay with the stored report: the event shows
-// how far the task got.
+// from what its state event carries: [done, total] in a grouped event, the
+// whole report (stage and message too) in a task's own; nil for none.
 func finalProgress(raw json.RawMessage, id int64, c *TaskChange) *ProgressChange {
-	var pair []*int64
-	if len(raw) == 0 || json.Unmarshal(raw, &pair) != nil || len(pair) != 2 || pair[0] == nil {
+	if len(raw) == 0 {
 		return nil
 	}
-	return &ProgressChange{ID: id, Kind: c.Kind, Owner: c.Owner, Done: *pair[0], Total: pair[1], At: c.At}
+	p := &ProgressChange{ID: id, Kind: c.Kind, Owner: c.Owner, At: c.At}
+	if raw[0] == '{' { // a report with words, whole (a task's own event)
+		var f store.FinalProgress
+		if json.Unmarshal(raw, &f) != nil {
+			return nil
+		}
+		p.Done, p.Total, p.Stage, p.Message = f.Done, f.Total, f.Stage, f.Message
+		return p
+	}
+	var pair []*int64
+	if json.Unmarshal(raw, &pair) != nil || len(pair) != 2 || pair[0] == nil {
+		return nil
+	}
+	p.Done, p.Total = *pair[0], pair[1]
+	return p
 }
 
 type errUnknownEvent string

@@ -436,6 +436,7 @@ func TestShortTasksFinalProgressRidesOnTheCompletion(t *testing.T) {
 	require.EqualValues(t, 3, final.Done)
 	require.EqualValues(t, 3, *final.Total)
 	require.EqualValues(t, alice.UserID, *final.Owner)
+	require.Equal(t, "stepping", final.Stage, "a report with words comes whole")
 	require.Less(t, slices.Index(seen, "progress"), slices.Index(seen, string(inbox.TaskCompleted)), "progress before completion: %v", seen)
 
 	_, err = s.Store.ProgressGet(ctx, task.ID)
@@ -497,9 +498,10 @@ func TestProgressEventsAreBatchedUnderThePayloadLimit(t *testing.T) {
 	require.Less(t, payloads, 100, "batched: %d notifications for 300 reports", payloads)
 }
 
-// The state events of finished attempts carry their final progress,
-// [done, total] by id, in notifications under the payload limit, and only
-// for finished attempts.
+// The state events of finished attempts carry their final progress: a
+// report of numbers only as [done, total] by id in grouped notifications
+// under the payload limit; a report with a stage or message whole, in the
+// task's own event; garbage never breaks the statement.
 func TestStateEventsCarryFinalProgress(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -509,17 +511,20 @@ func TestStateEventsCarryFinalProgress(t *testing.T) {
 		SELECT 'k', jsonb_build_object('owner_id', 1), 'default', 'running', 1, 1, 1, now() FROM generate_series(1, 1000)`)
 	require.NoError(t, err)
 	drain(t, conn, 300*time.Millisecond)
-	// Huge numbers and messages must not break the notification.
 	_, err = s.Pool.Exec(ctx, `UPDATE river_job SET state = 'completed', finalized_at = now(),
-		metadata = metadata || jsonb_build_object('progress', jsonb_build_object('done', id, 'total', CASE WHEN id % 2 = 0 THEN to_jsonb(2 * id) END,
-			'stage', 'x', 'message', repeat('m', 300), 'at', now()))
-		WHERE id % 10 <> 0`)
+		metadata = metadata || jsonb_build_object('progress', jsonb_build_object('done', id, 'total', CASE WHEN id % 2 = 0 THEN to_jsonb(2 * id) END))
+		WHERE id % 10 NOT IN (0, 5)`)
+	require.NoError(t, err)
+	_, err = s.Pool.Exec(ctx, `UPDATE river_job SET state = 'completed', finalized_at = now(),
+		metadata = metadata || jsonb_build_object('progress', jsonb_build_object('done', id, 'stage', 'archiving', 'message', repeat('€', 300)))
+		WHERE id % 10 = 5`)
 	require.NoError(t, err)
 	_, err = s.Pool.Exec(ctx, `UPDATE river_job SET state = 'completed', finalized_at = now(),
 		metadata = metadata || '{"progress":{"done":1e300,"total":"many"}}' WHERE id % 10 = 0`)
 	require.NoError(t, err)
 
 	got := map[int64][]*json.Number{}
+	words := map[int64]progress.ProgressChange{}
 	for {
 		wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 		n, err := conn.WaitForNotification(wctx)
@@ -530,17 +535,32 @@ func TestStateEventsCarryFinalProgress(t *testing.T) {
 		require.Less(t, len(n.Payload), 8000, "under Postgres's payload limit")
 		var m struct {
 			T   string
+			ID  int64
 			IDs []int64
-			P   [][]*json.Number
+			P   json.RawMessage
 		}
 		require.NoError(t, json.Unmarshal([]byte(n.Payload), &m))
+		if m.T == "task" {
+			var p progress.ProgressChange
+			require.NoError(t, json.Unmarshal(m.P, &p))
+			words[m.ID] = p
+			continue
+		}
 		require.Equal(t, "jobs", m.T)
-		require.Len(t, m.P, len(m.IDs))
+		var pairs [][]*json.Number
+		require.NoError(t, json.Unmarshal(m.P, &pairs))
+		require.Len(t, pairs, len(m.IDs))
 		for i, id := range m.IDs {
-			got[id] = m.P[i]
+			got[id] = pairs[i]
 		}
 	}
-	require.Len(t, got, 1000, "every job's state event")
+	require.Len(t, got, 900, "every job without words, in grouped events")
+	require.Len(t, words, 100, "every job with words, in its own event")
+	for id, p := range words {
+		require.EqualValues(t, id, p.Done)
+		require.Equal(t, "archiving", p.Stage)
+		require.Len(t, []rune(p.Message), 300)
+	}
 	for id, p := range got {
 		require.Len(t, p, 2)
 		if id%10 == 0 {

@@ -127,6 +127,9 @@ func emptySchema(tb testing.TB, tracer pgx.QueryTracer) Schema {
 // every job would measure the logger.
 func Logger(tb testing.TB) *slog.Logger {
 	level := slog.LevelDebug
+	if s, ok := tb.(*Scope); ok {
+		tb = s.TB
+	}
 	if _, bench := tb.(*testing.B); bench {
 		level = slog.LevelWarn
 	}

@@ -270,24 +270,11 @@ func parse(payload string) ([]Event, error) {
 // from what its state event carries: [done, total] in a grouped event, the
 // whole report (stage and message too) in a task's own; nil for none.
 func finalProgress(raw json.RawMessage, id int64, c *TaskChange) *ProgressChange {
-	if len(raw) == 0 {
+	var f store.FinalProgress
+	if len(raw) == 0 || string(raw) == "null" || json.Unmarshal(raw, &f) != nil {
 		return nil
 	}
-	p := &ProgressChange{ID: id, Kind: c.Kind, Owner: c.Owner, At: c.At}
-	if raw[0] == '{' { // a report with words, whole (a task's own event)
-		var f store.FinalProgress
-		if json.Unmarshal(raw, &f) != nil {
-			return nil
-		}
-		p.Done, p.Total, p.Stage, p.Message = f.Done, f.Total, f.Stage, f.Message
-		return p
-	}
-	var pair []*int64
-	if json.Unmarshal(raw, &pair) != nil || len(pair) != 2 || pair[0] == nil {
-		return nil
-	}
-	p.Done, p.Total = *pair[0], pair[1]
-	return p
+	return &ProgressChange{ID: id, Kind: c.Kind, Owner: c.Owner, At: c.At, Done: f.Done, Total: f.Total, Stage: f.Stage, Message: f.Message}
 }
 
 type errUnknownEvent string

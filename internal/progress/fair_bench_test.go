@@ -39,7 +39,9 @@ func timedRun(b *testing.B, client *jobs.Client, owners int) float64 {
 
 func rawRiverOwned(b *testing.B, owners int) float64 {
 	b.Helper()
-	return timedRun(b, rawRiverClient(b), owners)
+	round := inboxqtest.NewScope(b)
+	defer round.Close()
+	return timedRun(b, rawRiverClient(round), owners)
 }
 
 // inboxqOwned runs the same jobs through inboxq (events delivered to a
@@ -47,10 +49,12 @@ func rawRiverOwned(b *testing.B, owners int) float64 {
 // (0: no cap).
 func inboxqOwned(b *testing.B, userCap, owners int) float64 {
 	b.Helper()
-	s := inboxqtest.NewStack(b, inboxqtest.StackOptions{
+	round := inboxqtest.NewScope(b)
+	defer round.Close()
+	s := inboxqtest.NewStack(round, inboxqtest.StackOptions{
 		Workers:       map[string]int{inbox.QueueDefault: benchWorkers},
 		FetchCooldown: benchCooldown, FetchPollInterval: benchPollEvery, NoRiverUI: true, UserCap: userCap,
-		Kinds: func(r *jobs.Registry) { jobs.Add(r, noopWorker{}, jobs.Info{Description: "bench"}) },
+		Kinds: benchKinds,
 	})
 	sub, _, _, _ := s.Hub.Subscribe(progress.Filter{Caller: inbox.Principal{Role: inbox.RoleAdmin}}, "")
 	done := make(chan struct{})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strconv"
 	"time"
@@ -190,11 +191,43 @@ const ProgressMetadataKey = "progress"
 // holds only what a person reads (River's GIN index on metadata takes an
 // entry per key and value, on every later update of the row): the rate
 // is not kept and the date is the attempt's end.
+//
+// In JSON a report of numbers only is the pair [done, total] (total null
+// when unknown), which the update trigger copies into the task's grouped
+// state event as it is (migration 0027); a report with a stage or message
+// is an object. Both forms decode.
 type FinalProgress struct {
 	Done    int64  `json:"done"`
 	Total   *int64 `json:"total,omitempty"`
 	Stage   string `json:"stage,omitempty"`
 	Message string `json:"message,omitempty"`
+}
+
+// finalProgressObject is FinalProgress's object form.
+type finalProgressObject FinalProgress
+
+// MarshalJSON writes the pair when the report is numbers only.
+func (f FinalProgress) MarshalJSON() ([]byte, error) {
+	if f.Stage == "" && f.Message == "" {
+		return json.Marshal([2]*int64{&f.Done, f.Total})
+	}
+	return json.Marshal(finalProgressObject(f))
+}
+
+// UnmarshalJSON reads either form.
+func (f *FinalProgress) UnmarshalJSON(b []byte) error {
+	if b = bytes.TrimLeft(b, " \t\r\n"); len(b) > 0 && b[0] == '[' {
+		var pair []*int64
+		if err := json.Unmarshal(b, &pair); err != nil {
+			return err
+		}
+		if len(pair) != 2 || pair[0] == nil {
+			return errors.New("final progress: want [done, total]")
+		}
+		*f = FinalProgress{Done: *pair[0], Total: pair[1]}
+		return nil
+	}
+	return json.Unmarshal(b, (*finalProgressObject)(f))
 }
 
 // NewFinalProgress is p as it is stored in the job's metadata: the message

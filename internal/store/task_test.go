@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -97,4 +98,46 @@ func TestSnapshotKeepsTasksInFlightWhenCut(t *testing.T) {
 	require.Len(t, got, 2)
 	require.Equal(t, running, got[0].ID)
 	require.Equal(t, queued, got[1].ID)
+}
+
+// A final report is stored as [done, total] when it is numbers only and as
+// an object when it has words; both forms, and objects of numbers written
+// before migration 0027, read back as the report.
+func TestFinalProgressForms(t *testing.T) {
+	total := int64(8)
+	for _, c := range []struct {
+		in   store.FinalProgress
+		json string
+	}{
+		{store.FinalProgress{Done: 3, Total: &total}, `[3,8]`},
+		{store.FinalProgress{Done: 3}, `[3,null]`},
+		{store.FinalProgress{Done: 3, Total: &total, Stage: "archiving", Message: "3 of 8"}, `{"done":3,"total":8,"stage":"archiving","message":"3 of 8"}`},
+	} {
+		b, err := json.Marshal(c.in)
+		require.NoError(t, err)
+		require.JSONEq(t, c.json, string(b))
+		var back store.FinalProgress
+		require.NoError(t, json.Unmarshal(b, &back))
+		require.Equal(t, c.in, back)
+	}
+	var old store.FinalProgress
+	require.NoError(t, json.Unmarshal([]byte(`{"done":3,"total":8}`), &old))
+	require.Equal(t, store.FinalProgress{Done: 3, Total: &total}, old)
+	for _, bad := range []string{`[]`, `[null,1]`, `[1,2,3]`, `["3",1]`} {
+		require.Error(t, json.Unmarshal([]byte(bad), &old), bad)
+	}
+
+	ctx := context.Background()
+	s := inboxqtest.TestSchema(t)
+	st := store.New(s.Pool)
+	for _, md := range []string{`{"progress":[3,8]}`, `{"progress":{"done":3,"total":8}}`} {
+		var id int64
+		require.NoError(t, s.Pool.QueryRow(ctx, `INSERT INTO river_job (kind, args, queue, state, max_attempts, metadata, finalized_at)
+			VALUES ('k', '{"owner_id":1}', 'default', 'completed', 1, $1, now()) RETURNING id`, md).Scan(&id))
+		task, err := st.TaskGet(ctx, id, nil)
+		require.NoError(t, err)
+		require.NotNil(t, task.Progress, md)
+		require.EqualValues(t, 3, task.Progress.Done, md)
+		require.Equal(t, &total, task.Progress.Total, md)
+	}
 }

@@ -10,7 +10,7 @@ import { useTaskStatus } from "../hooks/useTaskStatus";
 import type { StreamStatus } from "../hooks/useEventStream";
 import { ago, dateTime, duration, rate } from "../lib/format";
 import { useLocation } from "../router";
-import { canCancel, canRetry, cancelTask, isFinished, retryTask, storeTask } from "../services/tasks";
+import { canCancel, canRetry, cancelTask, isFinished, retryTask, storeCancelAnswer, storeTask } from "../services/tasks";
 import { useKindTitle } from "../services/kinds";
 
 function LiveNote({ stream, task }: { stream: StreamStatus; task: Task }) {
@@ -62,7 +62,7 @@ export function TaskDetailPage({ id }: { id: number }) {
   const duplicate = useLocation().search.get("duplicate") === "1";
   const control = useMutation({
     mutationFn: (action: "cancel" | "retry") => (action === "cancel" ? cancelTask(id) : retryTask(id)),
-    onSuccess: (t) => storeTask(qc, t),
+    onSuccess: (t, action) => (action === "cancel" ? storeCancelAnswer(qc, t) : storeTask(qc, t)),
   });
 
   if (query.isPending) return <p className="muted">Loading task #{id}…</p>;

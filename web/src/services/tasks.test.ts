@@ -1,6 +1,6 @@
 import { QueryClient, type InfiniteData } from "@tanstack/react-query";
 import type { Task, TaskEvent } from "../api/client";
-import { EventApplier, storeTask, taskKeys, taskQuery, type TaskFilters, type TaskPage } from "./tasks";
+import { EventApplier, storeCancelAnswer, storeTask, taskKeys, taskQuery, type TaskFilters, type TaskPage } from "./tasks";
 
 const at = "2026-01-01T00:00:00Z";
 function task(id: number, p: Partial<Task> = {}): Task {
@@ -98,6 +98,24 @@ describe("a task read from the server", () => {
     expect(listed(qc, all)?.[0]?.progress?.done).toBe(80);
     expect(listed(qc, all)?.[0]?.state).toBe("cancelling");
     ev.dispose();
+  });
+
+  it("keeps a task the stream already finished when the cancel's answer arrives after it", () => {
+    const qc = new QueryClient();
+    qc.setQueryData(taskKeys.detail(1), task(1, { state: "cancelled" }));
+    seed(qc, all, [task(1, { state: "cancelled" })]);
+    storeCancelAnswer(qc, task(1, { state: "cancelling" }));
+    expect(qc.getQueryData<Task>(taskKeys.detail(1))?.state).toBe("cancelled");
+    expect(listed(qc, all)?.[0]?.state).toBe("cancelled");
+    // Not yet finished: the answer is news.
+    qc.setQueryData(taskKeys.detail(2), task(2, { state: "running" }));
+    seed(qc, all, [task(2, { state: "running" })]);
+    storeCancelAnswer(qc, task(2, { state: "cancelling" }));
+    expect(qc.getQueryData<Task>(taskKeys.detail(2))?.state).toBe("cancelling");
+    expect(listed(qc, all)?.[0]?.state).toBe("cancelling");
+    // A retry's answer moves a finished task on.
+    storeTask(qc, task(1, { state: "pending" }));
+    expect(qc.getQueryData<Task>(taskKeys.detail(1))?.state).toBe("pending");
   });
 
   it("takes a newer progress, comparing times rather than strings", async () => {

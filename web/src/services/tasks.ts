@@ -124,6 +124,21 @@ export function storeTask(qc: QueryClient, t: Task) {
 }
 
 /**
+ * storeCancelAnswer stores a cancel's answer (cancelling, or cancelled if
+ * the task had not started). The worker stops within milliseconds of the
+ * cancel, so on a busy machine the stream can deliver the attempt's end
+ * before the answer arrives: a task the cache already has finished stays
+ * finished (a cancel cannot start it again; a retry's answer is stored by
+ * storeTask).
+ */
+export function storeCancelAnswer(qc: QueryClient, t: Task) {
+  const apply = (old: Task | undefined) =>
+    old !== undefined && old.id === t.id && isFinished(old.state) && !isFinished(t.state) ? old : withLaterProgress(old, t);
+  qc.setQueryData<Task>(taskKeys.detail(t.id), apply);
+  patchLists(qc, t.id, (old) => apply(old) as Task);
+}
+
+/**
  * laterProgress is the more recent of two progress reports. A task read
  * from the server (a refetch, a snapshot, a mutation's answer) may carry an
  * older report than the stream already delivered: the bar must not go back.

@@ -65,7 +65,7 @@ func Archive(ctx context.Context, st *store.Store, owner int64, r io.Reader) (Re
 				err = restoreMessages(ctx, st, member, accounts, &res)
 			}
 			if err != nil {
-				return err
+				return damaged(ctx, rd, err)
 			}
 		}
 		sum, err := rd.Finish()
@@ -89,6 +89,20 @@ func Archive(ctx context.Context, st *store.Store, owner int64, r io.Reader) (Re
 	return res, err
 }
 
+// damaged is err, or the archive's own damage when reading it to its end
+// finds some: a damaged archive can break a statement (a row the database
+// refuses) before gzip's checksum at its end would have told, and it is
+// bad input, not a failure of the restore.
+func damaged(ctx context.Context, rd *archive.Reader, err error) error {
+	if errors.Is(err, archive.ErrCorrupt) || ctx.Err() != nil {
+		return err
+	}
+	if _, ferr := rd.Finish(); errors.Is(ferr, archive.ErrCorrupt) {
+		return ferr
+	}
+	return err
+}
+
 func restoreAccounts(ctx context.Context, st *store.Store, owner int64, r io.Reader, ids map[int64]int64, res *Result) error {
 	return archive.Each(r, func(a archive.Account) error {
 		id, created, err := st.AccountRestore(ctx, owner, inbox.Account{Email: a.Email, Scopes: a.Scopes, HistoryID: a.HistoryID,
@@ -108,6 +122,13 @@ func restoreAccounts(ctx context.Context, st *store.Store, owner int64, r io.Rea
 
 func restoreMessages(ctx context.Context, st *store.Store, r io.Reader, ids map[int64]int64, res *Result) error {
 	var msgs []inbox.Message
+	// inBatch holds the batch's message ids: an archive never repeats one,
+	// and a repeat in one upsert is a database error (ON CONFLICT cannot
+	// touch a row twice), which a damaged archive must not become. Across
+	// batches a repeat only updates the row, and damage that caused it
+	// fails gzip's checksum at the archive's end; the restore is one
+	// transaction either way.
+	inBatch := map[string]bool{}
 	account := int64(0)
 	flush := func() error {
 		if len(msgs) == 0 {
@@ -118,6 +139,7 @@ func restoreMessages(ctx context.Context, st *store.Store, r io.Reader, ids map[
 		}
 		res.Messages += int64(len(msgs))
 		msgs = msgs[:0]
+		clear(inBatch)
 		return nil
 	}
 	err := archive.Each(r, func(m archive.Message) error {
@@ -132,6 +154,11 @@ func restoreMessages(ctx context.Context, st *store.Store, r io.Reader, ids map[
 			}
 			account = to
 		}
+		if inBatch[m.ID] {
+			return fmt.Errorf("%w: %s: message %q appears twice", archive.ErrCorrupt,
+				archive.JSONLines(archive.SectionMessages), m.ID)
+		}
+		inBatch[m.ID] = true
 		msgs = append(msgs, inbox.Message{ID: m.ID, ThreadID: m.ThreadID, From: m.From, To: m.To, Subject: m.Subject, Snippet: m.Snippet,
 			Date: m.Date, Labels: m.Labels, Size: m.Size, ListUnsubscribe: m.ListUnsubscribe, AuthResults: m.AuthResults, HistoryID: m.HistoryID})
 		return nil

@@ -63,8 +63,9 @@ func streamDoc(api huma.API, op *huma.Operation, events []streamEvent) {
 
 // stream writes Server-Sent Events.
 type stream struct {
-	w  io.Writer
-	rc *http.ResponseController
+	w        io.Writer
+	rc       *http.ResponseController
+	deadline time.Time // the write deadline last set
 }
 
 func newStream(w http.ResponseWriter) *stream {
@@ -77,11 +78,17 @@ func newStream(w http.ResponseWriter) *stream {
 }
 
 // streamWriteTimeout bounds each write: a client that stops reading is cut
-// off instead of holding the handler forever.
+// off instead of holding the handler forever. The deadline is moved at most
+// once a second (a write gets between 9 and 10 s): moving it is a timer
+// update in the runtime, which a stream with a thousand peers would pay on
+// every event.
 const streamWriteTimeout = 10 * time.Second
 
 func (s *stream) write(b []byte) error {
-	_ = s.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	if now := time.Now(); s.deadline.Sub(now) < streamWriteTimeout-time.Second {
+		s.deadline = now.Add(streamWriteTimeout)
+		_ = s.rc.SetWriteDeadline(s.deadline)
+	}
 	if _, err := s.w.Write(b); err != nil {
 		return err
 	}

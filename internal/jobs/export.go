@@ -29,13 +29,13 @@ func RegisterExport(reg *Registry, st *store.Store, dir string, logger *slog.Log
 		Title:       "Export my data",
 		Description: "Writes your accounts (never their tokens), message metadata, labels and task history to one .tar.gz of JSON Lines and CSV, downloadable for 7 days.",
 		Notify:      true, Result: ExportResult{}, Example: ExportUserDataArgs{},
-		OnFailure:   cleanExport,
+		OnFailure: cleanExport,
 	})
 	Add(reg, &archiveWorker[BackupUserDataArgs]{archiver: a}, Info{
 		Title:       "Back up my data",
 		Description: "The export's archive, kept as a backup: meant for a schedule; the newest 5 per user are kept. Restore with `inboxq restore`.",
 		Result:      ExportResult{}, Example: BackupUserDataArgs{},
-		OnFailure:   cleanExport,
+		OnFailure: cleanExport,
 	})
 	Add(reg, &cleanExportWorker{archiver: a}, Info{
 		Title: "Clean up a failed export",

@@ -44,7 +44,9 @@ func TestMessageWritersQueueInsteadOfDeadlocking(t *testing.T) {
 		return out
 	}
 	writers := []func(round int) error{
-		func(round int) error { return st.MessageRelabel(ctx, acct.ID, shuffled(uint64(round)), []string{"Label_1"}, nil) },
+		func(round int) error {
+			return st.MessageRelabel(ctx, acct.ID, shuffled(uint64(round)), []string{"Label_1"}, nil)
+		},
 		func(round int) error {
 			var ds []store.ClassifyDecision
 			for _, id := range shuffled(uint64(round) + 1000) {

@@ -71,7 +71,7 @@ func cmdRestore(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	res, err := restore.Archive(ctx, st, p.UserID, f)
 	switch {
-	case errors.Is(err, archive.ErrCorrupt), errors.Is(err, restore.ErrChecksumMismatch):
+	case errors.Is(err, archive.ErrCorrupt), errors.Is(err, restore.ErrChecksumMismatch), errors.Is(err, restore.ErrUnstorable):
 		return fmt.Errorf("%s: %w; nothing was restored", path, err)
 	case err != nil:
 		return fmt.Errorf("restoring %s: %w; nothing was restored", path, err)

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -19,6 +21,12 @@ import (
 // ErrChecksumMismatch is the error of a file that differs from the archive
 // inboxq recorded. A file that is no archive is archive.ErrCorrupt.
 var ErrChecksumMismatch = errors.New("checksum mismatch")
+
+// ErrUnstorable is the error of an intact archive holding a value the
+// database cannot store (a NUL character in a text, a history id beyond a
+// bigint): inboxq never writes one, so the archive was made or edited
+// elsewhere. Checked before the value's statement, which would fail on it.
+var ErrUnstorable = errors.New("the archive holds a value the database cannot store")
 
 // Result counts what a restore brought back.
 type Result struct {
@@ -105,6 +113,10 @@ func damaged(ctx context.Context, rd *archive.Reader, err error) error {
 
 func restoreAccounts(ctx context.Context, st *store.Store, owner int64, r io.Reader, ids map[int64]int64, res *Result) error {
 	return archive.Each(r, func(a archive.Account) error {
+		if field := unstorable(append([]string{a.Email}, a.Scopes...)...); field >= 0 {
+			return fmt.Errorf("%w: %s: account %d: its email or a scope holds a NUL character", ErrUnstorable,
+				archive.JSONLines(archive.SectionAccounts), a.ID)
+		}
 		id, created, err := st.AccountRestore(ctx, owner, inbox.Account{Email: a.Email, Scopes: a.Scopes, HistoryID: a.HistoryID,
 			MessagesTotal: a.MessagesTotal, FullSyncedAt: a.FullSyncedAt, LastSyncedAt: a.LastSyncedAt})
 		if err != nil {
@@ -158,6 +170,9 @@ func restoreMessages(ctx context.Context, st *store.Store, r io.Reader, ids map[
 			return fmt.Errorf("%w: %s: message %q appears twice", archive.ErrCorrupt,
 				archive.JSONLines(archive.SectionMessages), m.ID)
 		}
+		if err := storableMessage(m); err != nil {
+			return err
+		}
 		inBatch[m.ID] = true
 		msgs = append(msgs, inbox.Message{ID: m.ID, ThreadID: m.ThreadID, From: m.From, To: m.To, Subject: m.Subject, Snippet: m.Snippet,
 			Date: m.Date, Labels: m.Labels, Size: m.Size, ListUnsubscribe: m.ListUnsubscribe, AuthResults: m.AuthResults, HistoryID: m.HistoryID})
@@ -167,4 +182,31 @@ func restoreMessages(ctx context.Context, st *store.Store, r io.Reader, ids map[
 		return err
 	}
 	return flush()
+}
+
+// storableMessage is nil, or why the database could not store m.
+func storableMessage(m archive.Message) error {
+	where := archive.JSONLines(archive.SectionMessages)
+	names := []string{"id", "thread_id", "from", "to", "subject", "snippet", "list_unsubscribe", "auth_results"}
+	if i := unstorable(m.ID, m.ThreadID, m.From, m.To, m.Subject, m.Snippet, m.ListUnsubscribe, m.AuthResults); i >= 0 {
+		return fmt.Errorf("%w: %s: message %q: its %s holds a NUL character", ErrUnstorable, where, m.ID, names[i])
+	}
+	if unstorable(m.Labels...) >= 0 {
+		return fmt.Errorf("%w: %s: message %q: a label holds a NUL character", ErrUnstorable, where, m.ID)
+	}
+	if m.HistoryID > math.MaxInt64 {
+		return fmt.Errorf("%w: %s: message %q: history id %d is beyond a bigint", ErrUnstorable, where, m.ID, m.HistoryID)
+	}
+	return nil
+}
+
+// unstorable is the index of the first text PostgreSQL cannot store (it
+// holds a NUL), or -1. JSON decoding already made every text valid UTF-8.
+func unstorable(texts ...string) int {
+	for i, t := range texts {
+		if strings.IndexByte(t, 0) >= 0 {
+			return i
+		}
+	}
+	return -1
 }

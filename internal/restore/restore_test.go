@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -279,8 +280,9 @@ func TestRestoreRefusesCorruptArchives(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, as, "nothing restored")
 
-	// Damage that breaks a statement before the end (a NUL the database
-	// refuses) is reported as damage when the archive's checksum fails.
+	// A value the database cannot store (a NUL) is refused as such in an
+	// intact archive, and reported as damage when the archive's checksum
+	// fails.
 	work = t.TempDir()
 	w = archive.NewWriter(work)
 	accts, err = archive.NewSection[archive.Account](w)
@@ -297,7 +299,8 @@ func TestRestoreRefusesCorruptArchives(t *testing.T) {
 	b, err := os.ReadFile(nul)
 	require.NoError(t, err)
 	_, err = restore.Archive(ctx, s.Store, bob.UserID, bytes.NewReader(b))
-	require.Error(t, err, "the database refuses a NUL")
+	require.ErrorIs(t, err, restore.ErrUnstorable, "the database would refuse a NUL: refused before the statement")
+	require.ErrorContains(t, err, `message "nul": its subject holds a NUL character`)
 	require.NotErrorIs(t, err, archive.ErrCorrupt, "an intact archive is not called damaged")
 	b[len(b)-8] ^= 0xff // gzip's CRC-32 of the content
 	_, err = restore.Archive(ctx, s.Store, bob.UserID, bytes.NewReader(b))
@@ -305,4 +308,49 @@ func TestRestoreRefusesCorruptArchives(t *testing.T) {
 	as, err = s.Store.AccountList(ctx, &bob.UserID)
 	require.NoError(t, err)
 	require.Empty(t, as, "nothing restored")
+}
+
+// Values the database cannot store are refused by name before any
+// statement, and nothing is restored.
+func TestRestoreRefusesUnstorableValues(t *testing.T) {
+	t.Parallel()
+	s := newExportStack(t)
+	ctx := context.Background()
+	for name, c := range map[string]struct {
+		acct archive.Account
+		msg  archive.Message
+		want string
+	}{
+		"NUL in an email":   {acct: archive.Account{ID: 1, Email: "a\x00@example.com"}, want: "account 1: its email or a scope holds a NUL character"},
+		"NUL in a scope":    {acct: archive.Account{ID: 1, Email: "a@example.com", Scopes: []string{"x\x00"}}, want: "account 1: its email or a scope holds a NUL character"},
+		"NUL in a label":    {msg: archive.Message{AccountID: 1, ID: "m", Labels: []string{"INBOX", "\x00"}}, want: `message "m": a label holds a NUL character`},
+		"NUL in the sender": {msg: archive.Message{AccountID: 1, ID: "m", From: "\x00"}, want: `message "m": its from holds a NUL character`},
+		"history id":        {msg: archive.Message{AccountID: 1, ID: "m", HistoryID: math.MaxUint64}, want: `message "m": history id 18446744073709551615 is beyond a bigint`},
+	} {
+		p, _ := s.User(t, "u"+strings.ReplaceAll(name, " ", ""), false)
+		if c.acct.Email == "" {
+			c.acct = archive.Account{ID: 1, Email: "kept@example.com"}
+		}
+		w := archive.NewWriter(t.TempDir())
+		accts, err := archive.NewSection[archive.Account](w)
+		require.NoError(t, err)
+		require.NoError(t, accts.Write(c.acct))
+		require.NoError(t, accts.Close())
+		ms, err := archive.NewSection[archive.Message](w)
+		require.NoError(t, err)
+		if c.msg.ID != "" {
+			require.NoError(t, ms.Write(archive.Message{AccountID: 1, ID: "fine"}))
+			require.NoError(t, ms.Write(c.msg))
+		}
+		require.NoError(t, ms.Close())
+		path := filepath.Join(t.TempDir(), "a.tar.gz")
+		_, _, err = w.Pack(path, archive.Manifest{ArchiveID: archive.NewID(), Kind: store.ExportKindExport})
+		require.NoError(t, err)
+		_, err = restoreFile(t, s.Store, p.UserID, path)
+		require.ErrorIs(t, err, restore.ErrUnstorable, name)
+		require.ErrorContains(t, err, c.want, name)
+		as, err := s.Store.AccountList(ctx, &p.UserID)
+		require.NoError(t, err)
+		require.Empty(t, as, "%s: nothing restored", name)
+	}
 }

@@ -205,16 +205,12 @@ func parse(payload string) ([]Event, error) {
 				c.Owner = &id
 			}
 		}
-		var ps []json.RawMessage
-		if len(head.P) > 0 {
-			_ = json.Unmarshal(head.P, &ps) // unreadable: the state changes still count
-		}
+		ps := finalPairs(head.P, len(head.IDs))
 		evs := make([]Event, 0, len(head.IDs)+len(ps))
 		for i, id := range head.IDs {
-			if i < len(ps) {
-				if p := finalProgress(ps[i], id, c); p != nil {
-					evs = append(evs, Event{Progress: p})
-				}
+			if i < len(ps) && ps[i] != nil {
+				f := ps[i]
+				evs = append(evs, Event{Progress: &ProgressChange{ID: id, Kind: c.Kind, Owner: c.Owner, At: c.At, Done: f.Done, Total: f.Total}})
 			}
 			evs = append(evs, Event{Task: c, taskID: id})
 		}
@@ -275,6 +271,129 @@ func finalProgress(raw json.RawMessage, id int64, c *TaskChange) *ProgressChange
 		return nil
 	}
 	return &ProgressChange{ID: id, Kind: c.Kind, Owner: c.Owner, At: c.At, Done: f.Done, Total: f.Total, Stage: f.Stage, Message: f.Message}
+}
+
+// finalPairs reads a grouped event's final reports, one per id: [done,
+// total] or null (nil). The trigger writes them as jsonb prints them
+// ("[[3, 10],null,[5, null]]"), which is read here without a decode call
+// per pair; anything else goes through encoding/json, whose reading of
+// each pair (store.FinalProgress) is the rule. Unreadable: none, and the
+// state changes still count.
+func finalPairs(raw json.RawMessage, n int) []*store.FinalProgress {
+	if len(raw) == 0 {
+		return nil
+	}
+	if ps, ok := scanPairs(raw, n); ok {
+		return ps
+	}
+	var elems []json.RawMessage
+	if json.Unmarshal(raw, &elems) != nil {
+		return nil
+	}
+	ps := make([]*store.FinalProgress, len(elems))
+	for i, e := range elems {
+		var f store.FinalProgress
+		if string(e) != "null" && json.Unmarshal(e, &f) == nil {
+			ps[i] = &f
+		}
+	}
+	return ps
+}
+
+// scanPairs is finalPairs' reading of what the trigger writes; ok is false
+// for anything it does not know (floats, strings, objects, numbers beyond
+// 18 digits, leading zeros), which encoding/json then reads.
+func scanPairs(b []byte, n int) (ps []*store.FinalProgress, ok bool) {
+	i := 0
+	skip := func() {
+		for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+			i++
+		}
+	}
+	eat := func(c byte) bool {
+		skip()
+		if i < len(b) && b[i] == c {
+			i++
+			return true
+		}
+		return false
+	}
+	null := func() bool {
+		skip()
+		if len(b)-i >= 4 && string(b[i:i+4]) == "null" {
+			i += 4
+			return true
+		}
+		return false
+	}
+	integer := func() (int64, bool) {
+		skip()
+		neg := i < len(b) && b[i] == '-'
+		if neg {
+			i++
+		}
+		start := i
+		var v int64
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			v = v*10 + int64(b[i]-'0')
+			i++
+		}
+		if digits := i - start; digits == 0 || digits > 18 || (digits > 1 && b[start] == '0') {
+			return 0, false
+		}
+		if i < len(b) && (b[i] == '.' || b[i] == 'e' || b[i] == 'E') {
+			return 0, false
+		}
+		if neg {
+			v = -v
+		}
+		return v, true
+	}
+	if !eat('[') {
+		return nil, false
+	}
+	ps = make([]*store.FinalProgress, 0, n)
+	if eat(']') {
+		skip()
+		return ps, i == len(b)
+	}
+	// One allocation for all the pairs and one for their totals (an
+	// append beyond n moves later ones; pointers taken stay valid).
+	pairs, totals := make([]store.FinalProgress, 0, n), make([]int64, 0, n)
+	for {
+		if null() {
+			ps = append(ps, nil)
+		} else {
+			if !eat('[') {
+				return nil, false
+			}
+			done, ok := integer()
+			if !ok || !eat(',') {
+				return nil, false
+			}
+			f := store.FinalProgress{Done: done}
+			if !null() {
+				total, ok := integer()
+				if !ok {
+					return nil, false
+				}
+				totals = append(totals, total)
+				f.Total = &totals[len(totals)-1]
+			}
+			if !eat(']') {
+				return nil, false
+			}
+			pairs = append(pairs, f)
+			ps = append(ps, &pairs[len(pairs)-1])
+		}
+		if eat(']') {
+			skip()
+			return ps, i == len(b)
+		}
+		if !eat(',') {
+			return nil, false
+		}
+	}
 }
 
 type errUnknownEvent string

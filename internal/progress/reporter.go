@@ -75,10 +75,10 @@ func newReporter(ctx context.Context, st *store.Store, w *Writer, job *rivertype
 		loaded: len(job.AttemptedBy) <= 1}
 }
 
-// loadLocked reads what an earlier attempt reported, once, on the first
-// report (a job that never reports costs no query): a retried task
-// continues from there.
-func (r *Reporter) loadLocked() {
+// ownerLocked decodes the task's owner from its args, once, for the first
+// write that names it: a short task whose only report rides on River's
+// state change never needs it.
+func (r *Reporter) ownerLocked() *int64 {
 	if r.args != nil {
 		var owned struct {
 			OwnerID *int64 `json:"owner_id"`
@@ -86,6 +86,13 @@ func (r *Reporter) loadLocked() {
 		_ = json.Unmarshal(r.args, &owned)
 		r.owner, r.args = owned.OwnerID, nil
 	}
+	return r.owner
+}
+
+// loadLocked reads what an earlier attempt reported, once, on the first
+// report (a job that never reports costs no query): a retried task
+// continues from there.
+func (r *Reporter) loadLocked() {
 	if r.loaded {
 		return
 	}
@@ -216,7 +223,7 @@ func (r *Reporter) writeLocked(ctx context.Context, wait bool) {
 		r.written = &written
 		return
 	}
-	up := store.ProgressUpdate{JobID: r.jobID, Owner: r.owner, Kind: r.kind, Progress: r.cur}
+	up := store.ProgressUpdate{JobID: r.jobID, Owner: r.ownerLocked(), Kind: r.kind, Progress: r.cur}
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	var err error

@@ -1,0 +1,94 @@
+package progress
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/inboxq/inboxq/internal/store"
+)
+
+// slowPairs is finalPairs' rule: encoding/json reading each element as
+// store.FinalProgress.
+func slowPairs(raw string) []*store.FinalProgress {
+	var elems []json.RawMessage
+	if json.Unmarshal([]byte(raw), &elems) != nil {
+		return nil
+	}
+	ps := make([]*store.FinalProgress, len(elems))
+	for i, e := range elems {
+		var f store.FinalProgress
+		if string(e) != "null" && json.Unmarshal(e, &f) == nil {
+			ps[i] = &f
+		}
+	}
+	return ps
+}
+
+// The scanner reads the trigger's pairs as encoding/json does, and gives
+// up (to encoding/json) on anything else.
+func TestFinalPairsReadAsJSONDoes(t *testing.T) {
+	for _, raw := range []string{
+		`[]`, ` [ ] `, `[null]`, `[[3, 10]]`, `[[3,10],null,[5, null]]`, `[[-1, -2]]`, `[[0, 0]]`,
+		`[[999999999999999999, 1]]`, `[[9999999999999999999, 1]]`, `[[01, 1]]`, `[[1.0, 2]]`, `[[1e3, 2]]`,
+		`[[1e300, "many"]]`, `[[1, 2, 3]]`, `[[1]]`, `[[null, 1]]`, `[{"done": 1}]`, `[[1, 2]`, `[[1, 2]] x`,
+		`[[1, 2],]`, `nul`, `[nul]`, `"x"`, `[[ 7 , 8 ] , null ]`, `[[-0, 1]]`, `[[-, 1]]`,
+	} {
+		got := finalPairs(json.RawMessage(raw), 4)
+		want := slowPairs(raw)
+		require.Equal(t, fmt.Sprint(deref(want)), fmt.Sprint(deref(got)), raw)
+	}
+	_, ok := scanPairs([]byte(`[[3, 10],null,[5, null]]`), 3)
+	require.True(t, ok, "the trigger's own form takes the fast path")
+	_, ok = scanPairs([]byte(`[[1e300, "many"]]`), 1)
+	require.False(t, ok)
+}
+
+func deref(ps []*store.FinalProgress) []string {
+	out := []string{}
+	for _, p := range ps {
+		switch {
+		case p == nil:
+			out = append(out, "nil")
+		case p.Total == nil:
+			out = append(out, fmt.Sprintf("%d/-", p.Done))
+		default:
+			out = append(out, fmt.Sprintf("%d/%d", p.Done, *p.Total))
+		}
+	}
+	return out
+}
+
+// BenchmarkParseJobs decodes grouped job events as the trigger writes
+// them (ns/job is per id).
+func BenchmarkParseJobs(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		n     int
+		pairs bool
+	}{{"350-ids", 350, false}, {"100-ids-with-reports", 100, true}} {
+		var ids, ps []string
+		for i := range c.n {
+			ids = append(ids, fmt.Sprint(1_000_000+i))
+			ps = append(ps, fmt.Sprintf("[%d, %d]", i, c.n))
+		}
+		payload := `{"t":"jobs","h":{"state":"completed","kind":"bench_prog","queue":"default","owner":"1","attempt":1,"max_attempts":25,"priority":1,"at":"2026-12-04T22:00:00.123456+00:00"},"ids":[` +
+			strings.Join(ids, ",") + "]"
+		if c.pairs {
+			payload += `,"p":[` + strings.Join(ps, ",") + "]"
+		}
+		payload += "}"
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if evs, err := parse(payload); err != nil || len(evs) < c.n {
+					b.Fatal(err, len(evs))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*c.n), "ns/job")
+		})
+	}
+}

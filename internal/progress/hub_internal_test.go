@@ -92,3 +92,20 @@ func BenchmarkParseJobs(b *testing.B) {
 		})
 	}
 }
+
+// A batch's events get consecutive ids in the hub's form, each its own
+// frame.
+func TestPublishNumbersABatch(t *testing.T) {
+	h := NewHub(nil, nil, nil)
+	h.epoch, h.seq = "e7", 98
+	evs := []Event{{Task: &TaskChange{}}, {Task: &TaskChange{}}, {Task: &TaskChange{}}}
+	h.publish(evs...)
+	require.Equal(t, []string{"e7-99", "e7-100", "e7-101"}, []string{evs[0].ID, evs[1].ID, evs[2].ID})
+	require.Equal(t, uint64(101), h.seq)
+	require.Equal(t, "e7-100", h.ring[100%ringSize].ID)
+	require.Equal(t, h.id(101), evs[2].ID)
+	require.NotSame(t, evs[0].frame, evs[1].frame)
+	n, ok := h.parseID(evs[1].ID)
+	require.True(t, ok)
+	require.Equal(t, uint64(100), n)
+}

@@ -72,6 +72,60 @@ func TestTaskListStateFilter(t *testing.T) {
 	require.Len(t, got, len(want[inbox.TaskFailed])+len(want[inbox.TaskCancelling]))
 }
 
+// A user's running tasks are in no index of inboxq's (0028): their task
+// list adds them from River's, so that, paged by the cursor, the list holds
+// each of the user's tasks once, newest first, running ones among the
+// rest, and no other user's; the queued-tasks count includes them.
+func TestTaskListByOwnerIncludesRunningTasks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tx := inboxqtest.TestTx(t)
+	st := store.WithTx(tx)
+	insert := func(owner int64, state string) int64 {
+		var id int64
+		require.NoError(t, tx.QueryRow(ctx, `INSERT INTO river_job (kind, args, queue, state, max_attempts, priority, finalized_at)
+			VALUES ('k', jsonb_build_object('owner_id', $1::bigint), 'default', $2::river_job_state, 1, 2,
+			        CASE WHEN $2 IN ('completed', 'cancelled', 'discarded') THEN now() END) RETURNING id`, owner, state).Scan(&id))
+		return id
+	}
+	const owner, other = int64(41), int64(42)
+	var want []int64
+	states := []string{"running", "completed", "available", "running", "pending", "running", "discarded", "scheduled", "running", "completed"}
+	for i, state := range states {
+		want = append(want, insert(owner, state))
+		insert(other, states[(i+3)%len(states)])
+	}
+	slices.Reverse(want)
+
+	o := owner
+	var got []int64
+	f := inbox.TaskFilter{Limit: 3}
+	for range len(want) {
+		page, err := st.TaskList(ctx, f, &o)
+		require.NoError(t, err)
+		if len(page) == 0 {
+			break
+		}
+		require.LessOrEqual(t, len(page), 3)
+		for _, task := range page {
+			got = append(got, task.ID)
+		}
+		f.AfterID = page[len(page)-1].ID
+	}
+	require.Equal(t, want, got, "every task once, newest first, running ones in their place")
+
+	running, err := st.TaskList(ctx, inbox.TaskFilter{States: []inbox.TaskState{inbox.TaskRunning}, Limit: 2}, &o)
+	require.NoError(t, err)
+	require.Equal(t, []int64{want[1], want[4]}, []int64{running[0].ID, running[1].ID}, "the newest two running tasks")
+
+	n, err := st.TaskCountUnfinished(ctx, owner, 100)
+	require.NoError(t, err)
+	require.Equal(t, 7, n, "four running, one ready, one pending, one scheduled")
+	n, err = st.TaskCountUnfinished(ctx, owner, 2)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, n, 2, "the limit stops the count, never below it")
+}
+
 // A snapshot cut at its limit keeps the tasks in flight, running first, and
 // drops old finished ones: the newest by id alone left an older running
 // task out of a reconnect's snapshot.

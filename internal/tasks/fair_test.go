@@ -74,6 +74,10 @@ func TestFairShareOneUserCannotStarveAnother(t *testing.T) {
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		assert.Equal(c, workers, jobStates(c, s, a.UserID)["running"])
 	}, 30*time.Second, 20*time.Millisecond, "A fills both workers")
+	// A's running tasks fill the cap (counted through River's index, 0028):
+	// one more is parked as it is inserted.
+	blocks(t, s, a.UserID, "a-more", 1, 2)
+	require.Equal(t, map[string]int{"running": workers, "pending": 10_000 - workers + 1}, jobStates(t, s, a.UserID))
 
 	bTask, _, err := s.Tasks.Create(ctx, b, tasks.CreateParams{Kind: "test_block", Args: json.RawMessage(`{"key":"b"}`), Priority: 4})
 	require.NoError(t, err)
@@ -90,7 +94,7 @@ func TestFairShareOneUserCannotStarveAnother(t *testing.T) {
 	// Both workers now block forever (A's other task and B's), so A's
 	// admitted task can only wait: B took the freed worker, not A.
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		assert.Equal(c, map[string]int{"running": 1, "available": 1, "cancelled": 1, "pending": 10_000 - workers - 1},
+		assert.Equal(c, map[string]int{"running": 1, "available": 1, "cancelled": 1, "pending": 10_000 - workers},
 			jobStates(c, s, a.UserID))
 	}, 30*time.Second, 20*time.Millisecond)
 }
@@ -148,6 +152,25 @@ func TestFairSweepAdmitsWhatARaceLeftPending(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	require.Equal(t, map[string]int{"available": 2, "pending": 1}, jobStates(t, s, u.UserID))
+
+	// Running tasks take their slots too, though they are counted through
+	// River's index (0028): with one of the user's tasks running and the
+	// rest parked, the sweep admits one, not two.
+	tx, err = s.Schema.Pool.Begin(ctx)
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, `SET LOCAL session_replication_role = replica`)
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now()
+		WHERE id = (SELECT min(id) FROM river_job WHERE state = 'available')`)
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, `UPDATE river_job SET state = 'pending' WHERE state = 'available'`)
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit(ctx))
+	require.Equal(t, map[string]int{"running": 1, "pending": 2}, jobStates(t, s, u.UserID))
+	n, err = s.Store.FairSweep(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Equal(t, map[string]int{"running": 1, "available": 1, "pending": 1}, jobStates(t, s, u.UserID))
 }
 
 func TestPriorityOneIsReservedForAdmins(t *testing.T) {

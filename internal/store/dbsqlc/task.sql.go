@@ -147,14 +147,15 @@ func (q *Queries) TaskCountByKindQueueState(ctx context.Context, ownerFilter []b
 }
 
 const taskCountUnfinishedByOwner = `-- name: TaskCountUnfinishedByOwner :one
-SELECT count(*)::bigint FROM (
-    SELECT 1 FROM river_job j
-    WHERE j.queue = ANY ($1::text[])
-      AND j.args ->> 'owner_id' = $2::text
-      AND j.state IN ('available', 'running', 'pending', 'scheduled', 'retryable')
-      AND j.args ? 'owner_id'
-    LIMIT $3
-) t
+SELECT (SELECT count(*) FROM (
+            SELECT 1 FROM river_job j
+            WHERE j.queue = ANY ($1::text[])
+              AND j.args ->> 'owner_id' = $2::text
+              AND j.state IN ('available', 'pending', 'scheduled', 'retryable')
+              AND j.args ? 'owner_id'
+            LIMIT $3) t)
+     + (SELECT count(*) FROM river_job j
+        WHERE j.state = 'running' AND j.queue = ANY ($1::text[]) AND j.args ->> 'owner_id' = $2::text)::bigint AS count
 `
 
 type TaskCountUnfinishedByOwnerParams struct {
@@ -163,13 +164,14 @@ type TaskCountUnfinishedByOwnerParams struct {
 	MaxRows int32    `json:"max_rows"`
 }
 
-// A user's tasks not finished yet (the queued-tasks limit), counted through
-// the fair-share index; stops counting at max_rows.
-func (q *Queries) TaskCountUnfinishedByOwner(ctx context.Context, arg TaskCountUnfinishedByOwnerParams) (int64, error) {
+// A user's tasks not finished yet (the queued-tasks limit): those waiting
+// counted through the fair-share index, stopping at max_rows, and those
+// running through River's index on state (0028).
+func (q *Queries) TaskCountUnfinishedByOwner(ctx context.Context, arg TaskCountUnfinishedByOwnerParams) (int32, error) {
 	row := q.db.QueryRow(ctx, taskCountUnfinishedByOwner, arg.Queues, arg.Owner, arg.MaxRows)
-	var column_1 int64
-	err := row.Scan(&column_1)
-	return column_1, err
+	var count int32
+	err := row.Scan(&count)
+	return count, err
 }
 
 const taskGet = `-- name: TaskGet :one
@@ -408,16 +410,33 @@ SELECT j.id, j.state, j.attempt, j.max_attempts, j.attempted_at, j.created_at, j
        p.message AS progress_message, p.rate AS progress_rate, p.updated_at AS progress_updated_at
 FROM river_job j
 LEFT JOIN task_progress p ON p.job_id = j.id
-WHERE (j.args ->> 'owner_id') COLLATE "C" = ($1::bigint)::text
+WHERE j.id IN ((SELECT o.id FROM river_job o
+                WHERE (o.args ->> 'owner_id') COLLATE "C" = ($1::bigint)::text
+                  AND o.state <> 'running'
+                  AND ($2::text[] IS NULL OR (o.state = ANY (inboxq_task_river_states($2::text[]))
+                                                              AND (o.state <> 'cancelled'
+                                                                   OR inboxq_task_state(o.state, o.metadata, o.errors) = ANY ($2::text[]))))
+                  -- COLLATE "C" (equality is the same for every deterministic
+                  -- collation) keeps River's index on kind out of this plan
+                  -- while its statistics still count: with it the planner
+                  -- ANDed the user's index with every job of the kind
+                  -- (44,601 entries at 1M jobs, 13 ms) instead of reading the
+                  -- user's tasks in order until a page is found (about 1 ms).
+                  AND ($3::text[] IS NULL OR o.kind COLLATE "C" = ANY ($3::text[]))
+                  AND ($4::text[] IS NULL OR o.queue = ANY ($4::text[]))
+                  AND ($5::bigint[] IS NULL OR o.id = ANY ($5::bigint[]))
+                  AND ($6::timestamptz IS NULL OR o.created_at >= $6)
+                  AND ($7::timestamptz IS NULL OR o.created_at < $7)
+                  AND ($8::bigint IS NULL OR o.id < $8)
+                ORDER BY o.id DESC
+                LIMIT $9)
+               UNION ALL
+               SELECT r.id FROM river_job r
+               WHERE r.state = 'running' AND (r.args ->> 'owner_id') COLLATE "C" = ($1::bigint)::text)
   AND ($2::text[] IS NULL OR (j.state = ANY (inboxq_task_river_states($2::text[]))
                                               AND (j.state NOT IN ('running', 'cancelled')
                                                    OR inboxq_task_state(j.state, j.metadata, j.errors) = ANY ($2::text[]))))
-  -- COLLATE "C" (equality is the same for every deterministic collation)
-  -- keeps River's index on kind out of this plan while its statistics
-  -- still count: with it the planner ANDed the user's index with every job
-  -- of the kind (44,601 entries at 1M jobs, 13 ms) instead of reading the
-  -- user's tasks in order until a page is found (about 1 ms).
-  AND ($3::text[] IS NULL OR j.kind COLLATE "C" = ANY ($3::text[]))
+  AND ($3::text[] IS NULL OR j.kind = ANY ($3::text[]))
   AND ($4::text[] IS NULL OR j.queue = ANY ($4::text[]))
   AND ($5::bigint[] IS NULL OR j.id = ANY ($5::bigint[]))
   AND ($6::timestamptz IS NULL OR j.created_at >= $6)
@@ -450,12 +469,17 @@ type TaskListByOwnerRow struct {
 	ProgressUpdatedAt *time.Time `json:"progress_updated_at"`
 }
 
-// One user's tasks, newest first: TaskList's filters over
-// river_job_inboxq_owner_idx (0014, 0026), read in id order, so a page costs
-// about max_rows rows (at most the user's own tasks), not the table; dead
-// letters and cancelled tasks over river_job_inboxq_owner_ended_badly_idx.
-// A statement of its own rather than an optional owner ("owner IS NULL OR
-// ..."), which only a plan made for the call's values could use an index for.
+// One user's tasks, newest first, from two sources: every task not running
+// over river_job_inboxq_owner_idx (0014, 0026, 0028), read in id order with
+// TaskList's filters and cut at max_rows, so a page costs about max_rows
+// rows (at most the user's own tasks), not the table (dead letters and
+// cancelled tasks over river_job_inboxq_owner_ended_badly_idx); and the
+// user's running tasks, which that index leaves out (0028), from River's
+// index on state: running jobs are at most the workers of every process.
+// The filters are written twice: the first source must apply them before
+// its cut, the page after the union. A statement of its own rather than an
+// optional owner ("owner IS NULL OR ..."), which only a plan made for the
+// call's values could use an index for.
 func (q *Queries) TaskListByOwner(ctx context.Context, arg TaskListByOwnerParams) ([]TaskListByOwnerRow, error) {
 	rows, err := q.db.Query(ctx, taskListByOwner,
 		arg.Owner,

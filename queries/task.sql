@@ -80,6 +80,10 @@ LEFT JOIN task_progress p ON p.job_id = j.id
 WHERE j.id IN ((SELECT o.id FROM river_job o
                 WHERE (o.args ->> 'owner_id') COLLATE "C" = (@owner::bigint)::text
                   AND o.state <> 'running'
+                  -- A filter on running tasks alone skips this branch when
+                  -- the statement is planned (its values are known then).
+                  AND (sqlc.narg(states)::text[] IS NULL
+                       OR array_remove(inboxq_task_river_states(sqlc.narg(states)::text[]), 'running') <> '{}')
                   AND (sqlc.narg(states)::text[] IS NULL OR (o.state = ANY (inboxq_task_river_states(sqlc.narg(states)::text[]))
                                                               AND (o.state <> 'cancelled'
                                                                    OR inboxq_task_state(o.state, o.metadata, o.errors) = ANY (sqlc.narg(states)::text[]))))

@@ -413,6 +413,10 @@ LEFT JOIN task_progress p ON p.job_id = j.id
 WHERE j.id IN ((SELECT o.id FROM river_job o
                 WHERE (o.args ->> 'owner_id') COLLATE "C" = ($1::bigint)::text
                   AND o.state <> 'running'
+                  -- A filter on running tasks alone skips this branch when
+                  -- the statement is planned (its values are known then).
+                  AND ($2::text[] IS NULL
+                       OR array_remove(inboxq_task_river_states($2::text[]), 'running') <> '{}')
                   AND ($2::text[] IS NULL OR (o.state = ANY (inboxq_task_river_states($2::text[]))
                                                               AND (o.state <> 'cancelled'
                                                                    OR inboxq_task_state(o.state, o.metadata, o.errors) = ANY ($2::text[]))))

@@ -64,7 +64,9 @@ func BenchmarkAnalytics100k(b *testing.B) {
 		for i := range fresh {
 			fresh[i].ID = fmt.Sprintf("%016x", 0x1a00000000000000+i)
 		}
-		spread(fresh, now, 10*time.Minute)
+		// Today and yesterday, whatever the time of day (10 minutes apart
+		// from now, 33 hours, reached back three days just after midnight).
+		spread(fresh, now, (now.Sub(now.Truncate(24*time.Hour))+24*time.Hour)/time.Duration(len(fresh)))
 		require.NoError(b, st.MessageUpsert(ctx, acct.ID, fresh))
 		_, err = s.Pool.Exec(ctx, `UPDATE message SET category = 'newsletters' WHERE account_id = $1 AND id IN (
 			SELECT id FROM message WHERE account_id = $1 AND internal_date::date IN ($2::date, $2::date - 1) LIMIT 100)`,

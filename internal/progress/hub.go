@@ -39,6 +39,7 @@ type Hub struct {
 	mu       sync.Mutex
 	seq      uint64
 	ring     []Event // ring[seq % ringSize] holds event seq
+	scratch  []Event // publish's, reused
 	subs     map[*Subscription]struct{}
 	lostAt   time.Time // when the listener lost its connection; zero while healthy
 	failures int
@@ -343,16 +344,21 @@ func (h *Hub) publish(evs ...Event) {
 		evs[i].frame = &frames[i]
 		h.ring[h.seq%ringSize] = evs[i]
 	}
+	// Each subscriber's matches are gathered in one scratch slice, then
+	// copied into a batch of their size: one allocation a subscriber
+	// (appending from nothing grew an admin's batch of 350 ten times).
+	scratch := h.scratch[:0]
 	for s := range h.subs {
-		var batch []Event
+		scratch = scratch[:0]
 		for _, e := range evs {
 			if s.filter.match(e) {
-				batch = append(batch, e)
+				scratch = append(scratch, e)
 			}
 		}
-		if batch == nil {
+		if len(scratch) == 0 {
 			continue
 		}
+		batch := slices.Clone(scratch)
 		select {
 		case s.c <- batch:
 		default:
@@ -361,6 +367,8 @@ func (h *Hub) publish(evs ...Event) {
 			close(s.c)
 		}
 	}
+	clear(scratch) // the ring keeps the events; the scratch keeps nothing
+	h.scratch = scratch[:0]
 }
 
 // snapshotAt is when the state a snapshot reports began: a client that

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/inboxq/inboxq/internal/inbox"
 	"github.com/inboxq/inboxq/internal/store"
 )
 
@@ -108,4 +109,39 @@ func TestPublishNumbersABatch(t *testing.T) {
 	n, ok := h.parseID(evs[1].ID)
 	require.True(t, ok)
 	require.Equal(t, uint64(100), n)
+}
+
+// BenchmarkPublish hands a grouped event's 350 tasks to subscribers: an
+// admin's stream (every event) and 100 users' (their own, a few each).
+func BenchmarkPublish(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		users int
+	}{{"admin", 0}, {"100-users", 100}} {
+		b.Run(c.name, func(b *testing.B) {
+			h := NewHub(nil, nil, nil)
+			var subs []*Subscription
+			if c.users == 0 {
+				sub, _, _, _ := h.Subscribe(Filter{Caller: inbox.Principal{Role: inbox.RoleAdmin}}, "")
+				subs = append(subs, sub)
+			}
+			for u := range c.users {
+				sub, _, _, _ := h.Subscribe(Filter{Caller: inbox.Principal{UserID: int64(u + 1)}}, "")
+				subs = append(subs, sub)
+			}
+			evs := make([]Event, 350)
+			b.ReportAllocs()
+			for b.Loop() {
+				for i := range evs {
+					owner := int64(i%(c.users+1) + 1)
+					evs[i] = Event{Task: &TaskChange{ID: int64(i), Owner: &owner}}
+				}
+				h.publish(evs...)
+				for _, s := range subs {
+					<-s.C
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(evs)), "ns/event")
+		})
+	}
 }

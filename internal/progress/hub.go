@@ -38,10 +38,13 @@ type Hub struct {
 
 	mu       sync.Mutex
 	seq      uint64
-	ring     []Event // ring[seq % ringSize] holds event seq
-	scratch  []Event // publish's, reused
+	ring     []Event         // ring[seq % ringSize] holds event seq
+	scratch  []Event         // publish's, reused
+	owned    map[int64][]int // publish's: the batch's events by owner, for owners subscribed
 	subs     map[*Subscription]struct{}
-	lostAt   time.Time // when the listener lost its connection; zero while healthy
+	admins   map[*Subscription]struct{}           // admins' subscriptions (every event is a candidate)
+	byUser   map[int64]map[*Subscription]struct{} // users' subscriptions by user (only their events are)
+	lostAt   time.Time                            // when the listener lost its connection; zero while healthy
 	failures int
 	ready    chan struct{}
 	isReady  bool
@@ -54,6 +57,7 @@ func NewHub(st *store.Store, connect func(ctx context.Context) (*pgx.Conn, error
 	return &Hub{
 		store: st, connect: connect, logger: logger, epoch: hex.EncodeToString(b),
 		ring: make([]Event, ringSize), subs: map[*Subscription]struct{}{}, ready: make(chan struct{}),
+		admins: map[*Subscription]struct{}{}, byUser: map[int64]map[*Subscription]struct{}{}, owned: map[int64][]int{},
 	}
 }
 
@@ -274,8 +278,37 @@ func (s *Subscription) Close() {
 	s.hub.mu.Lock()
 	defer s.hub.mu.Unlock()
 	if _, ok := s.hub.subs[s]; ok {
-		delete(s.hub.subs, s)
+		s.hub.remove(s)
 		close(s.c)
+	}
+}
+
+// add and remove keep a subscription in subs and in the index publish
+// reads: a user's stream can match only the user's own events (and the
+// revocation of its token), so publish hands an event only to its owner's
+// subscriptions and the admins', not to every stream.
+func (h *Hub) add(s *Subscription) {
+	h.subs[s] = struct{}{}
+	if s.filter.Caller.IsAdmin() {
+		h.admins[s] = struct{}{}
+		return
+	}
+	u := s.filter.Caller.UserID
+	if h.byUser[u] == nil {
+		h.byUser[u] = map[*Subscription]struct{}{}
+	}
+	h.byUser[u][s] = struct{}{}
+}
+
+func (h *Hub) remove(s *Subscription) {
+	delete(h.subs, s)
+	delete(h.admins, s)
+	u := s.filter.Caller.UserID
+	if m := h.byUser[u]; m != nil {
+		delete(m, s)
+		if len(m) == 0 {
+			delete(h.byUser, u)
+		}
 	}
 }
 
@@ -288,7 +321,7 @@ func (h *Hub) Subscribe(f Filter, lastEventID string) (sub *Subscription, replay
 	defer h.mu.Unlock()
 	c := make(chan []Event, subBuffer)
 	sub = &Subscription{C: c, c: c, hub: h, filter: f}
-	h.subs[sub] = struct{}{}
+	h.add(sub)
 	if after, ok := h.parseID(lastEventID); ok && h.seq-after <= ringSize-1 {
 		caughtUp = true
 		for s := after + 1; s <= h.seq; s++ {
@@ -344,31 +377,78 @@ func (h *Hub) publish(evs ...Event) {
 		evs[i].frame = &frames[i]
 		h.ring[h.seq%ringSize] = evs[i]
 	}
-	// Each subscriber's matches are gathered in one scratch slice, then
-	// copied into a batch of their size: one allocation a subscriber
-	// (appending from nothing grew an admin's batch of 350 ten times).
+	// A token's revocation (rare) may concern any stream; otherwise an
+	// event is a candidate for the admins' streams and its owner's.
+	revoked := false
+	for _, e := range evs {
+		revoked = revoked || e.Revoked != nil
+	}
+	if revoked {
+		for s := range h.subs {
+			h.deliver(s, h.gather(s, evs, nil))
+		}
+		return
+	}
+	for s := range h.admins {
+		h.deliver(s, h.gather(s, evs, nil))
+	}
+	if len(h.byUser) == 0 {
+		return
+	}
+	clear(h.owned)
+	for i, e := range evs {
+		if o := e.Owner(); o != nil && h.byUser[*o] != nil {
+			h.owned[*o] = append(h.owned[*o], i)
+		}
+	}
+	for owner, idx := range h.owned {
+		for s := range h.byUser[owner] {
+			h.deliver(s, h.gather(s, evs, idx))
+		}
+	}
+}
+
+// gather returns the events of evs (those at idx, or all when idx is nil)
+// that s matches, in order, as a batch of their size: matches are
+// collected in a reused scratch slice (appending into the batch from
+// nothing grew an admin's batch of 350 events ten times).
+func (h *Hub) gather(s *Subscription, evs []Event, idx []int) []Event {
 	scratch := h.scratch[:0]
-	for s := range h.subs {
-		scratch = scratch[:0]
+	if idx == nil {
 		for _, e := range evs {
 			if s.filter.match(e) {
 				scratch = append(scratch, e)
 			}
 		}
-		if len(scratch) == 0 {
-			continue
+	} else {
+		for _, i := range idx {
+			if s.filter.match(evs[i]) {
+				scratch = append(scratch, evs[i])
+			}
 		}
-		batch := slices.Clone(scratch)
-		select {
-		case s.c <- batch:
-		default:
-			s.dropped = true
-			delete(h.subs, s)
-			close(s.c)
-		}
+	}
+	var batch []Event
+	if len(scratch) > 0 {
+		batch = slices.Clone(scratch)
 	}
 	clear(scratch) // the ring keeps the events; the scratch keeps nothing
 	h.scratch = scratch[:0]
+	return batch
+}
+
+// deliver hands s its batch without waiting: a subscriber whose buffer is
+// full is dropped, never waited for.
+func (h *Hub) deliver(s *Subscription, batch []Event) {
+	if batch == nil {
+		return
+	}
+	select {
+	case s.c <- batch:
+	default:
+		s.dropped = true
+		h.remove(s)
+		close(s.c)
+	}
 }
 
 // snapshotAt is when the state a snapshot reports began: a client that

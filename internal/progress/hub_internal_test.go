@@ -111,6 +111,73 @@ func TestPublishNumbersABatch(t *testing.T) {
 	require.Equal(t, uint64(100), n)
 }
 
+// Publish hands each stream exactly the events its filter matches, in
+// order, though it looks only at the admins' streams and the owners'
+// (TestPublishReachesOwnersAndAdmins checks the index against match); a
+// closed or dropped stream leaves the index.
+func TestPublishReachesOwnersAndAdmins(t *testing.T) {
+	h := NewHub(nil, nil, nil)
+	one, two := int64(1), int64(2)
+	subscribe := func(f Filter) *Subscription {
+		s, _, _, _ := h.Subscribe(f, "")
+		return s
+	}
+	filters := []Filter{
+		{Caller: inbox.Principal{Role: inbox.RoleAdmin, UserID: 9}},
+		{Caller: inbox.Principal{UserID: 1}},
+		{Caller: inbox.Principal{UserID: 1}, TaskID: 12},
+		{Caller: inbox.Principal{UserID: 1}, Kinds: []string{"b"}},
+		{Caller: inbox.Principal{UserID: 2}, Tokens: []int64{77}},
+		{Caller: inbox.Principal{UserID: 3}},
+	}
+	var subs []*Subscription
+	for _, f := range filters {
+		subs = append(subs, subscribe(f))
+	}
+	batches := [][]Event{
+		{
+			{Task: &TaskChange{ID: 11, Kind: "a", Owner: &one}},
+			{Task: &TaskChange{ID: 21, Kind: "b", Owner: &two}},
+			{Task: &TaskChange{ID: 12, Kind: "b", Owner: &one}},
+			{Task: &TaskChange{ID: 31, Kind: "a"}}, // a system task
+			{Progress: &ProgressChange{ID: 12, Kind: "b", Owner: &one}},
+			{Alert: &AlertRaised{ID: 1, Owner: &two}},
+			{Alert: &AlertRaised{ID: 2}},
+			{Workflow: &WorkflowChange{Owner: 1}},
+		},
+		{{Revoked: &TokenRevoked{ID: 77}}, {Task: &TaskChange{ID: 22, Kind: "a", Owner: &two}}},
+	}
+	for _, evs := range batches {
+		h.publish(evs...)
+		for i, s := range subs {
+			var want []Event
+			for _, e := range evs {
+				if s.filter.match(e) {
+					want = append(want, e)
+				}
+			}
+			var got []Event
+			select {
+			case got = <-s.C:
+			default:
+			}
+			require.Equal(t, want, got, "stream %d", i)
+		}
+	}
+
+	subs[4].Close()
+	require.NotContains(t, h.byUser, int64(2), "the user's last stream closed")
+	for range subBuffer + 1 { // nobody reads user 3's stream; the admin's is read
+		h.publish(Event{Task: &TaskChange{ID: 41, Owner: &[]int64{3}[0]}})
+		<-subs[0].C
+	}
+	require.True(t, subs[5].Dropped())
+	require.NotContains(t, h.byUser, int64(3), "a dropped stream leaves the index")
+	require.Len(t, h.byUser[1], 3)
+	require.Len(t, h.admins, 1)
+	require.Equal(t, 4, h.Subscribers())
+}
+
 // BenchmarkPublish hands a grouped event's 350 tasks to subscribers: an
 // admin's stream (every event) and 100 users' (their own, a few each).
 func BenchmarkPublish(b *testing.B) {

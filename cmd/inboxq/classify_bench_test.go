@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http/httptest"
@@ -94,8 +93,7 @@ func newClassifyRun(b *testing.B, messages int, env ...string) *classifyRun {
 	_, err = s.Pool.Exec(ctx, "VACUUM ANALYZE message")
 	require.NoError(b, err)
 	return &classifyRun{st: st, svc: tasks.NewService(st, client, reg, inboxqtest.Logger(b)), owner: owner, account: acct,
-		env: append([]string{"INBOXQ_HELPER=worker", "INBOXQ_HELPER_SCHEMA=" + s.Name, "INBOXQ_DATA_DIR=" + b.TempDir(),
-			"DATABASE_URL=" + s.URL, "INBOXQ_LOG_LEVEL=warn", "INBOXQ_GOOGLE_CLIENT_ID=cid", "INBOXQ_GOOGLE_CLIENT_SECRET=csec"}, env...)}
+		env: workerEnv(b, s, env...)}
 }
 
 // run classifies the account in a worker process and returns the finished
@@ -103,16 +101,7 @@ func newClassifyRun(b *testing.B, messages int, env ...string) *classifyRun {
 // clock) and the process's peak RSS.
 func (r *classifyRun) run(b *testing.B, args string) (inbox.Task, jobs.ClassifyResult, time.Duration, int64) {
 	b.Helper()
-	task, _, err := r.svc.Create(context.Background(), r.owner, tasks.CreateParams{Kind: "classify_email_batch",
-		Args: json.RawMessage(fmt.Sprintf(`{"account_id":%d%s}`, r.account.ID, args))})
-	require.NoError(b, err)
-	proc, _ := startHelper(b, r.env...)
-	done := waitForTask(b, r.svc, r.owner, task.ID, 20*time.Minute)
-	rss := stopForPeakRSS(b, proc)
-	require.Equal(b, inbox.TaskCompleted, done.State, "%+v", done.Errors)
-	var res jobs.ClassifyResult
-	require.NoError(b, json.Unmarshal(done.Result, &res))
-	return done, res, done.FinishedAt.Sub(*done.StartedAt), rss
+	return workerTask[jobs.ClassifyResult](b, r.svc, r.owner, "classify_email_batch", fmt.Sprintf(`{"account_id":%d%s}`, r.account.ID, args), r.env)
 }
 
 // BenchmarkClassifyTask100k classifies 100,000 stored messages with the

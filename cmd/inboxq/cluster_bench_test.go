@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -50,19 +49,10 @@ func BenchmarkClusterTask100k(b *testing.B) {
 		_, err = s.Pool.Exec(ctx, "VACUUM ANALYZE message")
 		require.NoError(b, err)
 		svc := tasks.NewService(st, client, reg, inboxqtest.Logger(b))
-		env := []string{"INBOXQ_HELPER=worker", "INBOXQ_HELPER_SCHEMA=" + s.Name, "INBOXQ_DATA_DIR=" + b.TempDir(),
-			"DATABASE_URL=" + s.URL, "INBOXQ_LOG_LEVEL=warn", "INBOXQ_GOOGLE_CLIENT_ID=cid", "INBOXQ_GOOGLE_CLIENT_SECRET=csec"}
+		env := workerEnv(b, s)
 		run := func() (jobs.ClusterResult, time.Duration, int64) {
-			task, _, err := svc.Create(ctx, owner, tasks.CreateParams{Kind: "cluster_user_emails",
-				Args: json.RawMessage(fmt.Sprintf(`{"account_id":%d}`, acct.ID))})
-			require.NoError(b, err)
-			proc, _ := startHelper(b, env...)
-			done := waitForTask(b, svc, owner, task.ID, 20*time.Minute)
-			rss := stopForPeakRSS(b, proc)
-			require.Equal(b, inbox.TaskCompleted, done.State, "%+v", done.Errors)
-			var res jobs.ClusterResult
-			require.NoError(b, json.Unmarshal(done.Result, &res))
-			return res, done.FinishedAt.Sub(*done.StartedAt), rss
+			_, res, took, rss := workerTask[jobs.ClusterResult](b, svc, owner, "cluster_user_emails", fmt.Sprintf(`{"account_id":%d}`, acct.ID), env)
+			return res, took, rss
 		}
 		res, took, rss := run()
 		require.EqualValues(b, 100_000, res.Scanned)

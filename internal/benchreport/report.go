@@ -92,6 +92,10 @@ var Targets = []Target{
 	{Bench: "ClassifyTask100k", Metric: "messages/s", Op: ">=", Value: 5_000, What: "classification task end to end"},
 	{Bench: "ClusterTask100k", Metric: "task_s", Op: "<=", Value: 60, What: "clustering 100k messages"},
 	{Bench: "ClusterTask100k", Metric: "worker_peak_rss_MB", Op: "<=", Value: 500, What: "clustering 100k messages, worker peak RSS"},
+	// The sync's memory bound (DESIGN.md: flat as the mailbox grows) for the
+	// other tasks that read a whole mailbox.
+	{Bench: "ReputationTask100k", Metric: "worker_peak_rss_MB", Op: "<", Value: 200, What: "scoring the senders of 100k messages, worker peak RSS"},
+	{Bench: "ExportTask100k", Metric: "worker_peak_rss_MB", Op: "<", Value: 200, What: "exporting 100k messages, worker peak RSS"},
 }
 
 // Check is a target against its result.

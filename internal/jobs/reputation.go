@@ -42,8 +42,33 @@ type ReputationResult struct {
 	Removed   int64 `json:"removed" doc:"Senders forgotten: none of their mail is left"`
 }
 
-// reputationBatch is how many senders one checkpoint scores.
-const reputationBatch = 500
+// reputationBatch is how many senders one checkpoint scores at most, and
+// reputationBatchMessages how much of their mail one batch reads at most
+// (the worker holds it while it counts; a sender with more is a batch of
+// its own). Bounded by senders alone, the first run over 100,000 messages
+// of 371 senders read them all at once: a worker peak of 87-101 MB, which
+// grows with the mailbox; now 58-62 MB, for 2.2 s instead of 1.5
+// (BenchmarkReputationTask100k: smaller batches are read by index, whole
+// mailboxes in one scan).
+const (
+	reputationBatch         = 500
+	reputationBatchMessages = 20_000
+)
+
+// nextBatch returns the addresses that start addrs and make one batch: at
+// most reputationBatch of them and, unless the first alone has more, at
+// most reputationBatchMessages messages by counts.
+func nextBatch(addrs []string, counts map[string]int64) []string {
+	n, mail := 0, int64(0)
+	for n < len(addrs) && n < reputationBatch {
+		mail += counts[addrs[n]]
+		if n > 0 && mail > reputationBatchMessages {
+			break
+		}
+		n++
+	}
+	return addrs[:n]
+}
 
 // evidenceOverlap is how far before the last run's newest evidence the next
 // run looks again: a transaction that stamped its rows earlier but
@@ -131,6 +156,10 @@ func (w *UpdateSenderReputationWorker) Work(ctx context.Context, job *river.Job[
 		addrs = slices.DeleteFunc(addrs, func(a string) bool { return a == "" })
 		cur.Total = len(addrs)
 		rep.SetTotal(int64(len(addrs)))
+		counts, err := w.store.SenderMessageCounts(ctx, owner, addrs)
+		if err != nil {
+			return err
+		}
 		rep.Stage("scoring addresses", "")
 		for {
 			i, _ := slices.BinarySearch(addrs, cur.AfterAddress)
@@ -141,7 +170,7 @@ func (w *UpdateSenderReputationWorker) Work(ctx context.Context, job *river.Job[
 			if i >= len(addrs) {
 				break
 			}
-			batch := addrs[i:min(i+reputationBatch, len(addrs))]
+			batch := nextBatch(addrs[i:], counts)
 			if err := w.addresses(ctx, owner, batch, &cur, job); err != nil {
 				return err
 			}

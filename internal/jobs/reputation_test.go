@@ -248,3 +248,69 @@ func TestReputationLeansClassification(t *testing.T) {
 	}
 	require.NoError(t, rows.Err())
 }
+
+// A mailbox whose senders' mail is more than one batch reads (a sender
+// with more than the bound, one with less, hundreds of light ones) is
+// scored in several batches, each sender once, with all of its mail.
+func TestReputationCountsEverySenderAcrossBatches(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	schema := inboxqtest.TestSchema(t)
+	st := store.New(schema.Pool)
+	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{Start: true, Schema: &schema, NoRiverUI: true,
+		Kinds: func(r *jobs.Registry) { jobs.RegisterClassify(r, st, nil, nil, inboxqtest.Logger(t), 0) }})
+	user, _ := s.User(t, "alice", false)
+	acct, err := st.AccountUpsert(ctx, user.UserID, "alice@example.com", []string{})
+	require.NoError(t, err)
+	from := func(i int) string {
+		switch {
+		case i < 21_000:
+			return "Alerts <m-heavy@alerts.example>"
+		case i < 36_000:
+			return "Digest <n-heavy@digest.example>"
+		default:
+			return fmt.Sprintf("Person %d <p%03d@people.example>", i%300, i%300)
+		}
+	}
+	const total = 39_000
+	mail := make([]inbox.Message, 0, 1000)
+	for i := range total {
+		m := inbox.Message{ID: fmt.Sprintf("%016x", i), ThreadID: fmt.Sprintf("%x", i), From: from(i),
+			Date: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).Add(-time.Duration(i) * time.Minute), Labels: []string{"INBOX"}}
+		if i%3 == 0 {
+			m.Labels = append(m.Labels, "UNREAD")
+		}
+		if mail = append(mail, m); len(mail) == cap(mail) {
+			require.NoError(t, st.MessageUpsert(ctx, acct.ID, mail))
+			mail = mail[:0]
+		}
+	}
+
+	task, _, err := s.Tasks.Create(ctx, user, tasks.CreateParams{Kind: "update_sender_reputation", Args: json.RawMessage(`{}`)})
+	require.NoError(t, err)
+	done := s.WaitTask(t, task.ID, 120*time.Second, inboxqtest.InState(inbox.TaskCompleted))
+	var res jobs.ReputationResult
+	require.NoError(t, json.Unmarshal(done.Result, &res))
+	require.Equal(t, 302, res.Addresses)
+
+	want := map[string]int{}
+	rows, err := schema.Pool.Query(ctx, `SELECT inboxq_sender_address(from_addr), count(*) FROM message WHERE account_id = $1 GROUP BY 1`, acct.ID)
+	require.NoError(t, err)
+	for rows.Next() {
+		var addr string
+		var n int
+		require.NoError(t, rows.Scan(&addr, &n))
+		want[addr] = n
+	}
+	require.NoError(t, rows.Err())
+	got := map[string]int{}
+	var sum int
+	for key, sender := range (&gmailEnv{Stack: s, user: user}).senders(t) {
+		if addr, ok := strings.CutPrefix(key, "address:"); ok {
+			got[addr] = int(sender.Messages)
+			sum += int(sender.Messages)
+		}
+	}
+	require.Equal(t, want, got)
+	require.Equal(t, total, sum)
+}

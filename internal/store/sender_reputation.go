@@ -80,6 +80,20 @@ func (s *Store) SenderAddressKeys(ctx context.Context, user int64) ([]string, er
 	return a, translate(err, "listing sender addresses")
 }
 
+// SenderMessageCounts returns how many of the user's messages each address
+// sent (at most; addresses without mail are absent).
+func (s *Store) SenderMessageCounts(ctx context.Context, user int64, addresses []string) (map[string]int64, error) {
+	rows, err := s.q.SenderMessageCounts(ctx, dbsqlc.SenderMessageCountsParams{OwnerID: user, Addresses: nonNil(addresses)})
+	if err != nil {
+		return nil, translate(err, "counting senders' mail")
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.Address] = r.Messages
+	}
+	return out, nil
+}
+
 // SenderMessages returns what the user's mail from addresses says, ordered
 // by address.
 func (s *Store) SenderMessages(ctx context.Context, user int64, addresses []string) ([]SenderMessage, error) {

@@ -141,4 +141,3 @@ func BenchmarkExportTask100k(b *testing.B) {
 			tookSmall.Round(time.Millisecond), float64(small.Size)/(1<<20), float64(rssSmall)/(1<<20))
 	}
 }
-

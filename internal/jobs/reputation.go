@@ -47,7 +47,7 @@ type ReputationResult struct {
 // (the worker holds it while it counts; a sender with more is a batch of
 // its own). Bounded by senders alone, the first run over 100,000 messages
 // of 371 senders read them all at once: a worker peak of 87-101 MB, which
-// grows with the mailbox; now 58-62 MB, for 2.2 s instead of 1.5
+// grows with the mailbox; now 58-62 MB, for 2.2-2.6 s instead of 1.5-1.6
 // (BenchmarkReputationTask100k: smaller batches are read by index, whole
 // mailboxes in one scan).
 const (

@@ -153,3 +153,18 @@ ORDER BY d.step;
 -- name: WorkflowPrune :execrows
 -- Deletes workflows finished before a time (their steps go with them).
 DELETE FROM workflow WHERE finished_at < @before;
+
+-- name: WorkflowStepsComplete :many
+-- Completes finished workflow steps at once (jobs.StepCompleter), as
+-- River's completion would: state, finalized_at, and the attempt's
+-- metadata merged. Only a job still running the attempt that finished it;
+-- one that something else holds right now (River's completer, a cancel) is
+-- skipped, never waited for: River completes it.
+UPDATE river_job j
+SET state = 'completed', finalized_at = u.finalized_at, metadata = j.metadata || u.metadata
+FROM (SELECT unnest(@ids::bigint[]) AS id, unnest(@attempts::int[]) AS attempt,
+             unnest(@finalized_at::timestamptz[]) AS finalized_at, unnest(@metadata::jsonb[]) AS metadata) u
+WHERE j.id = u.id AND j.attempt = u.attempt
+  AND j.id IN (SELECT r.id FROM river_job r WHERE r.id = ANY (@ids::bigint[]) AND r.state = 'running'
+               ORDER BY r.id FOR UPDATE SKIP LOCKED)
+RETURNING j.id;

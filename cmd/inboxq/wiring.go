@@ -158,9 +158,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 	}
 	reg := registry(st, provider, logger, w)
 	progressWriter := progress.NewWriter(st, logger)
+	steps := jobs.NewStepCompleter(st, logger)
 	lease := jobs.NewLease(st, jobs.LeaseConfig{ClientID: jobs.NewClientID(), Beat: w.leaseBeat, DeadAfter: w.leaseDeadAfter}, logger)
 	client, err := jobs.NewClient(st, reg, jobs.Config{
 		Progress:        progressWriter,
+		Steps:           steps,
 		Lease:           lease,
 		RescueAfter:     cmp.Or(w.rescueAfter, jobs.RescueDelay(w.slice)),
 		JobTimeout:      w.jobTimeout,
@@ -191,6 +193,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, w 
 	// while River stops. The lease outlives River too: at its stop it hands
 	// back what River could not record.
 	sup.Add("progress writer", lifecycle.Func(func(ctx context.Context) error { progressWriter.Run(ctx); return nil }))
+	sup.Add("workflow step completer", lifecycle.Func(func(ctx context.Context) error { steps.Run(ctx); return nil }))
 	sup.Add("lease", lease)
 	sup.Add("river", lifecycle.Hooks(
 		// River's own soft stop, below, ends its jobs; not the context.

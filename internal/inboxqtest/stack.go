@@ -101,9 +101,13 @@ func NewStack(t testing.TB, opts StackOptions) *Stack {
 	writerDone := make(chan struct{})
 	go func() { defer close(writerDone); writer.Run(wctx) }()
 	t.Cleanup(func() { stopWriter(); <-writerDone })
+	steps := jobs.NewStepCompleter(s.Store, Logger(t))
+	stepsDone := make(chan struct{})
+	go func() { defer close(stepsDone); steps.Run(wctx) }()
+	t.Cleanup(func() { stopWriter(); <-stepsDone })
 	client, err := jobs.NewClient(s.Store, s.Registry, jobs.Config{
-		Progress: writer,
-		Workers:  workers, Schema: s.Schema.Name, Logger: Logger(t),
+		Progress: writer, Steps: steps,
+		Workers: workers, Schema: s.Schema.Name, Logger: Logger(t),
 		FetchCooldown:     cmp.Or(opts.FetchCooldown, 5*time.Millisecond),
 		FetchPollInterval: cmp.Or(opts.FetchPollInterval, max(50*time.Millisecond, opts.FetchCooldown)),
 		SoftStopTimeout:   5 * time.Second,
@@ -261,7 +265,7 @@ func (EchoArgs) InsertOpts() river.InsertOpts {
 type echoWorker struct{ river.WorkerDefaults[EchoArgs] }
 
 func (echoWorker) Work(ctx context.Context, job *river.Job[EchoArgs]) error {
-	return river.RecordOutput(ctx, map[string]string{"echo": job.Args.Message})
+	return jobs.RecordOutput(ctx, map[string]string{"echo": job.Args.Message})
 }
 
 // BlockArgs runs until cancelled; one per key and owner may be in flight.
@@ -362,7 +366,7 @@ func (stepsWorker) Work(ctx context.Context, job *river.Job[StepsArgs]) error {
 		}
 		rep.Add(1)
 	}
-	return river.RecordOutput(ctx, map[string]int{"steps": job.Args.Steps})
+	return jobs.RecordOutput(ctx, map[string]int{"steps": job.Args.Steps})
 }
 
 // RegisterTestKinds adds the test kinds to reg.

@@ -62,7 +62,7 @@ func (w collectWorker) Work(ctx context.Context, job *river.Job[CollectArgs]) er
 	if err != nil {
 		return err
 	}
-	return river.RecordOutput(ctx, map[string]any{"deps": deps})
+	return jobs.RecordOutput(ctx, map[string]any{"deps": deps})
 }
 
 // OnceArgs fails for good on its first attempt and completes on any later
@@ -85,7 +85,7 @@ func (onceWorker) Work(ctx context.Context, job *river.Job[OnceArgs]) error {
 	if job.Attempt == 1 {
 		return river.JobCancel(testError("first attempt fails"))
 	}
-	return river.RecordOutput(ctx, map[string]int{"attempt": job.Attempt})
+	return jobs.RecordOutput(ctx, map[string]int{"attempt": job.Attempt})
 }
 
 // RegisterWorkflowTestKinds adds the workflow test kinds to reg.

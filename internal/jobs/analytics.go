@@ -60,7 +60,7 @@ func (w *UpdateAnalyticsWorker) Work(ctx context.Context, job *river.Job[UpdateA
 	if err != nil {
 		return err
 	}
-	if err := river.RecordOutput(ctx, res); err != nil {
+	if err := RecordOutput(ctx, res); err != nil {
 		return fmt.Errorf("recording output: %w", err)
 	}
 	return nil
@@ -126,7 +126,7 @@ func (w *UpdateSystemAnalyticsWorker) Work(ctx context.Context, job *river.Job[U
 		res.UserDays += r.Days
 		res.UserRows += r.MailRows + r.SenderRows + r.BulkRows
 	}
-	if err := river.RecordOutput(ctx, res); err != nil {
+	if err := RecordOutput(ctx, res); err != nil {
 		return fmt.Errorf("recording output: %w", err)
 	}
 	return nil

@@ -315,7 +315,7 @@ func (w *bulkWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 		}
 		rep.SetTotal(cur.Done)
 		rep.Stage("done", countOf(int64(cur.Done), "message")+" in "+countOf(int64(cur.Calls), "call"))
-		return river.RecordOutput(ctx, BulkResult{Messages: cur.Done, BatchCalls: cur.Calls})
+		return RecordOutput(ctx, BulkResult{Messages: cur.Done, BatchCalls: cur.Calls})
 	}))
 	return nil
 }

@@ -408,7 +408,7 @@ func (w *ClassifyEmailBatchWorker) Work(ctx context.Context, job *river.Job[Clas
 				return err
 			}
 		}
-		return river.RecordOutput(ctx, ClassifyResult{Scanned: t.Scanned, Changed: t.Changed, Moved: t.Moved,
+		return RecordOutput(ctx, ClassifyResult{Scanned: t.Scanned, Changed: t.Changed, Moved: t.Moved,
 			Categories: t.Categories, LLM: t.LLM})
 	}))
 	return nil
@@ -569,7 +569,7 @@ func (w *ReclassifyWithFeedbackWorker) Work(ctx context.Context, job *river.Job[
 			version = model.Version
 		}
 		rep.Stage("done", fmt.Sprintf("%d moved", t.Moved))
-		return river.RecordOutput(ctx, ReclassifyResult{Corrections: corrections, ModelVersion: version, Rules: len(p.Rules),
+		return RecordOutput(ctx, ReclassifyResult{Corrections: corrections, ModelVersion: version, Rules: len(p.Rules),
 			Scanned: t.Scanned, Moved: t.Moved})
 	}))
 	return nil

@@ -59,6 +59,10 @@ type Config struct {
 	// Lease, when set, tracks and fences this client's jobs and gives the
 	// client its id (see Lease); run it alongside the client.
 	Lease *Lease
+	// Steps, when set, completes workflow steps as their work returns
+	// rather than in River's next batch (see StepCompleter); run it
+	// alongside the client.
+	Steps *StepCompleter
 }
 
 // DefaultRetention is how long finished tasks stay visible by default.
@@ -93,6 +97,9 @@ func NewClient(st *store.Store, reg *Registry, cfg Config) (*Client, error) {
 			&OutageMiddleware{Logger: logger(cfg)},
 			&progress.Middleware{Store: st, Writer: cfg.Progress, Logger: logger(cfg)},
 		},
+	}
+	if cfg.Steps != nil {
+		rc.Middleware = append([]rivertype.Middleware{cfg.Steps.Middleware()}, rc.Middleware...)
 	}
 	if cfg.Lease != nil {
 		rc.ID = cfg.Lease.cfg.ClientID

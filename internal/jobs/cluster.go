@@ -144,7 +144,7 @@ func (w *ClusterUserEmailsWorker) Work(ctx context.Context, job *river.Job[Clust
 	rep.SetTotal(scanned)
 	rep.Set(scanned)
 	rep.Stage("done", fmt.Sprintf("%s in %s", countOf(clustered, "message"), countOf(int64(len(cs)), "cluster")))
-	return river.RecordOutput(ctx, ClusterResult{Scanned: scanned, Clustered: clustered, Clusters: len(cs),
+	return RecordOutput(ctx, ClusterResult{Scanned: scanned, Clustered: clustered, Clusters: len(cs),
 		Written: saved.Clusters, Deleted: saved.Deleted, Moved: saved.Left + saved.Joined})
 }
 

@@ -107,7 +107,7 @@ func (w *cleanExportWorker) Work(ctx context.Context, job *river.Job[CleanExport
 		}
 	}
 	w.logger.InfoContext(ctx, "export_cleaned", slog.Int64("task_id", job.ID), slog.Any("removed", res.Removed))
-	return river.RecordOutput(ctx, res)
+	return RecordOutput(ctx, res)
 }
 
 // archiveArgs are the args of the export family.
@@ -235,7 +235,7 @@ func (w *archiveWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 			}
 		}
 		rep.Stage("done", fmt.Sprintf("%d messages, %d bytes", e.Counts.Messages, e.Size))
-		return river.RecordOutput(ctx, res)
+		return RecordOutput(ctx, res)
 	}))
 	return nil
 }

@@ -123,7 +123,7 @@ func (w *SyncEmailMetadataWorker) Work(ctx context.Context, job *river.Job[SyncE
 				return river.JobSnooze(0)
 			}
 		}
-		return river.RecordOutput(ctx, UpkeepResult{Messages: cur.Done, Removed: cur.Gone})
+		return RecordOutput(ctx, UpkeepResult{Messages: cur.Done, Removed: cur.Gone})
 	}))
 	return nil
 }
@@ -198,5 +198,5 @@ func (w *CleanupOldEmailsWorker) Work(ctx context.Context, job *river.Job[Cleanu
 		rep.Add(int64(len(ids)))
 	}
 	res.Messages = res.Removed
-	return river.RecordOutput(ctx, res)
+	return RecordOutput(ctx, res)
 }

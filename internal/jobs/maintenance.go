@@ -183,7 +183,7 @@ func (w *MonitorSystemHealthWorker) Work(ctx context.Context, job *river.Job[Mon
 	if report.PrunedChecks, err = w.Store.HealthCheckPrune(ctx, now.Add(-healthRetention)); err != nil {
 		return err
 	}
-	if err := river.RecordOutput(ctx, report); err != nil {
+	if err := RecordOutput(ctx, report); err != nil {
 		return fmt.Errorf("recording output: %w", err)
 	}
 	return nil
@@ -250,7 +250,7 @@ func (w *CleanupExpiredTokensWorker) Work(ctx context.Context, job *river.Job[Cl
 			return err
 		}
 	}
-	if err := river.RecordOutput(ctx, res); err != nil {
+	if err := RecordOutput(ctx, res); err != nil {
 		return fmt.Errorf("recording output: %w", err)
 	}
 	return nil

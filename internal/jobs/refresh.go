@@ -98,7 +98,7 @@ func (w *ClassifyMailboxWorker) Work(ctx context.Context, job *river.Job[Classif
 		add[i] = GrowStep{Name: fmt.Sprintf("classify-%d", i+1), Args: ClassifyEmailBatchArgs{AccountArgs: a, AfterID: after, UpTo: upTo}}
 		after = upTo
 	}
-	if err := river.RecordOutput(ctx, ClassifyMailboxResult{Messages: n, Batches: len(add)}); err != nil {
+	if err := RecordOutput(ctx, ClassifyMailboxResult{Messages: n, Batches: len(add)}); err != nil {
 		return err
 	}
 	return CompleteGrowing(ctx, w.store, w.reg, job.JobRow, add)
@@ -153,7 +153,7 @@ func (w *RefreshMailboxWorker) Work(ctx context.Context, job *river.Job[RefreshM
 		if err != nil {
 			return err
 		}
-		if err := river.RecordOutput(ctx, RefreshMailboxResult{WorkflowID: id, Duplicate: dup}); err != nil {
+		if err := RecordOutput(ctx, RefreshMailboxResult{WorkflowID: id, Duplicate: dup}); err != nil {
 			return err
 		}
 		// The last progress report rides on the completion (see progress.Reporter).

@@ -204,7 +204,7 @@ func (w *UpdateSenderReputationWorker) Work(ctx context.Context, job *river.Job[
 		rep.SetTotal(int64(len(addrs)))
 		rep.Set(int64(len(addrs)))
 		rep.Stage("done", fmt.Sprintf("%d senders rescored, %d changed", len(addrs)+len(domains), cur.Changed))
-		return river.RecordOutput(ctx, ReputationResult{Rescan: cur.Rescan, Addresses: len(addrs), Domains: len(domains),
+		return RecordOutput(ctx, ReputationResult{Rescan: cur.Rescan, Addresses: len(addrs), Domains: len(domains),
 			Changed: cur.Changed, Removed: cur.Removed})
 	}))
 	return nil

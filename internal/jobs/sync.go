@@ -293,7 +293,7 @@ func (w *SyncUserEmailsWorker) Work(ctx context.Context, job *river.Job[SyncUser
 		// The profile's total counts spam and trash, which the listing skips.
 		rep.SetTotal(cur.Done)
 		rep.Stage("done", fmt.Sprintf("%d messages", cur.Done))
-		return river.RecordOutput(ctx, SyncResult{Messages: cur.Done, Pages: cur.Pages, HistoryID: cur.HistoryID, Units: c.UnitsSpent()})
+		return RecordOutput(ctx, SyncResult{Messages: cur.Done, Pages: cur.Pages, HistoryID: cur.HistoryID, Units: c.UnitsSpent()})
 	}))
 	return nil
 }
@@ -404,7 +404,7 @@ func (w *IncrementalSyncWorker) Work(ctx context.Context, job *river.Job[Increme
 		return err
 	}
 	rep.Add(int64(len(gone)))
-	return river.RecordOutput(ctx, IncrementalResult{Updated: len(msgs), Deleted: len(gone), HistoryID: latest})
+	return RecordOutput(ctx, IncrementalResult{Updated: len(msgs), Deleted: len(gone), HistoryID: latest})
 }
 
 // startFullSync enqueues a full sync of the account (or finds the one in
@@ -419,7 +419,7 @@ func (w *IncrementalSyncWorker) startFullSync(ctx context.Context, job *river.Jo
 		return fmt.Errorf("starting full sync: %w", err)
 	}
 	w.logger.InfoContext(ctx, "full_sync_instead", slog.Int64("account_id", job.Args.AccountID), slog.String("reason", reason))
-	return river.RecordOutput(ctx, IncrementalResult{FullSyncStart: &res.Job.ID, Reason: reason})
+	return RecordOutput(ctx, IncrementalResult{FullSyncStart: &res.Job.ID, Reason: reason})
 }
 
 // classifyNewMail starts classify_email_batch for the account's messages

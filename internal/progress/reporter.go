@@ -217,7 +217,7 @@ func (r *Reporter) writeLocked(ctx context.Context, wait bool) {
 	// statement, no NOTIFY of its own, no wait. The update trigger
 	// announces it. Outside River's work (a test's Reporter) MetadataSet
 	// fails and the report is written as any other.
-	if wait && !r.stored && river.MetadataSet(ctx, store.ProgressMetadataKey, store.NewFinalProgress(r.cur)) == nil {
+	if wait && !r.stored && SetMetadata(ctx, store.ProgressMetadataKey, store.NewFinalProgress(r.cur)) == nil {
 		r.dirty = false
 		written := r.cur
 		r.written = &written

@@ -344,3 +344,30 @@ func rollup(rows []WorkflowStepRow, finishedAt *time.Time, now time.Time) ([]inb
 	}
 	return steps, p, started
 }
+
+// FinishedStep is a workflow step whose work returned: its job, the
+// attempt that ran it, when it ended and the metadata the attempt leaves.
+type FinishedStep struct {
+	JobID      int64
+	Attempt    int
+	FinishedAt time.Time
+	Metadata   []byte // a JSON object; nil merges nothing
+}
+
+// WorkflowStepsComplete completes finished steps' jobs at once and returns
+// the ids it completed (see the query: one held elsewhere is skipped).
+func (s *Store) WorkflowStepsComplete(ctx context.Context, steps []FinishedStep) ([]int64, error) {
+	p := dbsqlc.WorkflowStepsCompleteParams{
+		Ids: make([]int64, len(steps)), Attempts: make([]int32, len(steps)),
+		FinalizedAt: make([]time.Time, len(steps)), Metadata: make([][]byte, len(steps)),
+	}
+	for i, st := range steps {
+		p.Ids[i], p.Attempts[i], p.FinalizedAt[i] = st.JobID, int32(st.Attempt), st.FinishedAt
+		p.Metadata[i] = st.Metadata
+		if len(st.Metadata) == 0 {
+			p.Metadata[i] = []byte("{}")
+		}
+	}
+	ids, err := s.q.WorkflowStepsComplete(ctx, p)
+	return ids, translate(err, "completing workflow steps")
+}

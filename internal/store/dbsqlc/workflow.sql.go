@@ -650,6 +650,54 @@ func (q *Queries) WorkflowSteps(ctx context.Context, workflowID int64) ([]Workfl
 	return items, nil
 }
 
+const workflowStepsComplete = `-- name: WorkflowStepsComplete :many
+UPDATE river_job j
+SET state = 'completed', finalized_at = u.finalized_at, metadata = j.metadata || u.metadata
+FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::int[]) AS attempt,
+             unnest($3::timestamptz[]) AS finalized_at, unnest($4::jsonb[]) AS metadata) u
+WHERE j.id = u.id AND j.attempt = u.attempt
+  AND j.id IN (SELECT r.id FROM river_job r WHERE r.id = ANY ($1::bigint[]) AND r.state = 'running'
+               ORDER BY r.id FOR UPDATE SKIP LOCKED)
+RETURNING j.id
+`
+
+type WorkflowStepsCompleteParams struct {
+	Ids         []int64     `json:"ids"`
+	Attempts    []int32     `json:"attempts"`
+	FinalizedAt []time.Time `json:"finalized_at"`
+	Metadata    [][]byte    `json:"metadata"`
+}
+
+// Completes finished workflow steps at once (jobs.StepCompleter), as
+// River's completion would: state, finalized_at, and the attempt's
+// metadata merged. Only a job still running the attempt that finished it;
+// one that something else holds right now (River's completer, a cancel) is
+// skipped, never waited for: River completes it.
+func (q *Queries) WorkflowStepsComplete(ctx context.Context, arg WorkflowStepsCompleteParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, workflowStepsComplete,
+		arg.Ids,
+		arg.Attempts,
+		arg.FinalizedAt,
+		arg.Metadata,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const workflowUnfinishedByKey = `-- name: WorkflowUnfinishedByKey :one
 SELECT id FROM workflow
 WHERE owner_id = $1 AND unique_key = $2 AND finished_at IS NULL

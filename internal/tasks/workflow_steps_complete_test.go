@@ -1,0 +1,152 @@
+package tasks_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inboxq/inboxq/internal/inbox"
+	"github.com/inboxq/inboxq/internal/inboxqtest"
+	"github.com/inboxq/inboxq/internal/progress"
+	"github.com/inboxq/inboxq/internal/store"
+	"github.com/inboxq/inboxq/internal/tasks"
+)
+
+// A finished step is completed at once (jobs.StepCompleter) with what its
+// attempt set, which releases its dependent in the same statement; a job
+// held elsewhere, or running another attempt, is left alone without
+// waiting.
+func TestWorkflowStepsCompleteAtOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{}) // no workers: the test plays River
+	alice, _ := s.User(t, "alice", false)
+	w, _, err := s.Tasks.CreateWorkflow(ctx, alice, tasks.WorkflowSpec{Name: "pair", Shape: tasks.ShapeChain,
+		Steps: []tasks.StepSpec{echoStep("a", "x"), echoStep("b", "y")}})
+	require.NoError(t, err)
+	a, b := stepNamed(t, w, "a").TaskID, stepNamed(t, w, "b").TaskID
+	pool := s.Schema.Pool
+	_, err = pool.Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() WHERE id = $1`, a)
+	require.NoError(t, err)
+	step := store.FinishedStep{JobID: a, Attempt: 1, FinishedAt: time.Now(), Metadata: []byte(`{"output":{"echo":"x"},"progress":[1,1]}`)}
+	state := func(id int64) (st string) {
+		require.NoError(t, pool.QueryRow(ctx, `SELECT state FROM river_job WHERE id = $1`, id).Scan(&st))
+		return st
+	}
+
+	// River holds the row (its completer, a cancel): skipped at once.
+	tx, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, `SELECT 1 FROM river_job WHERE id = $1 FOR UPDATE`, a)
+	require.NoError(t, err)
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ids, err := s.Store.WorkflowStepsComplete(cctx, []store.FinishedStep{step})
+	cancel()
+	require.NoError(t, err, "skipped, not waited for")
+	require.Empty(t, ids)
+	require.NoError(t, tx.Rollback(ctx))
+
+	// Another attempt runs the job now (this process lost it).
+	other := step
+	other.Attempt = 2
+	ids, err = s.Store.WorkflowStepsComplete(ctx, []store.FinishedStep{other})
+	require.NoError(t, err)
+	require.Empty(t, ids)
+	require.Equal(t, "running", state(a))
+	require.Equal(t, "pending", state(b))
+
+	ids, err = s.Store.WorkflowStepsComplete(ctx, []store.FinishedStep{step})
+	require.NoError(t, err)
+	require.Equal(t, []int64{a}, ids)
+	require.Equal(t, "completed", state(a))
+	require.Equal(t, "available", state(b), "the dependent is released by the same statement")
+	var md map[string]json.RawMessage
+	require.NoError(t, pool.QueryRow(ctx, `SELECT metadata FROM river_job WHERE id = $1`, a).Scan(&md))
+	require.JSONEq(t, `{"echo":"x"}`, string(md["output"]))
+	require.JSONEq(t, `[1,1]`, string(md["progress"]))
+	w = waitWorkflow(t, s, alice, w.ID, 5*time.Second, func(inbox.Workflow) bool { return true })
+	require.Equal(t, "completed", stepNamed(t, w, "a").Outcome)
+	require.JSONEq(t, `{"echo":"x"}`, string(stepNamed(t, w, "a").Result))
+
+	// Again (River's completer comes later): nothing left to do.
+	ids, err = s.Store.WorkflowStepsComplete(ctx, []store.FinishedStep{step})
+	require.NoError(t, err)
+	require.Empty(t, ids)
+}
+
+// River completes every step again after the step completer did, merging
+// the attempt's result once more: that second update announces nothing, so
+// a client sees each step complete once, with its result.
+func TestWorkflowStepCompletionAnnouncedOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{Start: true})
+	alice, _ := s.User(t, "alice", false)
+	sub, _, _, _ := s.Hub.Subscribe(progress.Filter{Caller: alice}, "")
+	defer sub.Close()
+	riverDone, stop := s.Client.SubscribeConfig(&river.SubscribeConfig{Kinds: []river.EventKind{river.EventKindJobCompleted}, ChanSize: 100})
+	defer stop()
+
+	spec := tasks.WorkflowSpec{Name: "chord", Shape: tasks.ShapeChord}
+	for i := range 4 {
+		spec.Steps = append(spec.Steps, echoStep(fmt.Sprintf("e%d", i), fmt.Sprint("m", i)))
+	}
+	spec.Steps = append(spec.Steps, tasks.StepSpec{Name: "collect", Kind: "test_collect"})
+	w, _, err := s.Tasks.CreateWorkflow(ctx, alice, spec)
+	require.NoError(t, err)
+	steps := map[int64]string{}
+	for _, st := range w.Steps {
+		steps[st.TaskID] = st.Name
+	}
+
+	// River's own completion of every step, the re-merges included.
+	timeout := time.After(30 * time.Second)
+	for seen := map[int64]bool{}; len(seen) < len(steps); {
+		select {
+		case ev := <-riverDone:
+			if _, ok := steps[ev.Job.ID]; ok {
+				seen[ev.Job.ID] = true
+			}
+		case <-timeout:
+			t.Fatal("River did not complete every step")
+		}
+	}
+	// Events arrive in commit order: once a task created now is heard of,
+	// everything River committed before it has been too.
+	marker, _, err := s.Tasks.Create(ctx, alice, tasks.CreateParams{Kind: "test_echo", Args: echo("marker")})
+	require.NoError(t, err)
+
+	completed := map[int64]int{}
+	results := map[string]string{}
+	for heard := false; !heard; {
+		select {
+		case batch := <-sub.C:
+			for _, ev := range batch {
+				if ev.Task == nil {
+					continue
+				}
+				id := ev.TaskID()
+				if id == marker.ID {
+					heard = true
+				}
+				if _, ok := steps[id]; ok && ev.Task.State == inbox.TaskCompleted {
+					completed[id]++
+					if len(ev.Task.Result) > 0 {
+						results[steps[id]] = string(ev.Task.Result)
+					}
+				}
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the marker task's event never came")
+		}
+	}
+	for id, name := range steps {
+		require.Equal(t, 1, completed[id], "step %s announced completed once", name)
+	}
+	require.JSONEq(t, `{"echo":"m0"}`, results["e0"], "a step's completion carries the result its attempt recorded")
+}

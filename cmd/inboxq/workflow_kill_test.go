@@ -400,7 +400,7 @@ func TestWorkflowStepsRunOnceUnderKilledWorkers(t *testing.T) {
 		ids, fanoutN).Scan(&n))
 	require.Equal(t, 2, n, "each fan-in waits for the fan-out, the side step, the %d leaves and grown-b", fanoutN)
 
-	var starts, interrupted, deadlocks, completerErrors int
+	var starts, interrupted, deadlocks, completerErrors, leftToRiver int
 	// Two processes' completers finishing steps of several workflows in one
 	// statement each can deadlock on the workflow rows (the trigger locks
 	// them in the batch's order, which is random): River retries the batch.
@@ -412,6 +412,7 @@ func TestWorkflowStepsRunOnceUnderKilledWorkers(t *testing.T) {
 			}
 		}
 		deadlocks += strings.Count(p.out.String(), "deadlock detected")
+		leftToRiver += strings.Count(p.out.String(), "workflow_steps_left_to_river")
 		completerErrors += strings.Count(p.out.String(), "Completer error")
 	}
 	require.NoError(t, s.Pool.QueryRow(ctx, "SELECT count(*) FROM wfk_start").Scan(&starts))
@@ -419,10 +420,10 @@ func TestWorkflowStepsRunOnceUnderKilledWorkers(t *testing.T) {
 		WHERE NOT EXISTS (SELECT 1 FROM wfk_done d WHERE d.job_id = a.job_id AND d.attempt = a.attempt)`).Scan(&interrupted))
 	t.Logf("%d workflows, %d steps finished in %s with %d SIGKILLs (%d jobs handed back by the lease, %d of them orphans of a live process); "+
 		"%d runs started, %d repeated (%d interrupted by a kill), %d completions duplicated; "+
-		"%d steps completed by River's completer (%d recorded twice: killed between their work and its commit); "+
-		"%d deadlocks and %d completer errors in the workers' logs; %d stalls of 10 s",
+		"%d steps completed as their worker returned (by the step completer or River's; %d recorded twice: killed between their work and its commit); "+
+		"%d deadlocks, %d completer errors and %d step completions left to River in the workers' logs; %d stalls of 10 s",
 		len(ids), steps, elapsed.Round(100*time.Millisecond), kills, handedBack, orphaned, starts, starts-steps, interrupted, duplicated,
-		plainSteps, plainDup, deadlocks, completerErrors, stalls)
+		plainSteps, plainDup, deadlocks, completerErrors, leftToRiver, stalls)
 	rows, err = s.Pool.Query(ctx, `SELECT w.name, w.id, extract(epoch FROM w.finished_at - w.created_at),
 		(SELECT count(*) FROM wfk_start a JOIN workflow_step x ON x.job_id = a.job_id WHERE x.workflow_id = w.id)
 		FROM workflow w WHERE w.id = ANY ($1) ORDER BY w.id`, ids)

@@ -319,7 +319,7 @@ func BenchmarkWorkflowGroup(b *testing.B) {
 		for _, d := range delays {
 			total, completer, release = append(total, d.total), append(completer, d.completer), append(release, d.release)
 		}
-		b.Logf("callback delay, %d workflows (%d of 1,000 steps, the rest of 20): total p50 %s p99 %s max %s; River's completer p50 %s p99 %s; release → start p50 %s p99 %s max %s",
+		b.Logf("callback delay, %d workflows (%d of 1,000 steps, the rest of 20): total p50 %s p99 %s max %s; completion (the worker returned → the completing statement began) p50 %s p99 %s; release → start p50 %s p99 %s max %s",
 			len(delays), big, percentile(total, 50), percentile(total, 99), slices.Max(total), percentile(completer, 50), percentile(completer, 99),
 			percentile(release, 50), percentile(release, 99), slices.Max(release))
 		b.Logf("release → start, 1,000-step groups: %s", fmtDurations(release[:big]))

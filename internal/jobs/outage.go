@@ -72,5 +72,10 @@ func CursorStep[C any](job *rivertype.JobRow, logger *slog.Logger, f func(contex
 }
 
 func stepRules(ctx context.Context, job *rivertype.JobRow, logger *slog.Logger, err error) error {
-	return forgiveOutage(ctx, job, logger, progress.Overran(ctx, err))
+	err = forgiveOutage(ctx, job, logger, progress.Overran(ctx, err))
+	if err != nil {
+		// River applies it after every middleware has returned nil.
+		progress.NoteFailure(ctx)
+	}
+	return err
 }

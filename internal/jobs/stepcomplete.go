@@ -92,7 +92,10 @@ func (m stepMiddleware) Work(ctx context.Context, job *rivertype.JobRow, doInner
 	}
 	ctx, final := progress.WithFinal(ctx)
 	err := doInner(ctx)
-	if err != nil {
+	// Only an attempt that plainly succeeded: a failed resumable step
+	// (River records its error after this returns), a cancel or a timeout
+	// are River's to record.
+	if err != nil || ctx.Err() != nil || final.Failed() {
 		return err
 	}
 	select {

@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,6 +43,9 @@ func TestMetadataIsSetOnlyThroughTheMirroringWrappers(t *testing.T) {
 		}
 		checked++
 		ast.Inspect(f, func(n ast.Node) bool {
+			if call, ok := n.(*ast.CallExpr); ok && isRiver(call.Fun, "ResumableStep", "ResumableStepCursor") && len(call.Args) == 4 && !wrapped(call.Args[3]) {
+				offenders = append(offenders, rel+": a resumable step not wrapped in jobs.Step or jobs.CursorStep")
+			}
 			sel, ok := n.(*ast.SelectorExpr)
 			if !ok {
 				return true
@@ -55,5 +59,37 @@ func TestMetadataIsSetOnlyThroughTheMirroringWrappers(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.Greater(t, checked, 100, "the walk reached the module's sources")
-	require.Empty(t, offenders, "use jobs.RecordOutput and progress.SetMetadata")
+	require.Empty(t, offenders, "use jobs.RecordOutput and progress.SetMetadata; wrap resumable steps (their errors reach no middleware)")
+}
+
+func isRiver(fun ast.Expr, names ...string) bool {
+	if ix, ok := fun.(*ast.IndexExpr); ok { // ResumableStepCursor[T]
+		fun = ix.X
+	}
+	sel, ok := fun.(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	x, ok := sel.X.(*ast.Ident)
+	return ok && x.Name == "river" && slices.Contains(names, sel.Sel.Name)
+}
+
+// wrapped reports whether a step function is Step(...) or CursorStep(...),
+// of this package or jobs.
+func wrapped(arg ast.Expr) bool {
+	call, ok := arg.(*ast.CallExpr)
+	if !ok {
+		return false
+	}
+	fun := call.Fun
+	if ix, ok := fun.(*ast.IndexExpr); ok {
+		fun = ix.X
+	}
+	switch f := fun.(type) {
+	case *ast.Ident:
+		return f.Name == "Step" || f.Name == "CursorStep"
+	case *ast.SelectorExpr:
+		return f.Sel.Name == "Step" || f.Sel.Name == "CursorStep"
+	}
+	return false
 }

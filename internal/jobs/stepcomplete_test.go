@@ -27,6 +27,7 @@ func TestStepMiddlewareCompletesFinishedSteps(t *testing.T) {
 	echo := json.RawMessage(`{"message":"x"}`)
 	w, _, err := s.Tasks.CreateWorkflow(ctx, alice, tasks.WorkflowSpec{Name: "two", Shape: tasks.ShapeGroup,
 		Steps: []tasks.StepSpec{{Name: "ok", Kind: "test_echo", Args: echo}, {Name: "failing", Kind: "test_echo", Args: echo},
+			{Name: "step-failed", Kind: "test_echo", Args: echo}, {Name: "cancelled", Kind: "test_echo", Args: echo},
 			{Name: "last", Kind: "test_echo", Args: echo}}})
 	require.NoError(t, err)
 	plain, _, err := s.Tasks.Create(ctx, alice, tasks.CreateParams{Kind: "test_echo", Args: echo})
@@ -50,13 +51,22 @@ func TestStepMiddlewareCompletesFinishedSteps(t *testing.T) {
 		return st, md
 	}
 	mw := c.Middleware()
-	ok, failing, last := w.Steps[0].TaskID, w.Steps[1].TaskID, w.Steps[2].TaskID
+	ok, failing, stepFailed, cancelled, last := w.Steps[0].TaskID, w.Steps[1].TaskID, w.Steps[2].TaskID, w.Steps[3].TaskID, w.Steps[4].TaskID
 	require.NoError(t, mw.Work(ctx, fetch(ok), func(ctx context.Context) error {
 		progress.Mirror(ctx, "output", json.RawMessage(`{"echo":"x"}`))
 		return nil
 	}))
 	require.Error(t, mw.Work(ctx, fetch(failing), func(context.Context) error { return context.DeadlineExceeded }))
 	require.NoError(t, mw.Work(ctx, fetch(plain.ID), func(context.Context) error { return nil }))
+	// A resumable step failed: River records it after the middleware
+	// returned nil (jobs.Step notes it).
+	require.NoError(t, mw.Work(ctx, fetch(stepFailed), func(ctx context.Context) error {
+		progress.NoteFailure(ctx)
+		return nil
+	}))
+	// Cancelled while it ran, and returned nil anyway.
+	cctx, cancel := context.WithCancel(ctx)
+	require.NoError(t, mw.Work(cctx, fetch(cancelled), func(context.Context) error { cancel(); return nil }))
 	require.NoError(t, mw.Work(ctx, fetch(last), func(context.Context) error { return nil }))
 
 	// Steps are completed in the order handed over, one statement at a
@@ -73,4 +83,8 @@ func TestStepMiddlewareCompletesFinishedSteps(t *testing.T) {
 	require.Equal(t, "running", st, "a failed attempt is River's to record")
 	st, _ = state(plain.ID)
 	require.Equal(t, "running", st, "a job that is no step is River's to complete")
+	st, _ = state(stepFailed)
+	require.Equal(t, "running", st, "a failed resumable step is River's to record")
+	st, _ = state(cancelled)
+	require.Equal(t, "running", st, "a cancelled attempt is River's to record")
 }

@@ -14,8 +14,9 @@ import (
 // where only its completer reads it; a workflow step completed before
 // River's completer comes (jobs.StepCompleter) merges this one, the same.
 type Final struct {
-	mu sync.Mutex
-	m  map[string]json.RawMessage
+	mu     sync.Mutex
+	m      map[string]json.RawMessage
+	failed bool
 }
 
 type finalKey struct{}
@@ -54,6 +55,25 @@ func Mirror(ctx context.Context, key string, raw json.RawMessage) {
 		f.m = map[string]json.RawMessage{}
 	}
 	f.m[key] = raw
+}
+
+// NoteFailure records that part of the attempt failed where the worker's
+// own return value does not show it: River applies a resumable step's error
+// outside every middleware (jobs.Step records it here). Such an attempt is
+// River's to record.
+func NoteFailure(ctx context.Context) {
+	if f, _ := ctx.Value(finalKey{}).(*Final); f != nil {
+		f.mu.Lock()
+		f.failed = true
+		f.mu.Unlock()
+	}
+}
+
+// Failed reports whether NoteFailure was called.
+func (f *Final) Failed() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.failed
 }
 
 // Metadata is what the attempt set, as one JSON object (nil: nothing).

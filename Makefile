@@ -32,6 +32,7 @@ test: verify ## check generated code, run every Go test with the race detector, 
 .PHONY: generate
 generate: ## regenerate River's schema copy, the sqlc code and web/openapi.json
 	rm -rf db/river && mkdir -p db/river
+	$(GO) mod download $(RIVER_PGX) # a fresh machine's module cache lacks it, and go list -m then prints no directory
 	cp "$$($(GO) list -m -f '{{.Dir}}' $(RIVER_PGX))"/migration/main/*.up.sql db/river/
 	chmod 644 db/river/*.sql
 	$(GO) tool sqlc generate

@@ -57,7 +57,7 @@ const (
 	wfPollEvery = time.Second
 )
 
-func wfStack(b *testing.B) (*inboxqtest.Stack, inbox.Principal) {
+func wfStack(b testing.TB) (*inboxqtest.Stack, inbox.Principal) {
 	b.Helper()
 	s := inboxqtest.NewStack(b, inboxqtest.StackOptions{
 		Start: true, NoRiverUI: true,
@@ -77,6 +77,7 @@ func completions(b *testing.B, s *inboxqtest.Stack) (wait func(ids ...int64), st
 	b.Helper()
 	events, cancel := s.Client.SubscribeConfig(&river.SubscribeConfig{Kinds: []river.EventKind{river.EventKindJobCompleted}, ChanSize: 10_000})
 	done := map[int64]bool{}
+	var last time.Time
 	return func(ids ...int64) {
 		b.Helper()
 		timeout := time.After(2 * time.Minute)
@@ -85,8 +86,20 @@ func completions(b *testing.B, s *inboxqtest.Stack) (wait func(ids ...int64), st
 				select {
 				case ev := <-events:
 					done[ev.Job.ID] = true
+					last = time.Now()
 				case <-timeout:
-					b.Fatalf("job %d did not complete", id)
+					var state string
+					var meta []byte
+					var waiting, open int
+					_ = s.Schema.Pool.QueryRow(context.Background(), `SELECT j.state::text, j.metadata::text::bytea,
+						coalesce((SELECT x.waiting FROM workflow_step x WHERE x.job_id = j.id), -1),
+						coalesce((SELECT w.steps_open FROM workflow_step x JOIN workflow w ON w.id = x.workflow_id WHERE x.job_id = j.id), -1)
+						FROM river_job j WHERE j.id = $1`, id).Scan(&state, &meta, &waiting, &open)
+					var activity string
+					_ = s.Schema.Pool.QueryRow(context.Background(), `SELECT coalesce(string_agg(state || ' ' || coalesce(wait_event_type, '') || ':' || coalesce(wait_event, '') || ' ' || left(query, 80), E'\n'), '')
+						FROM pg_stat_activity WHERE datname = current_database() AND state <> 'idle' AND pid <> pg_backend_pid()`).Scan(&activity)
+					b.Fatalf("job %d did not complete: state %s, metadata %s, its step waits for %d, its workflow has %d steps open; %d completion events heard, the last %s ago; busy backends:\n%s",
+						id, state, meta, waiting, open, len(done), time.Since(last), activity)
 				}
 			}
 		}

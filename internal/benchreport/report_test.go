@@ -9,7 +9,7 @@ import (
 
 const sample = `goos: linux
 pkg: github.com/inboxq/inboxq/internal/progress
-BenchmarkNoopThroughput-2   	       1	39091016071 ns/op	         1.833 cpu_ratio	      0.5468 progress_ratio
+BenchmarkNoopThroughput-2   	       1	39091016071 ns/op	         1.833 cpu_ratio	      0.5468 progress_ratio	10379 river_jobs/s
 --- BENCH: BenchmarkNoopThroughput-2
     bench_test.go:182: inboxq (progress reports: false): 10085 jobs/s
 BenchmarkProgressToSSE-2   	       1	9 ns/op	         12.5 p99_ms
@@ -25,7 +25,7 @@ func TestParseAndEvaluate(t *testing.T) {
 	require.Equal(t, "NoopThroughput", res[0].Name)
 	require.Equal(t, "github.com/inboxq/inboxq/internal/progress", res[0].Package)
 	require.InDelta(t, 0.5468, res[0].Metrics["progress_ratio"], 1e-9)
-	require.Equal(t, []string{"ns/op", "cpu_ratio", "progress_ratio"}, res[0].Units)
+	require.Equal(t, []string{"ns/op", "cpu_ratio", "progress_ratio", "river_jobs/s"}, res[0].Units)
 	require.Equal(t, "internal/jobs", relPackage(res[2].Package))
 	require.Equal(t, []string{"BenchmarkCancelLatency"}, failed)
 
@@ -44,5 +44,6 @@ func TestParseAndEvaluate(t *testing.T) {
 	require.NoError(t, Write(&b, Machine{Cores: "2"}, "now", "make bench", res, failed, Evaluate(res)))
 	require.Contains(t, b.String(), "| NoopThroughput | progress_ratio:")
 	require.Contains(t, b.String(), "**missed**")
+	require.Contains(t, b.String(), "| 10379 river_jobs/s | **missed** |", "raw River's figure from the same run beside the ratio")
 	require.Contains(t, b.String(), "go test -p 1 -run '^$' -bench '^BenchmarkBulkBatchCalls$' -benchtime 1x -count 1 ./internal/jobs")
 }

@@ -90,7 +90,7 @@ func TestTaskListByOwnerIncludesRunningTasks(t *testing.T) {
 	}
 	const owner, other = int64(41), int64(42)
 	var want []int64
-	states := []string{"running", "completed", "available", "running", "pending", "running", "discarded", "scheduled", "running", "completed"}
+	states := []string{"running", "completed", "available", "running", "pending", "running", "discarded", "scheduled", "running", "completed", "retryable", "cancelled"}
 	for i, state := range states {
 		want = append(want, insert(owner, state))
 		insert(other, states[(i+3)%len(states)])
@@ -112,15 +112,43 @@ func TestTaskListByOwnerIncludesRunningTasks(t *testing.T) {
 		}
 		f.AfterID = page[len(page)-1].ID
 	}
-	require.Equal(t, want, got, "every task once, newest first, running ones in their place")
+	require.Equal(t, want, got, "every task once, newest first, running and waiting ones in their place")
+
+	// want is newest first: index i holds states[len(states)-1-i].
+	ofState := func(ss ...string) []int64 {
+		var ids []int64
+		for i, id := range want {
+			if slices.Contains(ss, states[len(states)-1-i]) {
+				ids = append(ids, id)
+			}
+		}
+		return ids
+	}
+	for _, c := range []struct {
+		filter []inbox.TaskState
+		river  []string
+	}{
+		{[]inbox.TaskState{inbox.TaskPending}, []string{"available", "pending"}},
+		{[]inbox.TaskState{inbox.TaskRetrying, inbox.TaskScheduled}, []string{"retryable", "scheduled"}},
+		{[]inbox.TaskState{inbox.TaskFailed, inbox.TaskCancelled}, []string{"discarded", "cancelled"}},
+		{[]inbox.TaskState{inbox.TaskCompleted, inbox.TaskPending}, []string{"completed", "available", "pending"}},
+	} {
+		page, err := st.TaskList(ctx, inbox.TaskFilter{States: c.filter, Limit: 50}, &o)
+		require.NoError(t, err)
+		var ids []int64
+		for _, task := range page {
+			ids = append(ids, task.ID)
+		}
+		require.Equal(t, ofState(c.river...), ids, "filter %v", c.filter)
+	}
 
 	running, err := st.TaskList(ctx, inbox.TaskFilter{States: []inbox.TaskState{inbox.TaskRunning}, Limit: 2}, &o)
 	require.NoError(t, err)
-	require.Equal(t, []int64{want[1], want[4]}, []int64{running[0].ID, running[1].ID}, "the newest two running tasks")
+	require.Equal(t, ofState("running")[:2], []int64{running[0].ID, running[1].ID}, "the newest two running tasks")
 
 	n, err := st.TaskCountUnfinished(ctx, owner, 100)
 	require.NoError(t, err)
-	require.Equal(t, 7, n, "four running, one ready, one pending, one scheduled")
+	require.Equal(t, 8, n, "four running, one ready, one pending, one scheduled, one retrying")
 	n, err = st.TaskCountUnfinished(ctx, owner, 2)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, n, 2, "the limit stops the count, never below it")

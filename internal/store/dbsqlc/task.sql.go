@@ -210,7 +210,7 @@ type TaskGetRow struct {
 // queries filter the owner with a containment, {"owner_id": N} for a user
 // and {} for admins, which River's GIN index on args serves; a user's task
 // list compares (args ->> 'owner_id') COLLATE "C" instead, which its index
-// serves in id order (0014, 0026).
+// serves in id order (0014, 0026, 0030).
 func (q *Queries) TaskGet(ctx context.Context, arg TaskGetParams) (TaskGetRow, error) {
 	row := q.db.QueryRow(ctx, taskGet, arg.ID, arg.OwnerFilter)
 	var i TaskGetRow
@@ -412,11 +412,9 @@ FROM river_job j
 LEFT JOIN task_progress p ON p.job_id = j.id
 WHERE j.id IN ((SELECT o.id FROM river_job o
                 WHERE (o.args ->> 'owner_id') COLLATE "C" = ($1::bigint)::text
-                  AND o.state <> 'running'
-                  -- A filter on running tasks alone skips this branch when
-                  -- the statement is planned (its values are known then).
+                  AND o.state IN ('completed', 'cancelled', 'discarded')
                   AND ($2::text[] IS NULL
-                       OR array_remove(inboxq_task_river_states($2::text[]), 'running') <> '{}')
+                       OR inboxq_task_river_states($2::text[]) && '{completed,cancelled,discarded}'::river_job_state[])
                   AND ($2::text[] IS NULL OR (o.state = ANY (inboxq_task_river_states($2::text[]))
                                                               AND (o.state <> 'cancelled'
                                                                    OR inboxq_task_state(o.state, o.metadata, o.errors) = ANY ($2::text[]))))
@@ -426,6 +424,22 @@ WHERE j.id IN ((SELECT o.id FROM river_job o
                   -- ANDed the user's index with every job of the kind
                   -- (44,601 entries at 1M jobs, 13 ms) instead of reading the
                   -- user's tasks in order until a page is found (about 1 ms).
+                  AND ($3::text[] IS NULL OR o.kind COLLATE "C" = ANY ($3::text[]))
+                  AND ($4::text[] IS NULL OR o.queue = ANY ($4::text[]))
+                  AND ($5::bigint[] IS NULL OR o.id = ANY ($5::bigint[]))
+                  AND ($6::timestamptz IS NULL OR o.created_at >= $6)
+                  AND ($7::timestamptz IS NULL OR o.created_at < $7)
+                  AND ($8::bigint IS NULL OR o.id < $8)
+                ORDER BY o.id DESC
+                LIMIT $9)
+               UNION ALL
+               (SELECT o.id FROM river_job o
+                WHERE o.args ->> 'owner_id' = ($1::bigint)::text
+                  AND o.state IN ('available', 'pending', 'scheduled', 'retryable')
+                  AND o.args ? 'owner_id'
+                  AND ($2::text[] IS NULL
+                       OR inboxq_task_river_states($2::text[]) && '{available,pending,scheduled,retryable}'::river_job_state[])
+                  AND ($2::text[] IS NULL OR o.state = ANY (inboxq_task_river_states($2::text[])))
                   AND ($3::text[] IS NULL OR o.kind COLLATE "C" = ANY ($3::text[]))
                   AND ($4::text[] IS NULL OR o.queue = ANY ($4::text[]))
                   AND ($5::bigint[] IS NULL OR o.id = ANY ($5::bigint[]))
@@ -473,17 +487,19 @@ type TaskListByOwnerRow struct {
 	ProgressUpdatedAt *time.Time `json:"progress_updated_at"`
 }
 
-// One user's tasks, newest first, from two sources: every task not running
-// over river_job_inboxq_owner_idx (0014, 0026, 0028), read in id order with
-// TaskList's filters and cut at max_rows, so a page costs about max_rows
-// rows (at most the user's own tasks), not the table (dead letters and
-// cancelled tasks over river_job_inboxq_owner_ended_badly_idx); and the
-// user's running tasks, which that index leaves out (0028), from River's
-// index on state: running jobs are at most the workers of every process.
-// The filters are written twice: the first source must apply them before
-// its cut, the page after the union. A statement of its own rather than an
-// optional owner ("owner IS NULL OR ..."), which only a plan made for the
-// call's values could use an index for.
+// One user's tasks, newest first, from three sources (0030): finished tasks
+// over river_job_inboxq_owner_idx, read in id order with TaskList's
+// filters and cut at max_rows, so a page costs about max_rows rows (at
+// most the user's own tasks), not the table (dead letters and cancelled
+// tasks over river_job_inboxq_owner_ended_badly_idx); waiting tasks over
+// the fair-share index, which holds at most the user's queued tasks; and
+// running tasks over River's index on state: at most the workers of every
+// process. The filters are written in each source, which must apply them
+// before its cut, and again for the page after the union. A filter on
+// states skips the sources that hold none of them when the statement is
+// planned (its values are known then). A statement of its own rather than
+// an optional owner ("owner IS NULL OR ..."), which only a plan made for
+// the call's values could use an index for.
 func (q *Queries) TaskListByOwner(ctx context.Context, arg TaskListByOwnerParams) ([]TaskListByOwnerRow, error) {
 	rows, err := q.db.Query(ctx, taskListByOwner,
 		arg.Owner,

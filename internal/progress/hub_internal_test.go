@@ -48,6 +48,35 @@ func TestFinalPairsReadAsJSONDoes(t *testing.T) {
 	require.False(t, ok)
 }
 
+// A grouped event's ids read as encoding/json reads them: the trigger's
+// form on the fast path, anything else through encoding/json, errors
+// included.
+func TestIDsReadAsJSONDoes(t *testing.T) {
+	for _, raw := range []string{
+		`[]`, `[1]`, `[12,13,1000000]`, `[0]`, `[999999999999999999]`, `[9223372036854775807]`,
+		`[9223372036854775808]`, `[-3]`, `[01]`, `[1.5]`, `[1e3]`, `[ 1 , 2 ]`, `[1,]`, `[,1]`, `[1,,2]`,
+		`[1 2]`, `[null]`, `["1"]`, `null`, `[`, `]`, `[1]x`,
+	} {
+		var want []int64
+		wantErr := json.Unmarshal([]byte(raw), &want)
+		var got struct {
+			IDs idList `json:"ids"`
+		}
+		err := json.Unmarshal([]byte(`{"ids":`+raw+`}`), &got)
+		if wantErr != nil {
+			require.Error(t, err, raw)
+			continue
+		}
+		require.NoError(t, err, raw)
+		require.Equal(t, want, []int64(got.IDs), raw)
+	}
+	ids, ok := scanIDs([]byte(`[12,13,1000000]`))
+	require.True(t, ok, "the trigger's own form takes the fast path")
+	require.Equal(t, []int64{12, 13, 1000000}, ids)
+	_, ok = scanIDs([]byte(`[ 1 , 2 ]`))
+	require.False(t, ok)
+}
+
 func deref(ps []*store.FinalProgress) []string {
 	out := []string{}
 	for _, p := range ps {

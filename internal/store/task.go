@@ -206,10 +206,16 @@ type FinalProgress struct {
 // finalProgressObject is FinalProgress's object form.
 type finalProgressObject FinalProgress
 
-// MarshalJSON writes the pair when the report is numbers only.
+// MarshalJSON writes the pair when the report is numbers only (every
+// short task ends with one: it is written by hand, without reflection).
 func (f FinalProgress) MarshalJSON() ([]byte, error) {
 	if f.Stage == "" && f.Message == "" {
-		return json.Marshal([2]*int64{&f.Done, f.Total})
+		b := make([]byte, 0, 48)
+		b = strconv.AppendInt(append(b, '['), f.Done, 10)
+		if f.Total == nil {
+			return append(b, ",null]"...), nil
+		}
+		return append(strconv.AppendInt(append(b, ','), *f.Total, 10), ']'), nil
 	}
 	return json.Marshal(finalProgressObject(f))
 }

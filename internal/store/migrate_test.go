@@ -2,9 +2,11 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 
+	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
 	"github.com/inboxq/inboxq/internal/inboxqtest"
@@ -71,4 +73,34 @@ func TestMigrateConcurrently(t *testing.T) {
 	require.True(t, st.Current())
 	require.Equal(t, len(all), appliedInboxq, "each inboxq migration applied exactly once")
 	require.Equal(t, 8, appliedRiver, "each of River's 8 migrations applied exactly once")
+}
+
+// River's GIN index on metadata is gone (0032); River's metadata filter,
+// its only user, still finds the jobs whose metadata holds the fragment.
+func TestRiverMetadataFilterWithoutItsIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{Workers: map[string]int{}, NoRiverUI: true})
+
+	var gin int
+	require.NoError(t, s.Schema.Pool.QueryRow(ctx,
+		`SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND tablename = 'river_job' AND indexdef LIKE '%USING gin (metadata%'`,
+		s.Schema.Name).Scan(&gin))
+	require.Zero(t, gin)
+
+	var want []int64
+	for i, md := range []string{`{"batch":"a"}`, `{"batch":"b"}`, `{"batch":"a","n":2}`, `{}`} {
+		res, err := s.Client.Insert(ctx, inboxqtest.EchoArgs{Message: fmt.Sprint("m", i)}, &river.InsertOpts{Metadata: []byte(md)})
+		require.NoError(t, err)
+		if i == 0 || i == 2 {
+			want = append(want, res.Job.ID)
+		}
+	}
+	got, err := s.Client.JobList(ctx, river.NewJobListParams().Metadata(`{"batch":"a"}`))
+	require.NoError(t, err)
+	var ids []int64
+	for _, j := range got.Jobs {
+		ids = append(ids, j.ID)
+	}
+	require.ElementsMatch(t, want, ids)
 }

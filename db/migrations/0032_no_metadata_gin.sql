@@ -1,0 +1,22 @@
+-- River's GIN index on river_job.metadata goes.
+--
+-- River creates it (its migration 002) for one query: JobListParams.Metadata,
+-- a `metadata @> fragment` filter. Neither inboxq, its statements, nor River
+-- UI issues that filter: River's own statements test metadata only on rows
+-- they already found by id, and inboxq's read metadata by key (->>) beside
+-- keys of their own indexes. A GIN index takes an entry for every key and
+-- every scalar value of every row version River writes, and River's updates
+-- are never HOT: every start and every completion of every task wrote all
+-- of its metadata (priority, progress, output, workflow ids) into it again.
+--
+-- Paired rounds of the no-op benchmark (BenchmarkNoopThroughput's jobs,
+-- progress reported once, 10 alternated pairs each): without the index
+-- inboxq ran 1.04-1.08 × as fast at 0.95-0.96 × the CPU per job; plain
+-- River without it, 1.01 × as fast at 0.97 × the CPU (its metadata stays
+-- {}, one placeholder entry a row version). `make bench` compares inboxq
+-- with plain River as River creates it, index included.
+--
+-- River's JobListParams.Metadata still works without it, by scanning
+-- (TestRiverMetadataFilterWithoutItsIndex); River's later migrations do not
+-- name it (checked against riverpgxv5 v0.51.2).
+DROP INDEX IF EXISTS river_job_metadata_index;

@@ -78,11 +78,15 @@ func TestAlertsAndSystemHealth(t *testing.T) {
 	problemOf(t, s.Do(t, http.MethodGet, "/api/v1/system/health", alice, nil), http.StatusForbidden)
 	problemOf(t, s.Do(t, http.MethodGet, "/api/v1/system/health", root, nil), http.StatusNotFound)
 
-	// An admin runs the health monitor with a queue that is backed up.
+	// An admin runs the health monitor with a queue that is backed up. The
+	// stuck attempt started 45 minutes ago: stuck for the monitor (over 30
+	// minutes), and not yet old enough for River's rescuer (an hour), which
+	// would otherwise discard it first whenever the leader's rescuer runs
+	// before the monitor.
 	_, err := s.Schema.Pool.Exec(t.Context(), `INSERT INTO river_job (kind, args, queue, state, scheduled_at, max_attempts, priority)
 		VALUES ('x', '{}', 'nowhere', 'running', now() - interval '1 day', 1, 1)`)
 	require.NoError(t, err)
-	_, err = s.Schema.Pool.Exec(t.Context(), `UPDATE river_job SET attempted_at = now() - interval '1 day', attempt = 1 WHERE kind = 'x'`)
+	_, err = s.Schema.Pool.Exec(t.Context(), `UPDATE river_job SET attempted_at = now() - interval '45 minutes', attempt = 1 WHERE kind = 'x'`)
 	require.NoError(t, err)
 	task := create(t, s, root, map[string]any{"kind": "monitor_system_health"})
 	s.WaitTask(t, task.ID, 10*time.Second, inboxqtest.InState("completed"))

@@ -105,6 +105,8 @@ func NewClient(st *store.Store, reg *Registry, cfg Config) (*Client, error) {
 		rc.ID = cfg.Lease.cfg.ClientID
 		rc.Middleware = append([]rivertype.Middleware{cfg.Lease.Middleware()}, rc.Middleware...)
 	}
+	// Outermost of inboxq's: the stack grows before the others run.
+	rc.Middleware = append([]rivertype.Middleware{stackMiddleware{}}, rc.Middleware...)
 	if len(cfg.Workers) > 0 {
 		rc.Queues = make(map[string]river.QueueConfig, len(cfg.Workers))
 		for q, n := range cfg.Workers {

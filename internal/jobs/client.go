@@ -11,7 +11,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/inboxq/inboxq/internal/progress"
@@ -113,7 +112,7 @@ func NewClient(st *store.Store, reg *Registry, cfg Config) (*Client, error) {
 			rc.Queues[q] = river.QueueConfig{MaxWorkers: n}
 		}
 	}
-	client, err := river.NewClient(riverpgxv5.New(st.Pool()), rc)
+	client, err := river.NewClient(driver(st.Pool(), cfg.Steps), rc)
 	if err != nil {
 		return nil, fmt.Errorf("creating river client: %w", err)
 	}

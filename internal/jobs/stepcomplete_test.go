@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
@@ -87,4 +88,61 @@ func TestStepMiddlewareCompletesFinishedSteps(t *testing.T) {
 	require.Equal(t, "running", st, "a failed resumable step is River's to record")
 	st, _ = state(cancelled)
 	require.Equal(t, "running", st, "a cancelled attempt is River's to record")
+}
+
+// River completes a workflow step only once the step completer's statement
+// for it has ended (jobs' River pilot): while that statement waits, River
+// runs no statement for the step, so it neither waits for the step's row
+// nor counts the step first and holds its workflow's lock meanwhile.
+func TestRiverCompletesStepsAfterTheStepCompleter(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{}) // started below
+	alice, _ := s.User(t, "alice", false)
+	w, _, err := s.Tasks.CreateWorkflow(ctx, alice, tasks.WorkflowSpec{Name: "one", Shape: tasks.ShapeGroup,
+		Steps: []tasks.StepSpec{{Name: "a", Kind: "test_echo", Args: json.RawMessage(`{"message":"x"}`)}}})
+	require.NoError(t, err)
+	step := w.Steps[0].TaskID
+	pool := s.Schema.Pool
+
+	// The workflow's lock, held: the step completer's statement waits for
+	// it in its trigger, holding the step's row.
+	tx, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	var holder int
+	require.NoError(t, tx.QueryRow(ctx, `SELECT pg_backend_pid() FROM workflow WHERE id = $1 FOR UPDATE`, w.ID).Scan(&holder))
+
+	events, stopEvents := s.Client.Subscribe(river.EventKindJobCompleted)
+	defer stopEvents()
+	require.NoError(t, s.Client.Start(ctx))
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		require.NoError(t, s.Client.Stop(sctx))
+	})
+	blockedBy := func(pid int) (blocked int) {
+		require.NoError(t, pool.QueryRow(ctx, `SELECT coalesce(min(pid), 0) FROM pg_stat_activity
+			WHERE $1 = ANY (pg_blocking_pids(pid))`, pid).Scan(&blocked))
+		return blocked
+	}
+	var completer int
+	require.Eventually(t, func() bool { completer = blockedBy(holder); return completer != 0 },
+		10*time.Second, 10*time.Millisecond, "the step completer's statement never waited for the workflow")
+	// River's completer completes what it has every 250 ms at the latest:
+	// had it not waited, its statement would be waiting for the step's row.
+	require.Never(t, func() bool { return blockedBy(completer) != 0 }, time.Second, 20*time.Millisecond,
+		"River's completion ran while the step completer's statement held the step")
+
+	require.NoError(t, tx.Rollback(ctx))
+	select {
+	case ev := <-events:
+		require.Equal(t, step, ev.Job.ID)
+		require.Equal(t, rivertype.JobStateCompleted, ev.Job.State, "River reports the step completed")
+	case <-time.After(10 * time.Second):
+		t.Fatal("River never reported the step's completion")
+	}
+	var open, total int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT steps_open, steps_total FROM workflow WHERE id = $1`, w.ID).Scan(&open, &total))
+	require.Equal(t, []int{0, 1}, []int{open, total}, "the step is counted once")
 }

@@ -46,8 +46,9 @@ type StepCompleter struct {
 	in      chan handedStep
 	stopped chan struct{} // closed when Run returns
 
-	mu     sync.Mutex
-	handed map[int64]chan struct{} // by job id: steps whose statement has not ended
+	mu       sync.Mutex
+	handed   map[int64]chan struct{} // by job id: steps whose statement has not ended
+	awaitMax time.Duration           // the longest River's completer waits for them
 }
 
 // handedStep is a finished step and the channel closed once the statement
@@ -64,7 +65,7 @@ const stepQueue = 1000
 // NewStepCompleter returns a StepCompleter; run it alongside the client.
 func NewStepCompleter(st *store.Store, logger *slog.Logger) *StepCompleter {
 	return &StepCompleter{store: st, logger: logger, in: make(chan handedStep, stepQueue),
-		stopped: make(chan struct{}), handed: map[int64]chan struct{}{}}
+		stopped: make(chan struct{}), handed: map[int64]chan struct{}{}, awaitMax: 30 * time.Second}
 }
 
 // Run completes steps until ctx ends; call it once. Steps handed over and
@@ -127,7 +128,9 @@ func (c *StepCompleter) hand(step store.FinishedStep) bool {
 }
 
 // await returns once no statement still to end here is to complete any of
-// the jobs, or at once when ctx ends or the completer has stopped.
+// the jobs; at once when ctx ends or the completer has stopped, and after
+// awaitMax at the latest (a completer never run, a database that hangs:
+// River's completion is then as it was without this one).
 func (c *StepCompleter) await(ctx context.Context, ids []int64) {
 	var wait []chan struct{}
 	c.mu.Lock()
@@ -139,12 +142,20 @@ func (c *StepCompleter) await(ctx context.Context, ids []int64) {
 		}
 	}
 	c.mu.Unlock()
+	if len(wait) == 0 {
+		return
+	}
+	limit := time.NewTimer(c.awaitMax)
+	defer limit.Stop()
 	for _, done := range wait {
 		select {
 		case <-done:
 		case <-c.stopped:
 			return
 		case <-ctx.Done():
+			return
+		case <-limit.C:
+			c.logger.WarnContext(ctx, "workflow_steps_not_awaited", slog.Int("steps", len(wait)))
 			return
 		}
 	}

@@ -586,3 +586,65 @@ func TestStateEventsCarryFinalProgress(t *testing.T) {
 		}
 	}
 }
+
+// Jobs starting are announced by a query of their own (migration 0033):
+// their events are the ones any other change of the same rows to running
+// gets, and a statement that starts some jobs and moves another elsewhere
+// announces each as it is.
+func TestStartsAreAnnouncedAsAnyChange(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.TestSchema(t)
+	conn := listen(t, s)
+	// One row of each kind of difference a group can have.
+	rows := []string{
+		`(0, 'k1', '{"owner_id": 1}', 'default', 1, '{}', 0, 1)`,
+		`(1, 'k1', '{"owner_id": 1}', 'default', 1, '{}', 0, 1)`,
+		`(2, 'k2', '{"owner_id": 1}', 'default', 1, '{}', 0, 1)`,
+		`(3, 'k1', '{"owner_id": 2}', 'default', 1, '{}', 0, 1)`,
+		`(4, 'k1', '{}', 'default', 1, '{}', 0, 1)`,
+		`(5, 'k1', '{"owner_id": 1}', 'sync', 1, '{}', 0, 1)`,
+		`(6, 'k1', '{"owner_id": 1}', 'default', 3, '{}', 0, 1)`,
+		`(7, 'k1', '{"owner_id": 1}', 'default', 2, '{"priority": 4}', 0, 1)`,
+		`(8, 'k1', '{"owner_id": 1}', 'default', 1, '{}', 2, 5)`,
+		`(9, 'k1', '{"owner_id": 1}', 'default', 1, '{"cancel_attempted_at": "2026-01-01T00:00:00Z"}', 0, 1)`,
+	}
+	insert := func() (ids []int64) {
+		r, err := s.Pool.Query(ctx, `INSERT INTO river_job (kind, args, queue, priority, metadata, attempt, max_attempts, state)
+			SELECT kind, args::jsonb, queue, priority, metadata::jsonb, attempt, max_attempts, 'available'
+			FROM (VALUES `+strings.Join(rows, ", ")+`) v (i, kind, args, queue, priority, metadata, attempt, max_attempts)
+			ORDER BY i RETURNING id`)
+		require.NoError(t, err)
+		ids, err = pgx.CollectRows(r, pgx.RowTo[int64])
+		require.NoError(t, err)
+		slices.Sort(ids)
+		return ids
+	}
+	started, moved := insert(), insert()
+	other := insert()[0] // after the rest: not a statement's first row
+	_, err := s.Pool.Exec(ctx, `UPDATE river_job SET state = 'running', attempt = attempt + 1, attempted_at = now() WHERE id = ANY($1)`, started)
+	require.NoError(t, err)
+	_, err = s.Pool.Exec(ctx, `UPDATE river_job SET state = CASE WHEN id = $1 THEN 'scheduled' ELSE 'running' END::river_job_state,
+		attempt = attempt + 1, attempted_at = now() WHERE id = ANY($2)`, other, append(slices.Clone(moved), other))
+	require.NoError(t, err)
+
+	byID := map[int64]map[string]any{}
+	for _, c := range changes(t, drain(t, conn, 300*time.Millisecond)) {
+		if c["created"] == true {
+			continue
+		}
+		id := int64(c["id"].(float64))
+		require.Nil(t, byID[id], "one event for job %d", id)
+		delete(c, "id")
+		delete(c, "at")
+		byID[id] = c
+	}
+	require.Equal(t, "scheduled", byID[other]["state"], "a row not started is announced as it is")
+	for i := range rows {
+		require.NotNil(t, byID[started[i]], "row %d announced", i)
+		require.Equal(t, byID[moved[i]], byID[started[i]], "row %d", i)
+	}
+	require.Equal(t, "cancelling", byID[started[len(rows)-1]]["state"])
+	require.EqualValues(t, 4, byID[started[7]]["priority"])
+	require.EqualValues(t, 3, byID[started[8]]["attempt"])
+}

@@ -190,3 +190,52 @@ func TestWorkflowStepsReachRiverSubscribers(t *testing.T) {
 		}
 	}
 }
+
+// A statement that only starts jobs tells the workflow trigger there is
+// nothing for it (migration 0033); the next statement of the same
+// transaction that finishes a step still settles it, and so does one
+// that starts some jobs and finishes a step at once.
+func TestStepsSettleAfterAndBesideStarts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{}) // no workers: the test plays River
+	alice, _ := s.User(t, "alice", false)
+	// Tasks made first: their rows come first in a statement's rows.
+	x, _, err := s.Tasks.Create(ctx, alice, tasks.CreateParams{Kind: "test_echo", Args: echo("x")})
+	require.NoError(t, err)
+	y, _, err := s.Tasks.Create(ctx, alice, tasks.CreateParams{Kind: "test_echo", Args: echo("y")})
+	require.NoError(t, err)
+	w, _, err := s.Tasks.CreateWorkflow(ctx, alice, tasks.WorkflowSpec{Name: "three", Shape: tasks.ShapeChain,
+		Steps: []tasks.StepSpec{echoStep("a", "1"), echoStep("b", "2"), echoStep("c", "3")}})
+	require.NoError(t, err)
+	a, b, c := stepNamed(t, w, "a").TaskID, stepNamed(t, w, "b").TaskID, stepNamed(t, w, "c").TaskID
+	pool := s.Schema.Pool
+	state := func(id int64) (st string) {
+		require.NoError(t, pool.QueryRow(ctx, `SELECT state FROM river_job WHERE id = $1`, id).Scan(&st))
+		return st
+	}
+
+	// Starts alone, then a step's completion, in one transaction.
+	tx, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, `UPDATE river_job SET state = 'running', attempt = attempt + 1, attempted_at = now() WHERE id = ANY($1)`, []int64{x.ID, a})
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, `UPDATE river_job SET state = 'completed', finalized_at = now() WHERE id = $1`, a)
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit(ctx))
+	require.Equal(t, "available", state(b), "step a settled after a statement of starts")
+
+	// A job starting and a step finishing in one statement, the start first.
+	_, err = pool.Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() WHERE id = $1`, b)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `UPDATE river_job SET state = CASE WHEN id = $1 THEN 'running' ELSE 'completed' END::river_job_state,
+		attempt = CASE WHEN id = $1 THEN attempt + 1 ELSE attempt END,
+		finalized_at = CASE WHEN id = $1 THEN NULL ELSE now() END
+		WHERE id = ANY($2)`, y.ID, []int64{y.ID, b})
+	require.NoError(t, err)
+	require.Equal(t, "running", state(y.ID))
+	require.Equal(t, "available", state(c), "step b settled beside a start")
+	w = waitWorkflow(t, s, alice, w.ID, 5*time.Second, func(inbox.Workflow) bool { return true })
+	require.Equal(t, "completed", stepNamed(t, w, "a").Outcome)
+	require.Equal(t, "completed", stepNamed(t, w, "b").Outcome)
+}

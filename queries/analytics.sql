@@ -98,7 +98,7 @@ SELECT coalesce(max(j.finalized_at), @since::timestamptz)::timestamptz AS newest
 FROM river_job j
 WHERE j.state = 'completed' AND j.finalized_at > @since::timestamptz
   AND j.kind = ANY (@kinds::text[])
-  AND j.args @> jsonb_build_object('owner_id', @user_id::bigint);
+  AND (j.args ->> 'owner_id') COLLATE "C" = (@user_id::bigint)::text;
 
 -- name: AnalyticsBulkDayRewrite :execrows
 -- Recounts the user's completed bulk tasks on every UTC day that has one
@@ -110,7 +110,7 @@ WITH days AS (
     FROM river_job j
     WHERE j.state = 'completed' AND j.finalized_at > @since::timestamptz
       AND j.kind = ANY (@kinds::text[])
-      AND j.args @> jsonb_build_object('owner_id', @user_id::bigint)
+      AND (j.args ->> 'owner_id') COLLATE "C" = (@user_id::bigint)::text
 ), fresh AS (
     SELECT d.day, j.kind, count(*)::bigint AS tasks,
            coalesce(sum(CASE WHEN j.metadata -> 'output' ->> 'messages' ~ '^[0-9]{1,18}$'
@@ -120,7 +120,7 @@ WITH days AS (
         AND j.finalized_at >= d.day::timestamp AT TIME ZONE 'UTC'
         AND j.finalized_at < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
         AND j.kind = ANY (@kinds::text[])
-        AND j.args @> jsonb_build_object('owner_id', @user_id::bigint)
+        AND (j.args ->> 'owner_id') COLLATE "C" = (@user_id::bigint)::text
     GROUP BY d.day, j.kind
 )
 INSERT INTO analytics_bulk_day (user_id, day, kind, tasks, messages)

@@ -6,7 +6,7 @@
 -- What an archive will hold, for its progress total.
 SELECT (SELECT count(*) FROM account a WHERE a.owner_id = @owner_id)::bigint AS accounts,
        (SELECT count(*) FROM message m JOIN account a ON a.id = m.account_id WHERE a.owner_id = @owner_id)::bigint AS messages,
-       (SELECT count(*) FROM river_job j WHERE j.args @> @owner_filter::jsonb)::bigint AS tasks;
+       (SELECT count(*) FROM river_job j WHERE inboxq_owned(j.state, j.args, (@owner_id::bigint)::text))::bigint AS tasks;
 
 -- name: ExportAccountPage :many
 SELECT id, email, status, scopes, history_id, messages_total, full_synced_at, last_synced_at, created_at
@@ -42,7 +42,7 @@ SELECT j.id, j.kind, j.queue, inboxq_task_state(j.state, j.metadata, j.errors)::
        j.attempt, j.max_attempts, j.args, j.errors, (j.metadata -> 'output')::jsonb AS output,
        j.created_at, j.attempted_at, j.finalized_at
 FROM river_job j
-WHERE j.args @> @owner_filter::jsonb
+WHERE inboxq_owned(j.state, j.args, @owner::text)
   AND j.id > @after_id
 ORDER BY j.id
 LIMIT @max_rows;

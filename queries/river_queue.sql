@@ -1,6 +1,6 @@
 -- name: QueueOverviewList :many
 -- Every known queue with its depth per state, oldest wait and recent throughput,
--- counting the owner's tasks ({} for admins: everyone's).
+-- counting the owner's tasks (owner NULL for admins: everyone's).
 SELECT q.name::text AS name,
        q.paused_at,
        count(j.id) FILTER (WHERE j.state = 'available')::bigint AS available,
@@ -17,7 +17,7 @@ FROM (SELECT names.name, rq.paused_at
       LEFT JOIN river_queue rq ON rq.name = names.name) AS q
 LEFT JOIN river_job j
        ON j.queue = q.name
-      AND j.args @> @owner_filter::jsonb
+      AND inboxq_owned(j.state, j.args, sqlc.narg(owner)::text)
       AND (j.state IN ('available', 'running', 'scheduled', 'retryable', 'pending')
            OR (j.state IN ('completed', 'discarded') AND j.finalized_at >= now() - interval '1 hour'))
 GROUP BY q.name, q.paused_at

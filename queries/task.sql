@@ -1,9 +1,9 @@
 -- Tasks are river_job rows seen through inboxq_task_state; the owner is
--- args.owner_id (NULL for system tasks, which only admins see). Most
--- queries filter the owner with a containment, {"owner_id": N} for a user
--- and {} for admins, which River's GIN index on args serves; a user's task
--- list compares (args ->> 'owner_id') COLLATE "C" instead, which its index
--- serves in id order (0014, 0026, 0030).
+-- args.owner_id (NULL for system tasks, which only admins see). Queries
+-- filter the owner with inboxq_owned(state, args, owner), owner NULL for
+-- admins, which the owner, fair-share and River's state indexes serve
+-- (0034); a user's task list reads the three in id order (0014, 0026,
+-- 0030).
 
 -- name: TaskGet :one
 SELECT sqlc.embed(j),
@@ -15,7 +15,7 @@ FROM river_job j
 LEFT JOIN app_user u ON u.id = inboxq_job_owner(j.args)
 LEFT JOIN task_progress p ON p.job_id = j.id
 WHERE j.id = @id
-  AND j.args @> @owner_filter::jsonb;
+  AND inboxq_owned(j.state, j.args, sqlc.narg(owner)::text);
 
 -- name: TaskGetForUpdate :one
 -- Locks the task's row for a state change.
@@ -23,7 +23,7 @@ SELECT sqlc.embed(j),
        inboxq_task_state(j.state, j.metadata, j.errors)::text AS task_state
 FROM river_job j
 WHERE j.id = @id
-  AND j.args @> @owner_filter::jsonb
+  AND inboxq_owned(j.state, j.args, sqlc.narg(owner)::text)
 FOR UPDATE;
 
 -- name: TaskList :many
@@ -135,7 +135,7 @@ LIMIT @max_rows;
 -- name: TaskCountByKindQueueState :many
 SELECT j.kind, j.queue, inboxq_task_state(j.state, j.metadata, j.errors)::text AS task_state, count(*)::bigint AS tasks
 FROM river_job j
-WHERE j.args @> @owner_filter::jsonb
+WHERE inboxq_owned(j.state, j.args, sqlc.narg(owner)::text)
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3;
 
@@ -148,7 +148,7 @@ FROM generate_series(date_trunc('minute', now()) - interval '59 minutes', date_t
 LEFT JOIN river_job j
        ON j.finalized_at >= m.minute AND j.finalized_at < m.minute + interval '1 minute'
       AND j.state IN ('completed', 'discarded', 'cancelled')
-      AND j.args @> @owner_filter::jsonb
+      AND (sqlc.narg(owner)::text IS NULL OR (j.args ->> 'owner_id') COLLATE "C" = sqlc.narg(owner)::text)
 GROUP BY m.minute
 ORDER BY m.minute;
 
@@ -183,7 +183,7 @@ SELECT j.id, j.kind, j.queue, inboxq_task_priority(j.priority, j.metadata)::smal
        p.message AS progress_message, p.rate AS progress_rate, p.updated_at AS progress_updated_at
 FROM river_job j
 LEFT JOIN task_progress p ON p.job_id = j.id
-WHERE j.args @> @owner_filter::jsonb
+WHERE inboxq_owned(j.state, j.args, sqlc.narg(owner)::text)
   AND (j.state IN ('available', 'pending', 'running', 'retryable', 'scheduled') OR j.finalized_at >= @since)
 ORDER BY j.state = 'running' DESC, j.finalized_at IS NULL DESC, j.id DESC
 LIMIT @max_rows;

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/inboxq/inboxq/internal/inbox"
@@ -65,7 +66,7 @@ func exportsFrom(rows []dbsqlc.Export) []Export {
 // ExportCount counts what an archive of the owner's data will hold (labels
 // are not counted: they come from one grouped query).
 func (s *Store) ExportCount(ctx context.Context, owner int64) (ExportCounts, error) {
-	r, err := s.q.ExportCounts(ctx, dbsqlc.ExportCountsParams{OwnerID: owner, OwnerFilter: ownerFilter(&owner)})
+	r, err := s.planned.ExportCounts(ctx, owner)
 	if err != nil {
 		return ExportCounts{}, translate(err, "counting exported data")
 	}
@@ -133,7 +134,7 @@ func (s *Store) ExportLabelCounts(ctx context.Context, owner int64) ([]LabelCoun
 // ExportTaskPage returns up to limit of the owner's tasks after afterID,
 // oldest first.
 func (s *Store) ExportTaskPage(ctx context.Context, owner, afterID int64, limit int) ([]inbox.Task, error) {
-	rows, err := s.q.ExportTaskPage(ctx, dbsqlc.ExportTaskPageParams{OwnerFilter: ownerFilter(&owner), AfterID: afterID, MaxRows: int32(limit)})
+	rows, err := s.planned.ExportTaskPage(ctx, dbsqlc.ExportTaskPageParams{Owner: strconv.FormatInt(owner, 10), AfterID: afterID, MaxRows: int32(limit)})
 	if err != nil {
 		return nil, translate(err, "reading tasks to export")
 	}

@@ -10,7 +10,7 @@ import (
 // QueueOverview returns every queue River knows plus the known names, with
 // the counts of the owner's tasks (nil: everyone's).
 func (s *Store) QueueOverview(ctx context.Context, known []string, owner *int64) ([]inbox.Queue, error) {
-	rows, err := s.q.QueueOverviewList(ctx, dbsqlc.QueueOverviewListParams{Known: known, OwnerFilter: ownerFilter(owner)})
+	rows, err := s.planned.QueueOverviewList(ctx, dbsqlc.QueueOverviewListParams{Known: known, Owner: ownerParam(owner)})
 	if err != nil {
 		return nil, translate(err, "listing queues")
 	}

@@ -82,18 +82,22 @@ func (s *Store) TaskList(ctx context.Context, f inbox.TaskFilter, owner *int64) 
 	return out, nil
 }
 
-// ownerFilter renders an owner scope as the containment the task queries
-// use: {"owner_id": N} for a user, {} (everything) for admins.
-func ownerFilter(owner *int64) []byte {
+// ownerParam renders an owner scope as the owner the task queries take
+// (inboxq_owned, 0034): a user's id as text, or NULL for admins (every
+// task). The statements that scan for it run with plans made for the call's
+// values (s.planned), which fold NULL away and read a user's tasks from
+// their indexes.
+func ownerParam(owner *int64) *string {
 	if owner == nil {
-		return []byte(`{}`)
+		return nil
 	}
-	return []byte(`{"owner_id":` + strconv.FormatInt(*owner, 10) + `}`)
+	s := strconv.FormatInt(*owner, 10)
+	return &s
 }
 
 // TaskGet returns one task visible in the owner scope (nil: any).
 func (s *Store) TaskGet(ctx context.Context, id int64, owner *int64) (inbox.Task, error) {
-	row, err := s.q.TaskGet(ctx, dbsqlc.TaskGetParams{ID: id, OwnerFilter: ownerFilter(owner)})
+	row, err := s.q.TaskGet(ctx, dbsqlc.TaskGetParams{ID: id, Owner: ownerParam(owner)})
 	if err != nil {
 		return inbox.Task{}, translate(err, "getting task")
 	}
@@ -105,7 +109,7 @@ func (s *Store) TaskGet(ctx context.Context, id int64, owner *int64) (inbox.Task
 // TaskLock locks a task's row for a state change (call inside InTx) and
 // returns its current view.
 func (s *Store) TaskLock(ctx context.Context, id int64, owner *int64) (inbox.Task, error) {
-	row, err := s.q.TaskGetForUpdate(ctx, dbsqlc.TaskGetForUpdateParams{ID: id, OwnerFilter: ownerFilter(owner)})
+	row, err := s.q.TaskGetForUpdate(ctx, dbsqlc.TaskGetForUpdateParams{ID: id, Owner: ownerParam(owner)})
 	if err != nil {
 		return inbox.Task{}, translate(err, "locking task")
 	}
@@ -118,7 +122,7 @@ func (s *Store) TaskLock(ctx context.Context, id int64, owner *int64) (inbox.Tas
 // Result is set only when at most 1,000 bytes (as in live events), and
 // Errors holds at most the latest error, cut to 500 bytes, without its time.
 func (s *Store) TaskActiveOrFinishedSince(ctx context.Context, owner *int64, since time.Time, limit int) ([]inbox.Task, error) {
-	rows, err := s.q.TaskActiveOrFinishedSince(ctx, dbsqlc.TaskActiveOrFinishedSinceParams{OwnerFilter: ownerFilter(owner), Since: &since, MaxRows: int32(limit)})
+	rows, err := s.planned.TaskActiveOrFinishedSince(ctx, dbsqlc.TaskActiveOrFinishedSinceParams{Owner: ownerParam(owner), Since: &since, MaxRows: int32(limit)})
 	if err != nil {
 		return nil, translate(err, "listing active tasks")
 	}
@@ -264,7 +268,7 @@ type TaskCount struct {
 
 // TaskCounts counts tasks by kind, queue and state in the owner scope.
 func (s *Store) TaskCounts(ctx context.Context, owner *int64) ([]TaskCount, error) {
-	rows, err := s.q.TaskCountByKindQueueState(ctx, ownerFilter(owner))
+	rows, err := s.planned.TaskCountByKindQueueState(ctx, ownerParam(owner))
 	if err != nil {
 		return nil, translate(err, "counting tasks")
 	}
@@ -284,7 +288,7 @@ type ThroughputPoint struct {
 
 // TaskThroughput returns the last hour, one point per minute, oldest first.
 func (s *Store) TaskThroughput(ctx context.Context, owner *int64) ([]ThroughputPoint, error) {
-	rows, err := s.q.TaskThroughput(ctx, ownerFilter(owner))
+	rows, err := s.planned.TaskThroughput(ctx, ownerParam(owner))
 	if err != nil {
 		return nil, translate(err, "reading throughput")
 	}

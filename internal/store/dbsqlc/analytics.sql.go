@@ -55,7 +55,7 @@ WITH days AS (
     FROM river_job j
     WHERE j.state = 'completed' AND j.finalized_at > $2::timestamptz
       AND j.kind = ANY ($3::text[])
-      AND j.args @> jsonb_build_object('owner_id', $1::bigint)
+      AND (j.args ->> 'owner_id') COLLATE "C" = ($1::bigint)::text
 ), fresh AS (
     SELECT d.day, j.kind, count(*)::bigint AS tasks,
            coalesce(sum(CASE WHEN j.metadata -> 'output' ->> 'messages' ~ '^[0-9]{1,18}$'
@@ -65,7 +65,7 @@ WITH days AS (
         AND j.finalized_at >= d.day::timestamp AT TIME ZONE 'UTC'
         AND j.finalized_at < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
         AND j.kind = ANY ($3::text[])
-        AND j.args @> jsonb_build_object('owner_id', $1::bigint)
+        AND (j.args ->> 'owner_id') COLLATE "C" = ($1::bigint)::text
     GROUP BY d.day, j.kind
 )
 INSERT INTO analytics_bulk_day (user_id, day, kind, tasks, messages)
@@ -142,7 +142,7 @@ SELECT coalesce(max(j.finalized_at), $1::timestamptz)::timestamptz AS newest
 FROM river_job j
 WHERE j.state = 'completed' AND j.finalized_at > $1::timestamptz
   AND j.kind = ANY ($2::text[])
-  AND j.args @> jsonb_build_object('owner_id', $3::bigint)
+  AND (j.args ->> 'owner_id') COLLATE "C" = ($3::bigint)::text
 `
 
 type AnalyticsBulkFinishedSinceParams struct {

@@ -116,13 +116,8 @@ const exportCounts = `-- name: ExportCounts :one
 
 SELECT (SELECT count(*) FROM account a WHERE a.owner_id = $1)::bigint AS accounts,
        (SELECT count(*) FROM message m JOIN account a ON a.id = m.account_id WHERE a.owner_id = $1)::bigint AS messages,
-       (SELECT count(*) FROM river_job j WHERE j.args @> $2::jsonb)::bigint AS tasks
+       (SELECT count(*) FROM river_job j WHERE inboxq_owned(j.state, j.args, ($1::bigint)::text))::bigint AS tasks
 `
-
-type ExportCountsParams struct {
-	OwnerID     int64  `json:"owner_id"`
-	OwnerFilter []byte `json:"owner_filter"`
-}
 
 type ExportCountsRow struct {
 	Accounts int64 `json:"accounts"`
@@ -134,8 +129,8 @@ type ExportCountsRow struct {
 // keyset pages so an archive of any size is written with bounded memory;
 // none of them reads an account's refresh token.
 // What an archive will hold, for its progress total.
-func (q *Queries) ExportCounts(ctx context.Context, arg ExportCountsParams) (ExportCountsRow, error) {
-	row := q.db.QueryRow(ctx, exportCounts, arg.OwnerID, arg.OwnerFilter)
+func (q *Queries) ExportCounts(ctx context.Context, ownerID int64) (ExportCountsRow, error) {
+	row := q.db.QueryRow(ctx, exportCounts, ownerID)
 	var i ExportCountsRow
 	err := row.Scan(&i.Accounts, &i.Messages, &i.Tasks)
 	return i, err
@@ -527,16 +522,16 @@ SELECT j.id, j.kind, j.queue, inboxq_task_state(j.state, j.metadata, j.errors)::
        j.attempt, j.max_attempts, j.args, j.errors, (j.metadata -> 'output')::jsonb AS output,
        j.created_at, j.attempted_at, j.finalized_at
 FROM river_job j
-WHERE j.args @> $1::jsonb
+WHERE inboxq_owned(j.state, j.args, $1::text)
   AND j.id > $2
 ORDER BY j.id
 LIMIT $3
 `
 
 type ExportTaskPageParams struct {
-	OwnerFilter []byte `json:"owner_filter"`
-	AfterID     int64  `json:"after_id"`
-	MaxRows     int32  `json:"max_rows"`
+	Owner   string `json:"owner"`
+	AfterID int64  `json:"after_id"`
+	MaxRows int32  `json:"max_rows"`
 }
 
 type ExportTaskPageRow struct {
@@ -556,7 +551,7 @@ type ExportTaskPageRow struct {
 
 // The owner's tasks, oldest first, after a keyset cursor.
 func (q *Queries) ExportTaskPage(ctx context.Context, arg ExportTaskPageParams) ([]ExportTaskPageRow, error) {
-	rows, err := q.db.Query(ctx, exportTaskPage, arg.OwnerFilter, arg.AfterID, arg.MaxRows)
+	rows, err := q.db.Query(ctx, exportTaskPage, arg.Owner, arg.AfterID, arg.MaxRows)
 	if err != nil {
 		return nil, err
 	}

@@ -38,7 +38,7 @@ FROM (SELECT names.name, rq.paused_at
       LEFT JOIN river_queue rq ON rq.name = names.name) AS q
 LEFT JOIN river_job j
        ON j.queue = q.name
-      AND j.args @> $2::jsonb
+      AND inboxq_owned(j.state, j.args, $2::text)
       AND (j.state IN ('available', 'running', 'scheduled', 'retryable', 'pending')
            OR (j.state IN ('completed', 'discarded') AND j.finalized_at >= now() - interval '1 hour'))
 GROUP BY q.name, q.paused_at
@@ -46,8 +46,8 @@ ORDER BY q.name
 `
 
 type QueueOverviewListParams struct {
-	Known       []string `json:"known"`
-	OwnerFilter []byte   `json:"owner_filter"`
+	Known []string `json:"known"`
+	Owner *string  `json:"owner"`
 }
 
 type QueueOverviewListRow struct {
@@ -65,9 +65,9 @@ type QueueOverviewListRow struct {
 }
 
 // Every known queue with its depth per state, oldest wait and recent throughput,
-// counting the owner's tasks ({} for admins: everyone's).
+// counting the owner's tasks (owner NULL for admins: everyone's).
 func (q *Queries) QueueOverviewList(ctx context.Context, arg QueueOverviewListParams) ([]QueueOverviewListRow, error) {
-	rows, err := q.db.Query(ctx, queueOverviewList, arg.Known, arg.OwnerFilter)
+	rows, err := q.db.Query(ctx, queueOverviewList, arg.Known, arg.Owner)
 	if err != nil {
 		return nil, err
 	}

@@ -22,16 +22,16 @@ SELECT j.id, j.kind, j.queue, inboxq_task_priority(j.priority, j.metadata)::smal
        p.message AS progress_message, p.rate AS progress_rate, p.updated_at AS progress_updated_at
 FROM river_job j
 LEFT JOIN task_progress p ON p.job_id = j.id
-WHERE j.args @> $1::jsonb
+WHERE inboxq_owned(j.state, j.args, $1::text)
   AND (j.state IN ('available', 'pending', 'running', 'retryable', 'scheduled') OR j.finalized_at >= $2)
 ORDER BY j.state = 'running' DESC, j.finalized_at IS NULL DESC, j.id DESC
 LIMIT $3
 `
 
 type TaskActiveOrFinishedSinceParams struct {
-	OwnerFilter []byte     `json:"owner_filter"`
-	Since       *time.Time `json:"since"`
-	MaxRows     int32      `json:"max_rows"`
+	Owner   *string    `json:"owner"`
+	Since   *time.Time `json:"since"`
+	MaxRows int32      `json:"max_rows"`
 }
 
 type TaskActiveOrFinishedSinceRow struct {
@@ -66,7 +66,7 @@ type TaskActiveOrFinishedSinceRow struct {
 // events of 0006/0007 do: never the args, the result only when small, the
 // latest error cut.
 func (q *Queries) TaskActiveOrFinishedSince(ctx context.Context, arg TaskActiveOrFinishedSinceParams) ([]TaskActiveOrFinishedSinceRow, error) {
-	rows, err := q.db.Query(ctx, taskActiveOrFinishedSince, arg.OwnerFilter, arg.Since, arg.MaxRows)
+	rows, err := q.db.Query(ctx, taskActiveOrFinishedSince, arg.Owner, arg.Since, arg.MaxRows)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +109,7 @@ func (q *Queries) TaskActiveOrFinishedSince(ctx context.Context, arg TaskActiveO
 const taskCountByKindQueueState = `-- name: TaskCountByKindQueueState :many
 SELECT j.kind, j.queue, inboxq_task_state(j.state, j.metadata, j.errors)::text AS task_state, count(*)::bigint AS tasks
 FROM river_job j
-WHERE j.args @> $1::jsonb
+WHERE inboxq_owned(j.state, j.args, $1::text)
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3
 `
@@ -121,8 +121,8 @@ type TaskCountByKindQueueStateRow struct {
 	Tasks     int64  `json:"tasks"`
 }
 
-func (q *Queries) TaskCountByKindQueueState(ctx context.Context, ownerFilter []byte) ([]TaskCountByKindQueueStateRow, error) {
-	rows, err := q.db.Query(ctx, taskCountByKindQueueState, ownerFilter)
+func (q *Queries) TaskCountByKindQueueState(ctx context.Context, owner *string) ([]TaskCountByKindQueueStateRow, error) {
+	rows, err := q.db.Query(ctx, taskCountByKindQueueState, owner)
 	if err != nil {
 		return nil, err
 	}
@@ -185,12 +185,12 @@ FROM river_job j
 LEFT JOIN app_user u ON u.id = inboxq_job_owner(j.args)
 LEFT JOIN task_progress p ON p.job_id = j.id
 WHERE j.id = $1
-  AND j.args @> $2::jsonb
+  AND inboxq_owned(j.state, j.args, $2::text)
 `
 
 type TaskGetParams struct {
-	ID          int64  `json:"id"`
-	OwnerFilter []byte `json:"owner_filter"`
+	ID    int64   `json:"id"`
+	Owner *string `json:"owner"`
 }
 
 type TaskGetRow struct {
@@ -206,13 +206,13 @@ type TaskGetRow struct {
 }
 
 // Tasks are river_job rows seen through inboxq_task_state; the owner is
-// args.owner_id (NULL for system tasks, which only admins see). Most
-// queries filter the owner with a containment, {"owner_id": N} for a user
-// and {} for admins, which River's GIN index on args serves; a user's task
-// list compares (args ->> 'owner_id') COLLATE "C" instead, which its index
-// serves in id order (0014, 0026, 0030).
+// args.owner_id (NULL for system tasks, which only admins see). Queries
+// filter the owner with inboxq_owned(state, args, owner), owner NULL for
+// admins, which the owner, fair-share and River's state indexes serve
+// (0034); a user's task list reads the three in id order (0014, 0026,
+// 0030).
 func (q *Queries) TaskGet(ctx context.Context, arg TaskGetParams) (TaskGetRow, error) {
-	row := q.db.QueryRow(ctx, taskGet, arg.ID, arg.OwnerFilter)
+	row := q.db.QueryRow(ctx, taskGet, arg.ID, arg.Owner)
 	var i TaskGetRow
 	err := row.Scan(
 		&i.RiverJob.ID,
@@ -250,13 +250,13 @@ SELECT j.id, j.state, j.attempt, j.max_attempts, j.attempted_at, j.created_at, j
        inboxq_task_state(j.state, j.metadata, j.errors)::text AS task_state
 FROM river_job j
 WHERE j.id = $1
-  AND j.args @> $2::jsonb
+  AND inboxq_owned(j.state, j.args, $2::text)
 FOR UPDATE
 `
 
 type TaskGetForUpdateParams struct {
-	ID          int64  `json:"id"`
-	OwnerFilter []byte `json:"owner_filter"`
+	ID    int64   `json:"id"`
+	Owner *string `json:"owner"`
 }
 
 type TaskGetForUpdateRow struct {
@@ -266,7 +266,7 @@ type TaskGetForUpdateRow struct {
 
 // Locks the task's row for a state change.
 func (q *Queries) TaskGetForUpdate(ctx context.Context, arg TaskGetForUpdateParams) (TaskGetForUpdateRow, error) {
-	row := q.db.QueryRow(ctx, taskGetForUpdate, arg.ID, arg.OwnerFilter)
+	row := q.db.QueryRow(ctx, taskGetForUpdate, arg.ID, arg.Owner)
 	var i TaskGetForUpdateRow
 	err := row.Scan(
 		&i.RiverJob.ID,
@@ -597,7 +597,7 @@ FROM generate_series(date_trunc('minute', now()) - interval '59 minutes', date_t
 LEFT JOIN river_job j
        ON j.finalized_at >= m.minute AND j.finalized_at < m.minute + interval '1 minute'
       AND j.state IN ('completed', 'discarded', 'cancelled')
-      AND j.args @> $1::jsonb
+      AND ($1::text IS NULL OR (j.args ->> 'owner_id') COLLATE "C" = $1::text)
 GROUP BY m.minute
 ORDER BY m.minute
 `
@@ -609,8 +609,8 @@ type TaskThroughputRow struct {
 }
 
 // Completions and failures per minute over the last hour.
-func (q *Queries) TaskThroughput(ctx context.Context, ownerFilter []byte) ([]TaskThroughputRow, error) {
-	rows, err := q.db.Query(ctx, taskThroughput, ownerFilter)
+func (q *Queries) TaskThroughput(ctx context.Context, owner *string) ([]TaskThroughputRow, error) {
+	rows, err := q.db.Query(ctx, taskThroughput, owner)
 	if err != nil {
 		return nil, err
 	}

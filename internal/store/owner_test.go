@@ -1,0 +1,172 @@
+package store_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inboxq/inboxq/internal/inboxqtest"
+	"github.com/inboxq/inboxq/internal/store"
+)
+
+// River's GIN index on args is gone (0034), and every owner-scoped
+// statement still finds a user's tasks, exactly those the containment
+// args @> {"owner_id": N} found, through indexes: auto_explain reports the
+// plan of each statement the store sends, with its values, on a table of
+// 20,000 jobs of 100 users in every state.
+func TestOwnerScopedStatementsReadIndexes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := inboxqtest.TestSchema(t)
+
+	var gin int
+	require.NoError(t, s.Pool.QueryRow(ctx,
+		`SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND tablename = 'river_job' AND indexdef LIKE '%USING gin (args%'`,
+		s.Name).Scan(&gin))
+	require.Zero(t, gin, "River's GIN index on args")
+
+	// Users 1-100 and some system jobs (no owner); every River state.
+	_, err := s.Pool.Exec(ctx, `
+		INSERT INTO river_job (args, kind, max_attempts, queue, priority, state, scheduled_at, attempted_at, finalized_at)
+		SELECT CASE WHEN g % 97 = 0 THEN '{"message": "system"}'::jsonb
+		            ELSE jsonb_build_object('owner_id', g % 100 + 1, 'message', 'm' || g) END,
+		       'k' || g % 3, 5, CASE WHEN g % 4 = 0 THEN 'bulk' ELSE 'default' END, 2, st,
+		       now(), CASE WHEN st <> 'available' THEN now() END,
+		       CASE WHEN st IN ('completed', 'cancelled', 'discarded') THEN now() - (g % 90) * interval '1 minute' END
+		FROM generate_series(1, 20000) g,
+		     LATERAL (SELECT (ARRAY['available', 'running', 'pending', 'scheduled', 'retryable', 'discarded', 'cancelled',
+		                            'completed', 'completed', 'completed', 'completed'])[g % 11 + 1]::river_job_state AS st) s`)
+	require.NoError(t, err)
+	_, err = s.Pool.Exec(ctx, `ANALYZE river_job; INSERT INTO app_user (id, name) OVERRIDING SYSTEM VALUE VALUES (7, 'seven')`)
+	require.NoError(t, err)
+
+	var mu sync.Mutex
+	var plans []string
+	cfg, err := pgxpool.ParseConfig(s.URL)
+	require.NoError(t, err)
+	cfg.MaxConns = 1
+	cfg.ConnConfig.RuntimeParams["search_path"] = s.Name
+	cfg.ConnConfig.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+		mu.Lock()
+		defer mu.Unlock()
+		plans = append(plans, n.Message)
+	}
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, `LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0;
+			SET auto_explain.log_level = notice; SET client_min_messages = notice`)
+		return err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	st := store.New(pool)
+
+	// count asks the table, through the containment, how many of the
+	// scope's jobs meet cond.
+	count := func(owner *int64, cond string) int64 {
+		t.Helper()
+		filter := `{}`
+		if owner != nil {
+			filter = `{"owner_id": ` + strconv.FormatInt(*owner, 10) + `}`
+		}
+		var n int64
+		require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE args @> $1::jsonb AND `+cond, filter).Scan(&n))
+		return n
+	}
+	// taken returns the plans reported since the last call.
+	taken := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		p := plans
+		plans = nil
+		return p
+	}
+
+	user := int64(7)
+	for _, scope := range []struct {
+		name  string
+		owner *int64
+	}{{"user", &user}, {"admin", nil}} {
+		t.Run(scope.name, func(t *testing.T) {
+			counts, err := st.TaskCounts(ctx, scope.owner)
+			require.NoError(t, err)
+			var total int64
+			for _, c := range counts {
+				total += c.Tasks
+			}
+			require.Equal(t, count(scope.owner, "true"), total, "TaskCounts")
+
+			since := time.Now().Add(-30 * time.Minute)
+			active, err := st.TaskActiveOrFinishedSince(ctx, scope.owner, since, 100_000)
+			require.NoError(t, err)
+			require.Len(t, active, int(count(scope.owner, `(state IN ('available', 'pending', 'running', 'retryable', 'scheduled') OR finalized_at >= now() - interval '30 minutes')`)))
+
+			points, err := st.TaskThroughput(ctx, scope.owner)
+			require.NoError(t, err)
+			var done int64
+			for _, p := range points {
+				done += p.Completed
+			}
+			require.Equal(t, count(scope.owner, `state = 'completed' AND finalized_at >= date_trunc('minute', now()) - interval '59 minutes'`), done, "TaskThroughput")
+
+			queues, err := st.QueueOverview(ctx, []string{"default", "bulk"}, scope.owner)
+			require.NoError(t, err)
+			var running int64
+			for _, q := range queues {
+				running += q.Running
+			}
+			require.Equal(t, count(scope.owner, `state = 'running'`), running, "QueueOverview")
+
+			plansOf := taken()
+			require.NotEmpty(t, plansOf, "auto_explain reported the plans")
+			if scope.owner == nil {
+				return // an admin's scope is every job: reading the table is right
+			}
+			for _, p := range plansOf {
+				require.NotContains(t, p, "Seq Scan on river_job", "a user's statement read the whole table:\n%s", p)
+			}
+		})
+	}
+
+	t.Run("export", func(t *testing.T) {
+		n, err := st.ExportCount(ctx, user)
+		require.NoError(t, err)
+		require.Equal(t, count(&user, "true"), n.Tasks)
+		var pages, got int
+		for after := int64(0); ; pages++ {
+			page, err := st.ExportTaskPage(ctx, user, after, 50)
+			require.NoError(t, err)
+			if len(page) == 0 {
+				break
+			}
+			got += len(page)
+			after = page[len(page)-1].ID
+		}
+		require.Equal(t, int(n.Tasks), got)
+		require.Greater(t, pages, 1)
+		for _, p := range taken() {
+			require.NotContains(t, p, "Seq Scan on river_job", "an export statement read the whole table:\n%s", p)
+		}
+	})
+
+	t.Run("analytics", func(t *testing.T) {
+		_, err := st.AnalyticsUpdateUser(ctx, user, []string{"k1"})
+		require.NoError(t, err)
+		var taskPlans int
+		for _, p := range taken() {
+			if strings.Contains(p, "river_job") {
+				taskPlans++
+				require.NotContains(t, p, "Seq Scan on river_job", "an analytics statement read the whole table:\n%s", p)
+			}
+		}
+		require.NotZero(t, taskPlans, "the rollup read the user's tasks")
+	})
+}

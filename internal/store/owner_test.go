@@ -4,13 +4,9 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/inboxq/inboxq/internal/inboxqtest"
@@ -48,25 +44,7 @@ func TestOwnerScopedStatementsReadIndexes(t *testing.T) {
 	_, err = s.Pool.Exec(ctx, `ANALYZE river_job; INSERT INTO app_user (id, name) OVERRIDING SYSTEM VALUE VALUES (7, 'seven')`)
 	require.NoError(t, err)
 
-	var mu sync.Mutex
-	var plans []string
-	cfg, err := pgxpool.ParseConfig(s.URL)
-	require.NoError(t, err)
-	cfg.MaxConns = 1
-	cfg.ConnConfig.RuntimeParams["search_path"] = s.Name
-	cfg.ConnConfig.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
-		mu.Lock()
-		defer mu.Unlock()
-		plans = append(plans, n.Message)
-	}
-	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-		_, err := c.Exec(ctx, `LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0;
-			SET auto_explain.log_level = notice; SET client_min_messages = notice`)
-		return err
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
+	pool, taken := inboxqtest.ExplainedPool(t, s)
 	st := store.New(pool)
 
 	// count asks the table, through the containment, how many of the
@@ -81,15 +59,6 @@ func TestOwnerScopedStatementsReadIndexes(t *testing.T) {
 		require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE args @> $1::jsonb AND `+cond, filter).Scan(&n))
 		return n
 	}
-	// taken returns the plans reported since the last call.
-	taken := func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		p := plans
-		plans = nil
-		return p
-	}
-
 	user := int64(7)
 	for _, scope := range []struct {
 		name  string

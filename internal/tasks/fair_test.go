@@ -5,13 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -380,26 +376,7 @@ func TestCancelStaysCheapWithJIT(t *testing.T) {
 	_, err = s.Schema.Pool.Exec(ctx, `ANALYZE river_job`)
 	require.NoError(t, err)
 
-	var mu sync.Mutex
-	var plans []string
-	cfg, err := pgxpool.ParseConfig(s.Schema.URL)
-	require.NoError(t, err)
-	cfg.MaxConns = 1
-	cfg.ConnConfig.RuntimeParams["search_path"] = s.Schema.Name
-	cfg.ConnConfig.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
-		mu.Lock()
-		defer mu.Unlock()
-		plans = append(plans, n.Message)
-	}
-	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-		_, err := c.Exec(ctx, `LOAD 'auto_explain';
-			SET jit = on; SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on;
-			SET auto_explain.log_level = notice; SET client_min_messages = notice`)
-		return err
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
+	pool, explained := inboxqtest.ExplainedPool(t, s.Schema)
 	svc := tasks.NewService(store.New(pool), s.Client, s.Registry, inboxqtest.Logger(t))
 
 	var ids []int64
@@ -419,8 +396,7 @@ func TestCancelStaysCheapWithJIT(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, res.Changed, 1000)
 
-	mu.Lock()
-	defer mu.Unlock()
+	plans := explained()
 	require.NotEmpty(t, plans, "auto_explain reported the plans")
 	shown := false
 	for _, p := range plans {

@@ -82,11 +82,7 @@ func TestRiverMetadataFilterWithoutItsIndex(t *testing.T) {
 	ctx := context.Background()
 	s := inboxqtest.NewStack(t, inboxqtest.StackOptions{Workers: map[string]int{}, NoRiverUI: true})
 
-	var gin int
-	require.NoError(t, s.Schema.Pool.QueryRow(ctx,
-		`SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND tablename = 'river_job' AND indexdef LIKE '%USING gin (metadata%'`,
-		s.Schema.Name).Scan(&gin))
-	require.Zero(t, gin)
+	require.Zero(t, ginIndexes(t, s.Schema, "metadata"), "River's GIN index on metadata")
 
 	var want []int64
 	for i, md := range []string{`{"batch":"a"}`, `{"batch":"b"}`, `{"batch":"a","n":2}`, `{}`} {

@@ -78,6 +78,12 @@ for (const scheme of ["light", "dark"] as const) {
     mkdirSync(SHOTS, { recursive: true });
     await page.emulateMedia({ colorScheme: scheme });
     await page.addInitScript((t) => localStorage.setItem("inboxq.token", t), demoToken());
+    // The accounts answer late, as on a slow network: the field waits for
+    // them as a disabled select, never a number input the picker misses.
+    await page.route("**/api/v1/accounts", async (route) => {
+      await new Promise((r) => setTimeout(r, 500));
+      await route.fallback();
+    });
     for (const width of [1400, 390]) {
       await page.setViewportSize({ width, height: 900 });
       await page.goto("/start");

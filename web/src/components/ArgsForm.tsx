@@ -109,12 +109,21 @@ function LabelInput(props: InputProps) {
 
 /**
  * AccountInput picks one of the caller's Gmail accounts for an account_id
- * field; a number input when the accounts cannot be listed.
+ * field. While they load, and when there are none, it is a disabled select
+ * that says so (never a number input that turns into a select under the
+ * person's hand); only when they cannot be listed is it a number input.
  */
 function AccountInput(props: InputProps) {
   const accounts = useQuery(accountsQuery);
-  if (!accounts.data?.length) return <ScalarInput {...props} />;
   const { id, name, value, required, invalid, describedBy, onChange } = props;
+  if (accounts.isError) return <ScalarInput {...props} />;
+  if (!accounts.data?.length) {
+    return (
+      <select id={id} name={name} required={required} aria-invalid={invalid || undefined} aria-describedby={describedBy} disabled value="">
+        <option value="">{accounts.isPending ? "Loading your accounts…" : "No connected account: connect one under Accounts"}</option>
+      </select>
+    );
+  }
   return (
     <select
       id={id}

@@ -39,7 +39,7 @@ function json(body: unknown, status = 200) {
 type Counted = { account: string; target: Record<string, unknown> };
 
 /** stubAPI answers the calls Start work makes; count-messages counts by label. */
-function stubAPI(createAnswer?: () => Response) {
+function stubAPI(createAnswer?: () => Response, accountsAnswer?: () => Promise<Response>) {
   const counted: Counted[] = [];
   const created: unknown[] = [];
   const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
@@ -48,6 +48,7 @@ function stubAPI(createAnswer?: () => Response) {
     if (pathname === "/openapi.json") return json({ components: { schemas } });
     if (pathname === "/api/v1/task-kinds") return json({ kinds });
     if (pathname === "/api/v1/system/health") return json({ title: "Forbidden" }, 403);
+    if (pathname === "/api/v1/accounts" && accountsAnswer) return accountsAnswer();
     if (pathname === "/api/v1/accounts")
       return json({ accounts: [{ id: 3, email: "me@example.com", status: "connected" }] });
     if (pathname === "/api/v1/accounts/3/labels")
@@ -89,6 +90,42 @@ function renderPage() {
 afterEach(() => {
   vi.unstubAllGlobals();
   window.history.replaceState(null, "", "/");
+});
+
+describe("Start work's account field", () => {
+  it("is a disabled select while the accounts load, never a number input that becomes a select", async () => {
+    const user = userEvent.setup();
+    let answer: (r: Response) => void = () => {};
+    stubAPI(undefined, () => new Promise<Response>((resolve) => (answer = resolve)));
+    renderPage();
+    await screen.findByRole("option", { name: "Full mailbox sync" });
+    await user.selectOptions(screen.getByLabelText("Kind"), "sync_user_emails");
+    const loading = await screen.findByRole("combobox", { name: "Gmail account" });
+    expect(loading).toBeDisabled();
+    expect(loading).toHaveTextContent("Loading your accounts…");
+    expect(screen.queryByRole("spinbutton", { name: "Gmail account" })).toBeNull();
+    answer(json({ accounts: [{ id: 3, email: "me@example.com", status: "connected" }] }));
+    await screen.findByRole("option", { name: "me@example.com" });
+    expect(screen.getByRole("combobox", { name: "Gmail account" })).toBeEnabled();
+  });
+
+  it("says so when there is no account, and is a number input only when they cannot be listed", async () => {
+    const user = userEvent.setup();
+    stubAPI(undefined, async () => json({ accounts: [] }));
+    const first = renderPage();
+    await screen.findByRole("option", { name: "Full mailbox sync" });
+    await user.selectOptions(screen.getByLabelText("Kind"), "sync_user_emails");
+    await screen.findByRole("option", { name: "No connected account: connect one under Accounts" });
+    expect(screen.getByRole("combobox", { name: "Gmail account" })).toBeDisabled();
+    first.unmount();
+    vi.unstubAllGlobals();
+
+    stubAPI(undefined, async () => json({ title: "Internal Server Error", status: 500 }, 500));
+    renderPage();
+    await screen.findByRole("option", { name: "Full mailbox sync" });
+    await user.selectOptions(screen.getByLabelText("Kind"), "sync_user_emails");
+    expect(await screen.findByRole("spinbutton", { name: "Gmail account" })).toBeEnabled();
+  });
 });
 
 describe("Start work for a bulk kind", () => {
